@@ -1,0 +1,97 @@
+// The one API between Vigil's renderer and its main process. Implemented by the main process
+// (src/main/core), carried by IPC (preload) in the desktop app and by HTTP + WebSocket in `vigil serve`.
+import type { AppInfo } from '../model/app'
+import type { RunDetail, RunSummary } from '../model/live'
+import type { SessionRow } from '../model/perspt'
+import type { SourceInfo } from '../model/sources'
+import { args, integer, optional, text, wsUrl } from './validate'
+
+export interface VigilApi {
+  getAppInfo(): Promise<AppInfo>
+  listSources(): Promise<SourceInfo[]>
+  /** Watches a Perspt store file (never opening the file itself: see the reader). */
+  addStore(path: string): Promise<SourceInfo>
+  /** Attaches to an AgentEnsemble dashboard or hub at a ws:// URL. */
+  addAttachment(url: string, label?: string): Promise<SourceInfo>
+  renameSource(sourceId: string, label: string): Promise<SourceInfo>
+  removeSource(sourceId: string): Promise<void>
+  /** Desktop: a native file picker. Web: null (the UI asks for a path instead). */
+  chooseStoreFile(): Promise<string | null>
+  /** Starts the built-in simulated agents and watches them. Idempotent. */
+  startDemo(): Promise<void>
+  listSessions(storeId: string): Promise<SessionRow[]>
+  listRuns(): Promise<RunSummary[]>
+  getRun(runId: string, recentEvents?: number): Promise<RunDetail>
+}
+
+/** Push events from main to every renderer. */
+export interface VigilEvents {
+  'sources-changed': SourceInfo[]
+  'store-updated': { storeId: string; version: number }
+  'run-updated': RunSummary
+}
+
+export type MethodName = keyof VigilApi
+export type EventName = keyof VigilEvents
+export type Unsubscribe = () => void
+
+/** What the renderer holds: the API plus a way to listen to push events. */
+export interface VigilBridge extends VigilApi {
+  on<E extends EventName>(event: E, listener: (payload: VigilEvents[E]) => void): Unsubscribe
+}
+
+type ArgParsers = { [M in MethodName]: (raw: unknown) => Parameters<VigilApi[M]> }
+
+const id = text({ min: 1, max: 200 })
+const label = text({ min: 1, max: 200 })
+const path = text({ min: 1, max: 4096 })
+
+/** Every method's argument checks; typed so that adding a method without checks does not compile. */
+export const ARG_PARSERS: ArgParsers = {
+  getAppInfo: args<[]>([]),
+  listSources: args<[]>([]),
+  addStore: args<[string]>(['path'], path),
+  addAttachment: args<[string, string | undefined]>(['url', 'label'], wsUrl, optional(label)),
+  renameSource: args<[string, string]>(['sourceId', 'label'], id, label),
+  removeSource: args<[string]>(['sourceId'], id),
+  chooseStoreFile: args<[]>([]),
+  startDemo: args<[]>([]),
+  listSessions: args<[string]>(['storeId'], id),
+  listRuns: args<[]>([]),
+  getRun: args<[string, number | undefined]>(
+    ['runId', 'recentEvents'],
+    id,
+    optional(integer({ min: 0, max: 5000 }))
+  )
+}
+
+export const METHOD_NAMES = Object.keys(ARG_PARSERS) as MethodName[]
+
+const EVENT_SET: { [E in EventName]: true } = {
+  'sources-changed': true,
+  'store-updated': true,
+  'run-updated': true
+}
+export const EVENT_NAMES = Object.keys(EVENT_SET) as EventName[]
+
+export function isMethodName(name: string): name is MethodName {
+  return Object.prototype.hasOwnProperty.call(ARG_PARSERS, name)
+}
+
+export function isEventName(name: string): name is EventName {
+  return Object.prototype.hasOwnProperty.call(EVENT_SET, name)
+}
+
+/** IPC channel names; one prefix so preload and main refuse everything else. */
+export const invokeChannel = (method: MethodName): string => `vigil:invoke:${method}`
+export const eventChannel = (event: EventName): string => `vigil:event:${event}`
+
+/** HTTP routes of the web bridge. */
+export const RPC_PATH_PREFIX = '/api/rpc/'
+export const EVENTS_PATH = '/api/events'
+
+/** One frame on the web bridge's event socket. */
+export interface EventFrame<E extends EventName = EventName> {
+  event: E
+  payload: VigilEvents[E]
+}

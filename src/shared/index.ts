@@ -1,0 +1,6 @@
+export * from './api/contract'
+export * from './api/errors'
+export type * from './model/app'
+export type * from './model/live'
+export type * from './model/perspt'
+export type * from './model/sources'
