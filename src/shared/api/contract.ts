@@ -29,6 +29,8 @@ export interface VigilEvents {
   'sources-changed': SourceInfo[]
   'store-updated': { storeId: string; version: number }
   'run-updated': RunSummary
+  /** Main asks the UI to show a place, e.g. from the app menu or a notification: "#/attach". */
+  navigate: { route: string }
 }
 
 export type MethodName = keyof VigilApi
@@ -70,7 +72,8 @@ export const METHOD_NAMES = Object.keys(ARG_PARSERS) as MethodName[]
 const EVENT_SET: { [E in EventName]: true } = {
   'sources-changed': true,
   'store-updated': true,
-  'run-updated': true
+  'run-updated': true,
+  navigate: true
 }
 export const EVENT_NAMES = Object.keys(EVENT_SET) as EventName[]
 

@@ -18,6 +18,12 @@ export interface RunSummary {
   startedAt: string | null
   endedAt: string | null
   eventCount: number
+  /** How the server said the run ended (`COMPLETED`, `USER_EXIT_EARLY`, `TIMEOUT`, `ERROR`), or why Vigil ended it. */
+  exitReason?: string | null
+  /** True while the run is still running but its source (or hub producer) is disconnected: it may be out of date. */
+  stale?: boolean
+  /** Time of the latest event attributed to this run. */
+  lastEventAt?: string | null
 }
 
 export interface TaskView {
@@ -30,6 +36,8 @@ export interface TaskView {
   durationMs: number | null
   toolCalls: number
   failureReason: string | null
+  /** Tool calls whose outcome was not SUCCESS (FAILURE, ERROR, …). */
+  toolFailures?: number
 }
 
 export interface ReviewView {
@@ -43,6 +51,8 @@ export interface ReviewView {
   /** ISO-8601 UTC, server-side deadline; null when the gate waits forever. */
   expiresAt: string | null
   requestedAt: string
+  /** Carried by the server but not enforced by it. */
+  requiredRole?: string | null
 }
 
 export interface LiveEventRow {

@@ -47,4 +47,14 @@ export interface SessionRow {
   llmRequests: number
   tokensIn: number
   tokensOut: number
+  /** True when every raw token count was 0, so the totals are Perspt's (UTF-8 bytes + 3) div 4 estimates. */
+  tokensEstimated?: boolean
+  /** Perspt's "<adjective>-<noun>" name for the session id (the algorithm its dashboard uses). */
+  friendlyName?: string
+  /** The hex text stored in `sessions.merkle_root`; null when empty. */
+  merkleRoot?: string | null
+  /** ISO-8601 UTC time of the newest row written for this session (any table Vigil reads). */
+  lastActivityAt?: string | null
+  /** Mean `v_total` over every energy_history row of the session (Perspt's "Avg Energy"). */
+  avgEnergy?: number | null
 }

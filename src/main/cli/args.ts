@@ -1,0 +1,113 @@
+// `vigil` command-line parsing. Every mistake becomes a one-line reason, never a stack trace.
+
+export interface ServeOptions {
+  command: 'serve'
+  dbPaths: string[]
+  attachUrls: string[]
+  host: string
+  port: number
+  demo: boolean
+  /** Skip looking for Perspt's default store (tests, or when only --db should count). */
+  defaultStore: boolean
+  dataDir: string | null
+}
+
+export type CliCommand = ServeOptions | { command: 'help' } | { command: 'version' }
+
+export class UsageError extends Error {}
+
+export const DEFAULT_PORT = 7400
+
+export const USAGE = `Usage: vigil serve [options]
+
+Serve Vigil's interface to any browser (headless mode).
+
+Options:
+  --db PATH            watch a Perspt session store (repeatable)
+  --attach URL         attach to an AgentEnsemble dashboard or hub, e.g. ws://localhost:7329/ws (repeatable)
+  --host HOST          address to listen on (default 127.0.0.1)
+  --port PORT          port to listen on (default ${DEFAULT_PORT}; 0 picks a free port)
+  --demo               run simulated agents so every view has live data
+  --no-default-store   do not open Perspt's default store when no --db is given
+  --data-dir DIR       Vigil's own data folder (default: the platform's app data folder)
+  -h, --help           show this help
+  -v, --version        show Vigil's version
+`
+
+const VALUE_FLAGS = new Set(['--db', '--attach', '--host', '--port', '--data-dir'])
+const BOOLEAN_FLAGS = new Set(['--demo', '--no-default-store'])
+
+function parsePort(raw: string): number {
+  if (!/^\d+$/.test(raw)) throw new UsageError(`--port must be a number from 0 to 65535, got "${raw}"`)
+  const port = Number(raw)
+  if (port > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${raw}"`)
+  return port
+}
+
+function parseAttachUrl(raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new UsageError(`--attach needs a ws:// URL such as ws://localhost:7329/ws, got "${raw}"`)
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new UsageError(`--attach needs a ws:// or wss:// URL, got "${raw}"`)
+  }
+  return raw
+}
+
+export function parseArgs(argv: readonly string[]): CliCommand {
+  if (argv.length === 0) throw new UsageError('missing command: try "vigil serve" or "vigil --help"')
+  const [first, ...rest] = argv
+  if (first === '-h' || first === '--help' || first === 'help') return { command: 'help' }
+  if (first === '-v' || first === '--version' || first === 'version') return { command: 'version' }
+  if (first !== 'serve') throw new UsageError(`unknown command "${first}": try "vigil serve" or "vigil --help"`)
+
+  const opts: ServeOptions = {
+    command: 'serve',
+    dbPaths: [],
+    attachUrls: [],
+    host: '127.0.0.1',
+    port: DEFAULT_PORT,
+    demo: false,
+    defaultStore: true,
+    dataDir: null
+  }
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!
+    if (arg === '-h' || arg === '--help') return { command: 'help' }
+    if (arg === '-v' || arg === '--version') return { command: 'version' }
+    const eq = arg.indexOf('=')
+    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg
+    if (BOOLEAN_FLAGS.has(flag)) {
+      if (eq > 0) throw new UsageError(`${flag} takes no value`)
+      if (flag === '--demo') opts.demo = true
+      else opts.defaultStore = false
+      continue
+    }
+    if (!VALUE_FLAGS.has(flag)) throw new UsageError(`unknown option "${arg}" (see vigil --help)`)
+    const value = eq > 0 ? arg.slice(eq + 1) : rest[++i]
+    if (value === undefined || value === '' || (eq < 0 && value.startsWith('--'))) {
+      throw new UsageError(`${flag} needs a value`)
+    }
+    switch (flag) {
+      case '--db':
+        opts.dbPaths.push(value)
+        break
+      case '--attach':
+        opts.attachUrls.push(parseAttachUrl(value))
+        break
+      case '--host':
+        opts.host = value
+        break
+      case '--port':
+        opts.port = parsePort(value)
+        break
+      case '--data-dir':
+        opts.dataDir = value
+        break
+    }
+  }
+  return opts
+}

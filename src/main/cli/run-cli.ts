@@ -1,0 +1,57 @@
+// The `vigil` command: parse, then serve until SIGINT/SIGTERM. Returns the exit code.
+import { join } from 'node:path'
+import { version } from '../../../package.json'
+import { ListenError } from '../server/vigil-server'
+import { parseArgs, USAGE, UsageError } from './args'
+import { startServe, StartupError } from './serve'
+
+export async function runCli(argv: readonly string[]): Promise<number> {
+  let command
+  try {
+    command = parseArgs(argv)
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`vigil: ${err.message}\n`)
+      return 2
+    }
+    throw err
+  }
+  if (command.command === 'help') {
+    process.stdout.write(USAGE)
+    return 0
+  }
+  if (command.command === 'version') {
+    process.stdout.write(`${version}\n`)
+    return 0
+  }
+
+  let running
+  try {
+    running = await startServe(command, { version, staticDir: join(__dirname, '../renderer') })
+  } catch (err) {
+    if (err instanceof StartupError || err instanceof ListenError) {
+      process.stderr.write(`vigil: ${err.message}\n`)
+      return 1
+    }
+    throw err
+  }
+  process.stdout.write(`Vigil listening on ${running.server.url}\n`)
+
+  return new Promise<number>((resolve) => {
+    let stopping = false
+    const stop = (signal: string) => {
+      if (stopping) return
+      stopping = true
+      process.stderr.write(`vigil: ${signal} received, shutting down\n`)
+      running.close().then(
+        () => resolve(0),
+        (err: unknown) => {
+          process.stderr.write(`vigil: shutdown failed: ${String(err)}\n`)
+          resolve(1)
+        }
+      )
+    }
+    process.once('SIGINT', () => stop('SIGINT'))
+    process.once('SIGTERM', () => stop('SIGTERM'))
+  })
+}

@@ -1,0 +1,73 @@
+import { accessSync, constants, statSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { processTmpRoot } from '../app-paths'
+import { VigilService } from '../core/vigil-service'
+import { addDefaultStoreIfPresent } from '../core/default-store'
+import { startVigilServer, type RunningServer } from '../server/vigil-server'
+import type { ServeOptions } from './args'
+
+export class StartupError extends Error {}
+
+export interface ServeContext {
+  version: string
+  staticDir: string | null
+  env?: NodeJS.ProcessEnv
+  platform?: NodeJS.Platform
+  home?: string
+}
+
+export interface RunningVigil {
+  service: VigilService
+  server: RunningServer
+  close(): Promise<void>
+}
+
+/** Refuses a --db path Vigil could never read, before anything starts. */
+function checkReadableStore(path: string): void {
+  let isFile: boolean
+  try {
+    isFile = statSync(path).isFile()
+  } catch {
+    throw new StartupError(`cannot read --db ${path}: no such file`)
+  }
+  if (!isFile) throw new StartupError(`cannot read --db ${path}: it is a directory, not a Perspt store file`)
+  try {
+    accessSync(path, constants.R_OK)
+  } catch {
+    throw new StartupError(`cannot read --db ${path}: permission denied`)
+  }
+}
+
+export async function startServe(opts: ServeOptions, ctx: ServeContext): Promise<RunningVigil> {
+  for (const path of opts.dbPaths) checkReadableStore(path)
+
+  const service = new VigilService({ mode: 'web', version: ctx.version, tmpRoot: processTmpRoot() })
+  try {
+    for (const path of opts.dbPaths) service.registry.addStore(resolve(path), 'flag')
+    if (opts.dbPaths.length === 0 && opts.defaultStore) {
+      addDefaultStoreIfPresent(service.registry, ctx.env, ctx.platform, ctx.home)
+    }
+    for (const url of opts.attachUrls) service.registry.addAttachment(url, 'flag')
+    if (opts.demo) await service.startDemo()
+
+    const server = await startVigilServer({
+      host: opts.host,
+      port: opts.port,
+      api: service,
+      events: service.events,
+      staticDir: ctx.staticDir,
+      version: ctx.version
+    })
+    return {
+      service,
+      server,
+      async close() {
+        await server.close()
+        await service.close()
+      }
+    }
+  } catch (err) {
+    await service.close()
+    throw err
+  }
+}

@@ -1,0 +1,134 @@
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import type { VigilApi } from '../../shared/api/contract'
+import { ApiError } from '../../shared/api/errors'
+import type { AppInfo, AppMode } from '../../shared/model/app'
+import type { RunDetail, RunSummary } from '../../shared/model/live'
+import type { SessionRow } from '../../shared/model/perspt'
+import type { SourceInfo } from '../../shared/model/sources'
+import { startDemo, type DemoOptions, type RunningDemo } from '../demo/demo'
+import type { RememberedSources } from '../settings/remembered-sources'
+import type { SettingsFile } from '../settings/settings-file'
+import { EventHub } from './event-hub'
+import { SourceRegistry } from './source-registry'
+
+export interface VigilServiceOptions {
+  mode: AppMode
+  version: string
+  /** A private folder for snapshots and the demo; removed on close. */
+  tmpRoot: string
+  /** Desktop only: a native file picker. */
+  chooseStoreFile?: () => Promise<string | null>
+  /** Desktop only: where sources added in the UI are remembered. */
+  remembered?: SettingsFile<RememberedSources>
+  pollMs?: number
+  demo?: DemoOptions
+}
+
+/** Vigil's API implementation: the same object serves the desktop window (IPC) and browsers (HTTP). */
+export class VigilService implements VigilApi {
+  readonly events = new EventHub()
+  readonly registry: SourceRegistry
+  private demo: Promise<RunningDemo> | null = null
+
+  constructor(private readonly opts: VigilServiceOptions) {
+    this.registry = new SourceRegistry({
+      tmpRoot: join(opts.tmpRoot, 'sources'),
+      events: this.events,
+      pollMs: opts.pollMs,
+      onSetChanged: (sources) => this.remember(sources)
+    })
+  }
+
+  /** Re-adds what the user added in an earlier run of the desktop app. */
+  restoreRemembered(): void {
+    const saved = this.opts.remembered?.read()
+    if (!saved) return
+    for (const s of saved.stores) this.registry.addStore(s.path, 'settings', s.label)
+    for (const a of saved.attachments) this.registry.addAttachment(a.url, 'settings', a.label)
+  }
+
+  async getAppInfo(): Promise<AppInfo> {
+    return {
+      name: 'Vigil',
+      version: this.opts.version,
+      mode: this.opts.mode,
+      platform: process.platform,
+      demoRunning: this.demo !== null,
+      timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
+    }
+  }
+
+  async listSources(): Promise<SourceInfo[]> {
+    return this.registry.list()
+  }
+
+  async addStore(path: string): Promise<SourceInfo> {
+    return this.registry.addStore(path, 'ui')
+  }
+
+  async addAttachment(url: string, label?: string): Promise<SourceInfo> {
+    return this.registry.addAttachment(url, 'ui', label)
+  }
+
+  async renameSource(sourceId: string, label: string): Promise<SourceInfo> {
+    return this.registry.rename(sourceId, label)
+  }
+
+  async removeSource(sourceId: string): Promise<void> {
+    await this.registry.remove(sourceId)
+  }
+
+  async chooseStoreFile(): Promise<string | null> {
+    return this.opts.chooseStoreFile ? this.opts.chooseStoreFile() : null
+  }
+
+  async startDemo(): Promise<void> {
+    if (!this.demo) {
+      this.demo = startDemo(join(this.opts.tmpRoot, 'demo'), this.opts.demo)
+      this.demo.catch(() => (this.demo = null))
+    }
+    let demo: RunningDemo
+    try {
+      demo = await this.demo
+    } catch (err) {
+      throw new ApiError('unavailable', `The demo could not start: ${err instanceof Error ? err.message : String(err)}`)
+    }
+    this.registry.addStore(demo.storePath, 'demo', 'Demo · Perspt store')
+    this.registry.addAttachment(demo.attachUrl, 'demo', 'Demo · AgentEnsemble')
+  }
+
+  async listSessions(storeId: string): Promise<SessionRow[]> {
+    return this.registry.store(storeId).listSessions()
+  }
+
+  async listRuns(): Promise<RunSummary[]> {
+    return this.registry.tracker.listRuns()
+  }
+
+  async getRun(runId: string, recentEvents?: number): Promise<RunDetail> {
+    const run = this.registry.tracker.getRun(runId, recentEvents)
+    if (!run) throw new ApiError('not-found', `No run with id "${runId}".`)
+    return run
+  }
+
+  async close(): Promise<void> {
+    await this.registry.close()
+    if (this.demo) await (await this.demo.catch(() => null))?.stop()
+    rmSync(this.opts.tmpRoot, { recursive: true, force: true })
+  }
+
+  private remember(sources: readonly SourceInfo[]): void {
+    const file = this.opts.remembered
+    if (!file) return
+    const userAdded = sources.filter((s) => s.origin === 'ui' || s.origin === 'settings')
+    try {
+      file.write({
+        stores: userAdded.flatMap((s) => (s.kind === 'store' ? [{ path: s.path, label: s.label }] : [])),
+        attachments: userAdded.flatMap((s) => (s.kind === 'attachment' ? [{ url: s.url, label: s.label }] : []))
+      })
+    } catch (err) {
+      console.error('vigil: could not remember sources:', err)
+    }
+  }
+}

@@ -1,0 +1,122 @@
+// Entry of the desktop app (Electron main process). Everything Electron-specific lives in this folder;
+// the service, IPC dispatch and settings it wires up are plain Node, shared with `vigil serve`.
+import { app, BrowserWindow, dialog, ipcMain } from 'electron'
+import { join } from 'node:path'
+import { processTmpRoot } from '../app-paths'
+import { addDefaultStoreIfPresent } from '../core/default-store'
+import { VigilService } from '../core/vigil-service'
+import { forwardEventsOverIpc, registerIpcApi } from '../ipc/ipc-api'
+import { APP_ORIGIN, createSenderCheck, type TrustedOrigin } from '../ipc/trusted-sender'
+import { rememberedSourcesFile } from '../settings/remembered-sources'
+import { handleAppProtocol, registerAppScheme } from './app-protocol'
+import { setAppMenu } from './app-menu'
+import { createMainWindow, defaultPreloadPath } from './main-window'
+import { hardenApp } from './security'
+
+const devServerUrl = app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL
+let mainWindow: BrowserWindow | null = null
+let service: VigilService | null = null
+
+app.enableSandbox()
+registerAppScheme()
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit()
+} else {
+  app.on('second-instance', () => showMainWindow())
+  app.whenReady().then(start, (err: unknown) => {
+    console.error('vigil: could not start:', err)
+    app.exit(1)
+  })
+}
+
+function trustedOrigins(): TrustedOrigin[] {
+  const origins = [APP_ORIGIN]
+  if (devServerUrl) {
+    const dev = new URL(devServerUrl)
+    origins.push({ protocol: dev.protocol, host: dev.host })
+  }
+  return origins
+}
+
+async function chooseStoreFile(): Promise<string | null> {
+  const options: Electron.OpenDialogOptions = {
+    title: 'Open a Perspt session store',
+    properties: ['openFile'],
+    filters: [
+      { name: 'Perspt store', extensions: ['db', 'duckdb'] },
+      { name: 'All files', extensions: ['*'] }
+    ]
+  }
+  const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options)
+  return result.canceled ? null : (result.filePaths[0] ?? null)
+}
+
+function showMainWindow(): BrowserWindow {
+  if (!mainWindow || mainWindow.isDestroyed()) {
+    mainWindow = createMainWindow({
+      dataDir: app.getPath('userData'),
+      preloadPath: defaultPreloadPath(__dirname),
+      devServerUrl,
+      iconPath: join(process.resourcesPath ?? '', 'resources', 'icon.png')
+    })
+  }
+  if (mainWindow.isMinimized()) mainWindow.restore()
+  mainWindow.show()
+  mainWindow.focus()
+  return mainWindow
+}
+
+async function start(): Promise<void> {
+  hardenApp()
+  handleAppProtocol(join(__dirname, '../renderer'))
+
+  const vigil = new VigilService({
+    mode: 'desktop',
+    version: app.getVersion(),
+    tmpRoot: processTmpRoot(),
+    chooseStoreFile,
+    remembered: rememberedSourcesFile(app.getPath('userData'))
+  })
+  service = vigil
+  vigil.restoreRemembered()
+  if ((await vigil.listSources()).length === 0) addDefaultStoreIfPresent(vigil.registry)
+
+  registerIpcApi({ ipcMain, api: vigil, isTrustedSender: createSenderCheck(trustedOrigins()) })
+  forwardEventsOverIpc(vigil.events, (channel, payload) => {
+    for (const win of BrowserWindow.getAllWindows()) {
+      if (!win.isDestroyed()) win.webContents.send(channel, payload)
+    }
+  })
+
+  setAppMenu({
+    openStore: () => {
+      showMainWindow()
+      void chooseStoreFile().then((path) => (path ? vigil.addStore(path) : null))
+    },
+    attachToUrl: () => {
+      showMainWindow()
+      vigil.events.emit('navigate', { route: '#/attach' })
+    },
+    startDemo: () => {
+      showMainWindow()
+      void vigil.startDemo().catch((err: unknown) => console.error('vigil: demo failed:', err))
+    }
+  })
+
+  showMainWindow()
+  app.on('activate', () => showMainWindow())
+}
+
+app.on('window-all-closed', () => {
+  if (process.platform !== 'darwin') app.quit()
+})
+
+let quitting = false
+app.on('before-quit', (event) => {
+  if (quitting || !service) return
+  // Close sources (temp snapshots, sockets) before the process goes.
+  event.preventDefault()
+  quitting = true
+  void service.close().finally(() => app.quit())
+})

@@ -1,0 +1,158 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { EVENTS_PATH, RPC_PATH_PREFIX, type VigilApi } from '../../shared/api/contract'
+import { dispatch } from '../core/dispatch'
+import type { EventHub } from '../core/event-hub'
+import { attachEventSocket } from './event-socket'
+import { BodyTooLargeError, readBody, sendError, sendJson, STATUS_BY_CODE } from './json-http'
+import { isAllowedHostHeader, isAllowedRequestOrigin, isAllowedWebSocketOrigin } from './origin-policy'
+import { readStaticFile, RENDERER_CSP } from './static-files'
+
+export interface VigilServerOptions {
+  host: string
+  port: number
+  api: VigilApi
+  events: EventHub
+  /** The built renderer (out/renderer); null serves the API only. */
+  staticDir: string | null
+  version: string
+  maxBodyBytes?: number
+}
+
+export interface RunningServer {
+  host: string
+  port: number
+  url: string
+  /** Browsers connected to the event socket. */
+  clientCount(): number
+  close(): Promise<void>
+}
+
+const SECURITY_HEADERS = {
+  'content-security-policy': RENDERER_CSP,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin'
+}
+
+/** The origin rule refuses a WebSocket by accepting the upgrade and closing 1008 (spec §3), never with a hello. */
+const ORIGIN_REFUSED = { code: 1008, reason: 'Origin not allowed' }
+
+export class ListenError extends Error {}
+
+/** Vigil's HTTP + WebSocket server: the web bridge (RPC + events), status, and the renderer's files. */
+export async function startVigilServer(opts: VigilServerOptions): Promise<RunningServer> {
+  const maxBody = opts.maxBodyBytes ?? 1024 * 1024
+  const eventSockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
+
+  async function handleRpc(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
+    if (req.method !== 'POST') return sendError(res, 405, 'bad-request', 'Use POST for API calls.')
+    if (!isAllowedRequestOrigin(req.headers.origin, opts.host, req.headers.host)) {
+      return sendError(res, 403, 'forbidden', 'Cross-origin requests are not allowed.')
+    }
+    // A JSON content type forces a CORS preflight for cross-site pages, which this server never grants.
+    if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')) {
+      return sendError(res, 415, 'bad-request', 'Send the body as application/json: {"args": [...]}.')
+    }
+    let body: unknown
+    try {
+      body = JSON.parse((await readBody(req, maxBody)).toString('utf8') || '{}')
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) return sendError(res, 413, 'bad-request', `Body over ${maxBody} bytes.`)
+      return sendError(res, 400, 'bad-request', 'The body is not valid JSON.')
+    }
+    const args = typeof body === 'object' && body !== null && 'args' in body ? (body as { args: unknown }).args : []
+    const result = await dispatch(opts.api, method, args)
+    sendJson(res, result.ok ? 200 : STATUS_BY_CODE[result.error.code], result)
+  }
+
+  async function handleStatic(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'bad-request', 'Method not allowed.')
+    const file = opts.staticDir ? await readStaticFile(opts.staticDir, path) : null
+    if (!file) {
+      res.writeHead(404, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' })
+      res.end('Not found')
+      return
+    }
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'content-type': file.contentType,
+      'content-length': file.body.length,
+      'cache-control': path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache'
+    })
+    res.end(req.method === 'HEAD' ? undefined : file.body)
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!isAllowedHostHeader(req.headers.host, opts.host)) {
+      return sendError(res, 403, 'forbidden', 'Unexpected Host header.')
+    }
+    const path = new URL(req.url ?? '/', 'http://vigil.invalid').pathname
+    if (path === '/api/status') {
+      return sendJson(res, 200, { name: 'vigil', version: opts.version, clients: eventSockets.clients.size })
+    }
+    if (path.startsWith(RPC_PATH_PREFIX)) return handleRpc(req, res, path.slice(RPC_PATH_PREFIX.length))
+    if (path.startsWith('/api/')) return sendError(res, 404, 'not-found', `No API at ${path}.`)
+    return handleStatic(req, res, path)
+  }
+
+  function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = new URL(req.url ?? '/', 'http://vigil.invalid').pathname
+    if (path !== EVENTS_PATH || !isAllowedHostHeader(req.headers.host, opts.host)) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
+      return
+    }
+    eventSockets.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      if (!isAllowedWebSocketOrigin(req.headers.origin, opts.host, req.headers.host)) {
+        ws.close(ORIGIN_REFUSED.code, ORIGIN_REFUSED.reason)
+        return
+      }
+      attachEventSocket(ws, opts.events)
+    })
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      console.error('vigil: request failed:', err)
+      if (!res.headersSent) sendError(res, 500, 'internal', 'Internal error.')
+      else res.destroy()
+    })
+  })
+  server.on('upgrade', handleUpgrade)
+  server.on('clientError', (_err, socket) => socket.destroy())
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const reason =
+        err.code === 'EADDRINUSE'
+          ? `port ${opts.port} on ${opts.host} is already in use (try --port 0 for a free one)`
+          : err.code === 'EACCES'
+            ? `no permission to listen on ${opts.host}:${opts.port}`
+            : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND'
+              ? `cannot listen on host ${opts.host}: no such local address`
+              : err.message
+      reject(new ListenError(reason))
+    })
+    server.listen(opts.port, opts.host, () => resolve())
+  })
+
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : opts.port
+  const urlHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host
+  return {
+    host: opts.host,
+    port,
+    url: `http://${urlHost}:${port}`,
+    clientCount: () => eventSockets.clients.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const ws of eventSockets.clients) ws.terminate()
+        eventSockets.close()
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+  }
+}

@@ -1,0 +1,127 @@
+// The web transport of the API contract: HTTP POST per call, one WebSocket for push events.
+// Plain TypeScript with injectable fetch/WebSocket so the same code runs in browsers and in tests.
+import {
+  EVENTS_PATH,
+  isEventName,
+  METHOD_NAMES,
+  RPC_PATH_PREFIX,
+  type EventName,
+  type MethodName,
+  type VigilApi,
+  type VigilBridge,
+  type VigilEvents
+} from '../../shared/api/contract'
+import { ApiError, fromErrorData } from '../../shared/api/errors'
+
+interface SocketLike {
+  onopen: ((ev: unknown) => void) | null
+  onmessage: ((ev: { data: unknown }) => void) | null
+  onclose: ((ev: unknown) => void) | null
+  onerror: ((ev: unknown) => void) | null
+  close(): void
+}
+
+export type SocketFactory = (url: string) => SocketLike
+
+export interface WebBridgeOptions {
+  /** e.g. http://127.0.0.1:7400 */
+  baseUrl: string
+  fetch?: typeof fetch
+  openSocket?: SocketFactory
+  /** Delays before reconnecting the event socket; the last repeats. */
+  reconnectMs?: number[]
+  /** Called when the event socket (re)connects or drops: the UI shows it and refetches on reconnect. */
+  onConnectionChange?: (connected: boolean) => void
+}
+
+export interface WebBridge extends VigilBridge {
+  /** Stops the event socket for good. */
+  dispose(): void
+}
+
+export function createWebBridge(opts: WebBridgeOptions): WebBridge {
+  const base = opts.baseUrl.replace(/\/$/, '')
+  const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis)
+  const openSocket: SocketFactory =
+    opts.openSocket ?? ((url) => new WebSocket(url) as unknown as SocketLike)
+  const reconnectMs = opts.reconnectMs ?? [500, 1000, 2000, 5000]
+  const listeners = new Map<EventName, Set<(payload: never) => void>>()
+  let socket: SocketLike | null = null
+  let attempt = 0
+  let retryTimer: ReturnType<typeof setTimeout> | null = null
+  let disposed = false
+
+  async function call(method: MethodName, args: unknown[]): Promise<unknown> {
+    let res: Response
+    try {
+      res = await doFetch(`${base}${RPC_PATH_PREFIX}${method}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ args })
+      })
+    } catch {
+      throw new ApiError('unavailable', 'Vigil is not reachable. Is `vigil serve` still running?')
+    }
+    let body: unknown
+    try {
+      body = await res.json()
+    } catch {
+      throw new ApiError('internal', `Unexpected reply from Vigil (HTTP ${res.status}).`)
+    }
+    const result = body as { ok?: boolean; value?: unknown; error?: unknown }
+    if (result.ok === true) return result.value
+    throw fromErrorData(result.error)
+  }
+
+  function connect(): void {
+    if (disposed || socket) return
+    const wsUrl = base.replace(/^http/, 'ws') + EVENTS_PATH
+    const ws = openSocket(wsUrl)
+    socket = ws
+    ws.onopen = () => {
+      attempt = 0
+      opts.onConnectionChange?.(true)
+    }
+    ws.onmessage = (ev) => {
+      if (typeof ev.data !== 'string') return
+      let frame: { event?: unknown; payload?: unknown }
+      try {
+        frame = JSON.parse(ev.data)
+      } catch {
+        return
+      }
+      if (typeof frame.event !== 'string' || !isEventName(frame.event)) return
+      for (const listener of [...(listeners.get(frame.event) ?? [])]) listener(frame.payload as never)
+    }
+    ws.onclose = () => {
+      socket = null
+      opts.onConnectionChange?.(false)
+      if (disposed) return
+      const delay = reconnectMs[Math.min(attempt, reconnectMs.length - 1)] ?? 1000
+      attempt++
+      retryTimer = setTimeout(connect, delay)
+    }
+    ws.onerror = () => undefined
+  }
+
+  const api = Object.fromEntries(
+    METHOD_NAMES.map((m) => [m, (...args: unknown[]) => call(m, args)])
+  ) as unknown as VigilApi
+
+  return {
+    ...api,
+    on<E extends EventName>(event: E, listener: (payload: VigilEvents[E]) => void) {
+      let set = listeners.get(event)
+      if (!set) listeners.set(event, (set = new Set()))
+      set.add(listener as (payload: never) => void)
+      connect()
+      return () => set.delete(listener as (payload: never) => void)
+    },
+    dispose() {
+      disposed = true
+      if (retryTimer) clearTimeout(retryTimer)
+      socket?.close()
+      socket = null
+    }
+  }
+}
