@@ -1,0 +1,63 @@
+import type { VigilBridge } from '../../shared/api/contract'
+import type { AppInfo } from '../../shared/model/app'
+import type { RunSummary } from '../../shared/model/live'
+import type { SourceInfo } from '../../shared/model/sources'
+
+/** What every view shares: app info, the watched sources and the live runs, kept current by push events. */
+export class AppState {
+  info = $state<AppInfo | null>(null)
+  sources = $state.raw<SourceInfo[]>([])
+  runs = $state.raw<RunSummary[]>([])
+  /** False while the web bridge's event socket is down. */
+  connected = $state(true)
+  loaded = $state(false)
+  loadError = $state<string | null>(null)
+  /** Bumped per store on every new snapshot, so views refetch exactly what changed. */
+  storeVersions = $state<Record<string, number>>({})
+
+  readonly stores = $derived(this.sources.filter((s) => s.kind === 'store'))
+  readonly attachments = $derived(this.sources.filter((s) => s.kind === 'attachment'))
+
+  constructor(readonly bridge: VigilBridge) {}
+
+  /** Subscribes first, then loads, so nothing that happens in between is missed. */
+  async start(onNavigate: (route: string) => void): Promise<void> {
+    this.bridge.on('sources-changed', (sources) => (this.sources = sources))
+    this.bridge.on('store-updated', ({ storeId, version }) => {
+      this.storeVersions = { ...this.storeVersions, [storeId]: version }
+    })
+    this.bridge.on('run-updated', (run) => this.upsertRun(run))
+    this.bridge.on('navigate', ({ route }) => onNavigate(route))
+    await this.reload()
+  }
+
+  async reload(): Promise<void> {
+    try {
+      const [info, sources, runs] = await Promise.all([
+        this.bridge.getAppInfo(),
+        this.bridge.listSources(),
+        this.bridge.listRuns()
+      ])
+      this.info = info
+      this.sources = sources
+      this.runs = runs
+      this.loadError = null
+    } catch (err) {
+      this.loadError = err instanceof Error ? err.message : String(err)
+    } finally {
+      this.loaded = true
+    }
+  }
+
+  setConnected(connected: boolean): void {
+    const wasDown = !this.connected
+    this.connected = connected
+    // Back after a drop: events may have been missed, so fetch the truth again.
+    if (connected && wasDown) void this.reload()
+  }
+
+  private upsertRun(run: RunSummary): void {
+    const i = this.runs.findIndex((r) => r.runId === run.runId)
+    this.runs = i < 0 ? [...this.runs, run] : this.runs.with(i, run)
+  }
+}

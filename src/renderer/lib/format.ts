@@ -1,0 +1,73 @@
+// How Vigil writes numbers, times and durations. Every time carries its zone.
+
+export const localTimeZone: string = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
+
+const dateTime = new Intl.DateTimeFormat('en-CA', {
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hour12: false,
+  timeZone: localTimeZone
+})
+
+const zoneName = new Intl.DateTimeFormat('en-US', { timeZone: localTimeZone, timeZoneName: 'short' })
+
+/** A short zone label for column headers, e.g. "UTC" or "CET". */
+export function zoneLabel(at: Date = new Date()): string {
+  return zoneName.formatToParts(at).find((p) => p.type === 'timeZoneName')?.value ?? localTimeZone
+}
+
+/** "2026-11-22 15:04:05" in the local zone (label the zone in the header), or "—". */
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return '—'
+  const d = new Date(iso)
+  if (Number.isNaN(d.getTime())) return '—'
+  return dateTime.format(d).replace(',', '')
+}
+
+/** The same time with its zone, for tooltips and places without a header. */
+export function formatTimeWithZone(iso: string | null | undefined): string {
+  if (!iso) return '—'
+  const d = new Date(iso)
+  return Number.isNaN(d.getTime()) ? '—' : `${formatTime(iso)} ${zoneLabel(d)}`
+}
+
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return '—'
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  const s = Math.floor(ms / 1000)
+  const h = Math.floor(s / 3600)
+  const m = Math.floor((s % 3600) / 60)
+  const sec = s % 60
+  if (h > 0) return `${h}h ${m}m`
+  if (m > 0) return `${m}m ${sec}s`
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`
+}
+
+export function formatRelative(iso: string | null | undefined, now: number = Date.now()): string {
+  if (!iso) return '—'
+  const t = new Date(iso).getTime()
+  if (Number.isNaN(t)) return '—'
+  const diff = Math.max(0, now - t)
+  if (diff < 5_000) return 'just now'
+  if (diff < 60_000) return `${Math.floor(diff / 1000)}s ago`
+  if (diff < 3_600_000) return `${Math.floor(diff / 60_000)}m ago`
+  if (diff < 86_400_000) return `${Math.floor(diff / 3_600_000)}h ago`
+  return `${Math.floor(diff / 86_400_000)}d ago`
+}
+
+/** 1234 → "1.2K", 3_400_000 → "3.4M" (Perspt's style). */
+export function formatCount(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '—'
+  if (Math.abs(n) >= 1_000_000) return `${(n / 1_000_000).toFixed(1)}M`
+  if (Math.abs(n) >= 1_000) return `${(n / 1_000).toFixed(1)}K`
+  return String(Math.round(n))
+}
+
+export function formatUsd(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '—'
+  return n < 1 ? `$${n.toFixed(3)}` : `$${n.toFixed(2)}`
+}

@@ -1,0 +1,33 @@
+/**
+ * Fixed-height row virtualisation: only the rows in view (plus overscan) are in the DOM, so a list of
+ * every session stays smooth. Index maths only; the container scrolls natively.
+ */
+export class VirtualWindow {
+  scrollTop = $state(0)
+  viewportHeight = $state(600)
+
+  constructor(
+    readonly rowHeight: number,
+    private readonly overscan = 8
+  ) {}
+
+  range(count: number): { start: number; end: number; offset: number; total: number } {
+    const start = Math.max(0, Math.floor(this.scrollTop / this.rowHeight) - this.overscan)
+    const visible = Math.ceil(this.viewportHeight / this.rowHeight) + this.overscan * 2
+    const end = Math.min(count, start + visible)
+    return { start, end, offset: start * this.rowHeight, total: count * this.rowHeight }
+  }
+
+  /** A Svelte attachment for the scrolling element. */
+  attach = (el: HTMLElement) => {
+    const onScroll = () => (this.scrollTop = el.scrollTop)
+    const observer = new ResizeObserver(() => (this.viewportHeight = el.clientHeight))
+    el.addEventListener('scroll', onScroll, { passive: true })
+    observer.observe(el)
+    this.viewportHeight = el.clientHeight
+    return () => {
+      el.removeEventListener('scroll', onScroll)
+      observer.disconnect()
+    }
+  }
+}
