@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest'
+import { DEFAULT_PORT, parseArgs, UsageError } from '../../../src/main/cli/args'
+
+describe('vigil command line', () => {
+  it('has safe defaults', () => {
+    expect(parseArgs(['serve'])).toEqual({
+      command: 'serve',
+      dbPaths: [],
+      attachUrls: [],
+      host: '127.0.0.1',
+      port: DEFAULT_PORT,
+      demo: false,
+      defaultStore: true,
+      dataDir: null
+    })
+    expect(DEFAULT_PORT).toBe(7400)
+  })
+
+  it('takes repeatable --db and --attach, both spellings of values', () => {
+    const opts = parseArgs([
+      'serve', '--db', 'a.db', '--db=b.db', '--attach', 'ws://localhost:7329/ws', '--attach=wss://h/ws',
+      '--host', '0.0.0.0', '--port=0', '--demo', '--no-default-store', '--data-dir', '/tmp/v'
+    ])
+    expect(opts).toMatchObject({
+      dbPaths: ['a.db', 'b.db'],
+      attachUrls: ['ws://localhost:7329/ws', 'wss://h/ws'],
+      host: '0.0.0.0',
+      port: 0,
+      demo: true,
+      defaultStore: false,
+      dataDir: '/tmp/v'
+    })
+  })
+
+  it('answers --help and --version anywhere', () => {
+    expect(parseArgs(['--help'])).toEqual({ command: 'help' })
+    expect(parseArgs(['serve', '--demo', '-h'])).toEqual({ command: 'help' })
+    expect(parseArgs(['-v'])).toEqual({ command: 'version' })
+    expect(parseArgs(['serve', '--version'])).toEqual({ command: 'version' })
+  })
+
+  it.each([
+    [[], /missing command/],
+    [['launch'], /unknown command "launch"/],
+    [['serve', '--bogus'], /unknown option "--bogus"/],
+    [['serve', '--port'], /--port needs a value/],
+    [['serve', '--port', 'abc'], /--port must be a number/],
+    [['serve', '--port', '70000'], /--port must be a number/],
+    [['serve', '--port', '-1'], /--port needs a value|must be a number/],
+    [['serve', '--db'], /--db needs a value/],
+    [['serve', '--db', '--demo'], /--db needs a value/],
+    [['serve', '--attach', 'http://x/ws'], /ws:\/\/ or wss:\/\//],
+    [['serve', '--attach', 'nope'], /needs a ws:\/\/ URL/],
+    [['serve', '--demo=yes'], /takes no value/]
+  ])('refuses %j with a one-line reason', (argv, message) => {
+    expect(() => parseArgs(argv)).toThrow(UsageError)
+    expect(() => parseArgs(argv)).toThrow(message)
+  })
+})
