@@ -1,0 +1,124 @@
+// The real `vigil` command (built CLI) as a user runs it.
+import { spawn, spawnSync } from 'node:child_process'
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { version } from '../../../package.json'
+
+const root = resolve(__dirname, '../../..')
+const bin = join(root, 'bin/vigil.js')
+let dir: string
+
+beforeAll(() => {
+  if (!existsSync(join(root, 'out/main/cli.js'))) throw new Error('Build first: npm run build')
+  dir = mkdtempSync(join(tmpdir(), 'vigil-cli-'))
+})
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+function run(args: string[]) {
+  const res = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, XDG_DATA_HOME: dir } })
+  return { code: res.status, stdout: res.stdout, stderr: res.stderr }
+}
+
+function oneLine(text: string): string {
+  const lines = text.trim().split('\n')
+  expect(lines).toHaveLength(1)
+  return lines[0]!
+}
+
+describe('vigil command', () => {
+  it('prints help and version', () => {
+    const help = run(['--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('Usage: vigil serve')
+    for (const flag of ['--db', '--attach', '--host', '--port', '--demo', '--help', '--version']) expect(help.stdout).toContain(flag)
+    expect(run(['--version'])).toMatchObject({ code: 0, stdout: `${version}\n` })
+  })
+
+  it.each([
+    [['serve', '--bogus'], /unknown option "--bogus"/],
+    [['serve', '--port', 'x'], /--port must be a number/],
+    [['serve', '--attach', 'http://x'], /ws:\/\//],
+    [['frobnicate'], /unknown command/]
+  ])('exits 2 on %j with a one-line reason', (args, reason) => {
+    const res = run(args)
+    expect(res.code).toBe(2)
+    expect(oneLine(res.stderr)).toMatch(reason)
+    expect(res.stdout).toBe('')
+  })
+
+  it('exits 1 on an unreadable --db path, naming it', () => {
+    const missing = run(['serve', '--port', '0', '--db', join(dir, 'missing.db')])
+    expect(missing.code).toBe(1)
+    expect(oneLine(missing.stderr)).toMatch(/cannot read --db .*missing\.db: no such file/)
+    expect(run(['serve', '--port', '0', '--db', dir]).stderr).toMatch(/is a directory/)
+    if (process.getuid?.() !== 0) {
+      const locked = join(dir, 'locked.db')
+      writeFileSync(locked, 'x')
+      chmodSync(locked, 0o000)
+      expect(run(['serve', '--port', '0', '--db', locked]).stderr).toMatch(/permission denied/)
+    }
+  })
+
+  it('exits 1 when the port is busy', async () => {
+    const blocker = createServer()
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r))
+    const port = (blocker.address() as { port: number }).port
+    try {
+      const res = run(['serve', '--port', String(port), '--no-default-store'])
+      expect(res.code).toBe(1)
+      expect(oneLine(res.stderr)).toMatch(new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`))
+    } finally {
+      blocker.close()
+    }
+  })
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('prints its URL when ready and shuts down cleanly on %s', async (signal) => {
+    const proc = spawn(process.execPath, [bin, 'serve', '--port', '0', '--no-default-store'], { env: { ...process.env, XDG_DATA_HOME: dir } })
+    let out = ''
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    const url = await new Promise<string>((resolveUrl, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL in: ${out}`)), 15_000)
+      proc.stdout.on('data', () => {
+        const m = /^Vigil listening on (http:\/\/127\.0\.0\.1:(\d+))\n$/m.exec(out)
+        if (m) {
+          clearTimeout(timer)
+          resolveUrl(m[1]!)
+        }
+      })
+    })
+    expect(out).toMatch(/^Vigil listening on http:\/\/127\.0\.0\.1:\d+\n$/)
+    expect((await fetch(`${url}/api/status`)).status).toBe(200)
+    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)))
+    proc.kill(signal)
+    expect(await exited).toBe(0)
+    await expect(fetch(`${url}/api/status`)).rejects.toThrow()
+  })
+
+  it('opens Perspt’s default store when no --db is given', async () => {
+    const home = mkdtempSync(join(dir, 'home-'))
+    const dataHome = join(home, 'data')
+    const { PersptSimulator } = await import('../../../src/main/demo/perspt-simulator')
+    const { mkdirSync } = await import('node:fs')
+    mkdirSync(join(dataHome, 'perspt'), { recursive: true })
+    const sim = new PersptSimulator({ path: join(dataHome, 'perspt', 'perspt.db'), seed: 1 })
+    await sim.start()
+    await sim.stop()
+    const proc = spawn(process.execPath, [bin, 'serve', '--port', '0'], { env: { ...process.env, XDG_DATA_HOME: dataHome, HOME: home } })
+    let out = ''
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    try {
+      const url = await new Promise<string>((r) => proc.stdout.on('data', () => {
+        const m = /Vigil listening on (\S+)/.exec(out)
+        if (m) r(m[1]!)
+      }))
+      const res = await fetch(`${url}/api/rpc/listSources`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"args":[]}' })
+      const body = (await res.json()) as { value: Array<{ path: string; origin: string }> }
+      expect(body.value).toEqual([expect.objectContaining({ path: join(dataHome, 'perspt', 'perspt.db'), origin: 'default-path' })])
+    } finally {
+      proc.kill('SIGTERM')
+    }
+  })
+})
