@@ -37,6 +37,12 @@ export default tseslint.config(
     }
   },
   {
+    // The launcher is plain CommonJS so it runs on any Node without a build step.
+    files: ['bin/**/*.js'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' }
+  },
+  {
     files: ['**/*.svelte', '**/*.svelte.ts'],
     languageOptions: {
       globals: { ...globals.browser },

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { load } from 'js-yaml'
+import { dump, load } from 'js-yaml'
 
 const root = resolve(__dirname, '../..')
 const SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX'
@@ -28,16 +28,12 @@ beforeAll(async () => {
   chmodSync(join(stub, 'electron'), 0o755)
   writeFileSync(join(stub, 'LICENSE'), 'stub')
 
+  // The project's own config with two changes, written as a file: an object would be merged with
+  // electron-builder.yml (arrays concatenated) instead of replacing it.
   const config = load(readFileSync(join(root, 'electron-builder.yml'), 'utf8')) as Record<string, unknown>
-  await build({
-    projectDir: root,
-    targets: Platform.LINUX.createTarget('dir'),
-    config: {
-      ...config,
-      electronDist: stub,
-      directories: { buildResources: 'build', output: join(work, 'dist') }
-    }
-  })
+  const configPath = join(work, 'electron-builder.test.yml')
+  writeFileSync(configPath, dump({ ...config, electronDist: stub, directories: { buildResources: 'build', output: join(work, 'dist') } }))
+  await build({ projectDir: root, targets: Platform.LINUX.createTarget('dir'), config: configPath })
   appDir = join(work, 'dist', 'linux-unpacked')
 }, 180_000)
 
