@@ -58,7 +58,10 @@ function showMainWindow(): BrowserWindow {
       dataDir: app.getPath('userData'),
       preloadPath: defaultPreloadPath(__dirname),
       devServerUrl,
-      iconPath: join(process.resourcesPath ?? '', 'resources', 'icon.png')
+      // Packaged: extraResources; from a checkout: the repo's resources folder.
+      iconPath: app.isPackaged
+        ? join(process.resourcesPath, 'resources', 'icon.png')
+        : join(__dirname, '../../resources/icon.png')
     })
   }
   if (mainWindow.isMinimized()) mainWindow.restore()

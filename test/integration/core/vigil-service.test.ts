@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { VigilService } from '../../../src/main/core/vigil-service'
+import { rememberedSourcesFile } from '../../../src/main/settings/remembered-sources'
+
+let dir: string
+const services: VigilService[] = []
+
+function service(opts: Partial<ConstructorParameters<typeof VigilService>[0]> = {}): VigilService {
+  const s = new VigilService({ mode: 'desktop', version: '0.0.0', tmpRoot: mkdtempSync(join(dir, 'tmp-')), pollMs: 100, ...opts })
+  services.push(s)
+  return s
+}
+
+async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vigil-service-'))
+})
+afterEach(async () => {
+  await Promise.all(services.splice(0).map((s) => s.close()))
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('VigilService', () => {
+  it('remembers what the user added and restores it at the next start', async () => {
+    const remembered = rememberedSourcesFile(join(dir, 'data'))
+    const first = service({ remembered })
+    const store = await first.addStore(join(dir, 'somewhere', 'perspt.db'))
+    await first.renameSource(store.id, 'Work laptop')
+    await first.addAttachment('ws://127.0.0.1:9/ws', 'crew')
+    // Sources from flags or the demo are not the user's choices: not remembered.
+    first.registry.addStore(join(dir, 'flag.db'), 'flag')
+    expect(remembered.read()).toEqual({
+      stores: [{ path: join(dir, 'somewhere', 'perspt.db'), label: 'Work laptop' }],
+      attachments: [{ url: 'ws://127.0.0.1:9/ws', label: 'crew' }]
+    })
+    await first.close()
+
+    const second = service({ remembered })
+    second.restoreRemembered()
+    const sources = await second.listSources()
+    expect(sources.map((s) => [s.kind, s.label, s.origin])).toEqual([
+      ['store', 'Work laptop', 'settings'],
+      ['attachment', 'crew', 'settings']
+    ])
+    await second.removeSource(sources[0]!.id)
+    expect(remembered.read().stores).toEqual([])
+  })
+
+  it('runs the demo: a live Perspt store with one running session and a streaming ensemble', async () => {
+    const s = service({ demo: { storeTickMs: 200, ensemblePaceMs: 50 } })
+    await s.startDemo()
+    await s.startDemo() // idempotent
+    expect((await s.getAppInfo()).demoRunning).toBe(true)
+    const sources = await s.listSources()
+    expect(sources.map((x) => [x.kind, x.origin])).toEqual([
+      ['store', 'demo'],
+      ['attachment', 'demo']
+    ])
+    const storeId = sources[0]!.id
+    const sessions = await until(async () => {
+      const info = (await s.listSources())[0]
+      return info?.kind === 'store' && info.state === 'ready' ? s.listSessions(storeId) : undefined
+    })
+    expect(sessions.length).toBeGreaterThanOrEqual(5)
+    expect(sessions.filter((x) => x.status === 'running')).toHaveLength(1)
+    const store = (await s.listSources())[0]
+    expect(store).toMatchObject({ kind: 'store', tableCount: 23, liveness: 'live' })
+
+    const before = sessions.find((x) => x.status === 'running')!.llmRequests
+    await until(async () => {
+      const now = (await s.listSessions(storeId)).find((x) => x.status === 'running')
+      return now && now.llmRequests > before ? true : undefined
+    })
+
+    const run = await until(async () => (await s.listRuns()).find((r) => r.totalTasks > 0))
+    expect(run.workflow).toBe('SEQUENTIAL')
+  })
+})
