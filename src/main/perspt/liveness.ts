@@ -1,0 +1,95 @@
+// Is an agent writing the store right now? Answered without taking any lock: on Linux the kernel
+// lists every POSIX/OFD/flock lock in /proc/locks, and DuckDB's read-write open holds an fcntl lock on
+// the .db file for as long as the agent runs (spec §2.2).
+import { readFile } from 'node:fs/promises'
+import type { StoreLiveness } from '../../shared/model/sources'
+
+export interface LockEntry {
+  major: number
+  minor: number
+  inode: bigint
+  pid: number | null
+}
+
+/**
+ * POSIX record locks belong to a process, and closing *any* descriptor of the file drops them all:
+ * when an in-process writer (the demo's simulated agent) holds a store, /proc/locks cannot show it
+ * once Vigil has copied the file. Such writers register here instead, keyed by device and inode.
+ */
+const heldInProcess = new Map<string, number>()
+const fileKey = (file: { dev: bigint; ino: bigint }) => `${file.dev}:${file.ino}`
+
+export function registerInProcessHolder(file: { dev: bigint; ino: bigint }): () => void {
+  const key = fileKey(file)
+  heldInProcess.set(key, (heldInProcess.get(key) ?? 0) + 1)
+  let released = false
+  return () => {
+    if (released) return
+    released = true
+    const left = (heldInProcess.get(key) ?? 1) - 1
+    if (left > 0) heldInProcess.set(key, left)
+    else heldInProcess.delete(key)
+  }
+}
+
+export function isHeldInProcess(file: { dev: bigint; ino: bigint }): boolean {
+  return heldInProcess.has(fileKey(file))
+}
+
+/** Lines like `1: POSIX  ADVISORY  WRITE 5357 fe:00:2146745 0 EOF` (major:minor in hex, inode decimal). */
+export function parseProcLocks(text: string): LockEntry[] {
+  const out: LockEntry[] = []
+  for (const line of text.split('\n')) {
+    // Waiters (`1: -> POSIX …`) block on a lock someone else holds; that holder has its own line.
+    if (line.includes('->')) continue
+    const tokens = line.trim().split(/\s+/)
+    const idIndex = tokens.findIndex((t) => /^[0-9a-f]+:[0-9a-f]+:\d+$/i.test(t))
+    if (idIndex < 0) continue
+    const [maj, min, ino] = (tokens[idIndex] as string).split(':') as [string, string, string]
+    const pid = Number(tokens[idIndex - 1])
+    out.push({
+      major: parseInt(maj, 16),
+      minor: parseInt(min, 16),
+      inode: BigInt(ino),
+      pid: Number.isInteger(pid) && pid > 0 ? pid : null
+    })
+  }
+  return out
+}
+
+/** glibc's major()/minor() of a dev_t. */
+export function splitDev(dev: bigint): { major: number; minor: number } {
+  const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn))
+  const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn))
+  return { major, minor }
+}
+
+/**
+ * 'live' when some process holds a lock on the file (device + inode), 'idle' when none does, null
+ * when /proc/locks cannot be read. Some file systems (btrfs subvolumes, overlays) report a different
+ * device in stat than in /proc/locks, so an inode-only match also counts.
+ */
+export async function lockLiveness(
+  file: { dev: bigint; ino: bigint },
+  procLocksPath = '/proc/locks'
+): Promise<StoreLiveness | null> {
+  if (isHeldInProcess(file)) return 'live'
+  let text: string
+  try {
+    text = await readFile(procLocksPath, 'utf8')
+  } catch {
+    return null
+  }
+  const { major, minor } = splitDev(file.dev)
+  const sameInode = parseProcLocks(text).filter((e) => e.inode === file.ino)
+  const exact = sameInode.some((e) => e.major === major && e.minor === minor)
+  // An inode-only match could in theory be another device's file; a false 'live' only delays 'stale'.
+  return exact || sameInode.length > 0 ? 'live' : 'idle'
+}
+
+/** Without /proc/locks, recent writes are the only hint: files touched within `windowMs` count as live. */
+export const RECENT_WRITE_WINDOW_MS = 10_000
+
+export function recentWriteLiveness(lastWriteMs: number, now: number, windowMs = RECENT_WRITE_WINDOW_MS): StoreLiveness {
+  return now - lastWriteMs <= windowMs ? 'live' : 'unknown'
+}

@@ -1,0 +1,268 @@
+// One watched Perspt store: snapshots it lock-free, reads the session list from the copy, and turns
+// every failure into a status the UI can show. Never opens the user's file, never throws from refresh().
+import { mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises'
+import type { BigIntStats } from 'node:fs'
+import { join } from 'node:path'
+import { DuckDBInstance } from '@duckdb/node-api'
+import type { DuckDBConnection } from '@duckdb/node-api'
+import { ApiError } from '../../shared/api/errors'
+import type { SessionRow } from '../../shared/model/perspt'
+import type { SourceProblem, StoreLiveness, StoreState } from '../../shared/model/sources'
+import { lockLiveness, recentWriteLiveness } from './liveness'
+import { duckdbProblemCode, fsProblemCode, headerProblemCode, sniffFormat, storeProblem } from './problems'
+import type { StoreProblemCode } from './problems'
+import { SnapshotBusyError, StoreSnapshotter } from './snapshot'
+import { probeSchema, readSessions } from './store-reader'
+
+export interface PersptStoreStatus {
+  state: StoreState
+  liveness: StoreLiveness
+  problem: SourceProblem | null
+  version: number
+  refreshedAt: string | null
+  tableCount: number | null
+}
+
+/** Options for every open of a snapshot copy: read-only, no network, no extension loading, no other files. */
+const OPEN_OPTIONS: Record<string, string> = {
+  access_mode: 'READ_ONLY',
+  autoinstall_known_extensions: 'false',
+  autoload_known_extensions: 'false',
+  enable_external_access: 'false',
+  threads: '1'
+}
+
+class StoreProblemError extends Error {
+  constructor(
+    readonly code: StoreProblemCode,
+    readonly detail?: string
+  ) {
+    super(code)
+  }
+}
+
+interface ReadResult {
+  rows: SessionRow[]
+  tableCount: number
+}
+
+export class PersptStore {
+  private readonly path: string
+  private readonly tmpRoot: string
+  private readonly now: () => number
+  private dir: string | null = null
+  private snapshotter: StoreSnapshotter | null = null
+  private chain: Promise<unknown> = Promise.resolve()
+  private closed = false
+
+  private state: StoreState = 'loading'
+  private liveness: StoreLiveness = 'unknown'
+  private problem: SourceProblem | null = null
+  private version = 0
+  private refreshedAt: string | null = null
+  private tableCount: number | null = null
+  /** The session list of the latest good snapshot, read once per version. */
+  private rows: SessionRow[] | null = null
+  /** The copy `rows` came from, and with which liveness they were derived. */
+  private readFrom: { dbPath: string; agentLive: boolean } | null = null
+  /** A copy that failed to read: not retried until the source changes again. */
+  private failedCopy: string | null = null
+
+  constructor(opts: { path: string; tmpRoot: string; now?: () => number }) {
+    this.path = opts.path
+    this.tmpRoot = opts.tmpRoot
+    this.now = opts.now ?? Date.now
+  }
+
+  /** True when new data was read (a new snapshot, or a liveness change that restates sessions). Never throws. */
+  refresh(): Promise<boolean> {
+    const run = this.chain.then(() => this.safeRefresh())
+    this.chain = run
+    return run
+  }
+
+  status(): PersptStoreStatus {
+    return {
+      state: this.state,
+      liveness: this.liveness,
+      problem: this.problem,
+      version: this.version,
+      refreshedAt: this.refreshedAt,
+      tableCount: this.tableCount
+    }
+  }
+
+  async listSessions(): Promise<SessionRow[]> {
+    if (this.rows === null) {
+      const why = this.problem ? ` ${this.problem.message}` : ' It has not been read yet.'
+      throw new ApiError('unavailable', `The Perspt store ${this.path} is not available.${why}`)
+    }
+    return this.rows
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await this.chain
+    await this.snapshotter?.dispose()
+    this.snapshotter = null
+    if (this.dir) await rm(this.dir, { recursive: true, force: true }).catch(() => undefined)
+    this.dir = null
+  }
+
+  private async safeRefresh(): Promise<boolean> {
+    if (this.closed) return false
+    try {
+      return await this.doRefresh()
+    } catch (err) {
+      // Anything unforeseen still ends up in status(), never as a rejection.
+      this.fail('read-failed', err instanceof Error ? err.message : String(err))
+      return false
+    }
+  }
+
+  private fail(code: StoreProblemCode, detail?: string): void {
+    this.state = 'error'
+    this.problem = storeProblem(code, this.path, detail)
+  }
+
+  private async doRefresh(): Promise<boolean> {
+    let source: BigIntStats
+    try {
+      source = await stat(this.path, { bigint: true })
+    } catch (err) {
+      this.liveness = 'unknown'
+      this.fail(fsProblemCode(err))
+      return false
+    }
+    if (source.isDirectory()) return this.failWith('is-directory')
+    if (!source.isFile()) return this.failWith('not-a-file')
+
+    this.liveness = await this.detectLiveness(source)
+    const agentLive = this.liveness === 'live'
+
+    const snapshotter = await this.ensureSnapshotter()
+    let snap
+    try {
+      snap = await snapshotter.refresh()
+    } catch (err) {
+      if (err instanceof SnapshotBusyError) {
+        // Transient: keep whatever we showed; only say so if we have nothing yet.
+        if (this.rows === null) this.fail('busy')
+        return false
+      }
+      return this.failWith(fsProblemCode(err))
+    }
+
+    if (!snap.changed) {
+      if (snap.dbPath === this.failedCopy) return false
+      if (this.readFrom?.dbPath === snap.dbPath && this.readFrom.agentLive === agentLive) return false
+    }
+
+    let result: ReadResult
+    try {
+      result = await this.readCopy(snap.dbPath, agentLive)
+    } catch (err) {
+      if (!(err instanceof StoreProblemError)) throw err
+      // A torn copy (or a reused base) can look corrupt: retry once with a fresh full copy.
+      if (snapshotter.lastBase === 'reused' || err.code === 'corrupt' || err.code === 'truncated') {
+        try {
+          snap = await snapshotter.refresh({ full: true })
+          result = await this.readCopy(snap.dbPath, agentLive)
+        } catch (retryErr) {
+          return this.failCopy(snap.dbPath, retryErr)
+        }
+      } else {
+        return this.failCopy(snap.dbPath, err)
+      }
+    }
+
+    this.failedCopy = null
+    this.rows = result.rows
+    this.readFrom = { dbPath: snap.dbPath, agentLive }
+    this.tableCount = result.tableCount
+    this.version++
+    this.refreshedAt = new Date(this.now()).toISOString()
+    this.state = 'ready'
+    this.problem = null
+    return true
+  }
+
+  private failWith(code: StoreProblemCode): false {
+    this.fail(code)
+    return false
+  }
+
+  private failCopy(dbPath: string, err: unknown): false {
+    this.failedCopy = dbPath
+    if (err instanceof StoreProblemError) this.fail(err.code, err.detail)
+    else if (err instanceof SnapshotBusyError) this.fail('busy')
+    else this.fail(fsProblemCode(err), err instanceof Error ? err.message : undefined)
+    return false
+  }
+
+  private async ensureSnapshotter(): Promise<StoreSnapshotter> {
+    if (!this.snapshotter) {
+      await mkdir(this.tmpRoot, { recursive: true })
+      this.dir = await mkdtemp(join(this.tmpRoot, 'perspt-store-'))
+      this.snapshotter = new StoreSnapshotter({ sourcePath: this.path, tmpRoot: this.dir })
+    }
+    return this.snapshotter
+  }
+
+  private async detectLiveness(source: BigIntStats): Promise<StoreLiveness> {
+    const byLock = await lockLiveness({ dev: source.dev, ino: source.ino })
+    if (byLock !== null) return byLock
+    let last = Number(source.mtimeMs)
+    try {
+      last = Math.max(last, Number((await stat(`${this.path}.wal`)).mtimeMs))
+    } catch {
+      // No WAL: only the .db's mtime counts.
+    }
+    return recentWriteLiveness(last, this.now())
+  }
+
+  /** Opens the copy read-only, reads everything Vigil needs, and closes it again. */
+  private async readCopy(dbPath: string, agentLive: boolean): Promise<ReadResult> {
+    const head = await readHead(dbPath)
+    const headerCode = headerProblemCode(head)
+    if (headerCode) throw new StoreProblemError(headerCode, sniffFormat(head))
+
+    let instance: DuckDBInstance
+    try {
+      instance = await DuckDBInstance.create(dbPath, OPEN_OPTIONS)
+    } catch (err) {
+      throw new StoreProblemError(duckdbProblemCode(err), shortMessage(err))
+    }
+    let con: DuckDBConnection | null = null
+    try {
+      con = await instance.connect()
+      const probe = await probeSchema(con)
+      if (!probe.hasSessions) throw new StoreProblemError('no-sessions-table')
+      const rows = await readSessions(con, probe, { agentLive, now: this.now() })
+      return { rows, tableCount: probe.tables.size }
+    } catch (err) {
+      if (err instanceof StoreProblemError) throw err
+      throw new StoreProblemError(duckdbProblemCode(err), shortMessage(err))
+    } finally {
+      con?.closeSync()
+      instance.closeSync()
+    }
+  }
+}
+
+async function readHead(path: string): Promise<Uint8Array> {
+  const handle = await open(path, 'r')
+  try {
+    const buf = new Uint8Array(16)
+    const { bytesRead } = await handle.read(buf, 0, 16, 0)
+    return buf.subarray(0, bytesRead)
+  } finally {
+    await handle.close()
+  }
+}
+
+/** DuckDB messages name the private copy; keep the first line and drop its path. */
+function shortMessage(err: unknown): string {
+  const first = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? ''
+  return first.replace(/"[^"]*"/g, 'the file').slice(0, 200)
+}

@@ -1,0 +1,235 @@
+import { describe, it, expect, afterAll, afterEach } from 'vitest'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DuckDBInstance } from '@duckdb/node-api'
+import { ApiError } from '../../../src/shared/api/errors'
+import { registerInProcessHolder } from '../../../src/main/perspt/liveness'
+import { PersptStore } from '../../../src/main/perspt/perspt-store'
+import {
+  buildStore,
+  writeCorruptStore,
+  writeDuckDbWithoutSessions,
+  writeNonDuckDbFile,
+  writeSqliteLikeFile,
+  writeTruncatedCopy
+} from '../../fixtures/perspt-fixtures'
+
+const root = mkdtempSync(join(tmpdir(), 'vigil-store-'))
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+const open: PersptStore[] = []
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close()))
+})
+
+function newCase() {
+  const dir = mkdtempSync(join(root, 'case-'))
+  return { dir, tmpRoot: join(dir, 'tmp') }
+}
+
+function storeAt(path: string, tmpRoot: string, now?: () => number) {
+  const store = new PersptStore({ path, tmpRoot, now })
+  open.push(store)
+  return store
+}
+
+async function expectProblem(store: PersptStore, code: string) {
+  await expect(store.refresh()).resolves.toBe(false)
+  const status = store.status()
+  expect(status.state).toBe('error')
+  expect(status.problem?.code).toBe(code)
+  expect(status.problem?.message.length).toBeGreaterThan(10)
+  expect(status.problem?.hint.length).toBeGreaterThan(10)
+  await expect(store.listSessions()).rejects.toSatisfy((e: unknown) => e instanceof ApiError && e.code === 'unavailable')
+  return status.problem
+}
+
+describe('PersptStore', () => {
+  it('reads a store: ready, version 1, table count, sessions; idle liveness for a closed file', async () => {
+    const { dir, tmpRoot } = newCase()
+    const path = join(dir, 'perspt.db')
+    await buildStore(path, { generation: 21 })
+    const store = storeAt(path, tmpRoot, () => Date.parse('2026-06-01T00:00:00Z'))
+    expect(store.status()).toMatchObject({ state: 'loading', version: 0, refreshedAt: null, tableCount: null })
+    await expect(store.listSessions()).rejects.toBeInstanceOf(ApiError)
+    expect(await store.refresh()).toBe(true)
+    expect(store.status()).toEqual({
+      state: 'ready',
+      liveness: 'idle',
+      problem: null,
+      version: 1,
+      refreshedAt: '2026-06-01T00:00:00.000Z',
+      tableCount: 21
+    })
+    const rows = await store.listSessions()
+    expect(rows.map((r) => r.sessionId)).toEqual(['fx-running', 'fx-completed', 'fx-failed', 'fx-odd'])
+    // Nobody holds the file, so the RUNNING session is stale.
+    expect(rows[0]?.status).toBe('stale')
+  })
+
+  it('does not re-read or re-copy when nothing changed, and caches the list per version', async () => {
+    const { dir, tmpRoot } = newCase()
+    const path = join(dir, 'perspt.db')
+    await buildStore(path, { generation: 23 })
+    const store = storeAt(path, tmpRoot)
+    await store.refresh()
+    const first = await store.listSessions()
+    expect(await store.refresh()).toBe(false)
+    expect(store.status().version).toBe(1)
+    expect(await store.listSessions()).toBe(first)
+
+    const instance = await DuckDBInstance.create(path)
+    const con = await instance.connect()
+    await con.run("INSERT INTO sessions (session_id, task, working_dir, status, created_at) VALUES ('late', 't', '/w', 'COMPLETED', TIMESTAMP '2026-07-01 00:00:00')")
+    con.closeSync()
+    instance.closeSync()
+    expect(await store.refresh()).toBe(true)
+    expect(store.status().version).toBe(2)
+    const second = await store.listSessions()
+    expect(second).not.toBe(first)
+    expect(second[0]?.sessionId).toBe('late')
+  })
+
+  it('never writes to the user store', async () => {
+    const { dir } = newCase()
+    const path = join(dir, 'perspt.db')
+    await buildStore(path, { generation: 23 })
+    const before = readdirSync(dir).sort()
+    const bytes = readFileSync(path)
+    const store = storeAt(path, newCase().tmpRoot)
+    await store.refresh()
+    await store.refresh()
+    await store.close()
+    expect(readdirSync(dir).sort()).toEqual(before)
+    expect(Buffer.compare(readFileSync(path), bytes)).toBe(0)
+  })
+
+  it('removes its temp folder on close', async () => {
+    const { dir, tmpRoot } = newCase()
+    const path = join(dir, 'perspt.db')
+    await buildStore(path, { generation: 4 })
+    const store = storeAt(path, tmpRoot)
+    await store.refresh()
+    expect(readdirSync(tmpRoot)).toHaveLength(1)
+    await store.close()
+    expect(readdirSync(tmpRoot)).toEqual([])
+    expect(await store.refresh()).toBe(false)
+  })
+
+  describe('bad inputs give a clear problem and never throw', () => {
+    it('missing path', async () => {
+      const { dir, tmpRoot } = newCase()
+      const problem = await expectProblem(storeAt(join(dir, 'nope', 'perspt.db'), tmpRoot), 'not-found')
+      expect(problem?.hint).toMatch(/perspt agent/)
+    })
+
+    it('a directory', async () => {
+      const { dir, tmpRoot } = newCase()
+      await expectProblem(storeAt(dir, tmpRoot), 'is-directory')
+    })
+
+    // root reads anything; there the classifier is covered by problems.test.ts instead.
+    it.skipIf(process.getuid?.() === 0)('permission denied', async () => {
+      const { dir, tmpRoot } = newCase()
+      const path = join(dir, 'perspt.db')
+      await buildStore(path, { generation: 23 })
+      chmodSync(path, 0o000)
+      try {
+        await expectProblem(storeAt(path, tmpRoot), 'permission-denied')
+      } finally {
+        chmodSync(path, 0o644)
+      }
+    })
+
+    it('not a DuckDB file (text, SQLite, empty)', async () => {
+      const { dir, tmpRoot } = newCase()
+      const text = join(dir, 'notes.db')
+      writeNonDuckDbFile(text)
+      await expectProblem(storeAt(text, tmpRoot), 'not-duckdb')
+      const sqlite = join(dir, 'app.sqlite')
+      writeSqliteLikeFile(sqlite)
+      const problem = await expectProblem(storeAt(sqlite, tmpRoot), 'not-duckdb')
+      expect(problem?.message).toMatch(/SQLite/)
+      const empty = join(dir, 'empty.db')
+      writeFileSync(empty, '')
+      await expectProblem(storeAt(empty, tmpRoot), 'empty-file')
+    })
+
+    it('a corrupt file', async () => {
+      const { dir, tmpRoot } = newCase()
+      const path = join(dir, 'perspt.db')
+      await writeCorruptStore(path)
+      await expectProblem(storeAt(path, tmpRoot), 'corrupt')
+    })
+
+    it('a truncated copy of a real store', async () => {
+      const { dir, tmpRoot } = newCase()
+      const real = join(dir, 'real.db')
+      await buildStore(real, { generation: 23 })
+      const path = join(dir, 'perspt.db')
+      writeTruncatedCopy(real, path)
+      await expectProblem(storeAt(path, tmpRoot), 'truncated')
+    })
+
+    it('a DuckDB file without a sessions table', async () => {
+      const { dir, tmpRoot } = newCase()
+      const path = join(dir, 'other.db')
+      await writeDuckDbWithoutSessions(path)
+      await expectProblem(storeAt(path, tmpRoot), 'no-sessions-table')
+    })
+  })
+
+  it('keeps the last good sessions when the file goes bad, and recovers when it is fixed', async () => {
+    const { dir, tmpRoot } = newCase()
+    const path = join(dir, 'perspt.db')
+    const good = join(dir, 'good.db')
+    await buildStore(good, { generation: 23 })
+    copyFileSync(good, path)
+    const store = storeAt(path, tmpRoot)
+    expect(await store.refresh()).toBe(true)
+    unlinkSync(path)
+    expect(await store.refresh()).toBe(false)
+    expect(store.status()).toMatchObject({ state: 'error', version: 1, problem: { code: 'not-found' } })
+    expect(await store.listSessions()).toHaveLength(4)
+    writeNonDuckDbFile(path)
+    expect(await store.refresh()).toBe(false)
+    expect(store.status().problem?.code).toBe('not-duckdb')
+    // The same bad copy is not re-read on every poll.
+    expect(await store.refresh()).toBe(false)
+    rmSync(path)
+    copyFileSync(good, path)
+    expect(await store.refresh()).toBe(true)
+    expect(store.status()).toMatchObject({ state: 'ready', problem: null, version: 2 })
+  })
+
+  it('falls back to recent writes for liveness only where /proc/locks is missing (here: present)', async () => {
+    const { dir, tmpRoot } = newCase()
+    const path = join(dir, 'perspt.db')
+    await buildStore(path, { generation: 23 })
+    const store = storeAt(path, tmpRoot)
+    await store.refresh()
+    expect(store.status().liveness).toBe(existsSync('/proc/locks') ? 'idle' : 'live')
+  })
+
+  it('restates sessions when liveness flips without a file change', async () => {
+    const { dir, tmpRoot } = newCase()
+    const path = join(dir, 'perspt.db')
+    await buildStore(path, { generation: 23 })
+    mkdirSync(tmpRoot, { recursive: true })
+    const store = storeAt(path, tmpRoot)
+    await store.refresh()
+    expect((await store.listSessions())[0]?.status).toBe('stale')
+    // Another handle (same process, so use the in-process registry to simulate a live writer).
+    const release = registerInProcessHolder(statSync(path, { bigint: true }))
+    try {
+      expect(await store.refresh()).toBe(true)
+      expect(store.status()).toMatchObject({ liveness: 'live', version: 2 })
+      expect((await store.listSessions())[0]?.status).toBe('running')
+      expect(await store.refresh()).toBe(false)
+    } finally {
+      release()
+    }
+    expect(await store.refresh()).toBe(true)
+    expect((await store.listSessions())[0]?.status).toBe('stale')
+  })
+})
