@@ -91,7 +91,7 @@ describe('Vigil beside a separate agent process', () => {
       expect((await store.listSessions()).find((s) => s.sessionId === 'live-5')?.status).toBe('stale')
     }
     expect(existsSync(`${path}.wal`)).toBe(false)
-  })
+  }, 60_000)
 
   it('never blocks the agent: 30 read-write open/insert/close cycles succeed while Vigil polls', async () => {
     const { path, store } = await newStore()
@@ -117,7 +117,7 @@ describe('Vigil beside a separate agent process', () => {
     await store.refresh()
     expect(await store.listSessions()).toHaveLength(34)
     expect(seen.size).toBeGreaterThan(2)
-  })
+  }, 120_000)
 })
 
 describe('snapshot base reuse under a concurrent writer', () => {
