@@ -9,6 +9,23 @@ import { BodyTooLargeError, readBody, sendError, sendJson, STATUS_BY_CODE } from
 import { isAllowedHostHeader, isAllowedRequestOrigin, isAllowedWebSocketOrigin } from './origin-policy'
 import { readStaticFile, RENDERER_CSP } from './static-files'
 
+/** Where the server is bound; extensions apply the origin rule with it. */
+export interface ServerContext {
+  bindHost: string
+}
+
+/**
+ * A part of Vigil that serves more routes on the same port (the AgentEnsemble hub, the review API).
+ * Each handler returns true when it took the request.
+ */
+export interface ServerExtension {
+  handleHttp?(req: IncomingMessage, res: ServerResponse, path: string, ctx: ServerContext): Promise<boolean> | boolean
+  handleUpgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, path: string, ctx: ServerContext): boolean
+  /** Browser clients it holds, added to `GET /api/status` "clients". */
+  clientCount?(): number
+  close?(): Promise<void>
+}
+
 export interface VigilServerOptions {
   host: string
   port: number
@@ -18,6 +35,7 @@ export interface VigilServerOptions {
   staticDir: string | null
   version: string
   maxBodyBytes?: number
+  extensions?: ServerExtension[]
 }
 
 export interface RunningServer {
@@ -46,6 +64,9 @@ export class ListenError extends Error {}
 /** Vigil's HTTP + WebSocket server: the web bridge (RPC + events), status, and the renderer's files. */
 export async function startVigilServer(opts: VigilServerOptions): Promise<RunningServer> {
   const maxBody = opts.maxBodyBytes ?? 1024 * 1024
+  const extensions = opts.extensions ?? []
+  const ctx: ServerContext = { bindHost: opts.host }
+  const clientCount = () => eventSockets.clients.size + extensions.reduce((n, e) => n + (e.clientCount?.() ?? 0), 0)
   const eventSockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
 
   async function handleRpc(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
@@ -92,16 +113,26 @@ export async function startVigilServer(opts: VigilServerOptions): Promise<Runnin
     }
     const path = new URL(req.url ?? '/', 'http://vigil.invalid').pathname
     if (path === '/api/status') {
-      return sendJson(res, 200, { name: 'vigil', version: opts.version, clients: eventSockets.clients.size })
+      return sendJson(res, 200, { name: 'vigil', version: opts.version, clients: clientCount() })
     }
     if (path.startsWith(RPC_PATH_PREFIX)) return handleRpc(req, res, path.slice(RPC_PATH_PREFIX.length))
+    for (const ext of extensions) {
+      if (ext.handleHttp && (await ext.handleHttp(req, res, path, ctx))) return
+    }
     if (path.startsWith('/api/')) return sendError(res, 404, 'not-found', `No API at ${path}.`)
     return handleStatic(req, res, path)
   }
 
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = new URL(req.url ?? '/', 'http://vigil.invalid').pathname
-    if (path !== EVENTS_PATH || !isAllowedHostHeader(req.headers.host, opts.host)) {
+    if (!isAllowedHostHeader(req.headers.host, opts.host)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n')
+      return
+    }
+    if (path !== EVENTS_PATH) {
+      for (const ext of extensions) {
+        if (ext.handleUpgrade?.(req, socket, head, path, ctx)) return
+      }
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
       return
     }
@@ -146,13 +177,15 @@ export async function startVigilServer(opts: VigilServerOptions): Promise<Runnin
     host: opts.host,
     port,
     url: `http://${urlHost}:${port}`,
-    clientCount: () => eventSockets.clients.size,
-    close: () =>
-      new Promise<void>((resolve) => {
+    clientCount,
+    close: async () => {
+      await Promise.all(extensions.map((e) => e.close?.()))
+      await new Promise<void>((resolve) => {
         for (const ws of eventSockets.clients) ws.terminate()
         eventSockets.close()
         server.close(() => resolve())
         server.closeAllConnections()
       })
+    }
   }
 }

@@ -134,3 +134,39 @@ describe('vigil server', () => {
     expect(err.message).toMatch(/404/)
   })
 })
+
+describe('server extensions', () => {
+  it('route HTTP and upgrades to extensions, count their clients, and close them', async () => {
+    let closed = false
+    const ext = {
+      handleHttp: (_req: unknown, res: import('node:http').ServerResponse, path: string) => {
+        if (path !== '/api/hub/producers') return false
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end('{"producers":[],"total":0}')
+        return true
+      },
+      handleUpgrade: (_req: unknown, socket: import('node:stream').Duplex, _head: Buffer, path: string) => {
+        if (path !== '/ingress') return false
+        socket.end('HTTP/1.1 418 I am a teapot\r\n\r\n')
+        return true
+      },
+      clientCount: () => 3,
+      close: async () => {
+        closed = true
+      }
+    }
+    const svc = new VigilService({ mode: 'web', version: '0', tmpRoot: join(dir, 'ext-tmp') })
+    const srv = await startVigilServer({ host: '127.0.0.1', port: 0, api: svc, events: svc.events, staticDir: null, version: '0', extensions: [ext] })
+    try {
+      expect(await (await fetch(`${srv.url}/api/hub/producers`)).json()).toEqual({ producers: [], total: 0 })
+      expect(((await (await fetch(`${srv.url}/api/status`)).json()) as { clients: number }).clients).toBe(3)
+      expect((await fetch(`${srv.url}/api/other`)).status).toBe(404)
+      const err = await new Promise<Error>((resolve) => new WebSocket(`${srv.url.replace('http', 'ws')}/ingress`).on('error', resolve))
+      expect(err.message).toMatch(/418/)
+    } finally {
+      await srv.close()
+      await svc.close()
+    }
+    expect(closed).toBe(true)
+  })
+})
