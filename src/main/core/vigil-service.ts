@@ -5,8 +5,28 @@ import { ApiError } from '../../shared/api/errors'
 import type { AppInfo, AppMode } from '../../shared/model/app'
 import type { RunDetail, RunSummary } from '../../shared/model/live'
 import type { SessionRow } from '../../shared/model/perspt'
+import type {
+  DagGraph,
+  DecisionTrace,
+  EnergyView,
+  LlmRequestText,
+  LlmRowsPage,
+  LlmRowsQuery,
+  LlmSummary,
+  NodeDetail,
+  SandboxView,
+  SessionSummary
+} from '../../shared/model/perspt-views'
 import type { SourceInfo } from '../../shared/model/sources'
 import { startDemo, type DemoOptions, type RunningDemo } from '../demo/demo'
+import { LiveHub } from '../hub/live-hub'
+import type { PersptStore } from '../perspt/perspt-store'
+import { readDag, readNodeDetail } from '../perspt/views/dag'
+import { readDecisionTrace } from '../perspt/views/decision-trace'
+import { readEnergy } from '../perspt/views/energy'
+import { readLlmRequest, readLlmRows, readLlmSummary } from '../perspt/views/llm'
+import { readSandbox } from '../perspt/views/sandbox'
+import { readSessionSummary } from '../perspt/views/session-summary'
 import type { RememberedSources } from '../settings/remembered-sources'
 import type { SettingsFile } from '../settings/settings-file'
 import { EventHub } from './event-hub'
@@ -29,6 +49,8 @@ export interface VigilServiceOptions {
 export class VigilService implements VigilApi {
   readonly events = new EventHub()
   readonly registry: SourceRegistry
+  /** AgentEnsemble hub on Vigil's port (/ingress, /ws): its events feed the same run tracker. */
+  readonly hub: LiveHub
   private demo: Promise<RunningDemo> | null = null
 
   constructor(private readonly opts: VigilServiceOptions) {
@@ -38,6 +60,7 @@ export class VigilService implements VigilApi {
       pollMs: opts.pollMs,
       onSetChanged: (sources) => this.remember(sources)
     })
+    this.hub = new LiveHub({ tracker: this.registry.tracker })
   }
 
   /** Re-adds what the user added in an earlier run of the desktop app. */
@@ -102,6 +125,56 @@ export class VigilService implements VigilApi {
     return this.registry.store(storeId).listSessions()
   }
 
+  async getSessionSummary(storeId: string, sessionId: string): Promise<SessionSummary> {
+    const { store, session } = await this.session(storeId, sessionId)
+    return store.query(`summary:${sessionId}`, (con, probe) => readSessionSummary(con, probe, session))
+  }
+
+  async getDag(storeId: string, sessionId: string): Promise<DagGraph> {
+    // The display status (stale vs running) decides how started-but-uncommitted nodes count.
+    const { store, session } = await this.session(storeId, sessionId)
+    return store.query(`dag:${sessionId}:${session.status}`, (con, probe) =>
+      readDag(con, probe, sessionId, { status: session.status })
+    )
+  }
+
+  async getNodeDetail(storeId: string, sessionId: string, nodeId: string): Promise<NodeDetail> {
+    const { store, session } = await this.session(storeId, sessionId)
+    return store.query(`node:${sessionId}:${nodeId}:${session.status}`, (con, probe) =>
+      readNodeDetail(con, probe, sessionId, nodeId, { status: session.status })
+    )
+  }
+
+  async getEnergy(storeId: string, sessionId: string): Promise<EnergyView> {
+    const { store } = await this.session(storeId, sessionId)
+    return store.query(`energy:${sessionId}`, (con, probe) => readEnergy(con, probe, sessionId))
+  }
+
+  async getLlmSummary(storeId: string, sessionId: string): Promise<LlmSummary> {
+    const { store } = await this.session(storeId, sessionId)
+    return store.query(`llm-summary:${sessionId}`, (con, probe) => readLlmSummary(con, probe, sessionId))
+  }
+
+  async getLlmRows(storeId: string, sessionId: string, query: LlmRowsQuery): Promise<LlmRowsPage> {
+    const { store } = await this.session(storeId, sessionId)
+    return store.query(`llm-rows:${sessionId}:${JSON.stringify(query)}`, (con, probe) => readLlmRows(con, probe, sessionId, query))
+  }
+
+  async getLlmRequest(storeId: string, sessionId: string, requestId: number): Promise<LlmRequestText> {
+    const { store } = await this.session(storeId, sessionId)
+    return store.query(`llm-request:${sessionId}:${requestId}`, (con, probe) => readLlmRequest(con, probe, sessionId, requestId))
+  }
+
+  async getSandbox(storeId: string, sessionId: string): Promise<SandboxView> {
+    const { store, session } = await this.session(storeId, sessionId)
+    return store.query(`sandbox:${sessionId}`, (con, probe) => readSandbox(con, probe, session))
+  }
+
+  async getDecisionTrace(storeId: string, sessionId: string): Promise<DecisionTrace> {
+    const { store } = await this.session(storeId, sessionId)
+    return store.query(`decisions:${sessionId}`, (con, probe) => readDecisionTrace(con, probe, sessionId))
+  }
+
   async listRuns(): Promise<RunSummary[]> {
     return this.registry.tracker.listRuns()
   }
@@ -113,9 +186,18 @@ export class VigilService implements VigilApi {
   }
 
   async close(): Promise<void> {
+    await this.hub.close()
     await this.registry.close()
     if (this.demo) await (await this.demo.catch(() => null))?.stop()
     rmSync(this.opts.tmpRoot, { recursive: true, force: true })
+  }
+
+  /** The store and the session row every per-session view starts from; unknown ids are a 404. */
+  private async session(storeId: string, sessionId: string): Promise<{ store: PersptStore; session: SessionRow }> {
+    const store = this.registry.store(storeId)
+    const session = (await store.listSessions()).find((s) => s.sessionId === sessionId)
+    if (!session) throw new ApiError('not-found', `No session "${sessionId}" in this store.`)
+    return { store, session }
   }
 
   private remember(sources: readonly SourceInfo[]): void {

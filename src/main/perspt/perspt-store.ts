@@ -7,21 +7,16 @@ import { DuckDBInstance } from '@duckdb/node-api'
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { ApiError } from '../../shared/api/errors'
 import type { SessionRow } from '../../shared/model/perspt'
-import type { SourceProblem, StoreLiveness, StoreState } from '../../shared/model/sources'
+import type { SourceProblem, StoreLiveness, StoreSourceInfo, StoreState } from '../../shared/model/sources'
 import { lockLiveness, recentWriteLiveness } from './liveness'
 import { duckdbProblemCode, fsProblemCode, headerProblemCode, sniffFormat, storeProblem } from './problems'
 import type { StoreProblemCode } from './problems'
 import { SnapshotBusyError, StoreSnapshotter } from './snapshot'
 import { probeSchema, readSessions } from './store-reader'
+import type { SchemaProbe } from './store-reader'
 
-export interface PersptStoreStatus {
-  state: StoreState
-  liveness: StoreLiveness
-  problem: SourceProblem | null
-  version: number
-  refreshedAt: string | null
-  tableCount: number | null
-}
+/** What a store tells about itself: exactly the store-specific part of the source the UI shows. */
+export type PersptStoreStatus = Pick<StoreSourceInfo, 'state' | 'liveness' | 'problem' | 'version' | 'refreshedAt' | 'tableCount'>
 
 /** Options for every open of a snapshot copy: read-only, no network, no extension loading, no other files. */
 const OPEN_OPTIONS: Record<string, string> = {
@@ -40,6 +35,17 @@ class StoreProblemError extends Error {
     super(code)
   }
 }
+
+/** Vigil's own snapshot copy, kept open read-only between snapshots so views answer quickly. */
+interface OpenCopy {
+  dbPath: string
+  instance: DuckDBInstance
+  con: DuckDBConnection
+  probe: SchemaProbe
+}
+
+/** Results kept per snapshot version; a view polled on every change re-reads only when data changed. */
+const MAX_CACHED_QUERIES = 200
 
 interface ReadResult {
   rows: SessionRow[]
@@ -67,6 +73,9 @@ export class PersptStore {
   private readFrom: { dbPath: string; agentLive: boolean } | null = null
   /** A copy that failed to read: not retried until the source changes again. */
   private failedCopy: string | null = null
+  private openCopy: OpenCopy | null = null
+  private readonly queryCache = new Map<string, unknown>()
+  private cacheVersion = -1
 
   constructor(opts: { path: string; tmpRoot: string; now?: () => number }) {
     this.path = opts.path
@@ -93,16 +102,70 @@ export class PersptStore {
   }
 
   async listSessions(): Promise<SessionRow[]> {
-    if (this.rows === null) {
-      const why = this.problem ? ` ${this.problem.message}` : ' It has not been read yet.'
-      throw new ApiError('unavailable', `The Perspt store ${this.path} is not available.${why}`)
-    }
+    if (this.rows === null) throw this.unavailable()
     return this.rows
+  }
+
+  /**
+   * Runs a read against the latest good snapshot (never the agent's file). Queries and refreshes take
+   * turns, so a copy is never swapped under a running query. `key` names the result for the cache.
+   */
+  query<T>(key: string, read: (con: DuckDBConnection, probe: SchemaProbe) => Promise<T>): Promise<T> {
+    const run = this.chain.then(() => this.runQuery(key, read))
+    this.chain = run.catch(() => undefined)
+    return run
+  }
+
+  private async runQuery<T>(key: string, read: (con: DuckDBConnection, probe: SchemaProbe) => Promise<T>): Promise<T> {
+    if (this.closed || this.readFrom === null) return Promise.reject(this.unavailable())
+    if (this.cacheVersion !== this.version) {
+      this.queryCache.clear()
+      this.cacheVersion = this.version
+    }
+    if (this.queryCache.has(key)) return this.queryCache.get(key) as T
+    const copy = await this.openCopyOf(this.readFrom.dbPath)
+    let value: T
+    try {
+      value = await read(copy.con, copy.probe)
+    } catch (err) {
+      if (err instanceof ApiError) throw err
+      throw new ApiError('internal', `Reading ${this.path} failed: ${shortMessage(err)}`)
+    }
+    if (this.queryCache.size >= MAX_CACHED_QUERIES) this.queryCache.delete(this.queryCache.keys().next().value!)
+    this.queryCache.set(key, value)
+    return value
+  }
+
+  private async openCopyOf(dbPath: string): Promise<OpenCopy> {
+    if (this.openCopy?.dbPath === dbPath) return this.openCopy
+    this.closeOpenCopy()
+    const instance = await DuckDBInstance.create(dbPath, { ...OPEN_OPTIONS, threads: '2' })
+    try {
+      const con = await instance.connect()
+      this.openCopy = { dbPath, instance, con, probe: await probeSchema(con) }
+      return this.openCopy
+    } catch (err) {
+      instance.closeSync()
+      throw new ApiError('unavailable', `Could not open the snapshot of ${this.path}: ${shortMessage(err)}`)
+    }
+  }
+
+  private closeOpenCopy(): void {
+    if (!this.openCopy) return
+    this.openCopy.con.closeSync()
+    this.openCopy.instance.closeSync()
+    this.openCopy = null
+  }
+
+  private unavailable(): ApiError {
+    const why = this.problem ? ` ${this.problem.message}` : ' It has not been read yet.'
+    return new ApiError('unavailable', `The Perspt store ${this.path} is not available.${why}`)
   }
 
   async close(): Promise<void> {
     this.closed = true
     await this.chain
+    this.closeOpenCopy()
     await this.snapshotter?.dispose()
     this.snapshotter = null
     if (this.dir) await rm(this.dir, { recursive: true, force: true }).catch(() => undefined)

@@ -2,6 +2,7 @@
 // (shared/spec/perspt-store.md §1.4, facts 5–15). Never given the user's file itself.
 import type { DuckDBConnection, JS } from '@duckdb/node-api'
 import type { BudgetUsage, DisplayStatus, NodeCounts, SessionRow } from '../../shared/model/perspt'
+import type { NodeState } from '../../shared/model/perspt-views'
 import { ALL_PERSPT_TABLES } from './schema'
 import type { PersptTable } from './schema'
 
@@ -27,8 +28,8 @@ type Row = Record<string, JS>
 const KNOWN = new Set<string>(ALL_PERSPT_TABLES)
 const EXTENDED_COLUMNS = ['node_class', 'owner_plugin', 'goal', 'parent_id', 'children', 'last_error_type', 'committed_at']
 
-async function query(con: DuckDBConnection, sql: string): Promise<Row[]> {
-  return (await con.runAndReadAll(sql)).getRowObjectsJS()
+async function query(con: DuckDBConnection, sql: string, params?: Record<string, string>): Promise<Row[]> {
+  return (await con.runAndReadAll(sql, params)).getRowObjectsJS()
 }
 
 export async function probeSchema(con: DuckDBConnection): Promise<SchemaProbe> {
@@ -184,11 +185,20 @@ function has(probe: SchemaProbe, table: PersptTable, ...columns: string[]): bool
 /** `epoch_ms` of a naive TIMESTAMP reads it as UTC; TRY_CAST survives odd column types. */
 const ms = (column: string): string => `epoch_ms(TRY_CAST(${column} AS TIMESTAMP))`
 
-interface NodeFacts {
+/** What the store says about one session's nodes; `classifyNode` turns it into a state (spec §3). */
+export interface NodeFacts {
+  /** Every node any source names: plan, edges, node_states, steps, energy, escalations. */
   known: Set<string>
+  /** The latest node_states row's state, normalised. */
   latestState: Map<string, NodeLabel>
+  /** Nodes with step records or verification passes. */
   started: Set<string>
+  /** Nodes with escalation reports or an escalated converge step. */
   escalated: Set<string>
+}
+
+function emptyFacts(): NodeFacts {
+  return { known: new Set(), latestState: new Map(), started: new Set(), escalated: new Set() }
 }
 
 interface Extra {
@@ -201,7 +211,7 @@ interface Extra {
 
 function emptyExtra(): Extra {
   return {
-    nodes: { known: new Set(), latestState: new Map(), started: new Set(), escalated: new Set() },
+    nodes: emptyFacts(),
     budget: null,
     llm: { requests: 0, tokensIn: 0, tokensOut: 0, estimated: false },
     avgEnergy: null,
@@ -210,15 +220,15 @@ function emptyExtra(): Extra {
 }
 
 /** Runs one optional source query; a failure degrades that source only, never the whole list. */
-async function optional(con: DuckDBConnection, sql: string): Promise<Row[]> {
+async function optional(con: DuckDBConnection, sql: string, params?: Record<string, string>): Promise<Row[]> {
   try {
-    return await query(con, sql)
+    return await query(con, sql, params)
   } catch {
     return []
   }
 }
 
-function planTaskIds(plan: unknown): string[] {
+export function planTaskIds(plan: unknown): string[] {
   if (typeof plan !== 'object' || plan === null) return []
   const tasks = (plan as { tasks?: unknown }).tasks
   if (!Array.isArray(tasks)) return []
@@ -228,6 +238,131 @@ function planTaskIds(plan: unknown): string[] {
     if ((typeof id === 'string' && id.trim() !== '') || typeof id === 'number') ids.push(String(id))
   }
   return ids
+}
+
+/**
+ * Gathers the node facts of every session (`sessionId` null) or of one session. readSessions' counts
+ * and the DAG both come from here, so they cannot disagree.
+ */
+export async function readNodeFacts(
+  con: DuckDBConnection,
+  probe: SchemaProbe,
+  sessionId: string | null,
+  /** With a session: only this node's facts (a node's state depends on its own rows only). */
+  nodeId: string | null = null
+): Promise<Map<string, { nodes: NodeFacts; lastMs: number | null }>> {
+  const node = sessionId !== null && nodeId !== null
+  const params: Record<string, string> | undefined = sessionId === null ? undefined : node ? { sid: sessionId, nid: nodeId } : { sid: sessionId }
+  const where = sessionId === null ? '' : ` WHERE session_id = $sid${node ? ' AND node_id = $nid' : ''}`
+  const and = sessionId === null ? '' : ` AND session_id = $sid${node ? ' AND node_id = $nid' : ''}`
+  const edgeWhere = sessionId === null ? '' : ` WHERE session_id = $sid${node ? ' AND (parent_node_id = $nid OR child_node_id = $nid)' : ''}`
+  const wanted = (id: string) => !node || id === nodeId
+  const out = new Map<string, { nodes: NodeFacts; lastMs: number | null }>()
+  const entry = (sid: JS | undefined) => {
+    const key = String(sid)
+    let e = out.get(key)
+    if (!e) out.set(key, (e = { nodes: emptyFacts(), lastMs: null }))
+    return e
+  }
+  const facts = (sid: JS | undefined): NodeFacts => entry(sid).nodes
+  const bump = (sid: JS | undefined, value: JS | undefined) => {
+    const e = entry(sid)
+    const t = toNumber(value)
+    if (t !== null && (e.lastMs === null || t > e.lastMs)) e.lastMs = t
+  }
+
+  // Committed (and legacy) node states: the latest row per node, ties broken by id (fact 10).
+  if (has(probe, 'node_states', 'session_id', 'node_id', 'state')) {
+    const order = [has(probe, 'node_states', 'created_at') ? 'created_at DESC' : null, has(probe, 'node_states', 'id') ? 'id DESC' : null]
+      .filter(Boolean)
+      .join(', ')
+    for (const r of await optional(
+      con,
+      `SELECT session_id AS sid, node_id AS nid, state,
+         max(${has(probe, 'node_states', 'created_at') ? ms('created_at') : 'NULL'}) OVER (PARTITION BY session_id) AS last_ms
+       FROM node_states WHERE NULLIF(trim(node_id), '') IS NOT NULL${and}
+       QUALIFY row_number() OVER (PARTITION BY session_id, node_id ${order ? `ORDER BY ${order}` : ''}) = 1`,
+      params
+    )) {
+      const e = facts(r.sid)
+      const nid = String(r.nid)
+      e.known.add(nid)
+      e.latestState.set(nid, normalizeNodeState(text(r.state)))
+      bump(r.sid, r.last_ms)
+    }
+  }
+
+  // Planned: the highest-sequence active plan revision, plus both ends of every task-graph edge.
+  if (has(probe, 'plan_revisions', 'session_id', 'plan_json', 'status', 'sequence')) {
+    for (const r of await optional(
+      con,
+      `SELECT session_id AS sid, plan_json FROM plan_revisions WHERE lower(status) = 'active'${sessionId === null ? '' : ' AND session_id = $sid'}
+       QUALIFY row_number() OVER (PARTITION BY session_id ORDER BY sequence DESC) = 1`,
+      sessionId === null ? undefined : { sid: sessionId }
+    )) {
+      const e = facts(r.sid)
+      for (const id of planTaskIds(parseJson(r.plan_json))) if (wanted(id)) e.known.add(id)
+    }
+  }
+  if (has(probe, 'task_graph_edges', 'session_id', 'parent_node_id', 'child_node_id')) {
+    for (const r of await optional(
+      con,
+      `SELECT DISTINCT session_id AS sid, parent_node_id AS a, child_node_id AS b FROM task_graph_edges${edgeWhere}`,
+      params
+    )) {
+      const e = facts(r.sid)
+      for (const id of [text(r.a), text(r.b)]) if (id !== null && wanted(id)) e.known.add(id)
+    }
+  }
+
+  // Started: step records and verification passes.
+  const started: string[] = []
+  if (has(probe, 'srbn_step_records', 'session_id', 'node_id')) {
+    started.push(
+      `SELECT session_id, node_id, ${has(probe, 'srbn_step_records', 'created_at') ? ms('created_at') : 'NULL'} AS t FROM srbn_step_records${where}`
+    )
+  }
+  if (has(probe, 'energy_history', 'session_id', 'node_id')) {
+    started.push(
+      `SELECT session_id, node_id, ${has(probe, 'energy_history', 'timestamp') ? ms('timestamp') : 'NULL'} AS t FROM energy_history${where}`
+    )
+  }
+  if (started.length > 0) {
+    for (const r of await optional(
+      con,
+      `SELECT session_id AS sid, node_id AS nid, max(t) AS last_ms FROM (${started.join(' UNION ALL ')})
+       WHERE NULLIF(trim(node_id), '') IS NOT NULL GROUP BY ALL`,
+      params
+    )) {
+      const e = facts(r.sid)
+      e.known.add(String(r.nid))
+      e.started.add(String(r.nid))
+      bump(r.sid, r.last_ms)
+    }
+  }
+
+  // Escalated: escalation reports and converge steps whose outcome was 'escalated'.
+  const escalated: string[] = []
+  if (has(probe, 'escalation_reports', 'session_id', 'node_id')) {
+    escalated.push(`SELECT session_id, node_id FROM escalation_reports${where}`)
+  }
+  if (has(probe, 'srbn_step_records', 'session_id', 'node_id', 'outcome')) {
+    escalated.push(`SELECT session_id, node_id FROM srbn_step_records WHERE lower(outcome) = 'escalated'${and}`)
+  }
+  if (escalated.length > 0) {
+    for (const r of await optional(
+      con,
+      `SELECT DISTINCT session_id AS sid, node_id AS nid FROM (${escalated.join(' UNION ALL ')})
+       WHERE NULLIF(trim(node_id), '') IS NOT NULL`,
+      params
+    )) {
+      const e = facts(r.sid)
+      e.known.add(String(r.nid))
+      e.escalated.add(String(r.nid))
+    }
+  }
+
+  return out
 }
 
 export async function readSessions(
@@ -258,90 +393,10 @@ export async function readSessions(
     if (t !== null && (e.lastMs === null || t > e.lastMs)) e.lastMs = t
   }
 
-  // Committed (and legacy) node states: the latest row per node, ties broken by id (fact 10).
-  if (has(probe, 'node_states', 'session_id', 'node_id', 'state')) {
-    const order = [has(probe, 'node_states', 'created_at') ? 'created_at DESC' : null, has(probe, 'node_states', 'id') ? 'id DESC' : null]
-      .filter(Boolean)
-      .join(', ')
-    for (const r of await optional(
-      con,
-      `SELECT session_id AS sid, node_id AS nid, state,
-         max(${has(probe, 'node_states', 'created_at') ? ms('created_at') : 'NULL'}) OVER (PARTITION BY session_id) AS last_ms
-       FROM node_states WHERE NULLIF(trim(node_id), '') IS NOT NULL
-       QUALIFY row_number() OVER (PARTITION BY session_id, node_id ${order ? `ORDER BY ${order}` : ''}) = 1`
-    )) {
-      const e = extra(r.sid)
-      const nid = String(r.nid)
-      e.nodes.known.add(nid)
-      e.nodes.latestState.set(nid, normalizeNodeState(text(r.state)))
-      bumpLast(e, r.last_ms)
-    }
-  }
-
-  // Planned: the highest-sequence active plan revision, plus both ends of every task-graph edge.
-  if (has(probe, 'plan_revisions', 'session_id', 'plan_json', 'status', 'sequence')) {
-    for (const r of await optional(
-      con,
-      `SELECT session_id AS sid, plan_json FROM plan_revisions WHERE lower(status) = 'active'
-       QUALIFY row_number() OVER (PARTITION BY session_id ORDER BY sequence DESC) = 1`
-    )) {
-      const e = extra(r.sid)
-      for (const id of planTaskIds(parseJson(r.plan_json))) e.nodes.known.add(id)
-    }
-  }
-  if (has(probe, 'task_graph_edges', 'session_id', 'parent_node_id', 'child_node_id')) {
-    for (const r of await optional(
-      con,
-      `SELECT DISTINCT session_id AS sid, parent_node_id AS a, child_node_id AS b FROM task_graph_edges`
-    )) {
-      const e = extra(r.sid)
-      for (const id of [text(r.a), text(r.b)]) if (id !== null) e.nodes.known.add(id)
-    }
-  }
-
-  // Started: step records and verification passes.
-  const started: string[] = []
-  if (has(probe, 'srbn_step_records', 'session_id', 'node_id')) {
-    started.push(
-      `SELECT session_id, node_id, ${has(probe, 'srbn_step_records', 'created_at') ? ms('created_at') : 'NULL'} AS t FROM srbn_step_records`
-    )
-  }
-  if (has(probe, 'energy_history', 'session_id', 'node_id')) {
-    started.push(
-      `SELECT session_id, node_id, ${has(probe, 'energy_history', 'timestamp') ? ms('timestamp') : 'NULL'} AS t FROM energy_history`
-    )
-  }
-  for (const sql of started) {
-    for (const r of await optional(
-      con,
-      `SELECT session_id AS sid, node_id AS nid, max(t) AS last_ms FROM (${sql})
-       WHERE NULLIF(trim(node_id), '') IS NOT NULL GROUP BY ALL`
-    )) {
-      const e = extra(r.sid)
-      e.nodes.known.add(String(r.nid))
-      e.nodes.started.add(String(r.nid))
-      bumpLast(e, r.last_ms)
-    }
-  }
-
-  // Escalated: escalation reports and converge steps whose outcome was 'escalated'.
-  const escalated: string[] = []
-  if (has(probe, 'escalation_reports', 'session_id', 'node_id')) {
-    escalated.push('SELECT session_id, node_id FROM escalation_reports')
-  }
-  if (has(probe, 'srbn_step_records', 'session_id', 'node_id', 'outcome')) {
-    escalated.push("SELECT session_id, node_id FROM srbn_step_records WHERE lower(outcome) = 'escalated'")
-  }
-  if (escalated.length > 0) {
-    for (const r of await optional(
-      con,
-      `SELECT DISTINCT session_id AS sid, node_id AS nid FROM (${escalated.join(' UNION ALL ')})
-       WHERE NULLIF(trim(node_id), '') IS NOT NULL`
-    )) {
-      const e = extra(r.sid)
-      e.nodes.known.add(String(r.nid))
-      e.nodes.escalated.add(String(r.nid))
-    }
+  for (const [sid, found] of await readNodeFacts(con, probe, null)) {
+    const e = extra(sid)
+    e.nodes = found.nodes
+    bumpLast(e, found.lastMs)
   }
 
   if (has(probe, 'budget_envelopes', 'session_id')) {
@@ -437,25 +492,34 @@ export async function readSessions(
   })
 }
 
+/** Session statuses after which a started-but-uncommitted node counts as failed. */
+export function sessionEnded(status: DisplayStatus): boolean {
+  return ['completed', 'partial', 'failed', 'aborted', 'stale'].includes(status)
+}
+
 /**
- * One bucket per known node, by precedence: latest node_states (committed/failed/escalated) →
+ * One state per known node, by precedence: latest node_states (committed/failed/escalated) →
  * escalation evidence → started (running while the session runs; failed once it has ended, since it
- * never committed) → queued. `planned` is every known node, so the buckets add up to it.
+ * never committed) → queued. Superseded nodes give null: they are not part of the plan any more.
  */
+export function classifyNode(facts: NodeFacts, node: string, status: DisplayStatus): NodeState | null {
+  const state = facts.latestState.get(node)
+  if (state === 'superseded') return null
+  if (state === 'completed') return 'committed'
+  if (state === 'failed') return 'failed'
+  if (state === 'escalated' || facts.escalated.has(node)) return 'escalated'
+  if (state === 'running' || facts.started.has(node)) return sessionEnded(status) ? 'failed' : 'running'
+  return 'queued'
+}
+
+/** One bucket per known node (see classifyNode); `planned` is every non-superseded node, so the buckets add up to it. */
 function countNodes(facts: NodeFacts, status: DisplayStatus): NodeCounts {
   const counts: NodeCounts = { planned: 0, committed: 0, running: 0, failed: 0, escalated: 0, queued: 0 }
-  const ended = ['completed', 'partial', 'failed', 'aborted', 'stale'].includes(status)
   for (const node of facts.known) {
-    const state = facts.latestState.get(node)
-    if (state === 'superseded') continue
+    const state = classifyNode(facts, node, status)
+    if (state === null) continue
     counts.planned++
-    if (state === 'completed') counts.committed++
-    else if (state === 'failed') counts.failed++
-    else if (state === 'escalated' || facts.escalated.has(node)) counts.escalated++
-    else if (state === 'running' || facts.started.has(node)) {
-      if (ended) counts.failed++
-      else counts.running++
-    } else counts.queued++
+    counts[state]++
   }
   return counts
 }

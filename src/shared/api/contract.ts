@@ -3,8 +3,20 @@
 import type { AppInfo } from '../model/app'
 import type { RunDetail, RunSummary } from '../model/live'
 import type { SessionRow } from '../model/perspt'
+import type {
+  DagGraph,
+  DecisionTrace,
+  EnergyView,
+  LlmRequestText,
+  LlmRowsPage,
+  LlmRowsQuery,
+  LlmSummary,
+  NodeDetail,
+  SandboxView,
+  SessionSummary
+} from '../model/perspt-views'
 import type { SourceInfo } from '../model/sources'
-import { args, integer, optional, text, wsUrl } from './validate'
+import { args, integer, oneOf, optional, record, text, wsUrl } from './validate'
 
 export interface VigilApi {
   getAppInfo(): Promise<AppInfo>
@@ -20,6 +32,16 @@ export interface VigilApi {
   /** Starts the built-in simulated agents and watches them. Idempotent. */
   startDemo(): Promise<void>
   listSessions(storeId: string): Promise<SessionRow[]>
+  getSessionSummary(storeId: string, sessionId: string): Promise<SessionSummary>
+  getDag(storeId: string, sessionId: string): Promise<DagGraph>
+  getNodeDetail(storeId: string, sessionId: string, nodeId: string): Promise<NodeDetail>
+  getEnergy(storeId: string, sessionId: string): Promise<EnergyView>
+  getLlmSummary(storeId: string, sessionId: string): Promise<LlmSummary>
+  /** A window of LLM requests, sorted and filtered in DuckDB: never the whole table. */
+  getLlmRows(storeId: string, sessionId: string, query: LlmRowsQuery): Promise<LlmRowsPage>
+  getLlmRequest(storeId: string, sessionId: string, requestId: number): Promise<LlmRequestText>
+  getSandbox(storeId: string, sessionId: string): Promise<SandboxView>
+  getDecisionTrace(storeId: string, sessionId: string): Promise<DecisionTrace>
   listRuns(): Promise<RunSummary[]>
   getRun(runId: string, recentEvents?: number): Promise<RunDetail>
 }
@@ -47,6 +69,16 @@ type ArgParsers = { [M in MethodName]: (raw: unknown) => Parameters<VigilApi[M]>
 const id = text({ min: 1, max: 200 })
 const label = text({ min: 1, max: 200 })
 const path = text({ min: 1, max: 4096 })
+const sessionId = text({ min: 1, max: 200 })
+const llmRowsQuery = record<LlmRowsQuery>({
+  offset: integer({ min: 0 }),
+  limit: integer({ min: 1, max: 2000 }),
+  sort: optional(oneOf(['time', 'model', 'node', 'tokensIn', 'tokensOut', 'latency'] as const)),
+  dir: optional(oneOf(['asc', 'desc'] as const)),
+  search: optional(text({ max: 500 })),
+  model: optional(text({ max: 500 })),
+  nodeId: optional(text({ max: 500 }))
+})
 
 /** Every method's argument checks; typed so that adding a method without checks does not compile. */
 export const ARG_PARSERS: ArgParsers = {
@@ -59,6 +91,15 @@ export const ARG_PARSERS: ArgParsers = {
   chooseStoreFile: args<[]>([]),
   startDemo: args<[]>([]),
   listSessions: args<[string]>(['storeId'], id),
+  getSessionSummary: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
+  getDag: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
+  getNodeDetail: args<[string, string, string]>(['storeId', 'sessionId', 'nodeId'], id, sessionId, text({ min: 1, max: 500 })),
+  getEnergy: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
+  getLlmSummary: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
+  getLlmRows: args<[string, string, LlmRowsQuery]>(['storeId', 'sessionId', 'query'], id, sessionId, llmRowsQuery),
+  getLlmRequest: args<[string, string, number]>(['storeId', 'sessionId', 'requestId'], id, sessionId, integer({ min: 0 })),
+  getSandbox: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
+  getDecisionTrace: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
   listRuns: args<[]>([]),
   getRun: args<[string, number | undefined]>(
     ['runId', 'recentEvents'],

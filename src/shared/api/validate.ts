@@ -54,6 +54,23 @@ export const wsUrl: Check<string> = (value, name) => {
   return raw
 }
 
+/** A plain object with exactly the known keys (unknown keys are refused, so typos surface). */
+export function record<T extends object>(shape: { [K in keyof T]-?: Check<T[K]> }): Check<T> {
+  return (value, name) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) bad(name, 'an object')
+    const obj = value as Record<string, unknown>
+    for (const key of Object.keys(obj)) {
+      if (!Object.prototype.hasOwnProperty.call(shape, key)) bad(`${name}.${key}`, 'absent (unknown field)')
+    }
+    const out: Record<string, unknown> = {}
+    for (const key of Object.keys(shape) as Array<keyof T & string>) {
+      const parsed = shape[key](obj[key], `${name}.${key}`)
+      if (parsed !== undefined) out[key] = parsed
+    }
+    return out as T
+  }
+}
+
 type Checks<A extends unknown[]> = { [K in keyof A]: Check<A[K]> }
 
 /**

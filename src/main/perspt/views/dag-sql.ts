@@ -1,0 +1,43 @@
+// Small SQL helpers shared by the Summary, DAG and Energy readers (all queries filter on session_id).
+import type { DuckDBConnection, JS } from '@duckdb/node-api'
+import type { DisplayStatus } from '../../../shared/model/perspt'
+import type { PersptTable } from '../schema'
+import { mapSessionStatus, text } from '../store-reader'
+import type { SchemaProbe } from '../store-reader'
+
+export type Row = Record<string, JS>
+
+export async function rows(con: DuckDBConnection, sql: string, params: Record<string, string | number> = {}): Promise<Row[]> {
+  return (await con.runAndReadAll(sql, params)).getRowObjectsJS()
+}
+
+/** The table exists and has every column named. */
+export function has(probe: SchemaProbe, table: PersptTable, ...columns: string[]): boolean {
+  const cols = probe.columns.get(table)
+  return cols !== undefined && columns.every((c) => cols.has(c.toLowerCase()))
+}
+
+/** `column AS alias` when present, else `NULL AS alias`: stores lacking a column still read. */
+export function col(probe: SchemaProbe, table: PersptTable, column: string, alias = column): string {
+  return has(probe, table, column) ? `${column} AS ${alias}` : `NULL AS ${alias}`
+}
+
+/** Epoch ms of a naive TIMESTAMP column read as UTC, or NULL when the table lacks it. */
+export function msOf(probe: SchemaProbe, table: PersptTable, column: string): string {
+  return has(probe, table, column) ? `epoch_ms(TRY_CAST(${column} AS TIMESTAMP))` : 'NULL'
+}
+
+/** `ORDER BY` terms for "oldest first" on a time column plus id (when present). */
+export function timeOrder(probe: SchemaProbe, table: PersptTable, column: string, dir: 'ASC' | 'DESC'): string {
+  const terms: string[] = []
+  if (has(probe, table, column)) terms.push(`TRY_CAST(${column} AS TIMESTAMP) ${dir} ${dir === 'ASC' ? 'NULLS FIRST' : 'NULLS LAST'}`)
+  if (has(probe, table, 'id')) terms.push(`id ${dir}`)
+  return terms.length > 0 ? terms.join(', ') : '1'
+}
+
+/** The session's display status as readSessions maps it (a RUNNING session counts as live unless told otherwise). */
+export async function sessionStatus(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, agentLive = true): Promise<DisplayStatus> {
+  if (!has(probe, 'sessions', 'session_id', 'status')) return 'unknown'
+  const r = await rows(con, 'SELECT status FROM sessions WHERE session_id = $sid LIMIT 1', { sid: sessionId })
+  return mapSessionStatus(r.length > 0 ? (text(r[0]!.status) ?? '') : '', agentLive)
+}

@@ -1,0 +1,259 @@
+// The DAG view: every node the store knows for a session, with the state readSessions counts
+// (classifyNode over the same facts), its latest energy, and typed edges.
+import type { DuckDBConnection } from '@duckdb/node-api'
+import { ApiError } from '../../../shared/api/errors'
+import type { DisplayStatus } from '../../../shared/model/perspt'
+import type { DagEdge, DagGraph, DagNode, LlmRequestRow, NodeDetail } from '../../../shared/model/perspt-views'
+import type { PersptTable } from '../schema'
+import { classifyNode, isoFromMs, parseJson, readNodeFacts, roundReal, text, toNumber } from '../store-reader'
+import type { SchemaProbe } from '../store-reader'
+import { readNodeDecisions } from './dag-decisions'
+import { col, has, msOf, rows, sessionStatus, timeOrder } from './dag-sql'
+import type { Row } from './dag-sql'
+import { readEnergyPoints } from './energy'
+import { boundedPreview } from './llm'
+
+/** Tables the DAG draws from; the view names the ones an older store lacks. */
+const DAG_TABLES: readonly PersptTable[] = ['node_states', 'energy_history', 'plan_revisions', 'task_graph_edges', 'srbn_step_records', 'escalation_reports']
+
+/** How many of a node's LLM requests the detail panel carries (the LLM view has them all). */
+export const NODE_LLM_LIMIT = 50
+
+interface PlanTask {
+  id: string
+  goal: string | null
+  nodeClass: string | null
+  dependencies: string[]
+}
+
+export interface DagOptions {
+  /** The session's display status (from its SessionRow): decides running vs failed for started nodes. */
+  status?: DisplayStatus
+}
+
+function planTasks(plan: unknown): PlanTask[] {
+  const tasks = typeof plan === 'object' && plan !== null ? (plan as { tasks?: unknown }).tasks : undefined
+  if (!Array.isArray(tasks)) return []
+  const out: PlanTask[] = []
+  for (const t of tasks) {
+    if (typeof t !== 'object' || t === null) continue
+    const o = t as Record<string, unknown>
+    const id = typeof o.id === 'string' || typeof o.id === 'number' ? String(o.id).trim() : ''
+    if (id === '') continue
+    const str = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v : null)
+    const deps = Array.isArray(o.dependencies) ? o.dependencies.filter((d) => typeof d === 'string' || typeof d === 'number').map(String) : []
+    out.push({ id, goal: str(o.goal), nodeClass: str(o.node_class), dependencies: deps })
+  }
+  return out
+}
+
+async function activePlan(con: DuckDBConnection, probe: SchemaProbe, sid: string): Promise<PlanTask[]> {
+  if (!has(probe, 'plan_revisions', 'session_id', 'plan_json', 'status', 'sequence')) return []
+  const [r] = await rows(
+    con,
+    `SELECT plan_json FROM plan_revisions WHERE session_id = $sid AND lower(status) = 'active' ORDER BY sequence DESC LIMIT 1`,
+    { sid }
+  )
+  return r ? planTasks(parseJson(r.plan_json)) : []
+}
+
+interface Built {
+  nodes: DagNode[]
+  plan: PlanTask[]
+}
+
+/** Every non-superseded node with its state and attributes, plan order first. */
+async function buildNodes(con: DuckDBConnection, probe: SchemaProbe, sid: string, opts: DagOptions, only: string | null = null): Promise<Built> {
+  const status = opts.status ?? (await sessionStatus(con, probe, sid))
+  const facts = (await readNodeFacts(con, probe, sid, only)).get(sid)?.nodes
+  const plan = await activePlan(con, probe, sid)
+  if (!facts || facts.known.size === 0) return { nodes: [], plan }
+  // With `only`, every query below reads that one node's rows.
+  const params: Record<string, string> = only === null ? { sid } : { sid, nid: only }
+  const nodeAnd = only === null ? '' : ' AND node_id = $nid'
+
+  // Latest node_states row per node.
+  const latest = new Map<string, { raw: string | null; vTotal: number | null; attempts: number | null; goal: string | null; nodeClass: string | null; committedAt: string | null; createdMs: number | null }>()
+  if (has(probe, 'node_states', 'session_id', 'node_id', 'state')) {
+    const c = (name: string) => col(probe, 'node_states', name)
+    for (const r of await rows(
+      con,
+      `SELECT node_id, state, ${c('v_total')}, ${c('attempt_count')}, ${c('goal')}, ${c('node_class')}, ${c('committed_at')},
+         ${msOf(probe, 'node_states', 'created_at')} AS created_ms
+       FROM node_states WHERE session_id = $sid${nodeAnd} AND NULLIF(trim(node_id), '') IS NOT NULL
+       QUALIFY row_number() OVER (PARTITION BY node_id ORDER BY ${timeOrder(probe, 'node_states', 'created_at', 'DESC')}) = 1`,
+      params
+    )) {
+      latest.set(String(r.node_id), {
+        raw: text(r.state),
+        vTotal: roundReal(toNumber(r.v_total)),
+        attempts: toNumber(r.attempt_count),
+        goal: text(r.goal),
+        nodeClass: text(r.node_class),
+        committedAt: text(r.committed_at),
+        createdMs: toNumber(r.created_ms)
+      })
+    }
+  }
+
+  // Latest V_total per node from the verification passes.
+  const energy = new Map<string, number | null>()
+  if (has(probe, 'energy_history', 'session_id', 'node_id', 'v_total')) {
+    for (const r of await rows(
+      con,
+      `SELECT node_id, v_total FROM energy_history WHERE session_id = $sid${nodeAnd}
+       QUALIFY row_number() OVER (PARTITION BY node_id ORDER BY ${timeOrder(probe, 'energy_history', 'timestamp', 'DESC')}) = 1`,
+      params
+    )) {
+      energy.set(String(r.node_id), roundReal(toNumber(r.v_total)))
+    }
+  }
+
+  // First sighting and highest attempt number per node, across the tables that record them.
+  const seen: string[] = []
+  const attempt = (table: PersptTable, column: string) => (has(probe, table, column) ? `TRY_CAST(${column} AS BIGINT)` : 'NULL::BIGINT')
+  if (has(probe, 'node_states', 'session_id', 'node_id')) {
+    seen.push(`SELECT node_id, ${msOf(probe, 'node_states', 'created_at')} AS t, ${attempt('node_states', 'attempt_count')} AS a FROM node_states WHERE session_id = $sid${nodeAnd}`)
+  }
+  if (has(probe, 'energy_history', 'session_id', 'node_id')) {
+    seen.push(`SELECT node_id, ${msOf(probe, 'energy_history', 'timestamp')} AS t, NULL::BIGINT AS a FROM energy_history WHERE session_id = $sid${nodeAnd}`)
+  }
+  if (has(probe, 'srbn_step_records', 'session_id', 'node_id')) {
+    seen.push(`SELECT node_id, ${msOf(probe, 'srbn_step_records', 'created_at')} AS t, ${attempt('srbn_step_records', 'attempt_count')} AS a FROM srbn_step_records WHERE session_id = $sid${nodeAnd}`)
+  }
+  if (has(probe, 'escalation_reports', 'session_id', 'node_id')) {
+    seen.push(`SELECT node_id, ${msOf(probe, 'escalation_reports', 'created_at')} AS t, NULL::BIGINT AS a FROM escalation_reports WHERE session_id = $sid${nodeAnd}`)
+  }
+  if (has(probe, 'correction_attempts', 'session_id', 'node_id')) {
+    seen.push(`SELECT node_id, NULL::BIGINT AS t, ${attempt('correction_attempts', 'attempt')} AS a FROM correction_attempts WHERE session_id = $sid${nodeAnd}`)
+  }
+  const first = new Map<string, { t: number | null; a: number | null }>()
+  if (seen.length > 0) {
+    for (const r of await rows(con, `SELECT node_id, min(t) AS t, max(a) AS a FROM (${seen.join(' UNION ALL ')}) GROUP BY node_id`, params)) {
+      first.set(String(r.node_id), { t: toNumber(r.t), a: toNumber(r.a) })
+    }
+  }
+
+  const byPlan = new Map(plan.map((t, i) => [t.id, { task: t, index: i }]))
+  const nodes: DagNode[] = []
+  for (const nodeId of facts.known) {
+    const state = classifyNode(facts, nodeId, status)
+    if (state === null) continue
+    const ns = latest.get(nodeId)
+    const task = byPlan.get(nodeId)?.task
+    const f = first.get(nodeId)
+    const e = energy.get(nodeId)
+    let committedAt: string | null = null
+    if (state === 'committed') {
+      const iso = ns?.committedAt ? new Date(ns.committedAt) : null
+      committedAt = iso && !Number.isNaN(iso.getTime()) ? iso.toISOString() : isoFromMs(ns?.createdMs ?? null)
+    }
+    nodes.push({
+      nodeId,
+      goal: ns?.goal ?? task?.goal ?? null,
+      nodeClass: ns?.nodeClass ?? task?.nodeClass ?? null,
+      state,
+      rawState: ns?.raw ?? null,
+      energy: e !== undefined && e !== null ? e : (ns?.vTotal ?? null),
+      attempts: Math.max(0, f?.a ?? 0, ns?.attempts ?? 0),
+      firstSeenAt: isoFromMs(f?.t ?? null),
+      committedAt
+    })
+  }
+  const rank = (n: DagNode) => byPlan.get(n.nodeId)?.index ?? Number.MAX_SAFE_INTEGER
+  nodes.sort((a, b) => rank(a) - rank(b) || (a.firstSeenAt ?? '').localeCompare(b.firstSeenAt ?? '') || a.nodeId.localeCompare(b.nodeId, 'en', { numeric: true }))
+  return { nodes, plan }
+}
+
+export async function readDag(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, opts: DagOptions = {}): Promise<DagGraph> {
+  const { nodes, plan } = await buildNodes(con, probe, sessionId, opts)
+  const ids = new Set(nodes.map((n) => n.nodeId))
+  const edges: DagEdge[] = []
+  const seen = new Set<string>()
+  const add = (from: string, to: string, type: string) => {
+    const key = `${from}\u0000${to}\u0000${type}`
+    if (!ids.has(from) || !ids.has(to) || seen.has(key)) return
+    seen.add(key)
+    edges.push({ from, to, type })
+  }
+  let edgeRows = 0
+  if (has(probe, 'task_graph_edges', 'session_id', 'parent_node_id', 'child_node_id')) {
+    const found = await rows(
+      con,
+      `SELECT parent_node_id AS a, child_node_id AS b, ${col(probe, 'task_graph_edges', 'edge_type', 't')}
+       FROM task_graph_edges WHERE session_id = $sid ORDER BY ${timeOrder(probe, 'task_graph_edges', 'created_at', 'ASC')}`,
+      { sid: sessionId }
+    )
+    edgeRows = found.length
+    for (const r of found) {
+      const a = text(r.a)
+      const b = text(r.b)
+      if (a !== null && b !== null) add(a, b, text(r.t) ?? 'dependency')
+    }
+  }
+  // Stores from before task_graph_edges (or sessions that wrote none): the plan's dependencies.
+  if (edgeRows === 0) for (const t of plan) for (const d of t.dependencies) add(d, t.id, 'depends_on')
+  return { nodes, edges, missingTables: DAG_TABLES.filter((t) => !probe.tables.has(t)) }
+}
+
+function llmRow(r: Row): LlmRequestRow {
+  const str = (v: Row[string] | undefined) => (typeof v === 'string' ? v : '')
+  return {
+    id: toNumber(r.id) ?? 0,
+    at: isoFromMs(toNumber(r.at_ms)),
+    model: str(r.model),
+    nodeId: text(r.node_id),
+    tokensIn: toNumber(r.tokens_in) ?? 0,
+    tokensOut: toNumber(r.tokens_out) ?? 0,
+    latencyMs: toNumber(r.latency_ms) ?? 0,
+    promptPreview: boundedPreview(str(r.prompt_head), r.prompt_more === true),
+    responsePreview: boundedPreview(str(r.response_head), r.response_more === true),
+    promptChars: toNumber(r.prompt_chars) ?? 0,
+    responseChars: toNumber(r.response_chars) ?? 0
+  }
+}
+
+export async function readNodeDetail(
+  con: DuckDBConnection,
+  probe: SchemaProbe,
+  sessionId: string,
+  nodeId: string,
+  opts: DagOptions = {}
+): Promise<NodeDetail> {
+  const { nodes } = await buildNodes(con, probe, sessionId, opts, nodeId)
+  const node = nodes.find((n) => n.nodeId === nodeId)
+  if (!node) throw new ApiError('not-found', `No node "${nodeId}" in session ${sessionId}.`)
+  const params = { sid: sessionId, nid: nodeId }
+
+  let llmRequestCount = 0
+  let llmRequests: LlmRequestRow[] = []
+  if (has(probe, 'llm_requests', 'session_id', 'node_id')) {
+    const l = (name: string) => col(probe, 'llm_requests', name)
+    // A bounded prefix (leading whitespace skipped, as the LLM view does), never the whole text.
+    const ws = `' ' || chr(9) || chr(10) || chr(13)`
+    const head = (name: string) => (has(probe, 'llm_requests', name) ? `left(ltrim(${name}, ${ws}), 400)` : "''")
+    const more = (name: string) => (has(probe, 'llm_requests', name) ? `coalesce(length(ltrim(${name}, ${ws})) > 400, false)` : 'false')
+    const len = (name: string) => (has(probe, 'llm_requests', name) ? `coalesce(length(${name}), 0)` : '0')
+    // The count rides along as a window over all of the node's rows, so one round trip gives both.
+    const found = await rows(
+      con,
+      `SELECT ${l('id')}, ${msOf(probe, 'llm_requests', 'timestamp')} AS at_ms, ${l('model')}, node_id, ${l('tokens_in')}, ${l('tokens_out')},
+         ${l('latency_ms')}, ${head('prompt')} AS prompt_head, ${head('response')} AS response_head,
+         ${more('prompt')} AS prompt_more, ${more('response')} AS response_more,
+         ${len('prompt')} AS prompt_chars, ${len('response')} AS response_chars, count(*) OVER () AS total
+       FROM llm_requests WHERE session_id = $sid AND node_id = $nid
+       ORDER BY ${timeOrder(probe, 'llm_requests', 'timestamp', 'DESC')} LIMIT ${NODE_LLM_LIMIT}`,
+      params
+    )
+    llmRequestCount = found.length > 0 ? (toNumber(found[0]!.total) ?? found.length) : 0
+    llmRequests = found.map(llmRow).reverse()
+  }
+
+  return {
+    node,
+    energyHistory: await readEnergyPoints(con, probe, sessionId, nodeId),
+    llmRequestCount,
+    llmRequests,
+    decisions: await readNodeDecisions(con, probe, sessionId, nodeId)
+  }
+}

@@ -1,0 +1,257 @@
+// LLM telemetry for one session: totals, latency percentiles, per-model breakdown, and windows of
+// requests sorted and filtered in DuckDB (spec §3.5, reader facts 15–16). Full prompt and response
+// texts are fetched one request at a time, never for the table.
+import type { DuckDBConnection, DuckDBValue, JS } from '@duckdb/node-api'
+import { ApiError } from '../../../shared/api/errors'
+import type {
+  LlmRequestRow,
+  LlmRequestText,
+  LlmRowsPage,
+  LlmRowsQuery,
+  LlmSortKey,
+  LlmSummary,
+  LlmTotals
+} from '../../../shared/model/perspt-views'
+import type { SchemaProbe } from '../store-reader'
+import { isoFromMs, text, toNumber } from '../store-reader'
+import { preview } from './text-preview'
+
+type Row = Record<string, JS>
+
+/** Characters of prompt/response fetched for a preview: enough for 160 after whitespace collapses. */
+export const LLM_PREVIEW_PREFIX = 400
+export const LLM_PREVIEW_MAX = 160
+/** The contract allows at most this many rows per window. */
+const MAX_LIMIT = 2000
+
+async function rows(con: DuckDBConnection, sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
+  return (await con.runAndReadAll(sql, params)).getRowObjectsJS()
+}
+
+function cols(probe: SchemaProbe): ReadonlySet<string> | null {
+  const c = probe.columns.get('llm_requests')
+  return c && c.has('session_id') && c.has('id') ? c : null
+}
+
+/** SQL for the expressions every query shares; columns a store lacks read as constants. */
+function expressions(c: ReadonlySet<string>) {
+  const raw = (col: string) => (c.has(col) ? `coalesce(${col}, 0)` : '0')
+  // Perspt's per-session rule: a raw count of 0 becomes (UTF-8 bytes + 3) div 4 of the text.
+  const tokens = (col: string, textCol: string) =>
+    c.has(col) && c.has(textCol)
+      ? `(CASE WHEN coalesce(${col}, 0) > 0 THEN ${col} ELSE (coalesce(strlen(${textCol}), 0) + 3) // 4 END)`
+      : c.has(textCol)
+        ? `((coalesce(strlen(${textCol}), 0) + 3) // 4)`
+        : raw(col)
+  return {
+    tokensIn: tokens('tokens_in', 'prompt'),
+    tokensOut: tokens('tokens_out', 'response'),
+    rawIn: raw('tokens_in'),
+    rawOut: raw('tokens_out'),
+    latency: raw('latency_ms'),
+    model: c.has('model') ? `coalesce(model, '')` : `''`,
+    node: c.has('node_id') ? `NULLIF(trim(node_id), '')` : 'NULL',
+    timeMs: c.has('timestamp') ? `epoch_ms(TRY_CAST("timestamp" AS TIMESTAMP))` : 'NULL',
+    prompt: c.has('prompt') ? `coalesce(prompt, '')` : `''`,
+    response: c.has('response') ? `coalesce(response, '')` : `''`
+  }
+}
+
+function totalsFrom(r: Row | undefined): LlmTotals {
+  const requests = toNumber(r?.n) ?? 0
+  const p50 = toNumber(r?.p50)
+  const p95 = toNumber(r?.p95)
+  return {
+    requests,
+    tokensIn: toNumber(r?.t_in) ?? 0,
+    tokensOut: toNumber(r?.t_out) ?? 0,
+    latencyMsTotal: toNumber(r?.lat) ?? 0,
+    latencyP50: requests > 0 ? p50 : null,
+    latencyP95: requests > 0 ? p95 : null,
+    tokensEstimated: requests > 0 && (toNumber(r?.raw_total) ?? 0) === 0
+  }
+}
+
+const EMPTY_TOTALS: LlmTotals = {
+  requests: 0,
+  tokensIn: 0,
+  tokensOut: 0,
+  latencyMsTotal: 0,
+  latencyP50: null,
+  latencyP95: null,
+  tokensEstimated: false
+}
+
+/** Totals, p50/p95 latency (quantile_cont) and the same per model, most requests first. */
+export async function readLlmSummary(con: DuckDBConnection, probe: SchemaProbe, sessionId: string): Promise<LlmSummary> {
+  const c = cols(probe)
+  if (!c) return { ...EMPTY_TOTALS, perModel: [] }
+  const e = expressions(c)
+  const result = await rows(
+    con,
+    `SELECT ${e.model} AS model, count(*) AS n,
+       sum(${e.tokensIn}) AS t_in, sum(${e.tokensOut}) AS t_out,
+       sum(${e.rawIn}) + sum(${e.rawOut}) AS raw_total,
+       sum(${e.latency}) AS lat,
+       quantile_cont(${e.latency}, 0.5) AS p50, quantile_cont(${e.latency}, 0.95) AS p95,
+       GROUPING(${e.model}) AS is_total
+     FROM llm_requests WHERE session_id = $1
+     GROUP BY GROUPING SETS ((${e.model}), ())`,
+    [sessionId]
+  )
+  const total = result.find((r) => toNumber(r.is_total) === 1)
+  const perModel = result
+    .filter((r) => toNumber(r.is_total) === 0)
+    .map((r) => ({ model: typeof r.model === 'string' ? r.model : String(r.model ?? ''), ...totalsFrom(r) }))
+    .sort((a, b) => b.requests - a.requests || a.model.localeCompare(b.model))
+  return { ...totalsFrom(total), perModel }
+}
+
+/** A preview of a text from its bounded prefix; marked cut when the full text runs past the prefix. */
+export function boundedPreview(prefix: string, more: boolean, max = LLM_PREVIEW_MAX): string {
+  const p = preview(prefix, max)
+  if (!more || p.endsWith('…')) return p
+  const chars = Array.from(p)
+  if (chars.length < max) return `${p}…`
+  return `${chars.slice(0, max - 1).join('').trimEnd()}…`
+}
+
+/** Leading whitespace would only collapse away in the preview: skip it before taking the prefix. */
+const WS = `' ' || chr(9) || chr(10) || chr(13)`
+const head = (col: string) => `left(ltrim(${col}, ${WS}), ${LLM_PREVIEW_PREFIX})`
+const more = (col: string) => `(length(ltrim(${col}, ${WS})) > ${LLM_PREVIEW_PREFIX})`
+
+const SORT_SQL: Record<LlmSortKey, (e: ReturnType<typeof expressions>) => string> = {
+  time: (e) => e.timeMs,
+  model: (e) => e.model,
+  node: (e) => e.node,
+  tokensIn: (e) => e.tokensIn,
+  tokensOut: (e) => e.tokensOut,
+  latency: (e) => e.latency
+}
+
+function clampInt(value: number, min: number, max: number): number {
+  if (!Number.isFinite(value)) return min
+  return Math.min(max, Math.max(min, Math.floor(value)))
+}
+
+/**
+ * One window of the session's requests, sorted and filtered in SQL, with the filtered total. Ties
+ * break on id (in the same direction), so windows never overlap or skip rows. User text is always a
+ * bound parameter; only whitelisted column expressions are spliced in.
+ */
+export async function readLlmRows(
+  con: DuckDBConnection,
+  probe: SchemaProbe,
+  sessionId: string,
+  query: LlmRowsQuery
+): Promise<LlmRowsPage> {
+  const offset = clampInt(query.offset, 0, Number.MAX_SAFE_INTEGER)
+  const limit = clampInt(query.limit, 1, MAX_LIMIT)
+  const c = cols(probe)
+  if (!c) return { total: 0, offset, rows: [] }
+  const e = expressions(c)
+
+  const where = ['session_id = $1']
+  const params: DuckDBValue[] = [sessionId]
+  if (query.model !== undefined && query.model !== '') {
+    params.push(query.model)
+    where.push(`${e.model} = $${params.length}`)
+  }
+  if (query.nodeId !== undefined && query.nodeId !== '') {
+    params.push(query.nodeId)
+    where.push(`${e.node} = $${params.length}`)
+  }
+  const search = query.search?.trim().toLowerCase() ?? ''
+  if (search !== '') {
+    params.push(search)
+    const p = `$${params.length}`
+    where.push(
+      `(contains(lower(${e.model}), ${p}) OR contains(lower(coalesce(${e.node}, '')), ${p})` +
+        ` OR contains(lower(${e.prompt}), ${p}) OR contains(lower(${e.response}), ${p}))`
+    )
+  }
+  const whereSql = where.join(' AND ')
+  const sortKey: LlmSortKey = query.sort && query.sort in SORT_SQL ? query.sort : 'time'
+  const dir = query.dir === 'desc' ? 'DESC' : 'ASC'
+
+  // 1. The window's ids, sorted and filtered, with the filtered total (the filters run once). Only
+  //    the sort key is computed for every matching row.
+  const page = await rows(
+    con,
+    `SELECT id, count(*) OVER () AS total FROM llm_requests WHERE ${whereSql}
+     ORDER BY ${SORT_SQL[sortKey](e)} ${dir} NULLS LAST, id ${dir}
+     LIMIT ${limit} OFFSET ${offset}`,
+    params
+  )
+  if (page.length === 0) {
+    // Past the end (or nothing matches): the total still tells the table how far it reaches.
+    const [count] = await rows(con, `SELECT count(*) AS n FROM llm_requests WHERE ${whereSql}`, params)
+    return { total: toNumber(count?.n) ?? 0, offset, rows: [] }
+  }
+  const total = toNumber(page[0]?.total) ?? 0
+
+  // 2. The rows of those ids, with previews from a bounded prefix: texts are never fetched whole,
+  //    and no string work is done outside the window. Ids are integers DuckDB just returned.
+  const ids = page.map((r) => toNumber(r.id)).filter((id): id is number => id !== null && Number.isSafeInteger(id))
+  const byId = new Map<number, Row>()
+  for (const r of await rows(
+    con,
+    `SELECT id, ${e.timeMs} AS t_ms, ${e.model} AS model, ${e.node} AS node_id,
+       ${e.tokensIn} AS t_in, ${e.tokensOut} AS t_out, ${e.latency} AS lat,
+       ${head(e.prompt)} AS p_head, ${more(e.prompt)} AS p_more, length(${e.prompt}) AS p_len,
+       ${head(e.response)} AS r_head, ${more(e.response)} AS r_more, length(${e.response}) AS r_len
+     FROM llm_requests
+     WHERE session_id = $1 AND id BETWEEN ${Math.min(...ids)} AND ${Math.max(...ids)} AND id IN (${ids.join(', ')})`,
+    [sessionId]
+  )) {
+    byId.set(toNumber(r.id) ?? -1, r)
+  }
+  return {
+    total,
+    offset,
+    rows: ids.flatMap((id): LlmRequestRow[] => {
+      const r = byId.get(id)
+      if (!r) return []
+      return [
+        {
+          id,
+          at: isoFromMs(toNumber(r.t_ms)),
+          model: typeof r.model === 'string' ? r.model : String(r.model ?? ''),
+          nodeId: text(r.node_id),
+          tokensIn: toNumber(r.t_in) ?? 0,
+          tokensOut: toNumber(r.t_out) ?? 0,
+          latencyMs: toNumber(r.lat) ?? 0,
+          promptPreview: boundedPreview(typeof r.p_head === 'string' ? r.p_head : '', r.p_more === true),
+          responsePreview: boundedPreview(typeof r.r_head === 'string' ? r.r_head : '', r.r_more === true),
+          promptChars: toNumber(r.p_len) ?? 0,
+          responseChars: toNumber(r.r_len) ?? 0
+        }
+      ]
+    })
+  }
+}
+
+/** The full prompt and response of one request of this session; anything else is not found. */
+export async function readLlmRequest(
+  con: DuckDBConnection,
+  probe: SchemaProbe,
+  sessionId: string,
+  requestId: number
+): Promise<LlmRequestText> {
+  const c = cols(probe)
+  const notFound = () => new ApiError('not-found', `No LLM request ${requestId} in session "${sessionId}".`)
+  if (!c || !Number.isSafeInteger(requestId)) throw notFound()
+  const e = expressions(c)
+  const [r] = await rows(
+    con,
+    `SELECT ${e.prompt} AS prompt, ${e.response} AS response FROM llm_requests WHERE session_id = $1 AND id = $2::BIGINT LIMIT 1`,
+    [sessionId, String(requestId)]
+  )
+  if (!r) throw notFound()
+  return {
+    id: requestId,
+    prompt: typeof r.prompt === 'string' ? r.prompt : '',
+    response: typeof r.response === 'string' ? r.response : ''
+  }
+}
