@@ -1,7 +1,11 @@
 // Hash routes, so the same build works on app:// and on any HTTP path.
 
+export const SESSION_VIEWS = ['summary', 'dag', 'energy', 'llm', 'sandbox', 'decisions'] as const
+export type SessionViewName = (typeof SESSION_VIEWS)[number]
+
 export type Route =
   | { name: 'home' }
+  | { name: 'session'; storeId: string; sessionId: string; view: SessionViewName; params: Record<string, string> }
   | { name: 'welcome' }
   | { name: 'open' }
   | { name: 'attach' }
@@ -10,7 +14,10 @@ export type Route =
   | { name: 'not-found'; path: string }
 
 export function parseRoute(hash: string): Route {
-  const path = hash.replace(/^#/, '') || '/'
+  const full = hash.replace(/^#/, '') || '/'
+  const [path = '/', search = ''] = full.split('?', 2)
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- parsed once into a plain object, never kept as state
+  const params = Object.fromEntries(new URLSearchParams(search))
   const parts = path.split('/').filter(Boolean).map((p) => {
     try {
       return decodeURIComponent(p)
@@ -22,12 +29,21 @@ export function parseRoute(hash: string): Route {
   const [head, id] = parts
   if (parts.length === 1 && (head === 'welcome' || head === 'open' || head === 'attach')) return { name: head }
   if (parts.length === 2 && head === 'store' && id) return { name: 'store', id }
+  if ((parts.length === 4 || parts.length === 5) && head === 'store' && id && parts[2] === 'session' && parts[3]) {
+    const view = (parts[4] ?? 'summary') as SessionViewName
+    if (SESSION_VIEWS.includes(view)) return { name: 'session', storeId: id, sessionId: parts[3], view, params }
+  }
   if (parts.length === 2 && head === 'run' && id) return { name: 'run', id }
   return { name: 'not-found', path }
 }
 
 export function href(route: Route): string {
   switch (route.name) {
+    case 'session': {
+      // eslint-disable-next-line svelte/prefer-svelte-reactivity -- only serialised, never kept as state
+      const query = new URLSearchParams(route.params).toString()
+      return `#/store/${encodeURIComponent(route.storeId)}/session/${encodeURIComponent(route.sessionId)}/${route.view}${query ? `?${query}` : ''}`
+    }
     case 'store':
     case 'run':
       return `#/${route.name}/${encodeURIComponent(route.id)}`
@@ -35,7 +51,9 @@ export function href(route: Route): string {
       return '#/'
     case 'not-found':
       return `#${route.path}`
-    default:
+    case 'welcome':
+    case 'open':
+    case 'attach':
       return `#/${route.name}`
   }
 }
