@@ -13,7 +13,7 @@ const root = resolve(__dirname, '../..')
 let dir: string
 let dbPath: string
 let agent: ChildProcessWithoutNullStreams
-let lines: string[] = []
+const lines: string[] = []
 let vigil: VigilProcess
 
 async function agentSays(expected: string, timeoutMs = 15_000): Promise<void> {

@@ -56,7 +56,8 @@ export async function startServe(opts: ServeOptions, ctx: ServeContext): Promise
       api: service,
       events: service.events,
       staticDir: ctx.staticDir,
-      version: ctx.version
+      version: ctx.version,
+      extensions: [service.hub]
     })
     return {
       service,

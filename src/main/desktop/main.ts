@@ -7,6 +7,8 @@ import { addDefaultStoreIfPresent } from '../core/default-store'
 import { VigilService } from '../core/vigil-service'
 import { forwardEventsOverIpc, registerIpcApi } from '../ipc/ipc-api'
 import { APP_ORIGIN, createSenderCheck, type TrustedOrigin } from '../ipc/trusted-sender'
+import { DEFAULT_PORT } from '../cli/args'
+import { startVigilServer, type RunningServer } from '../server/vigil-server'
 import { rememberedSourcesFile } from '../settings/remembered-sources'
 import { handleAppProtocol, registerAppScheme } from './app-protocol'
 import { setAppMenu } from './app-menu'
@@ -16,6 +18,7 @@ import { hardenApp } from './security'
 const devServerUrl = app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL
 let mainWindow: BrowserWindow | null = null
 let service: VigilService | null = null
+let server: RunningServer | null = null
 
 app.enableSandbox()
 registerAppScheme()
@@ -109,6 +112,22 @@ async function start(): Promise<void> {
 
   showMainWindow()
   app.on('activate', () => showMainWindow())
+
+  // The hub port AgentEnsemble publishers already point at (ws://localhost:7400/ingress), loopback only.
+  try {
+    server = await startVigilServer({
+      host: '127.0.0.1',
+      port: Number(process.env.VIGIL_PORT ?? DEFAULT_PORT),
+      api: vigil,
+      events: vigil.events,
+      staticDir: join(__dirname, '../renderer'),
+      version: app.getVersion(),
+      extensions: [vigil.hub]
+    })
+  } catch (err) {
+    // Another Vigil (or AgentEnsemble's own hub) has the port: the window works without it.
+    console.warn(`vigil: hub not started: ${err instanceof Error ? err.message : String(err)}`)
+  }
 }
 
 app.on('window-all-closed', () => {
@@ -121,5 +140,7 @@ app.on('before-quit', (event) => {
   // Close sources (temp snapshots, sockets) before the process goes.
   event.preventDefault()
   quitting = true
-  void service.close().finally(() => app.quit())
+  void Promise.resolve(server?.close())
+    .then(() => service?.close())
+    .finally(() => app.quit())
 })

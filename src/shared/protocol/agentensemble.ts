@@ -720,3 +720,49 @@ export function serializeClientMessage(message: ClientMessage): string {
 export function formatInstant(epochMs: number): Instant {
   return new Date(epochMs).toISOString().replace('.000Z', 'Z')
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hub helpers (§7): pieces a hub needs to build its frames byte-exact from stored raw envelopes.
+
+/** Validates a `ProducerInfo` object (unknown keys ignored); null when invalid. A blank producerId is NOT rejected here. */
+export function parseProducerInfo(value: unknown): ProducerInfo | null {
+  try {
+    return readKind(PRODUCER, value) as ProducerInfo
+  } catch (e) {
+    if (e instanceof Reject) return null
+    throw e
+  }
+}
+
+/** Serializes a `ProducerInfo` as the hub does (keys in record order, null keys omitted). */
+export function serializeProducerInfo(producer: ProducerInfo): string {
+  return jacksonStringify(writeKind(PRODUCER, producer))
+}
+
+/**
+ * Serializes a `hub_hello` whose `snapshotTrace` elements are already-serialized envelope texts
+ * (stored verbatim as received). Empty parts are omitted, like the hub's NON_NULL record with nulls.
+ */
+export function serializeHubHello(parts: {
+  producers?: readonly ProducerInfo[]
+  snapshotTrace?: readonly string[]
+  iterationsByProducer?: Readonly<Record<string, readonly IterationSnapshot[]>>
+}): string {
+  let out = '{"type":"hub_hello"'
+  if (parts.producers && parts.producers.length > 0) {
+    out += ',"producers":[' + parts.producers.map(serializeProducerInfo).join(',') + ']'
+  }
+  if (parts.snapshotTrace && parts.snapshotTrace.length > 0) out += ',"snapshotTrace":[' + parts.snapshotTrace.join(',') + ']'
+  // Entry by entry: a producerId such as "__proto__" must stay an ordinary key.
+  const iterations = Object.entries(parts.iterationsByProducer ?? {})
+  if (iterations.length > 0) {
+    const items = iterations.map(([id, list]) => `${jacksonStringify(id)}:${jacksonStringify(writeKind({ arr: ITERATION }, list))}`)
+    out += ',"iterationsByProducer":{' + items.join(',') + '}'
+  }
+  return out + '}'
+}
+
+/** The hub → publisher review frame (§7): `{"reviewId":…,"decisionJson":…}`, deliberately without `type`. */
+export function serializeReviewForward(reviewId: string, decisionJson: string): string {
+  return jacksonStringify({ reviewId, decisionJson })
+}

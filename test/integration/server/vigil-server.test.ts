@@ -1,8 +1,9 @@
 // The web bridge's server on a real socket: API rules, CSRF, origin and Host checks, static files.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { request } from 'node:http'
+import { request, type ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Duplex } from 'node:stream'
 import { WebSocket } from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { VigilService } from '../../../src/main/core/vigil-service'
@@ -139,13 +140,13 @@ describe('server extensions', () => {
   it('route HTTP and upgrades to extensions, count their clients, and close them', async () => {
     let closed = false
     const ext = {
-      handleHttp: (_req: unknown, res: import('node:http').ServerResponse, path: string) => {
+      handleHttp: (_req: unknown, res: ServerResponse, path: string) => {
         if (path !== '/api/hub/producers') return false
         res.writeHead(200, { 'content-type': 'application/json' })
         res.end('{"producers":[],"total":0}')
         return true
       },
-      handleUpgrade: (_req: unknown, socket: import('node:stream').Duplex, _head: Buffer, path: string) => {
+      handleUpgrade: (_req: unknown, socket: Duplex, _head: Buffer, path: string) => {
         if (path !== '/ingress') return false
         socket.end('HTTP/1.1 418 I am a teapot\r\n\r\n')
         return true

@@ -1,0 +1,173 @@
+// The hub's browser side (`/ws`, spec §7): fan-out of every frame to every browser without letting
+// one slow reader hold memory or time, heartbeats, ping → pong, and decisions handed to the hub.
+//
+// Slow-browser policy: frames are written only while the browser's unsent data (ws bufferedAmount)
+// is within maxBrowserQueueBytes (plus the size of its hub_hello while that is still draining), so
+// a browser holds at most that much plus one batch (the frames of one ingress read, ~64 KiB, or one
+// POSTed envelope). Past that the browser is terminated at once — a close frame would queue behind
+// the backlog — and counted; it reconnects and gets a fresh hub_hello. Ingest and the other
+// browsers never wait for it.
+//
+// Frames broadcast while one chunk of ingress data is processed are batched (flushed in a
+// microtask), encoded once as consecutive WebSocket text frames, and that one buffer is written to
+// every browser's socket: one write per batch and browser instead of two per frame, and dropping
+// a slow browser costs one pending write per batch, not per frame. Safe because Vigil's sockets
+// use no compression, so ws itself writes every frame straight to the same socket, in call order.
+import type { Duplex } from 'node:stream'
+import WebSocket from 'ws'
+import type { RawData } from 'ws'
+import { parseClientFrame, serializeServerMessage } from '../../shared/protocol/agentensemble'
+
+export interface BrowserFanoutOptions {
+  maxQueueBytes: number
+  heartbeatMs: number
+  now: () => number
+  /** A browser's review_decision: the reviewId and the frame's exact text. */
+  onDecision: (reviewId: string, frameText: string) => void
+  /** A browser came or went. */
+  onCountChanged: () => void
+}
+
+interface Browser {
+  /** The upgraded TCP socket under `ws`; batches are written to it directly. */
+  socket: Duplex
+  /** Unsent bytes tolerated right now: the queue limit, plus the hello while it drains. */
+  allowance: number
+}
+
+export class BrowserFanout {
+  private readonly browsers = new Map<WebSocket, Browser>()
+  private readonly heartbeat: NodeJS.Timeout | null
+  private dropped = 0
+  private batch: Buffer[] = []
+  private flushQueued = false
+
+  constructor(private readonly opts: BrowserFanoutOptions) {
+    // Fixed rate, first beat one period after start, like the embedded dashboard (§4); the hub has none.
+    this.heartbeat =
+      opts.heartbeatMs > 0
+        ? setInterval(() => this.broadcast(serializeServerMessage({ type: 'heartbeat', serverTimeMs: opts.now() })), opts.heartbeatMs)
+        : null
+    this.heartbeat?.unref()
+  }
+
+  get count(): number {
+    return this.browsers.size
+  }
+
+  get slowDropped(): number {
+    return this.dropped
+  }
+
+  /**
+   * Registers an accepted browser and sends it `hello()`. Frames still batched are flushed first, so
+   * they are neither lost for nor duplicated to the newcomer (the hello already contains them).
+   */
+  add(ws: WebSocket, socket: Duplex, hello: () => string): void {
+    this.flush()
+    const text = hello()
+    this.browsers.set(ws, { socket, allowance: this.opts.maxQueueBytes + Buffer.byteLength(text) })
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (!isBinary) this.onFrame(ws, rawText(data))
+    })
+    ws.on('close', () => {
+      if (this.browsers.delete(ws)) this.opts.onCountChanged()
+    })
+    ws.send(text)
+    this.opts.onCountChanged()
+  }
+
+  /** Queues one text frame (a string, or UTF-8 bytes sent as text without re-encoding) for every browser. */
+  broadcast(frame: string | Buffer): void {
+    if (this.browsers.size === 0) return
+    const data = typeof frame === 'string' ? Buffer.from(frame) : frame
+    this.batch.push(data)
+    if (!this.flushQueued) {
+      this.flushQueued = true
+      queueMicrotask(() => this.flush())
+    }
+  }
+
+  /** Writes the queued frames to every browser that can take them; drops the ones that cannot. */
+  flush(): void {
+    this.flushQueued = false
+    const frames = this.batch
+    if (frames.length === 0) return
+    this.batch = []
+    const payload = encodeTextFrames(frames)
+    for (const [ws, browser] of this.browsers) {
+      if (ws.readyState !== WebSocket.OPEN) continue
+      const queued = ws.bufferedAmount
+      if (queued <= this.opts.maxQueueBytes) browser.allowance = this.opts.maxQueueBytes
+      // Judged on the backlog before this batch, so one large batch never drops a browser that keeps up.
+      if (queued > browser.allowance) {
+        this.dropSlow(ws)
+        continue
+      }
+      browser.socket.write(payload)
+    }
+  }
+
+  close(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat)
+    this.batch = []
+    for (const ws of this.browsers.keys()) ws.terminate()
+    this.browsers.clear()
+  }
+
+  private dropSlow(ws: WebSocket): void {
+    this.browsers.delete(ws)
+    this.dropped++
+    ws.terminate()
+    this.opts.onCountChanged()
+  }
+
+  private onFrame(ws: WebSocket, text: string): void {
+    // Unknown or malformed input is ignored silently and the socket stays open (§1.5).
+    const parsed = parseClientFrame(text)
+    if (!parsed.ok) return
+    if (parsed.message.type === 'ping') {
+      if (ws.readyState === WebSocket.OPEN) ws.send(serializeServerMessage({ type: 'pong' }))
+      return
+    }
+    this.opts.onDecision(parsed.message.reviewId, text)
+  }
+}
+
+/** Unmasked, unfragmented server→client text frames (RFC 6455 §5.2), back to back in one buffer. */
+export function encodeTextFrames(payloads: readonly Buffer[]): Buffer {
+  let size = 0
+  for (const p of payloads) size += headerSize(p.length) + p.length
+  const out = Buffer.allocUnsafe(size)
+  let at = 0
+  for (const p of payloads) {
+    out[at++] = 0x81 // FIN + opcode 1 (text)
+    if (p.length < 126) {
+      out[at++] = p.length
+    } else if (p.length < 65536) {
+      out[at++] = 126
+      out.writeUInt16BE(p.length, at)
+      at += 2
+    } else {
+      out[at++] = 127
+      out.writeBigUInt64BE(BigInt(p.length), at)
+      at += 8
+    }
+    at += p.copy(out, at)
+  }
+  return out
+}
+
+function headerSize(length: number): number {
+  return length < 126 ? 2 : length < 65536 ? 4 : 10
+}
+
+export function rawText(data: RawData): string {
+  return rawBuffer(data).toString('utf8')
+}
+
+export function rawBuffer(data: RawData): Buffer {
+  if (Array.isArray(data)) return Buffer.concat(data)
+  if (data instanceof ArrayBuffer) return Buffer.from(data)
+  return data
+}

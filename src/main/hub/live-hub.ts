@@ -1,0 +1,460 @@
+// Vigil as a drop-in AgentEnsemble live-dashboard hub (spec shared/spec/agentensemble-protocol.md
+// §7, LiveEventHub): publishers send envelopes to `/ingress` (WebSocket) or `POST /api/hub/ingress`,
+// browsers on `/ws` get a `hub_hello` late-join snapshot and then every envelope verbatim, the roster
+// (`producer_joined` / `producer_left`), heartbeats and pong; their `review_decision`s go back to the
+// producer that asked. Every event also feeds Vigil's RunTracker (source "hub", per producer).
+//
+// Differences from AgentEnsemble's hub, all additive or protective:
+//  * heartbeat every heartbeatMs and ping → pong on /ws (the hub has neither, §4);
+//  * the spec §3 Origin rule on /ws; on /ingress too, except that a missing Origin is accepted there
+//    (publishers use the JDK HttpClient, which sends none; a browser always sends one);
+//  * frames over maxFrameBytes close the socket 1009 (POST: 413); a slow browser is dropped instead of
+//    buffering without limit; hub_hello is bounded (see snapshot-buffer.ts);
+//  * a decision for a producer whose socket is closed stays pending (forwardDecision returns false)
+//    so a retry after the publisher reconnects still reaches it; the hub would drop it;
+//  * an envelope whose inner message has a type Vigil knows but an invalid shape is dropped (the hub
+//    relays any JSON); inner types Vigil does not know are relayed and snapshotted like the hub does.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer } from 'ws'
+import type WebSocket from 'ws'
+import { formatInstant, parseClientFrame, serializeHubHello, serializeReviewForward, serializeServerMessage } from '../../shared/protocol/agentensemble'
+import type { IterationSnapshot, ServerMessage } from '../../shared/protocol/agentensemble'
+import type { RunTracker } from '../live/run-tracker'
+import { isAllowedWebSocketOrigin } from '../server/origin-policy'
+import type { ServerContext, ServerExtension } from '../server/vigil-server'
+import { BrowserFanout } from './browser-fanout'
+import { handleHubHttp } from './hub-http'
+import type { HubHttpTarget } from './hub-http'
+import { IngressChannel } from './ingress-channel'
+import { instantSortKey, parseEnvelope } from './ingress-parse'
+import { ProducerRoster } from './producer-roster'
+import type { ProducerRecord } from './producer-roster'
+import { mergeSnapshots } from './snapshot-buffer'
+import { HUB_DEFAULTS, addDiagnostics, emptyDiagnostics } from './types'
+import type { HubCounters, HubDiagnostics, ProducerStatus } from './types'
+
+export interface LiveHubOptions {
+  tracker: RunTracker
+  /** RunTracker source id of hub events (default "hub"); each producer is its own stream in it. */
+  sourceId?: string
+  now?: () => number
+  /** Heartbeat period on /ws (default 15000, like the embedded dashboard); 0 disables. */
+  heartbeatMs?: number
+  /** Largest ingress frame, POST body or browser frame (default 1 MiB); bigger: close 1009 / 413. */
+  maxFrameBytes?: number
+  /** Envelopes kept per producer for hub_hello (default 2000, AgentEnsemble's cap). */
+  maxSnapshotPerProducer?: number
+  /** Bytes of envelopes kept per producer (default 4 MiB). */
+  maxSnapshotBytesPerProducer?: number
+  /** Bytes of hub_hello.snapshotTrace (default 32 MiB; the newest envelopes are kept). */
+  maxHelloSnapshotBytes?: number
+  /** Unsent bytes a browser may have before it is dropped (default 4 MiB; see browser-fanout.ts). */
+  maxBrowserQueueBytes?: number
+  /** Producers retained (default 50); disconnected ones are evicted first, connected ones never. */
+  maxProducers?: number
+  /** Completed LLM iterations kept per agentRole:taskDescription for iterationsByProducer (default 5). */
+  maxIterationsPerTask?: number
+  /** Minimum delay between onChange calls for counter-only changes (default 500 ms). */
+  changeThrottleMs?: number
+}
+
+export const HUB_WS_PATHS = { browsers: '/ws', ingress: '/ingress' } as const
+
+/**
+ * Envelopes ingested per event-loop turn before the publisher sockets are paused until the next
+ * turn. libuv reads every ready socket many times per poll, so a firehose from many publishers
+ * would otherwise keep timers, browsers and the UI waiting for seconds.
+ */
+const INGEST_BUDGET_PER_TURN = 2000
+
+/** The spec's refusal (§3): upgrade accepted, then closed 1008 with no hello. */
+const ORIGIN_REFUSED = { code: 1008, reason: 'Origin not allowed' }
+
+export class LiveHub implements ServerExtension {
+  readonly maxFrameBytes: number
+  private readonly tracker: RunTracker
+  private readonly sourceId: string
+  private readonly now: () => number
+  private readonly maxHelloSnapshotBytes: number
+  private readonly changeThrottleMs: number
+  private readonly roster: ProducerRoster
+  private readonly fanout: BrowserFanout
+  private readonly browserWss: WebSocketServer
+  private readonly ingressWss: WebSocketServer
+  private readonly channels = new Set<IngressChannel>()
+  private readonly unattributed: HubDiagnostics = emptyDiagnostics()
+  private readonly listeners = new Set<() => void>()
+  private readonly httpTarget: HubHttpTarget
+  private producersEvicted = 0
+  private ingestedThisTurn = 0
+  private readonly paused = new Set<IngressChannel>()
+  private turnReset: NodeJS.Immediate | null = null
+  private arrival = 0
+  private closed = false
+  private immediate: NodeJS.Immediate | null = null
+  private throttle: NodeJS.Timeout | null = null
+
+  constructor(opts: LiveHubOptions) {
+    this.tracker = opts.tracker
+    this.sourceId = opts.sourceId ?? 'hub'
+    this.now = opts.now ?? Date.now
+    this.maxFrameBytes = Math.max(1024, opts.maxFrameBytes ?? HUB_DEFAULTS.maxFrameBytes)
+    this.maxHelloSnapshotBytes = Math.max(0, opts.maxHelloSnapshotBytes ?? HUB_DEFAULTS.maxHelloSnapshotBytes)
+    this.changeThrottleMs = Math.max(0, opts.changeThrottleMs ?? HUB_DEFAULTS.changeThrottleMs)
+    this.roster = new ProducerRoster({
+      maxProducers: Math.max(1, opts.maxProducers ?? HUB_DEFAULTS.maxProducers),
+      maxSnapshotPerProducer: Math.max(1, opts.maxSnapshotPerProducer ?? HUB_DEFAULTS.maxSnapshotPerProducer),
+      maxSnapshotBytesPerProducer: Math.max(1, opts.maxSnapshotBytesPerProducer ?? HUB_DEFAULTS.maxSnapshotBytesPerProducer),
+      maxIterationsPerTask: Math.max(0, opts.maxIterationsPerTask ?? HUB_DEFAULTS.maxIterationsPerTask),
+      maxIterationTasks: HUB_DEFAULTS.maxIterationTasks,
+      maxPendingReviewsPerProducer: HUB_DEFAULTS.maxPendingReviewsPerProducer
+    })
+    this.fanout = new BrowserFanout({
+      maxQueueBytes: Math.max(1024, opts.maxBrowserQueueBytes ?? HUB_DEFAULTS.maxBrowserQueueBytes),
+      heartbeatMs: opts.heartbeatMs ?? HUB_DEFAULTS.heartbeatMs,
+      now: this.now,
+      onDecision: (reviewId, text) => {
+        this.forwardDecision(reviewId, text)
+      },
+      onCountChanged: () => this.changed(false)
+    })
+    this.httpTarget = {
+      maxFrameBytes: this.maxFrameBytes,
+      ingestHttp: (text, bytes) => this.ingest(text, bytes, null),
+      countRefused: (kind) => {
+        this.unattributed.frames++
+        this.unattributed[kind]++
+        this.changed(false)
+      },
+      producersJson: () => this.roster.producersJson()
+    }
+    // No compression: BrowserFanout writes pre-encoded frames to the socket next to ws's own writes.
+    this.browserWss = new WebSocketServer({ noServer: true, maxPayload: this.maxFrameBytes, perMessageDeflate: false })
+    this.ingressWss = new WebSocketServer({ noServer: true, maxPayload: this.maxFrameBytes })
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // ServerExtension
+
+  handleHttp(req: IncomingMessage, res: ServerResponse, path: string, ctx: ServerContext): Promise<boolean> {
+    return handleHubHttp(this.httpTarget, req, res, path, ctx)
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string, ctx: ServerContext): boolean {
+    if (path !== HUB_WS_PATHS.browsers && path !== HUB_WS_PATHS.ingress) return false
+    if (this.closed) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      return true
+    }
+    if (path === HUB_WS_PATHS.browsers) {
+      this.browserWss.handleUpgrade(req, socket, head, (ws) => this.acceptBrowser(ws, socket, req, ctx))
+    } else {
+      this.ingressWss.handleUpgrade(req, socket, head, (ws) => this.acceptPublisher(ws, req, ctx))
+    }
+    return true
+  }
+
+  /** Browsers on /ws. */
+  clientCount(): number {
+    return this.fanout.count
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.fanout.close()
+    for (const channel of this.channels) channel.terminate()
+    this.channels.clear()
+    if (this.immediate) clearImmediate(this.immediate)
+    if (this.throttle) clearTimeout(this.throttle)
+    if (this.turnReset) clearImmediate(this.turnReset)
+    this.turnReset = null
+    this.paused.clear()
+    this.immediate = null
+    this.throttle = null
+    this.listeners.clear()
+    await Promise.all([this.browserWss, this.ingressWss].map((wss) => new Promise<void>((resolve) => wss.close(() => resolve()))))
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Public API
+
+  /** The roster, sorted by serviceName then producerId, with each producer's state and counters. */
+  producers(): ProducerStatus[] {
+    return this.roster.sorted().map((r) => this.roster.status(r))
+  }
+
+  counters(): HubCounters {
+    const unattributed = { ...this.unattributed }
+    for (const ch of this.channels) if (ch.boundProducer === null) addDiagnostics(unattributed, ch.diagnostics)
+    return {
+      unattributed,
+      ingressConnections: this.channels.size,
+      browsers: this.fanout.count,
+      slowBrowsersDropped: this.fanout.slowDropped,
+      producersEvicted: this.producersEvicted
+    }
+  }
+
+  /**
+   * Called after the roster or the counters changed. Roster changes are reported on the next tick,
+   * counter-only changes at most every changeThrottleMs; several changes make one call.
+   */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => {
+      this.listeners.delete(listener)
+    }
+  }
+
+  /**
+   * Sends a browser's decision to the producer whose review it is, as `{"reviewId","decisionJson"}`
+   * (§7). `decisionJson` must be a `review_decision` frame for that reviewId (the publisher parses
+   * it). First decision wins: the id stops being pending once sent. False for unknown or already
+   * decided ids, an invalid decision, or a producer whose socket is closed (the id stays pending).
+   */
+  forwardDecision(reviewId: string, decisionJson: string): boolean {
+    if (typeof reviewId !== 'string' || reviewId === '' || typeof decisionJson !== 'string') return false
+    const parsed = parseClientFrame(decisionJson)
+    if (!parsed.ok || parsed.message.type !== 'review_decision' || parsed.message.reviewId !== reviewId) return false
+    const owner = this.roster.pendingOwnerOf(reviewId)
+    if (!owner?.channel) return false
+    if (!owner.channel.send(serializeReviewForward(reviewId, decisionJson))) return false
+    this.roster.removePending(reviewId)
+    this.track(owner.id, parsed.message, formatInstant(this.now()))
+    this.changed(false)
+    return true
+  }
+
+  /** The hub_hello a browser connecting now gets. */
+  helloFrame(): string {
+    const records = this.roster.sorted()
+    // Null prototype: producer ids are arbitrary strings ("__proto__" included).
+    const iterationsByProducer = Object.create(null) as Record<string, IterationSnapshot[]>
+    for (const r of records) {
+      const items = r.iterations.snapshot()
+      if (items.length > 0) iterationsByProducer[r.id] = items
+    }
+    return serializeHubHello({
+      producers: records.map((r) => r.info),
+      snapshotTrace: mergeSnapshots(
+        records.map((r) => r.snapshot),
+        this.maxHelloSnapshotBytes
+      ),
+      iterationsByProducer
+    })
+  }
+
+  /** Ingests one envelope as POST /api/hub/ingress does (in-process publishers, tests). */
+  ingestEnvelope(text: string): boolean {
+    return this.ingest(text, Buffer.from(text), null)
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Connections
+
+  private acceptBrowser(ws: WebSocket, socket: Duplex, req: IncomingMessage, ctx: ServerContext): void {
+    ws.on('error', () => undefined)
+    if (this.closed) return void ws.terminate()
+    if (!isAllowedWebSocketOrigin(req.headers.origin, ctx.bindHost, req.headers.host)) {
+      ws.close(ORIGIN_REFUSED.code, ORIGIN_REFUSED.reason)
+      return
+    }
+    // Built and sent in the same tick as the registration: no live frame can fall between the two.
+    this.fanout.add(ws, socket, () => this.helloFrame())
+  }
+
+  private acceptPublisher(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
+    ws.on('error', () => undefined)
+    if (this.closed) return void ws.terminate()
+    // AgentEnsemble publishers (JDK HttpClient) send no Origin: strict §3 would lock every one of them
+    // out of a loopback-bound hub. Browsers always send one, so a present Origin must pass §3.
+    const origin = req.headers.origin
+    if (origin !== undefined && !isAllowedWebSocketOrigin(origin, ctx.bindHost, req.headers.host)) {
+      ws.close(ORIGIN_REFUSED.code, ORIGIN_REFUSED.reason)
+      return
+    }
+    const channel = new IngressChannel(ws, {
+      onEnvelope: (ch, text, raw) => {
+        this.ingest(text, raw, ch)
+        this.spendBudget(ch)
+      },
+      onBadFrame: (ch, kind) => {
+        const diag = this.channelDiagnostics(ch)
+        diag.frames++
+        diag[kind]++
+        this.changed(false)
+      },
+      onClosed: (ch) => this.channelClosed(ch)
+    })
+    this.channels.add(channel)
+    this.changed(false)
+  }
+
+  /** Counts one socket envelope; past the per-turn budget, pauses that socket until the next turn. */
+  private spendBudget(channel: IngressChannel): void {
+    this.ingestedThisTurn++
+    this.turnReset ??= setImmediate(() => {
+      this.turnReset = null
+      this.ingestedThisTurn = 0
+      for (const ch of this.paused) ch.resume()
+      this.paused.clear()
+    })
+    if (this.ingestedThisTurn > INGEST_BUDGET_PER_TURN && !this.paused.has(channel)) {
+      this.paused.add(channel)
+      channel.pause()
+    }
+  }
+
+  private channelDiagnostics(channel: IngressChannel): HubDiagnostics {
+    const bound = channel.boundProducer === null ? undefined : this.roster.get(channel.boundProducer)
+    return bound ? bound.diagnostics : channel.diagnostics
+  }
+
+  private channelClosed(channel: IngressChannel): void {
+    this.paused.delete(channel)
+    if (!this.channels.delete(channel)) return
+    if (channel.boundProducer === null || !this.roster.get(channel.boundProducer)) addDiagnostics(this.unattributed, channel.diagnostics)
+    let roster = false
+    for (const id of channel.carried) {
+      const record = this.roster.get(id)
+      if (!record || record.channel !== channel) continue
+      record.channel = null
+      if (record.announced) {
+        this.leave(record, 'disconnected')
+        roster = true
+      }
+    }
+    this.changed(roster)
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Ingest
+
+  /** One envelope from a socket (`channel`) or a POST (null). True when accepted. */
+  private ingest(text: string, raw: Buffer, channel: IngressChannel | null): boolean {
+    if (this.closed) return false
+    const parsed = parseEnvelope(text)
+    if (!parsed.ok) {
+      const known = parsed.producerId === null ? undefined : this.roster.get(parsed.producerId)
+      const diag = channel ? this.channelDiagnostics(channel) : (known?.diagnostics ?? this.unattributed)
+      diag.frames++
+      diag[parsed.reason]++
+      this.changed(false)
+      return false
+    }
+
+    const now = this.now()
+    let roster = false
+    const { record, evicted } = this.roster.upsert(parsed.producer, channel ? 'websocket' : 'http', now)
+    for (const victim of evicted) {
+      this.producersEvicted++
+      if (victim.announced) this.leave(victim, 'evicted')
+      roster = true
+    }
+    if (channel) {
+      if (channel.boundProducer === null || !this.roster.get(channel.boundProducer)) {
+        channel.boundProducer = record.id
+        addDiagnostics(record.diagnostics, channel.diagnostics)
+        Object.assign(channel.diagnostics, emptyDiagnostics())
+      }
+      channel.carried.add(record.id)
+      if (record.channel !== channel) roster = true
+      record.channel = channel
+    }
+    record.diagnostics.frames++
+    if (parsed.message === null) record.diagnostics.unknown++
+
+    if (!record.announced) {
+      record.announced = true
+      record.joinedAt = now
+      record.leftAt = null
+      const joined: ServerMessage = { type: 'producer_joined', producer: record.info, joinedAt: formatInstant(now) }
+      this.fanout.broadcast(serializeServerMessage(joined))
+      this.track(null, joined, formatInstant(now))
+      roster = true
+    }
+    this.roster.noteSequence(record, parsed.sequence)
+
+    // What the hub sniffs (§7).
+    const message = parsed.message
+    if (message) {
+      switch (message.type) {
+        case 'ensemble_started':
+          record.iterations.clear()
+          break
+        case 'review_requested':
+          this.roster.addPending(record, message.reviewId)
+          break
+        case 'review_timed_out':
+          // Embedded-style publishers announce expiry; the id can no longer be decided.
+          if (message.reviewId !== null && this.roster.pendingOwnerOf(message.reviewId) === record) this.roster.removePending(message.reviewId)
+          break
+        case 'llm_iteration_started':
+        case 'llm_iteration_completed':
+          record.iterations.add(message)
+          break
+      }
+    }
+    if (parsed.innerType !== 'token' && parsed.innerType !== 'heartbeat') {
+      const key = instantSortKey(parsed.receivedAt)
+      record.snapshot.push({ key: Number.isFinite(key) ? key : now, order: ++this.arrival, text, bytes: raw.length })
+    }
+
+    this.fanout.broadcast(raw)
+    if (message) this.track(record.id, message, parsed.receivedAt ?? formatInstant(now))
+    this.changed(roster)
+    return true
+  }
+
+  private leave(record: ProducerRecord, reason: 'disconnected' | 'evicted'): void {
+    const at = this.now()
+    record.announced = false
+    record.leftAt = at
+    const left: ServerMessage = { type: 'producer_left', producerId: record.id, leftAt: formatInstant(at), reason }
+    this.fanout.broadcast(serializeServerMessage(left))
+    this.track(null, left, formatInstant(at))
+  }
+
+  private track(producerId: string | null, message: Parameters<RunTracker['ingest']>[2], receivedAt: string): void {
+    try {
+      this.tracker.ingest(this.sourceId, producerId, message, receivedAt)
+    } catch (err) {
+      // The tracker is Vigil's view; relaying to browsers and publishers must go on regardless.
+      console.error('vigil hub: run tracker failed:', err)
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Change notification
+
+  private changed(roster: boolean): void {
+    if (this.closed || this.listeners.size === 0) return
+    if (roster) {
+      if (this.immediate) return
+      if (this.throttle) {
+        clearTimeout(this.throttle)
+        this.throttle = null
+      }
+      this.immediate = setImmediate(() => this.emit())
+      return
+    }
+    if (this.immediate || this.throttle) return
+    this.throttle = setTimeout(() => this.emit(), this.changeThrottleMs)
+    this.throttle.unref()
+  }
+
+  private emit(): void {
+    this.immediate = null
+    if (this.throttle) clearTimeout(this.throttle)
+    this.throttle = null
+    for (const listener of [...this.listeners]) {
+      try {
+        listener()
+      } catch (err) {
+        console.error('vigil hub: change listener failed:', err)
+      }
+    }
+  }
+}

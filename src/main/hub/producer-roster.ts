@@ -1,0 +1,188 @@
+// The hub's producers (spec §7): identity and metadata, connection state, late-join buffers,
+// pending review ids and diagnostics. Keyed by producerId; capacity eviction prefers producers
+// that no socket carries, least recently seen first.
+import { formatInstant, serializeProducerInfo } from '../../shared/protocol/agentensemble'
+import type { ProducerInfo } from '../../shared/protocol/agentensemble'
+import { IterationBuffer, SnapshotRing } from './snapshot-buffer'
+import { emptyDiagnostics } from './types'
+import type { HubDiagnostics, ProducerStatus, ProducerTransport } from './types'
+
+/** The ingress socket a producer's envelopes arrive on; the roster only compares identities. */
+export interface ProducerChannel {
+  /** Sends a text frame; false when the channel is closed. */
+  send(text: string): boolean
+}
+
+export interface ProducerRecord {
+  readonly id: string
+  info: ProducerInfo
+  transport: ProducerTransport
+  /** The socket that carried the latest envelope, while it is open. */
+  channel: ProducerChannel | null
+  /** producer_joined was broadcast and no producer_left since. */
+  announced: boolean
+  firstSeenAt: number
+  joinedAt: number
+  lastSeenAt: number
+  leftAt: number | null
+  lastSequence: number
+  sequenceGaps: number
+  readonly snapshot: SnapshotRing
+  readonly iterations: IterationBuffer
+  /** Insertion order = request order, for capping. */
+  readonly pending: Set<string>
+  readonly diagnostics: HubDiagnostics
+}
+
+export interface RosterLimits {
+  maxProducers: number
+  maxSnapshotPerProducer: number
+  maxSnapshotBytesPerProducer: number
+  maxIterationsPerTask: number
+  maxIterationTasks: number
+  maxPendingReviewsPerProducer: number
+}
+
+export class ProducerRoster {
+  private readonly records = new Map<string, ProducerRecord>()
+  /** reviewId → the producer that asked for it. */
+  private readonly pendingOwner = new Map<string, ProducerRecord>()
+
+  constructor(private readonly limits: RosterLimits) {}
+
+  get size(): number {
+    return this.records.size
+  }
+
+  get(producerId: string): ProducerRecord | undefined {
+    return this.records.get(producerId)
+  }
+
+  values(): IterableIterator<ProducerRecord> {
+    return this.records.values()
+  }
+
+  /**
+   * Registers or refreshes a producer from an envelope's `producer` (its metadata may change).
+   * Returns the producers evicted to make room (none when all the others are connected: a live
+   * producer is never dropped, so the roster may briefly exceed maxProducers).
+   */
+  upsert(info: ProducerInfo, transport: ProducerTransport, now: number): { record: ProducerRecord; evicted: ProducerRecord[] } {
+    const existing = this.records.get(info.producerId)
+    if (existing) {
+      existing.info = info
+      existing.transport = transport
+      existing.lastSeenAt = now
+      return { record: existing, evicted: [] }
+    }
+    const evicted: ProducerRecord[] = []
+    while (this.records.size >= this.limits.maxProducers) {
+      const victim = this.evictionCandidate()
+      if (!victim) break
+      this.remove(victim)
+      evicted.push(victim)
+    }
+    const record: ProducerRecord = {
+      id: info.producerId,
+      info,
+      transport,
+      channel: null,
+      announced: false,
+      firstSeenAt: now,
+      joinedAt: now,
+      lastSeenAt: now,
+      leftAt: null,
+      lastSequence: 0,
+      sequenceGaps: 0,
+      snapshot: new SnapshotRing(this.limits.maxSnapshotPerProducer, this.limits.maxSnapshotBytesPerProducer),
+      iterations: new IterationBuffer(this.limits.maxIterationsPerTask, this.limits.maxIterationTasks),
+      pending: new Set(),
+      diagnostics: emptyDiagnostics()
+    }
+    this.records.set(record.id, record)
+    return { record, evicted }
+  }
+
+  /** Records a sequence number; a jump other than +1 (or a restart at 1) counts as a gap. */
+  noteSequence(record: ProducerRecord, sequence: number): void {
+    if (record.lastSequence > 0 && sequence !== record.lastSequence + 1 && sequence !== 1) record.sequenceGaps++
+    record.lastSequence = sequence
+  }
+
+  addPending(record: ProducerRecord, reviewId: string): void {
+    // The same id from another producer moves to it: the latest request is the one waiting.
+    const previous = this.pendingOwner.get(reviewId)
+    if (previous && previous !== record) previous.pending.delete(reviewId)
+    record.pending.delete(reviewId)
+    record.pending.add(reviewId)
+    this.pendingOwner.set(reviewId, record)
+    while (record.pending.size > this.limits.maxPendingReviewsPerProducer) {
+      const oldest = record.pending.values().next().value as string
+      this.removePending(oldest)
+    }
+  }
+
+  pendingOwnerOf(reviewId: string): ProducerRecord | undefined {
+    return this.pendingOwner.get(reviewId)
+  }
+
+  removePending(reviewId: string): void {
+    const owner = this.pendingOwner.get(reviewId)
+    if (!owner) return
+    owner.pending.delete(reviewId)
+    this.pendingOwner.delete(reviewId)
+  }
+
+  /** Sorted by serviceName then producerId (GET /api/hub/producers order); a missing serviceName sorts first. */
+  sorted(): ProducerRecord[] {
+    return [...this.records.values()].sort((a, b) => {
+      const sa = a.info.serviceName ?? ''
+      const sb = b.info.serviceName ?? ''
+      if (sa !== sb) return sa < sb ? -1 : 1
+      return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+    })
+  }
+
+  /** `{"producers":[…],"total":n}` exactly as the hub's REST endpoint writes it. */
+  producersJson(): string {
+    const list = this.sorted()
+    return `{"producers":[${list.map((r) => serializeProducerInfo(r.info)).join(',')}],"total":${list.length}}`
+  }
+
+  status(record: ProducerRecord): ProducerStatus {
+    return {
+      producer: cloneInfo(record.info),
+      transport: record.transport,
+      connected: record.channel !== null,
+      active: record.announced,
+      joinedAt: formatInstant(record.joinedAt),
+      firstSeenAt: formatInstant(record.firstSeenAt),
+      lastSeenAt: formatInstant(record.lastSeenAt),
+      leftAt: record.leftAt === null ? null : formatInstant(record.leftAt),
+      lastSequence: record.lastSequence,
+      sequenceGaps: record.sequenceGaps,
+      snapshotSize: record.snapshot.size,
+      pendingReviews: record.pending.size,
+      diagnostics: { ...record.diagnostics }
+    }
+  }
+
+  private evictionCandidate(): ProducerRecord | null {
+    let best: ProducerRecord | null = null
+    for (const r of this.records.values()) {
+      if (r.channel !== null) continue
+      if (!best || r.lastSeenAt < best.lastSeenAt) best = r
+    }
+    return best
+  }
+
+  private remove(record: ProducerRecord): void {
+    this.records.delete(record.id)
+    for (const id of record.pending) this.pendingOwner.delete(id)
+    record.pending.clear()
+  }
+}
+
+function cloneInfo(info: ProducerInfo): ProducerInfo {
+  return info.tags ? { ...info, tags: { ...info.tags } } : { ...info }
+}
