@@ -12,8 +12,8 @@ import { lockLiveness, recentWriteLiveness } from './liveness'
 import { duckdbProblemCode, fsProblemCode, headerProblemCode, sniffFormat, storeProblem } from './problems'
 import type { StoreProblemCode } from './problems'
 import { SnapshotBusyError, StoreSnapshotter } from './snapshot'
-import { probeSchema, readSessions } from './store-reader'
-import type { SchemaProbe } from './store-reader'
+import { probeSchema, readSessionsWithMemo } from './store-reader'
+import type { SchemaProbe, SessionsMemo } from './store-reader'
 
 /** What a store tells about itself: exactly the store-specific part of the source the UI shows. */
 export type PersptStoreStatus = Pick<StoreSourceInfo, 'state' | 'liveness' | 'problem' | 'version' | 'refreshedAt' | 'tableCount'>
@@ -74,6 +74,8 @@ export class PersptStore {
   /** A copy that failed to read: not retried until the source changes again. */
   private failedCopy: string | null = null
   private openCopy: OpenCopy | null = null
+  /** What the last good read computed per session; the next read only redoes sessions with new rows. */
+  private memo: SessionsMemo | null = null
   private readonly queryCache = new Map<string, unknown>()
   private cacheVersion = -1
 
@@ -301,7 +303,8 @@ export class PersptStore {
       con = await instance.connect()
       const probe = await probeSchema(con)
       if (!probe.hasSessions) throw new StoreProblemError('no-sessions-table')
-      const rows = await readSessions(con, probe, { agentLive, now: this.now() })
+      const { rows, memo } = await readSessionsWithMemo(con, probe, { agentLive, now: this.now() }, this.memo)
+      this.memo = memo
       return { rows, tableCount: probe.tables.size }
     } catch (err) {
       if (err instanceof StoreProblemError) throw err

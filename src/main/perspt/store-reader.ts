@@ -203,6 +203,7 @@ function emptyFacts(): NodeFacts {
 
 interface Extra {
   nodes: NodeFacts
+  tally: NodeTally | null
   budget: BudgetUsage | null
   llm: { requests: number; tokensIn: number; tokensOut: number; estimated: boolean }
   avgEnergy: number | null
@@ -212,6 +213,7 @@ interface Extra {
 function emptyExtra(): Extra {
   return {
     nodes: emptyFacts(),
+    tally: null,
     budget: null,
     llm: { requests: 0, tokensIn: 0, tokensOut: 0, estimated: false },
     avgEnergy: null,
@@ -365,12 +367,128 @@ export async function readNodeFacts(
   return out
 }
 
+/** LLM request totals of one session; a raw count of 0 becomes Perspt's estimate (UTF-8 bytes + 3) div 4. */
+interface LlmAggregate {
+  requests: number
+  tokensIn: number
+  tokensOut: number
+  estimated: boolean
+  lastMs: number | null
+}
+
+async function readLlmAggregates(
+  con: DuckDBConnection,
+  probe: SchemaProbe,
+  sessionIds: readonly string[] | null
+): Promise<Map<string, LlmAggregate>> {
+  const out = new Map<string, LlmAggregate>()
+  if (!has(probe, 'llm_requests', 'session_id')) return out
+  const tokens = (c: string, textCol: string) =>
+    has(probe, 'llm_requests', c, textCol)
+      ? `CASE WHEN coalesce(${c}, 0) > 0 THEN ${c} ELSE (coalesce(strlen(${textCol}), 0) + 3) // 4 END`
+      : has(probe, 'llm_requests', c)
+        ? `coalesce(${c}, 0)`
+        : '0'
+  const raw = (c: string) => (has(probe, 'llm_requests', c) ? `coalesce(${c}, 0)` : '0')
+  for (const r of await optional(
+    con,
+    `SELECT session_id AS sid, count(*) AS n,
+       sum(${tokens('tokens_in', 'prompt')}) AS t_in, sum(${tokens('tokens_out', 'response')}) AS t_out,
+       sum(${raw('tokens_in')}) + sum(${raw('tokens_out')}) AS raw_total,
+       max(${has(probe, 'llm_requests', 'timestamp') ? ms('timestamp') : 'NULL'}) AS last_ms
+     FROM llm_requests ${sessionIds === null ? '' : `WHERE session_id IN (${sqlList(sessionIds)})`} GROUP BY session_id`
+  )) {
+    const n = toNumber(r.n) ?? 0
+    out.set(String(r.sid), {
+      requests: n,
+      tokensIn: toNumber(r.t_in) ?? 0,
+      tokensOut: toNumber(r.t_out) ?? 0,
+      estimated: n > 0 && (toNumber(r.raw_total) ?? 0) === 0,
+      lastMs: toNumber(r.last_ms)
+    })
+  }
+  return out
+}
+
+/** Perspt only appends to these (ids from sequences), so rows past the last max id name the sessions that changed. */
+const APPEND_ONLY_TABLES = ['node_states', 'energy_history', 'llm_requests', 'srbn_step_records', 'escalation_reports', 'task_graph_edges'] as const
+
+/** What one read remembers so the next one recomputes only the sessions that changed. */
+export interface SessionsMemo {
+  maxIds: Record<string, number>
+  plans: Map<string, string>
+  tallies: Map<string, NodeTally>
+  llm: Map<string, LlmAggregate>
+}
+
+async function maxIdsOf(con: DuckDBConnection, probe: SchemaProbe): Promise<Record<string, number>> {
+  const out: Record<string, number> = {}
+  for (const t of APPEND_ONLY_TABLES) {
+    if (!has(probe, t, 'id', 'session_id')) continue
+    const [row] = await query(con, `SELECT max(id) AS m FROM ${t}`)
+    out[t] = toNumber(row?.m) ?? 0
+  }
+  return out
+}
+
+/** plan_revisions has no id and its status changes: a small table, compared whole per session. */
+async function planFingerprints(con: DuckDBConnection, probe: SchemaProbe): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  if (!has(probe, 'plan_revisions', 'session_id', 'revision_id', 'status', 'sequence')) return out
+  for (const r of await optional(
+    con,
+    `SELECT session_id AS sid, string_agg(revision_id || ':' || status || ':' || sequence, ',' ORDER BY sequence, revision_id) AS f
+     FROM plan_revisions GROUP BY session_id`
+  )) {
+    out.set(String(r.sid), String(r.f))
+  }
+  return out
+}
+
+/** Sessions with rows added since `memo`; `changed` null means "read everything" (a table was rewritten). */
+async function changedSessions(
+  con: DuckDBConnection,
+  probe: SchemaProbe,
+  memo: SessionsMemo
+): Promise<{ changed: Set<string> | null; maxIds: Record<string, number>; plans: Map<string, string> }> {
+  const maxIds = await maxIdsOf(con, probe)
+  const plans = await planFingerprints(con, probe)
+  const changed = new Set<string>()
+  for (const t of APPEND_ONLY_TABLES) {
+    const now = maxIds[t]
+    const before = memo.maxIds[t]
+    if (now === undefined && before === undefined) continue
+    if (now === undefined || before === undefined || now < before) return { changed: null, maxIds, plans }
+    if (now === before) continue
+    for (const r of await query(con, `SELECT DISTINCT session_id AS sid FROM ${t} WHERE id > ${Math.floor(before)}`)) {
+      changed.add(String(r.sid))
+    }
+  }
+  for (const [sid, f] of plans) if (memo.plans.get(sid) !== f) changed.add(sid)
+  for (const sid of memo.plans.keys()) if (!plans.has(sid)) return { changed: null, maxIds, plans }
+  return { changed, maxIds, plans }
+}
+
 export async function readSessions(
   con: DuckDBConnection,
   probe: SchemaProbe,
   opts: ReadSessionsOptions
 ): Promise<SessionRow[]> {
-  if (!probe.hasSessions) return []
+  return (await readSessionsWithMemo(con, probe, opts, null)).rows
+}
+
+/**
+ * readSessions that remembers its work: given the memo of the previous snapshot, node counts and LLM
+ * totals are recomputed only for sessions with new rows, so a refresh costs what changed.
+ */
+export async function readSessionsWithMemo(
+  con: DuckDBConnection,
+  probe: SchemaProbe,
+  opts: ReadSessionsOptions,
+  memo: SessionsMemo | null
+): Promise<{ rows: SessionRow[]; memo: SessionsMemo | null }> {
+  const out: { rows: SessionRow[]; memo: SessionsMemo | null } = { rows: [], memo: null }
+  if (!probe.hasSessions) return out
   const sessions = await query(
     con,
     `SELECT ${col(probe, 'sessions', 'session_id', 'sid')}, ${col(probe, 'sessions', 'task')},
@@ -393,12 +511,45 @@ export async function readSessions(
     if (t !== null && (e.lastMs === null || t > e.lastMs)) e.lastMs = t
   }
 
-  for (const [sid, found] of await readNodeFacts(con, probe, null)) {
-    const e = extra(sid)
-    e.nodes = found.nodes
-    bumpLast(e, found.lastMs)
+  // Node counts and LLM totals: recomputed only for sessions with new rows since `memo` (append-only tables).
+  const delta = memo ? await changedSessions(con, probe, memo) : null
+  const scope = delta?.changed ? [...delta.changed] : null
+  const tallies = scope === null || scope.length > 0 ? await readNodeTallies(con, probe, scope) : new Map<string, NodeTally>()
+  if (tallies) {
+    const mergedTallies = scope === null ? tallies : new Map([...memo!.tallies, ...tallies])
+    const llm = scope === null || scope.length > 0 ? await readLlmAggregates(con, probe, scope) : new Map<string, LlmAggregate>()
+    const mergedLlm = scope === null ? llm : new Map([...memo!.llm, ...llm])
+    for (const [sid, tally] of mergedTallies) {
+      const e = extra(sid)
+      e.tally = tally
+      bumpLast(e, tally.lastMs)
+    }
+    for (const [sid, agg] of mergedLlm) {
+      const e = extra(sid)
+      e.llm = agg
+      bumpLast(e, agg.lastMs)
+    }
+    out.memo = {
+      maxIds: delta?.maxIds ?? (await maxIdsOf(con, probe)),
+      plans: delta?.plans ?? (await planFingerprints(con, probe)),
+      tallies: mergedTallies,
+      llm: mergedLlm
+    }
+  } else {
+    // The SQL path could not read this store: per-node facts in JS, and no memo.
+    for (const [sid, found] of await readNodeFacts(con, probe, null)) {
+      const e = extra(sid)
+      e.nodes = found.nodes
+      bumpLast(e, found.lastMs)
+    }
+    for (const [sid, agg] of await readLlmAggregates(con, probe, null)) {
+      const e = extra(sid)
+      e.llm = agg
+      bumpLast(e, agg.lastMs)
+    }
   }
 
+  // Budgets: one small row per session, updated in place, so always read whole.
   if (has(probe, 'budget_envelopes', 'session_id')) {
     const b = (c: string) => col(probe, 'budget_envelopes', c)
     for (const r of await optional(
@@ -417,35 +568,6 @@ export async function readSessions(
     }
   }
 
-  // LLM totals; a raw count of 0 becomes Perspt's per-session estimate (UTF-8 bytes + 3) div 4.
-  if (has(probe, 'llm_requests', 'session_id')) {
-    const tokens = (c: string, textCol: string) =>
-      has(probe, 'llm_requests', c, textCol)
-        ? `CASE WHEN coalesce(${c}, 0) > 0 THEN ${c} ELSE (coalesce(strlen(${textCol}), 0) + 3) // 4 END`
-        : has(probe, 'llm_requests', c)
-          ? `coalesce(${c}, 0)`
-          : '0'
-    const raw = (c: string) => (has(probe, 'llm_requests', c) ? `coalesce(${c}, 0)` : '0')
-    for (const r of await optional(
-      con,
-      `SELECT session_id AS sid, count(*) AS n,
-         sum(${tokens('tokens_in', 'prompt')}) AS t_in, sum(${tokens('tokens_out', 'response')}) AS t_out,
-         sum(${raw('tokens_in')}) + sum(${raw('tokens_out')}) AS raw_total,
-         max(${has(probe, 'llm_requests', 'timestamp') ? ms('timestamp') : 'NULL'}) AS last_ms
-       FROM llm_requests GROUP BY session_id`
-    )) {
-      const e = extra(r.sid)
-      const n = toNumber(r.n) ?? 0
-      e.llm = {
-        requests: n,
-        tokensIn: toNumber(r.t_in) ?? 0,
-        tokensOut: toNumber(r.t_out) ?? 0,
-        estimated: n > 0 && (toNumber(r.raw_total) ?? 0) === 0
-      }
-      bumpLast(e, r.last_ms)
-    }
-  }
-
   if (has(probe, 'energy_history', 'session_id', 'v_total')) {
     for (const r of await optional(
       con,
@@ -456,7 +578,7 @@ export async function readSessions(
     }
   }
 
-  return sessions.map((s) => {
+  out.rows = sessions.map((s) => {
     const sessionId = String(s.sid ?? '')
     const e = extras.get(sessionId) ?? emptyExtra()
     const rawStatus = typeof s.status === 'string' ? s.status : s.status === null ? '' : String(s.status)
@@ -478,7 +600,7 @@ export async function readSessions(
       createdAt: isoFromMs(createdMs),
       updatedAt: isoFromMs(updatedMs),
       durationMs: createdMs !== null && endMs !== null ? Math.max(0, endMs - createdMs) : null,
-      nodes: countNodes(e.nodes, status),
+      nodes: e.tally ? countTally(e.tally, status) : countNodes(e.nodes, status),
       budget: e.budget,
       llmRequests: e.llm.requests,
       tokensIn: e.llm.tokensIn,
@@ -490,6 +612,163 @@ export async function readSessions(
       avgEnergy: e.avgEnergy
     }
   })
+  return out
+}
+
+/** A SQL list of string literals (quotes doubled), for `IN (…)` over a handful of session ids. */
+function sqlList(values: readonly string[]): string {
+  return values.length === 0 ? 'NULL' : values.map((v) => `'${v.replaceAll("'", "''")}'`).join(', ')
+}
+
+/** normalizeNodeState in SQL: the same mapping, so the SQL and JS paths classify alike. */
+const NODE_LABEL_SQL = (column: string) => `CASE
+  WHEN lower(trim(${column})) = 'aborted' THEN 'failed'
+  WHEN lower(trim(${column})) IN ('completed', 'stable', 'verified', 'committed') THEN 'completed'
+  WHEN lower(trim(${column})) IN ('failed', 'error') THEN 'failed'
+  WHEN lower(trim(${column})) = 'escalated' THEN 'escalated'
+  WHEN lower(trim(${column})) = 'superseded' THEN 'superseded'
+  WHEN lower(trim(${column})) IN ('planning', 'coding', 'in_progress', 'in-progress', 'running', 'verifying', 'retry',
+    'retrying', 'sheafcheck', 'sheaf_check', 'committing') THEN 'running'
+  ELSE 'queued' END`
+
+/** Per-session node buckets, before the session's status decides what "started, not committed" means. */
+export interface NodeTally {
+  committed: number
+  failed: number
+  escalated: number
+  /** Started (steps, energy, or a running state) but not committed: running, or failed once the session ended. */
+  started: number
+  queued: number
+  lastMs: number | null
+}
+
+/**
+ * The node facts of every session classified inside DuckDB (classifyNode's rules, one row per session),
+ * so the overview never ships hundreds of thousands of node rows into JavaScript. Null when a source
+ * cannot be read this way; the caller then falls back to readNodeFacts.
+ */
+export async function readNodeTallies(
+  con: DuckDBConnection,
+  probe: SchemaProbe,
+  /** Only these sessions (null: all). */
+  sessionIds: readonly string[] | null = null
+): Promise<Map<string, NodeTally> | null> {
+  const known: string[] = []
+  const ctes: string[] = []
+  const scope = sessionIds === null ? 'true' : `session_id IN (${sqlList(sessionIds)})`
+  const nonBlank = (c: string) => `${scope} AND NULLIF(trim(${c}), '') IS NOT NULL`
+  if (has(probe, 'node_states', 'session_id', 'node_id', 'state')) {
+    const order = [has(probe, 'node_states', 'created_at') ? 'created_at DESC' : null, has(probe, 'node_states', 'id') ? 'id DESC' : null]
+      .filter(Boolean)
+      .join(', ')
+    ctes.push(`latest AS (
+      SELECT session_id, node_id, ${NODE_LABEL_SQL('state')} AS label,
+        ${has(probe, 'node_states', 'created_at') ? ms('created_at') : 'NULL'} AS t
+      FROM node_states WHERE ${nonBlank('node_id')}
+      QUALIFY row_number() OVER (PARTITION BY session_id, node_id ${order ? `ORDER BY ${order}` : ''}) = 1)`)
+    known.push('SELECT session_id, node_id FROM latest')
+  } else {
+    ctes.push('latest AS (SELECT NULL::VARCHAR AS session_id, NULL::VARCHAR AS node_id, NULL::VARCHAR AS label, NULL::BIGINT AS t WHERE false)')
+  }
+  if (has(probe, 'plan_revisions', 'session_id', 'plan_json', 'status', 'sequence')) {
+    // planTaskIds: ids that are non-blank strings or numbers; malformed plans contribute nothing.
+    ctes.push(`plan AS (
+      SELECT session_id, CASE WHEN json_valid(plan_json) THEN json_extract(plan_json, '$.tasks') END AS tasks
+      FROM plan_revisions WHERE ${scope} AND lower(status) = 'active'
+      QUALIFY row_number() OVER (PARTITION BY session_id ORDER BY sequence DESC) = 1),
+    plan_ids AS (
+      SELECT session_id, CASE json_type(id) WHEN 'VARCHAR' THEN json_extract_string(id, '$')
+        WHEN 'UBIGINT' THEN json_extract_string(id, '$') WHEN 'BIGINT' THEN json_extract_string(id, '$')
+        WHEN 'DOUBLE' THEN json_extract_string(id, '$') END AS node_id
+      FROM (SELECT session_id, unnest(json_extract(tasks, '$[*].id')) AS id FROM plan WHERE json_type(tasks) = 'ARRAY'))`)
+    known.push(`SELECT session_id, node_id FROM plan_ids WHERE node_id IS NOT NULL AND (${nonBlank('node_id')} OR regexp_matches(node_id, '^-?[0-9]'))`)
+  }
+  if (has(probe, 'task_graph_edges', 'session_id', 'parent_node_id', 'child_node_id')) {
+    known.push(`SELECT session_id, parent_node_id FROM task_graph_edges WHERE ${nonBlank('parent_node_id')}`)
+    known.push(`SELECT session_id, child_node_id FROM task_graph_edges WHERE ${nonBlank('child_node_id')}`)
+  }
+  const started: string[] = []
+  if (has(probe, 'srbn_step_records', 'session_id', 'node_id')) {
+    started.push(`SELECT session_id, node_id, ${has(probe, 'srbn_step_records', 'created_at') ? ms('created_at') : 'NULL'} AS t FROM srbn_step_records`)
+  }
+  if (has(probe, 'energy_history', 'session_id', 'node_id')) {
+    started.push(`SELECT session_id, node_id, ${has(probe, 'energy_history', 'timestamp') ? ms('timestamp') : 'NULL'} AS t FROM energy_history`)
+  }
+  ctes.push(
+    started.length > 0
+      ? `started AS (SELECT session_id, node_id, max(t) AS t FROM (${started.join(' UNION ALL ')}) WHERE ${nonBlank('node_id')} GROUP BY ALL)`
+      : 'started AS (SELECT NULL::VARCHAR AS session_id, NULL::VARCHAR AS node_id, NULL::BIGINT AS t WHERE false)'
+  )
+  if (started.length > 0) known.push('SELECT session_id, node_id FROM started')
+  const escalated: string[] = []
+  if (has(probe, 'escalation_reports', 'session_id', 'node_id')) escalated.push(`SELECT session_id, node_id FROM escalation_reports WHERE ${scope}`)
+  if (has(probe, 'srbn_step_records', 'session_id', 'node_id', 'outcome')) {
+    escalated.push(`SELECT session_id, node_id FROM srbn_step_records WHERE ${scope} AND lower(outcome) = 'escalated'`)
+  }
+  ctes.push(
+    escalated.length > 0
+      ? `escalated AS (SELECT DISTINCT session_id, node_id FROM (${escalated.join(' UNION ALL ')}) WHERE ${nonBlank('node_id')})`
+      : 'escalated AS (SELECT NULL::VARCHAR AS session_id, NULL::VARCHAR AS node_id WHERE false)'
+  )
+  if (escalated.length > 0) known.push('SELECT session_id, node_id FROM escalated')
+  if (known.length === 0) return new Map()
+  ctes.push(`known AS (${known.map((k) => `SELECT * FROM (${k})`).join(' UNION ')})`)
+  ctes.push(`classified AS (
+    SELECT k.session_id,
+      CASE WHEN l.label = 'superseded' THEN NULL
+        WHEN l.label = 'completed' THEN 'committed'
+        WHEN l.label = 'failed' THEN 'failed'
+        WHEN l.label = 'escalated' OR e.node_id IS NOT NULL THEN 'escalated'
+        WHEN l.label = 'running' OR s.node_id IS NOT NULL THEN 'started'
+        ELSE 'queued' END AS bucket
+    FROM known k
+    LEFT JOIN latest l ON l.session_id = k.session_id AND l.node_id = k.node_id
+    LEFT JOIN started s ON s.session_id = k.session_id AND s.node_id = k.node_id
+    LEFT JOIN escalated e ON e.session_id = k.session_id AND e.node_id = k.node_id)`)
+  const sql = `WITH ${ctes.join(',\n')}
+    SELECT c.session_id AS sid,
+      count(*) FILTER (WHERE bucket = 'committed') AS committed,
+      count(*) FILTER (WHERE bucket = 'failed') AS failed,
+      count(*) FILTER (WHERE bucket = 'escalated') AS escalated,
+      count(*) FILTER (WHERE bucket = 'started') AS started,
+      count(*) FILTER (WHERE bucket = 'queued') AS queued,
+      greatest(any_value(lt.t), any_value(st.t)) AS last_ms
+    FROM classified c
+    LEFT JOIN (SELECT session_id, max(t) AS t FROM latest GROUP BY ALL) lt ON lt.session_id = c.session_id
+    LEFT JOIN (SELECT session_id, max(t) AS t FROM started GROUP BY ALL) st ON st.session_id = c.session_id
+    GROUP BY c.session_id`
+  let rows: Row[]
+  try {
+    rows = await query(con, sql)
+  } catch {
+    return null
+  }
+  const out = new Map<string, NodeTally>()
+  for (const r of rows) {
+    out.set(String(r.sid), {
+      committed: toNumber(r.committed) ?? 0,
+      failed: toNumber(r.failed) ?? 0,
+      escalated: toNumber(r.escalated) ?? 0,
+      started: toNumber(r.started) ?? 0,
+      queued: toNumber(r.queued) ?? 0,
+      lastMs: toNumber(r.last_ms)
+    })
+  }
+  return out
+}
+
+/** A session's node counts from its tally: started-but-uncommitted nodes are running, or failed once it ended. */
+function countTally(t: NodeTally, status: DisplayStatus): NodeCounts {
+  const ended = sessionEnded(status)
+  const counts: NodeCounts = {
+    planned: t.committed + t.failed + t.escalated + t.started + t.queued,
+    committed: t.committed,
+    running: ended ? 0 : t.started,
+    failed: t.failed + (ended ? t.started : 0),
+    escalated: t.escalated,
+    queued: t.queued
+  }
+  return counts
 }
 
 /** Session statuses after which a started-but-uncommitted node counts as failed. */

@@ -1,0 +1,66 @@
+// A refresh recomputes only sessions with new rows (readSessionsWithMemo). After every kind of write
+// Perspt makes, the incremental read must equal a full read of the same data.
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { probeSchema, readSessionsWithMemo, type SessionsMemo } from '../../../src/main/perspt/store-reader'
+import { buildStore } from '../../fixtures/perspt-fixtures'
+
+const dir = mkdtempSync(join(tmpdir(), 'vigil-memo-'))
+let db: DuckDBInstance
+let con: DuckDBConnection
+let memo: SessionsMemo | null = null
+const opts = { agentLive: true, now: Date.parse('2026-05-02T00:00:00Z') }
+
+beforeAll(async () => {
+  const path = join(dir, 'perspt.db')
+  await buildStore(path, { generation: 23 })
+  db = await DuckDBInstance.create(path)
+  con = await db.connect()
+})
+afterAll(() => {
+  con.closeSync()
+  db.closeSync()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** Reads with the memo of the previous read and without any memo; they must agree. */
+async function incrementalEqualsFull(): Promise<void> {
+  const probe = await probeSchema(con)
+  const inc = await readSessionsWithMemo(con, probe, opts, memo)
+  const full = await readSessionsWithMemo(con, probe, opts, null)
+  expect(inc.rows).toEqual(full.rows)
+  expect(inc.memo).not.toBeNull()
+  memo = inc.memo
+}
+
+describe('incremental session reads', () => {
+  it('start from a full read', async () => {
+    await incrementalEqualsFull()
+  })
+
+  it.each([
+    ['an LLM request', "INSERT INTO llm_requests (session_id, node_id, model, prompt, response, tokens_in, tokens_out, latency_ms) VALUES ('fx-running', 'task_1', 'm', 'p', 'r', 7, 3, 9)"],
+    ['an LLM request with zero tokens (estimated)', "INSERT INTO llm_requests (session_id, node_id, model, prompt, response, tokens_in, tokens_out, latency_ms) VALUES ('fx-completed', '', 'm', 'naïve café', 'ok', 0, 0, 1)"],
+    ['a step record for a new node', "INSERT INTO srbn_step_records (session_id, node_id, step, outcome, attempt_count, duration_ms) VALUES ('fx-running', 'task_new', 'verify', 'ok', 1, 10)"],
+    ['an energy pass', "INSERT INTO energy_history (node_id, session_id, v_syn, v_str, v_log, v_boot, v_sheaf, v_total) VALUES ('task_2', 'fx-running', 0.1, 0, 0, 0, 0, 0.1)"],
+    ['a node commit', "INSERT INTO node_states (node_id, session_id, state, v_total, merkle_hash, attempt_count) VALUES ('task_new', 'fx-running', 'Completed', 0.05, ''::BLOB, 1)"],
+    ['an escalation', "INSERT INTO escalation_reports (session_id, node_id, category, action) VALUES ('fx-running', 'task_2', 'c', '{}')"],
+    ['a task-graph edge', "INSERT INTO task_graph_edges (session_id, parent_node_id, child_node_id) VALUES ('fx-running', 'task_new', 'task_edge_only')"],
+    ['a new plan revision superseding the old one', "UPDATE plan_revisions SET status = 'superseded' WHERE session_id = 'fx-running'"],
+    ['a budget update', "UPDATE budget_envelopes SET steps_used = steps_used + 5 WHERE session_id = 'fx-running'"],
+    ['a status change', "UPDATE sessions SET status = 'COMPLETED' WHERE session_id = 'fx-running'"],
+    ['a brand-new session with rows', "INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, status) VALUES ('fx-new', 't', '/w', ''::BLOB, '', 'RUNNING'); INSERT INTO llm_requests (session_id, node_id, model, prompt, response, tokens_in, tokens_out, latency_ms) VALUES ('fx-new', 'n1', 'm', 'p', 'r', 1, 1, 1)"]
+  ])('after %s', async (_what, sql) => {
+    for (const stmt of sql.split('; ')) await con.run(stmt)
+    await incrementalEqualsFull()
+  })
+
+  it('falls back to a full read when a table was rewritten (ids went backwards)', async () => {
+    await con.run("DELETE FROM llm_requests WHERE session_id = 'fx-new'")
+    await con.run('DELETE FROM llm_requests WHERE id = (SELECT max(id) FROM llm_requests)')
+    await incrementalEqualsFull()
+  })
+})
