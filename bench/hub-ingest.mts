@@ -191,12 +191,16 @@ async function helloAfter(total: number, everyEventRetained: boolean): Promise<v
 }
 
 /** HUB_BENCH_ONLY=ws1,ws50,hello picks cases (default: all). */
-const only = new Set((process.env.HUB_BENCH_ONLY ?? 'ws1,ws50,hello').split(','))
-log(`ingest over /ingress, ${DURATION_MS} ms per case`)
-if (only.has('ws1')) await ingestRate('1_connection', 1)
-if (only.has('ws50')) await ingestRate('50_producers', 50)
-if (only.has('hello')) {
-  log('hub_hello after 100,000 events')
-  await helloAfter(100_000, false)
-  await helloAfter(100_000, true)
+export async function run(): Promise<void> {
+  const only = new Set((process.env.HUB_BENCH_ONLY ?? 'ws1,ws50,hello').split(','))
+  log(`ingest over /ingress, ${DURATION_MS} ms per case`)
+  if (only.has('ws1')) await ingestRate('1_connection', 1)
+  if (only.has('ws50')) await ingestRate('50_producers', 50)
+  if (only.has('hello')) {
+    log('hub_hello after 100,000 events')
+    await helloAfter(100_000, false)
+    await helloAfter(100_000, true)
+  }
 }
+
+if (import.meta.url === `file://${process.argv[1]}`) await run()
