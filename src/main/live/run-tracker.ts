@@ -59,7 +59,10 @@ interface Run {
   endedBy: 'server' | 'inferred' | null
 }
 
-type Incoming = ServerMessage | ClientMessage
+export type Incoming = ServerMessage | ClientMessage
+
+/** A listener on every ingested message, in arrival order. */
+export type IngestTap = (sourceId: string, producerId: string | null, message: Incoming, receivedAt: string) => void
 
 export class RunTracker {
   private readonly onRunUpdated: (run: RunSummary) => void
@@ -72,6 +75,8 @@ export class RunTracker {
   private readonly runs = new Map<string, Run>()
   private readonly dirty = new Set<string>()
   private depth = 0
+
+  private readonly taps = new Set<IngestTap>()
 
   constructor(opts: RunTrackerOptions) {
     this.onRunUpdated = opts.onRunUpdated
@@ -86,7 +91,20 @@ export class RunTracker {
    * `event` envelopes are unwrapped, and a `review_decision` we sent clears that pending review.
    */
   ingest(sourceId: string, producerId: string | null, message: Incoming, receivedAt: string): void {
+    for (const tap of this.taps) {
+      try {
+        tap(sourceId, producerId, message, receivedAt)
+      } catch (err) {
+        console.error('vigil: an ingest tap failed:', err)
+      }
+    }
     this.batch(() => this.apply(sourceId, producerId, message, receivedAt))
+  }
+
+  /** Sees every message before it is applied (the recorder keeps them); returns an unsubscribe. */
+  tap(listener: IngestTap): () => void {
+    this.taps.add(listener)
+    return () => this.taps.delete(listener)
   }
 
   /** Forgets the runs of a source (or of one of its hub producers; null = the embedded stream). */
