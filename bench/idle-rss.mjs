@@ -1,7 +1,8 @@
 // Main-process RSS at idle: `vigil serve` with nothing to watch, and with the demo running, sampled
 // from /proc after it settles. (The desktop main process runs the same service code inside Electron.)
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { report } from './stats.mjs'
@@ -15,7 +16,7 @@ function rssMiB(pid) {
 }
 
 async function sample(args, label, settleMs = 3000, samples = 10) {
-  const proc = spawn(process.execPath, [join(root, 'bin/vigil.js'), 'serve', '--port', '0', '--no-default-store', ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const proc = spawn(process.execPath, [join(root, 'bin/vigil.js'), 'serve', '--port', '0', '--no-default-store', '--data-dir', mkdtempSync(join(tmpdir(), 'vigil-bench-data-')), ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
   await new Promise((resolve, reject) => {
     let out = ''
     proc.stdout.on('data', (d) => {

@@ -1,6 +1,8 @@
 // `vigil serve` cold start: process spawn to the first byte of the page, and to the "listening" line.
 import { spawn } from 'node:child_process'
 import { request } from 'node:http'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { report } from './stats.mjs'
 
@@ -21,7 +23,7 @@ function firstByte(url) {
 
 async function once() {
   const t0 = performance.now()
-  const proc = spawn(process.execPath, [join(root, 'bin/vigil.js'), 'serve', '--port', '0', '--no-default-store'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const proc = spawn(process.execPath, [join(root, 'bin/vigil.js'), 'serve', '--port', '0', '--no-default-store', '--data-dir', mkdtempSync(join(tmpdir(), 'vigil-bench-data-'))], { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   const url = await new Promise((resolve, reject) => {
     proc.stdout.on('data', (d) => {

@@ -1,6 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { processTmpRoot } from '../app-paths'
+import { join } from 'node:path'
+import { defaultDataDir, processTmpRoot } from '../app-paths'
 import { VigilService } from '../core/vigil-service'
 import { addDefaultStoreIfPresent } from '../core/default-store'
 import { startVigilServer, type RunningServer } from '../server/vigil-server'
@@ -43,6 +44,8 @@ export async function startServe(opts: ServeOptions, ctx: ServeContext): Promise
 
   const service = new VigilService({ mode: 'web', version: ctx.version, tmpRoot: processTmpRoot() })
   try {
+    const dataDir = opts.dataDir ? resolve(opts.dataDir) : defaultDataDir(ctx.env ?? process.env, ctx.platform ?? process.platform, ctx.home)
+    await service.startRecording(join(dataDir, 'recordings.duckdb'))
     for (const path of opts.dbPaths) service.registry.addStore(resolve(path), 'flag')
     if (opts.dbPaths.length === 0 && opts.defaultStore) {
       addDefaultStoreIfPresent(service.registry, ctx.env, ctx.platform, ctx.home)

@@ -1,5 +1,5 @@
-import { rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, rmSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import type { VigilApi } from '../../shared/api/contract'
 import { ApiError } from '../../shared/api/errors'
 import type { AppInfo, AppMode } from '../../shared/model/app'
@@ -20,6 +20,7 @@ import type {
 import type { SourceInfo } from '../../shared/model/sources'
 import { startDemo, type DemoOptions, type RunningDemo } from '../demo/demo'
 import { LiveHub } from '../hub/live-hub'
+import { Recorder } from '../recorder/recorder'
 import type { PersptStore } from '../perspt/perspt-store'
 import { readDag, readNodeDetail } from '../perspt/views/dag'
 import { readDecisionTrace } from '../perspt/views/decision-trace'
@@ -52,6 +53,8 @@ export class VigilService implements VigilApi {
   /** AgentEnsemble hub on Vigil's port (/ingress, /ws): its events feed the same run tracker. */
   readonly hub: LiveHub
   private demo: Promise<RunningDemo> | null = null
+  private recorder: Recorder | null = null
+  private recording: AppInfo['recording'] = { path: null, active: false, problem: null }
 
   constructor(private readonly opts: VigilServiceOptions) {
     this.registry = new SourceRegistry({
@@ -61,6 +64,27 @@ export class VigilService implements VigilApi {
       onSetChanged: (sources) => this.remember(sources)
     })
     this.hub = new LiveHub({ tracker: this.registry.tracker })
+  }
+
+  /**
+   * Records every live event into Vigil's own DuckDB file and replays what earlier runs recorded, so
+   * runs stay browsable after a restart. Call before sources start. A file that cannot be used (another
+   * Vigil has it, or it is not Vigil's) leaves Vigil running without recording, and says why.
+   */
+  async startRecording(path: string): Promise<void> {
+    this.recording = { path, active: false, problem: null }
+    try {
+      mkdirSync(dirname(path), { recursive: true })
+      const recorder = await Recorder.open({ path })
+      await recorder.replayInto(this.registry.tracker)
+      recorder.attach(this.registry.tracker)
+      this.recorder = recorder
+      this.recording = { path, active: true, problem: null }
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err)
+      this.recording = { path, active: false, problem: message }
+      console.warn(`vigil: not recording live runs: ${message}`)
+    }
   }
 
   /** Re-adds what the user added in an earlier run of the desktop app. */
@@ -78,7 +102,8 @@ export class VigilService implements VigilApi {
       mode: this.opts.mode,
       platform: process.platform,
       demoRunning: this.demo !== null,
-      timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
+      timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
+      recording: this.recording
     }
   }
 
@@ -188,6 +213,7 @@ export class VigilService implements VigilApi {
   async close(): Promise<void> {
     await this.hub.close()
     await this.registry.close()
+    await this.recorder?.close()
     if (this.demo) await (await this.demo.catch(() => null))?.stop()
     rmSync(this.opts.tmpRoot, { recursive: true, force: true })
   }

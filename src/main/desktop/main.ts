@@ -85,6 +85,7 @@ async function start(): Promise<void> {
     remembered: rememberedSourcesFile(app.getPath('userData'))
   })
   service = vigil
+  await vigil.startRecording(join(app.getPath('userData'), 'recordings.duckdb'))
   vigil.restoreRemembered()
   if ((await vigil.listSources()).length === 0) addDefaultStoreIfPresent(vigil.registry)
 

@@ -10,4 +10,6 @@ export interface AppInfo {
   demoRunning: boolean
   /** The IANA time zone Vigil uses to show times, e.g. "UTC" or "Europe/Paris". */
   timeZone: string
+  /** Where live runs are recorded (Vigil's own DuckDB file), or why they are not. */
+  recording: { path: string | null; active: boolean; problem: string | null }
 }

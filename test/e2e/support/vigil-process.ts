@@ -1,6 +1,8 @@
 // Starts the real `vigil serve` (the built CLI) as a child process on an ephemeral port.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { resolve } from 'node:path'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 
 export interface VigilProcess {
   url: string
@@ -12,7 +14,9 @@ export interface VigilProcess {
 const root = resolve(__dirname, '../../..')
 
 export function startVigil(args: string[], timeoutMs = 30_000): Promise<VigilProcess> {
-  const proc = spawn(process.execPath, [resolve(root, 'bin/vigil.js'), 'serve', '--port', '0', '--no-default-store', ...args], {
+  // Its own data folder: recordings from other tests (or the user's) must not show up.
+  const dataDir = mkdtempSync(join(tmpdir(), 'vigil-e2e-data-'))
+  const proc = spawn(process.execPath, [resolve(root, 'bin/vigil.js'), 'serve', '--port', '0', '--no-default-store', '--data-dir', dataDir, ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe']
   })

@@ -121,4 +121,27 @@ describe('vigil command', () => {
       proc.kill('SIGTERM')
     }
   })
+
+  it('a second Vigil on the same data folder runs without recording and says why', async () => {
+    const data = mkdtempSync(join(dir, 'data-'))
+    const start = () => {
+      const proc = spawn(process.execPath, [bin, 'serve', '--port', '0', '--no-default-store', '--data-dir', data])
+      let out = ''
+      proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
+      proc.stderr.on('data', (d: Buffer) => (out += d.toString()))
+      const ready = new Promise<string>((r) => proc.stdout.on('data', () => /Vigil listening on (\S+)/.exec(out) && r(out)))
+      return { proc, ready, output: () => out }
+    }
+    const first = start()
+    await first.ready
+    const second = start()
+    try {
+      await second.ready
+      expect(second.output()).toMatch(/not recording live runs/)
+      expect(first.output()).not.toMatch(/not recording/)
+    } finally {
+      first.proc.kill('SIGTERM')
+      second.proc.kill('SIGTERM')
+    }
+  })
 })

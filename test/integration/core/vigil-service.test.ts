@@ -88,3 +88,26 @@ describe('VigilService', () => {
     expect(run.workflow).toBe('SEQUENTIAL')
   })
 })
+
+describe('recording live runs', () => {
+  it('keeps a run browsable after the agent and Vigil are gone', async () => {
+    const { EnsembleSimulator } = await import('../../../src/main/demo/ensemble-simulator')
+    const path = join(dir, 'data', 'recordings.duckdb')
+    const first = service()
+    await first.startRecording(path)
+    expect((await first.getAppInfo()).recording).toEqual({ path, active: true, problem: null })
+
+    const sim = new EnsembleSimulator({ paceMs: 10, loop: false, reviewTimeoutMs: 200 })
+    const { url } = await sim.start()
+    await first.addAttachment(url, 'sim')
+    const finished = await until(async () => (await first.listRuns()).find((r) => r.status !== 'running'))
+    await sim.stop()
+    await first.close()
+
+    const third = service()
+    await third.startRecording(path)
+    const replayed = (await third.listRuns()).find((r) => r.runId === finished.runId)
+    expect(replayed).toMatchObject({ status: finished.status, totalTasks: finished.totalTasks, completedTasks: finished.completedTasks })
+    expect((await third.getRun(finished.runId)).tasks.length).toBe(finished.totalTasks)
+  })
+})
