@@ -4,16 +4,39 @@
 import type {
   ClientMessage,
   EnsembleCompletedMessage,
+  DelegationCompletedMessage,
+  DelegationFailedMessage,
+  DelegationStartedMessage,
   EnsembleStartedMessage,
+  FileChangedMessage,
   HelloMessage,
   HubHelloMessage,
   IterationSnapshot,
+  LlmIterationCompletedMessage,
+  LlmIterationStartedMessage,
+  LlmMessage,
+  LlmToolCall,
   ReviewRequestedMessage,
   ServerMessage,
   ToolCalledMessage
 } from '../../shared/protocol/agentensemble'
 import { formatInstant } from '../../shared/protocol/agentensemble'
-import type { LiveEventRow, ReviewView, RunDetail, RunStatus, RunSummary, TaskView } from '../../shared/model/live'
+import type {
+  DelegationView,
+  FileChangeView,
+  LiveEventRow,
+  LlmIterationView,
+  LlmMessageView,
+  LlmToolRequestView,
+  ReviewView,
+  RunDetail,
+  RunDetailDropped,
+  RunDetailLimits,
+  RunStatus,
+  RunSummary,
+  TaskView,
+  ToolCallView
+} from '../../shared/model/live'
 
 export interface RunTrackerOptions {
   onRunUpdated: (run: RunSummary) => void
@@ -24,6 +47,18 @@ export interface RunTrackerOptions {
   maxRecentEvents?: number
   /** Runs kept in total; the oldest finished ones go first. */
   maxRuns?: number
+  /** Bounds of the per-run details (iterations, tool calls, …); defaults in DEFAULT_DETAIL_LIMITS. */
+  detailLimits?: Partial<RunDetailLimits>
+}
+
+export const DEFAULT_DETAIL_LIMITS: RunDetailLimits = {
+  iterations: 400,
+  iterationsWithMessages: 6,
+  messageChars: 4000,
+  toolCalls: 1000,
+  delegations: 300,
+  fileChanges: 1000,
+  textChars: 8000
 }
 
 /** Why Vigil itself ended a run the server never closed (fills `RunSummary.exitReason`). */
@@ -55,6 +90,12 @@ interface Run {
   reviews: ReviewView[]
   events: LiveEventRow[]
   seq: number
+  iterations: LlmIterationView[]
+  toolCalls: ToolCallView[]
+  delegations: DelegationView[]
+  fileChanges: FileChangeView[]
+  dropped: RunDetailDropped
+  detailSeq: number
   /** 'inferred' when Vigil ended the run without an ensemble_completed; a later task_started reopens it. */
   endedBy: 'server' | 'inferred' | null
 }
@@ -70,6 +111,7 @@ export class RunTracker {
   private readonly now: () => number
   private readonly maxRecentEvents: number
   private readonly maxRuns: number
+  private readonly limits: RunDetailLimits
   private readonly streams = new Map<string, Stream>()
   /** Insertion order = creation order. */
   private readonly runs = new Map<string, Run>()
@@ -84,6 +126,9 @@ export class RunTracker {
     this.now = opts.now ?? Date.now
     this.maxRecentEvents = Math.max(1, opts.maxRecentEvents ?? 500)
     this.maxRuns = Math.max(1, opts.maxRuns ?? 200)
+    const limits = { ...DEFAULT_DETAIL_LIMITS, ...opts.detailLimits }
+    for (const key of Object.keys(limits) as (keyof RunDetailLimits)[]) limits[key] = Math.max(key === 'iterationsWithMessages' ? 0 : 1, Math.floor(limits[key]))
+    this.limits = limits
   }
 
   /**
@@ -144,7 +189,17 @@ export class RunTracker {
       ...this.summarize(run),
       tasks: run.tasks.map((t) => ({ ...t })),
       pendingReviews: run.reviews.map((r) => ({ ...r })),
-      recentEvents: n === 0 ? [] : run.events.slice(-n).map((e) => ({ ...e }))
+      recentEvents: n === 0 ? [] : run.events.slice(-n).map((e) => ({ ...e })),
+      iterations: run.iterations.map((it) => ({
+        ...it,
+        messages: it.messages.map((m) => ({ ...m, toolCalls: m.toolCalls.map((c) => ({ ...c })) })),
+        toolRequests: it.toolRequests.map((c) => ({ ...c }))
+      })),
+      toolCalls: run.toolCalls.map((c) => ({ ...c })),
+      delegations: run.delegations.map((d) => ({ ...d })),
+      fileChanges: run.fileChanges.map((f) => ({ ...f })),
+      limits: { ...this.limits },
+      dropped: { ...run.dropped }
     }
   }
 
@@ -249,12 +304,15 @@ export class RunTracker {
         this.applyTool(run, message, receivedAt)
         break
       case 'delegation_started':
+        this.applyDelegation(run, message, receivedAt)
         this.record(run, message.type, receivedAt, `${message.delegatingAgentRole ?? '?'} delegated to ${message.workerRole ?? '?'}: ${message.taskDescription ?? ''}`)
         break
       case 'delegation_completed':
+        this.applyDelegation(run, message, receivedAt)
         this.record(run, message.type, receivedAt, `Delegation to ${message.workerRole ?? '?'} completed in ${formatMs(message.durationMs)}`)
         break
       case 'delegation_failed':
+        this.applyDelegation(run, message, receivedAt)
         this.record(run, message.type, receivedAt, `Delegation to ${message.workerRole ?? '?'} failed: ${message.reason ?? 'unknown'}`)
         break
       case 'review_requested':
@@ -268,14 +326,17 @@ export class RunTracker {
         this.touch(run, pick(message.sentAt, receivedAt))
         break
       case 'llm_iteration_started':
+        this.applyIterationStarted(run, message, receivedAt)
         this.record(run, message.type, receivedAt, `${message.agentRole}: LLM call ${message.iterationIndex + 1} started`)
         break
       case 'llm_iteration_completed': {
+        this.applyIterationCompleted(run, message, receivedAt)
         const tokens = message.inputTokens || message.outputTokens ? `, ${message.inputTokens}→${message.outputTokens} tokens` : ''
         this.record(run, message.type, receivedAt, `${message.agentRole}: LLM call ${message.iterationIndex + 1} → ${message.responseType} (${formatMs(message.latencyMs)}${tokens})`)
         break
       }
       case 'file_changed':
+        this.applyFileChange(run, message, receivedAt)
         this.record(run, message.type, pick(message.timestamp, receivedAt), `${message.agentRole ?? '?'} ${(message.changeType ?? 'changed').toLowerCase()} ${message.filePath ?? '?'} (+${message.linesAdded} −${message.linesRemoved})`)
         break
       case 'metrics_snapshot':
@@ -353,12 +414,223 @@ export class RunTracker {
       running.findLast((t) => message.agentRole !== null && t.agentRole === message.agentRole) ??
       running.at(-1)
     const failed = message.outcome !== null && message.outcome !== 'SUCCESS'
+    const args = clip(message.toolArguments, this.limits.textChars)
+    const result = clip(message.toolResult, this.limits.textChars)
+    const structured = clip(stringifyJson(message.structuredResult), this.limits.textChars)
+    this.pushBounded(run, run.toolCalls, 'toolCalls', this.limits.toolCalls, {
+      seq: ++run.detailSeq,
+      taskIndex: task?.taskIndex ?? null,
+      agentRole: message.agentRole,
+      toolName: message.toolName,
+      outcome: message.outcome,
+      durationMs: message.durationMs,
+      arguments: args.text,
+      result: result.text,
+      structuredResult: structured.text,
+      truncated: args.truncated || result.truncated || structured.truncated,
+      at: receivedAt
+    })
     if (task) {
       task.toolCalls++
       if (failed) task.toolFailures = (task.toolFailures ?? 0) + 1
     }
     const where = task ? ` (task ${task.taskIndex})` : ''
     this.record(run, 'tool_called', receivedAt, `${message.agentRole ?? '?'} called ${message.toolName ?? '?'}${where}: ${message.outcome ?? 'UNKNOWN'} in ${formatMs(message.durationMs)}`)
+  }
+
+  /** The task an LLM iteration belongs to: same role and description, the running one first. */
+  private taskForIteration(run: Run, role: string, description: string): TaskView | undefined {
+    const same = run.tasks.filter((t) => t.agentRole === role && t.description === description)
+    return (
+      same.findLast((t) => t.status === 'running') ??
+      same.at(-1) ??
+      run.tasks.findLast((t) => t.status === 'running' && t.agentRole === role) ??
+      run.tasks.findLast((t) => t.status === 'running' && t.description === description)
+    )
+  }
+
+  /** The running task of an agent (for frames that only name a role), else the latest running one. */
+  private taskForRole(run: Run, role: string | null | undefined): TaskView | undefined {
+    const running = run.tasks.filter((t) => t.status === 'running')
+    return running.findLast((t) => !!role && t.agentRole === role) ?? (role ? undefined : running.at(-1))
+  }
+
+  private findIteration(run: Run, role: string, description: string, index: number, taskIndex: number | null): LlmIterationView | undefined {
+    return run.iterations.findLast(
+      (it) => it.agentRole === role && it.taskDescription === description && it.iterationIndex === index && it.taskIndex === taskIndex
+    )
+  }
+
+  private applyIterationStarted(run: Run, message: LlmIterationStartedMessage, receivedAt: string): void {
+    const task = this.taskForIteration(run, message.agentRole, message.taskDescription)
+    const taskIndex = task?.taskIndex ?? null
+    const messages = (message.messages ?? []).map((m) => this.messageView(m))
+    const existing = this.findIteration(run, message.agentRole, message.taskDescription, message.iterationIndex, taskIndex)
+    // Replays (recentIterations, hub snapshots that carry iterations twice) refresh rather than duplicate.
+    if (existing && (existing.completedAt === null || existing.messages.length === 0 || existing.messagesDropped)) {
+      existing.messages = existing.messagesDropped ? [] : messages
+      existing.totalMessageCount = message.totalMessageCount ?? existing.totalMessageCount
+      return
+    }
+    if (existing) return
+    this.pushBounded(run, run.iterations, 'iterations', this.limits.iterations, {
+      taskIndex,
+      agentRole: message.agentRole,
+      taskDescription: message.taskDescription,
+      iterationIndex: message.iterationIndex,
+      startedAt: receivedAt,
+      completedAt: null,
+      responseType: null,
+      inputTokens: null,
+      outputTokens: null,
+      latencyMs: null,
+      messages,
+      totalMessageCount: message.totalMessageCount ?? null,
+      messagesDropped: false,
+      responseText: null,
+      responseTruncated: false,
+      toolRequests: []
+    })
+    this.trimIterationMessages(run, message.agentRole, message.taskDescription, taskIndex)
+  }
+
+  private applyIterationCompleted(run: Run, message: LlmIterationCompletedMessage, receivedAt: string): void {
+    const task = this.taskForIteration(run, message.agentRole, message.taskDescription)
+    const taskIndex = task?.taskIndex ?? null
+    let it = this.findIteration(run, message.agentRole, message.taskDescription, message.iterationIndex, taskIndex)
+    if (!it) {
+      // Its start was not seen: keep what the completion tells.
+      it = {
+        taskIndex,
+        agentRole: message.agentRole,
+        taskDescription: message.taskDescription,
+        iterationIndex: message.iterationIndex,
+        startedAt: null,
+        completedAt: null,
+        responseType: null,
+        inputTokens: null,
+        outputTokens: null,
+        latencyMs: null,
+        messages: [],
+        totalMessageCount: null,
+        messagesDropped: false,
+        responseText: null,
+        responseTruncated: false,
+        toolRequests: []
+      }
+      this.pushBounded(run, run.iterations, 'iterations', this.limits.iterations, it)
+    }
+    const text = clip(message.responseText ?? null, this.limits.textChars)
+    it.completedAt = receivedAt
+    it.responseType = message.responseType ?? null
+    it.inputTokens = message.inputTokens
+    it.outputTokens = message.outputTokens
+    it.latencyMs = message.latencyMs
+    it.responseText = text.text
+    it.responseTruncated = text.truncated
+    it.toolRequests = (message.toolRequests ?? []).map((c) => this.toolRequestView(c))
+  }
+
+  /** Only the newest iterations of a task keep their (largely repeated) message buffers. */
+  private trimIterationMessages(run: Run, role: string, description: string, taskIndex: number | null): void {
+    let kept = 0
+    for (let i = run.iterations.length - 1; i >= 0; i--) {
+      const it = run.iterations[i]!
+      if (it.agentRole !== role || it.taskDescription !== description || it.taskIndex !== taskIndex) continue
+      if (kept < this.limits.iterationsWithMessages) {
+        kept++
+        continue
+      }
+      if (it.messagesDropped) break
+      it.messages = []
+      it.messagesDropped = true
+    }
+  }
+
+  private messageView(m: LlmMessage): LlmMessageView {
+    const content = clip(m.content, this.limits.messageChars)
+    return {
+      role: m.role ?? 'unknown',
+      content: content.text ?? '',
+      truncated: content.truncated,
+      toolCalls: (m.toolCalls ?? []).map((c) => this.toolRequestView(c)),
+      toolName: m.toolName
+    }
+  }
+
+  private toolRequestView(c: LlmToolCall): LlmToolRequestView {
+    return { name: c.name ?? '?', arguments: clip(c.arguments, this.limits.messageChars).text ?? '' }
+  }
+
+  private applyDelegation(run: Run, message: DelegationMessage, receivedAt: string): void {
+    let d =
+      message.delegationId !== null ? run.delegations.findLast((x) => x.delegationId === message.delegationId) : undefined
+    if (message.type === 'delegation_started') {
+      if (d && d.status === 'running') return
+      const task = this.taskForRole(run, message.delegatingAgentRole)
+      this.pushBounded(run, run.delegations, 'delegations', this.limits.delegations, {
+        delegationId: message.delegationId,
+        from: message.delegatingAgentRole,
+        to: message.workerRole,
+        taskDescription: message.taskDescription,
+        taskIndex: task?.taskIndex ?? null,
+        status: 'running',
+        startedAt: receivedAt,
+        endedAt: null,
+        durationMs: null,
+        reason: null
+      })
+      return
+    }
+    // Without an id, close the oldest open delegation between the same two agents.
+    d ??= run.delegations.find((x) => x.status === 'running' && x.from === message.delegatingAgentRole && x.to === message.workerRole)
+    if (!d) {
+      d = {
+        delegationId: message.delegationId,
+        from: message.delegatingAgentRole,
+        to: message.workerRole,
+        taskDescription: null,
+        taskIndex: this.taskForRole(run, message.delegatingAgentRole)?.taskIndex ?? null,
+        status: 'running',
+        startedAt: receivedAt,
+        endedAt: null,
+        durationMs: null,
+        reason: null
+      }
+      this.pushBounded(run, run.delegations, 'delegations', this.limits.delegations, d)
+    }
+    d.endedAt = receivedAt
+    if (message.type === 'delegation_completed') {
+      d.status = 'completed'
+      d.durationMs = message.durationMs
+    } else {
+      d.status = 'failed'
+      d.reason = message.reason ?? 'unknown'
+      d.durationMs = span(d.startedAt, receivedAt)
+    }
+  }
+
+  private applyFileChange(run: Run, message: FileChangedMessage, receivedAt: string): void {
+    const task = this.taskForRole(run, message.agentRole ?? null)
+    this.pushBounded(run, run.fileChanges, 'fileChanges', this.limits.fileChanges, {
+      seq: ++run.detailSeq,
+      agentRole: message.agentRole ?? null,
+      taskIndex: task?.taskIndex ?? null,
+      filePath: message.filePath ?? null,
+      changeType: message.changeType ?? null,
+      linesAdded: message.linesAdded,
+      linesRemoved: message.linesRemoved,
+      at: pick(message.timestamp, receivedAt)
+    })
+  }
+
+  private pushBounded<T>(run: Run, list: T[], kind: keyof RunDetailDropped, max: number, item: T): void {
+    list.push(item)
+    if (list.length > max) {
+      const extra = list.length - max
+      list.splice(0, extra)
+      run.dropped[kind] += extra
+    }
   }
 
   private addReview(run: Run, message: ReviewRequestedMessage, receivedAt: string): void {
@@ -473,6 +745,12 @@ export class RunTracker {
       reviews: [],
       events: [],
       seq: 0,
+      iterations: [],
+      toolCalls: [],
+      delegations: [],
+      fileChanges: [],
+      dropped: { iterations: 0, toolCalls: 0, delegations: 0, fileChanges: 0 },
+      detailSeq: 0,
       endedBy: null
     }
     // Re-insert so that Map order stays creation order even when a replay recreates an id.
@@ -591,6 +869,23 @@ export class RunTracker {
         console.error('[vigil] run listener failed:', err)
       }
     }
+  }
+}
+
+type DelegationMessage = DelegationStartedMessage | DelegationCompletedMessage | DelegationFailedMessage
+
+/** Keeps the first `max` characters of a string (null stays null). */
+function clip(text: string | null | undefined, max: number): { text: string | null; truncated: boolean } {
+  if (text === null || text === undefined) return { text: null, truncated: false }
+  return text.length > max ? { text: text.slice(0, max), truncated: true } : { text, truncated: false }
+}
+
+function stringifyJson(value: unknown): string | null {
+  if (value === null || value === undefined) return null
+  try {
+    return JSON.stringify(value) ?? null
+  } catch {
+    return null
   }
 }
 

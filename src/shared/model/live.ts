@@ -68,4 +68,128 @@ export interface RunDetail extends RunSummary {
   pendingReviews: ReviewView[]
   /** The most recent events, newest last (bounded). */
   recentEvents: LiveEventRow[]
+  /** LLM iterations in arrival order (bounded, see `limits`). */
+  iterations?: LlmIterationView[]
+  /** Tool calls in arrival order (bounded). */
+  toolCalls?: ToolCallView[]
+  delegations?: DelegationView[]
+  fileChanges?: FileChangeView[]
+  limits?: RunDetailLimits
+  dropped?: RunDetailDropped
+}
+
+// ---------------------------------------------------------------------------------------------
+// Run details for the live views (timeline, flow, conversation, tools, files). All bounded: see
+// RunDetail.limits. Frames without a server timestamp (llm_iteration_*, tool_called, delegation_*)
+// are placed at Vigil's receive time; after a late-join replay that is the replay time, so views
+// must not trust those times to lie inside their task.
+
+export interface LlmToolRequestView {
+  name: string
+  /** The raw JSON arguments string, truncated. */
+  arguments: string
+}
+
+export interface LlmMessageView {
+  role: string
+  /** Plain text (never HTML), truncated to `RunDetailLimits.messageChars`. */
+  content: string
+  truncated: boolean
+  toolCalls: LlmToolRequestView[]
+  toolName: string | null
+}
+
+export interface LlmIterationView {
+  /** Task this iteration belongs to (matched by agent role + description), null when unknown. */
+  taskIndex: number | null
+  agentRole: string
+  taskDescription: string
+  /** 0-based, as on the wire. */
+  iterationIndex: number
+  /** Receive times: the frames carry no timestamp. */
+  startedAt: string | null
+  completedAt: string | null
+  /** `TOOL_CALLS` | `FINAL_ANSWER`, null while in flight. */
+  responseType: string | null
+  inputTokens: number | null
+  outputTokens: number | null
+  latencyMs: number | null
+  /** The last messages sent to the model (the server caps at 20); emptied on old iterations, see messagesDropped. */
+  messages: LlmMessageView[]
+  /** Full buffer size before the server's 20-message cap, when sent. */
+  totalMessageCount: number | null
+  /** True when Vigil dropped this iteration's messages to stay within its memory bound. */
+  messagesDropped: boolean
+  responseText: string | null
+  responseTruncated: boolean
+  toolRequests: LlmToolRequestView[]
+}
+
+export interface ToolCallView {
+  seq: number
+  /** Attributed task (wire index, else by role, else latest running task); null when none fits. */
+  taskIndex: number | null
+  agentRole: string | null
+  toolName: string | null
+  /** `SUCCESS` | `FAILURE` | null (unknown) as sent; other words are failures too. */
+  outcome: string | null
+  durationMs: number
+  /** Raw JSON string as sent (pretty-print it for display), truncated. */
+  arguments: string | null
+  result: string | null
+  /** `structuredResult` re-serialized as JSON, truncated; null when absent. */
+  structuredResult: string | null
+  truncated: boolean
+  /** Receive time: tool_called carries no timestamp. */
+  at: string
+}
+
+export type DelegationStatus = 'running' | 'completed' | 'failed'
+
+export interface DelegationView {
+  delegationId: string | null
+  from: string | null
+  to: string | null
+  taskDescription: string | null
+  /** Task of the delegating agent at the time, when one was running. */
+  taskIndex: number | null
+  status: DelegationStatus
+  /** Receive times: delegation frames carry no timestamp. */
+  startedAt: string
+  endedAt: string | null
+  durationMs: number | null
+  reason: string | null
+}
+
+export interface FileChangeView {
+  seq: number
+  agentRole: string | null
+  taskIndex: number | null
+  filePath: string | null
+  /** `CREATED` | `MODIFIED` | `DELETED` (or whatever the server sent). */
+  changeType: string | null
+  linesAdded: number
+  linesRemoved: number
+  /** The frame's timestamp, else the receive time. */
+  at: string
+}
+
+export interface RunDetailLimits {
+  iterations: number
+  /** Iterations per task that keep their messages; older ones keep only their numbers. */
+  iterationsWithMessages: number
+  messageChars: number
+  toolCalls: number
+  delegations: number
+  fileChanges: number
+  /** Characters kept of tool arguments / results / response text. */
+  textChars: number
+}
+
+/** How many of each kind of detail Vigil dropped (oldest first) to stay within its bounds. */
+export interface RunDetailDropped {
+  iterations: number
+  toolCalls: number
+  delegations: number
+  fileChanges: number
 }
