@@ -50,3 +50,29 @@ test('the demo starts from the welcome screen and opens the store', async ({ pag
   await expect(page.locator('[role=row][data-session]').first()).toBeVisible()
   expect(await fresh.stop()).toBe(0)
 })
+
+test('sources are renamed and removed at runtime, from the sidebar', async ({ page }) => {
+  const fresh = await startVigil([])
+  try {
+    await page.goto(`${fresh.url}/#/attach`)
+    await page.getByRole('textbox', { name: 'URL' }).fill('ws://127.0.0.1:9/ws')
+    await page.getByRole('textbox', { name: /Name/ }).fill('first name')
+    await page.getByRole('button', { name: 'Attach' }).click()
+    const nav = page.getByRole('navigation', { name: 'Sources' })
+    await expect(nav.getByText('first name')).toBeVisible()
+
+    await nav.getByRole('button', { name: 'Rename first name' }).click()
+    const input = nav.getByRole('textbox', { name: 'New name for first name' })
+    await input.fill('crew on the lab box')
+    await input.press('Enter')
+    await expect(nav.getByText('crew on the lab box')).toBeVisible()
+
+    await nav.getByRole('button', { name: 'Remove crew on the lab box' }).click()
+    await nav.getByRole('button', { name: 'Remove', exact: true }).click()
+    await expect(nav.getByText('crew on the lab box')).toHaveCount(0)
+    const res = await fetch(`${fresh.url}/api/rpc/listSources`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"args":[]}' })
+    expect(((await res.json()) as { value: unknown[] }).value).toEqual([])
+  } finally {
+    expect(await fresh.stop()).toBe(0)
+  }
+})
