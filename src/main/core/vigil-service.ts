@@ -21,6 +21,7 @@ import type { SourceInfo } from '../../shared/model/sources'
 import { startDemo, type DemoOptions, type RunningDemo } from '../demo/demo'
 import { LiveHub } from '../hub/live-hub'
 import { Recorder } from '../recorder/recorder'
+import { exportRunTrace, importTraceFile, ingestImportedTrace, traceFileName, traceSourceId } from '../recorder/trace-files'
 import type { PersptStore } from '../perspt/perspt-store'
 import { readDag, readNodeDetail } from '../perspt/views/dag'
 import { readDecisionTrace } from '../perspt/views/decision-trace'
@@ -208,6 +209,26 @@ export class VigilService implements VigilApi {
     const run = this.registry.tracker.getRun(runId, recentEvents)
     if (!run) throw new ApiError('not-found', `No run with id "${runId}".`)
     return run
+  }
+
+  async exportRunTrace(runId: string): Promise<{ fileName: string; json: string }> {
+    const run = this.registry.tracker.getRun(runId, 0)
+    if (!run) throw new ApiError('not-found', `No run with id "${runId}".`)
+    if (!this.recorder) {
+      throw new ApiError('unavailable', `Runs are not being recorded${this.recording.problem ? `: ${this.recording.problem}` : ''}, so there are no events to export.`)
+    }
+    const json = exportRunTrace(await this.recorder.runEvents(runId), runId)
+    return { fileName: traceFileName(run.ensembleId ?? runId), json }
+  }
+
+  async importTraceFile(fileName: string, text: string): Promise<{ sourceId: string; kind: 'trace' | 'dag'; runIds: string[] }> {
+    const imported = importTraceFile(text)
+    const sourceId = traceSourceId(fileName)
+    const tracker = this.registry.tracker
+    const before = new Set(tracker.listRuns().map((r) => r.runId))
+    ingestImportedTrace(tracker, sourceId, imported)
+    const runIds = tracker.listRuns().filter((r) => r.sourceId === sourceId && !before.has(r.runId)).map((r) => r.runId)
+    return { sourceId, kind: imported.kind, runIds }
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { EVENTS_PATH, RPC_PATH_PREFIX, type VigilApi } from '../../shared/api/contract'
+import { EVENTS_PATH, MAX_TRACE_TEXT, RPC_PATH_PREFIX, type VigilApi } from '../../shared/api/contract'
 import { dispatch } from '../core/dispatch'
 import type { EventHub } from '../core/event-hub'
 import { attachEventSocket } from './event-socket'
@@ -63,7 +63,8 @@ export class ListenError extends Error {}
 
 /** Vigil's HTTP + WebSocket server: the web bridge (RPC + events), status, and the renderer's files. */
 export async function startVigilServer(opts: VigilServerOptions): Promise<RunningServer> {
-  const maxBody = opts.maxBodyBytes ?? 1024 * 1024
+  // Room for a trace file (MAX_TRACE_TEXT characters, up to 4 bytes each in UTF-8, plus JSON escaping).
+  const maxBody = opts.maxBodyBytes ?? 4 * MAX_TRACE_TEXT + 64 * 1024
   const extensions = opts.extensions ?? []
   const ctx: ServerContext = { bindHost: opts.host }
   const clientCount = () => eventSockets.clients.size + extensions.reduce((n, e) => n + (e.clientCount?.() ?? 0), 0)

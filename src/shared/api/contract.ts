@@ -44,6 +44,10 @@ export interface VigilApi {
   getDecisionTrace(storeId: string, sessionId: string): Promise<DecisionTrace>
   listRuns(): Promise<RunSummary[]>
   getRun(runId: string, recentEvents?: number): Promise<RunDetail>
+  /** An AgentEnsemble ExecutionTrace (`.trace.json`) of a recorded run. */
+  exportRunTrace(runId: string): Promise<{ fileName: string; json: string }>
+  /** Loads a `.trace.json` (or `.dag.json`) as a source of its own; returns the runs it made. */
+  importTraceFile(fileName: string, text: string): Promise<{ sourceId: string; kind: 'trace' | 'dag'; runIds: string[] }>
 }
 
 /** Push events from main to every renderer. */
@@ -70,6 +74,8 @@ const id = text({ min: 1, max: 200 })
 const label = text({ min: 1, max: 200 })
 const path = text({ min: 1, max: 4096 })
 const sessionId = text({ min: 1, max: 200 })
+/** Trace files travel as text in one call: the web bridge's body limit is set above this. */
+export const MAX_TRACE_TEXT = 8 * 1024 * 1024
 const llmRowsQuery = record<LlmRowsQuery>({
   offset: integer({ min: 0 }),
   limit: integer({ min: 1, max: 2000 }),
@@ -101,6 +107,8 @@ export const ARG_PARSERS: ArgParsers = {
   getSandbox: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
   getDecisionTrace: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
   listRuns: args<[]>([]),
+  exportRunTrace: args<[string]>(['runId'], id),
+  importTraceFile: args<[string, string]>(['fileName', 'text'], text({ min: 1, max: 255 }), text({ min: 1, max: MAX_TRACE_TEXT })),
   getRun: args<[string, number | undefined]>(
     ['runId', 'recentEvents'],
     id,

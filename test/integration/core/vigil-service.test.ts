@@ -111,3 +111,20 @@ describe('recording live runs', () => {
     expect((await third.getRun(finished.runId)).tasks.length).toBe(finished.totalTasks)
   })
 })
+
+describe('trace files', () => {
+  it('imports a trace as its own source and refuses to export when nothing was recorded', async () => {
+    // The spec's minimal ExecutionTrace (as AgentEnsemble's Java side writes it).
+    const minimal = `{"schemaVersion":"1.1","captureMode":"OFF","ensembleId":"2f1c","workflow":"SEQUENTIAL","startedAt":"2026-03-05T09:00:00Z","completedAt":"2026-03-05T09:00:12.345Z","totalDuration":"PT12.345S","inputs":{},"agents":[{"role":"Researcher","goal":"g","background":null,"toolNames":[],"allowDelegation":false}],"taskTraces":[{"taskDescription":"Research AI","expectedOutput":"A report","agentRole":"Researcher","startedAt":"2026-03-05T09:00:00Z","completedAt":"2026-03-05T09:00:12.3Z","duration":"PT12.3S","prompts":{"systemPrompt":"s","userPrompt":"u"},"llmInteractions":[{"iterationIndex":0,"startedAt":"2026-03-05T09:00:01Z","completedAt":"2026-03-05T09:00:04.2Z","latency":"PT3.2S","inputTokens":800,"outputTokens":450,"responseType":"FINAL_ANSWER","responseText":"r","toolCalls":[],"messages":[]}],"delegations":[],"finalOutput":"r","parsedOutput":null,"metrics":{},"nodeType":null,"mapReduceLevel":null,"metadata":{}}],"metrics":{"totalTokens":1250,"totalToolCalls":0},"totalCostEstimate":null,"errors":[],"mapReduceLevels":[],"loopTraces":[],"graphTrace":null,"traceId":null,"metadata":{}}`
+    const s = service()
+    const { sourceId, kind, runIds } = await s.importTraceFile('crew.trace.json', minimal)
+    expect(kind).toBe('trace')
+    expect(sourceId).toBe('file:crew.trace.json')
+    expect(runIds).toHaveLength(1)
+    const run = await s.getRun(runIds[0]!)
+    expect(run.totalTasks).toBeGreaterThan(0)
+    await expect(s.exportRunTrace(runIds[0]!)).rejects.toMatchObject({ code: 'unavailable', message: /not being recorded/ })
+    await expect(s.exportRunTrace('nope')).rejects.toMatchObject({ code: 'not-found' })
+    await expect(s.importTraceFile('x.json', '{"nope":1}')).rejects.toMatchObject({ code: 'bad-request' })
+  })
+})

@@ -21,7 +21,7 @@ beforeAll(async () => {
   writeFileSync(join(renderer, 'assets', 'app.js'), 'export {}')
   writeFileSync(join(dir, 'secret.txt'), 'top secret')
   service = new VigilService({ mode: 'web', version: '1.2.3', tmpRoot: join(dir, 'tmp') })
-  server = await startVigilServer({ host: '127.0.0.1', port: 0, api: service, events: service.events, staticDir: renderer, version: '1.2.3' })
+  server = await startVigilServer({ host: '127.0.0.1', port: 0, api: service, events: service.events, staticDir: renderer, version: '1.2.3', maxBodyBytes: 1024 * 1024 })
 })
 
 afterAll(async () => {
