@@ -60,7 +60,7 @@ export async function startServe(opts: ServeOptions, ctx: ServeContext): Promise
       events: service.events,
       staticDir: ctx.staticDir,
       version: ctx.version,
-      extensions: [service.hub]
+      extensions: service.serverExtensions()
     })
     return {
       service,

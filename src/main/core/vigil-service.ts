@@ -17,10 +17,17 @@ import type {
   SandboxView,
   SessionSummary
 } from '../../shared/model/perspt-views'
+import type { ReviewDecisionWord, ReviewGate, ReviewHistoryPage, ReviewsState } from '../../shared/model/reviews'
 import type { SourceInfo } from '../../shared/model/sources'
+import type { InboxSurface } from '../../shared/api/contract'
+import { parseClientFrame } from '../../shared/protocol/agentensemble'
 import { startDemo, type DemoOptions, type RunningDemo } from '../demo/demo'
 import { LiveHub } from '../hub/live-hub'
 import { Recorder } from '../recorder/recorder'
+import { DuckReviewLog } from '../recorder/review-history'
+import { ReviewCoordinator } from '../reviews/review-coordinator'
+import { ReviewHttpApi } from '../reviews/review-http'
+import type { ServerExtension } from '../server/vigil-server'
 import { exportRunTrace, importTraceFile, ingestImportedTrace, traceFileName, traceSourceId } from '../recorder/trace-files'
 import type { PersptStore } from '../perspt/perspt-store'
 import { readDag, readNodeDetail } from '../perspt/views/dag'
@@ -33,6 +40,9 @@ import type { RememberedSources } from '../settings/remembered-sources'
 import type { SettingsFile } from '../settings/settings-file'
 import { EventHub } from './event-hub'
 import { SourceRegistry } from './source-registry'
+
+/** Run-tracker source id of producers on Vigil's own hub. */
+const HUB_SOURCE_ID = 'hub'
 
 export interface VigilServiceOptions {
   mode: AppMode
@@ -53,6 +63,8 @@ export class VigilService implements VigilApi {
   readonly registry: SourceRegistry
   /** AgentEnsemble hub on Vigil's port (/ingress, /ws): its events feed the same run tracker. */
   readonly hub: LiveHub
+  /** Review gates from every source, and the review API's own. */
+  readonly reviews: ReviewCoordinator
   private demo: Promise<RunningDemo> | null = null
   private recorder: Recorder | null = null
   private recording: AppInfo['recording'] = { path: null, active: false, problem: null }
@@ -64,7 +76,40 @@ export class VigilService implements VigilApi {
       pollMs: opts.pollMs,
       onSetChanged: (sources) => this.remember(sources)
     })
-    this.hub = new LiveHub({ tracker: this.registry.tracker })
+    const tracker = this.registry.tracker
+    this.reviews = new ReviewCoordinator({
+      delivery: {
+        toAttachment: (sourceId, reviewId, decision, revisedOutput) => {
+          try {
+            return this.registry.attachment(sourceId).sendReviewDecision(reviewId, decision, revisedOutput)
+          } catch {
+            return false // the source was removed
+          }
+        },
+        toHubProducer: (reviewId, decisionJson) => this.hub.forwardDecision(reviewId, decisionJson)
+      },
+      hubSourceId: HUB_SOURCE_ID,
+      labelOf: (sourceId) => this.registry.list().find((s) => s.id === sourceId)?.label,
+      runIdOf: (sourceId, producerId) => tracker.currentRunId(sourceId, producerId)
+    })
+    tracker.tap((sourceId, producerId, message, receivedAt) => this.reviews.observe(sourceId, producerId, message, receivedAt))
+    this.hub = new LiveHub({
+      tracker,
+      sourceId: HUB_SOURCE_ID,
+      onBrowserDecision: (reviewId, frameText) => this.decideFromHubBrowser(reviewId, frameText)
+    })
+    this.reviews.onEvent((event) => {
+      if (event.type === 'resolved' && event.gate.source.kind === 'hub' && event.gate.status === 'timed-out') {
+        // AgentEnsemble producers never announce their own timeouts (§7): put it in the run's history.
+        const g = event.gate
+        tracker.ingest(HUB_SOURCE_ID, g.source.producerId, { type: 'review_timed_out', reviewId: g.reviewId, action: g.onTimeout }, g.outcome?.decidedAt ?? new Date().toISOString())
+      }
+      this.events.emit('reviews-changed', this.reviews.state())
+    })
+    this.events.subscribe((frame) => {
+      if (frame.event === 'sources-changed') this.syncGateConnections()
+    })
+    this.hub.onChange(() => this.syncGateConnections())
   }
 
   /**
@@ -77,8 +122,10 @@ export class VigilService implements VigilApi {
     try {
       mkdirSync(dirname(path), { recursive: true })
       const recorder = await Recorder.open({ path })
-      await recorder.replayInto(this.registry.tracker)
+      // Recorded review_requested frames are history, not gates waiting now.
+      await this.reviews.ignoreWhile(() => recorder.replayInto(this.registry.tracker))
       recorder.attach(this.registry.tracker)
+      this.reviews.useLog(await DuckReviewLog.open(recorder))
       this.recorder = recorder
       this.recording = { path, active: true, problem: null }
     } catch (err) {
@@ -231,7 +278,34 @@ export class VigilService implements VigilApi {
     return { sourceId, kind: imported.kind, runIds }
   }
 
+  /** What Vigil's server mounts next to the web bridge: the AgentEnsemble hub and the review API. */
+  serverExtensions(): ServerExtension[] {
+    return [this.hub, new ReviewHttpApi(this.reviews)]
+  }
+
+  async listReviews(): Promise<ReviewsState> {
+    return this.reviews.state()
+  }
+
+  async getReview(gateId: string): Promise<ReviewGate> {
+    return this.reviews.find(gateId)
+  }
+
+  async decideReview(gateId: string, decision: ReviewDecisionWord, revisedOutput?: string, surface?: InboxSurface): Promise<ReviewGate> {
+    const fallback: InboxSurface = this.opts.mode === 'desktop' ? 'desktop-inbox' : 'browser-inbox'
+    return this.reviews.decide(gateId, { decision, revisedOutput, surface: surface ?? fallback })
+  }
+
+  async getReviewHistory(offset: number, limit: number): Promise<ReviewHistoryPage> {
+    return this.reviews.history(offset, limit)
+  }
+
+  async setDoNotDisturb(enabled: boolean): Promise<ReviewsState> {
+    return this.reviews.setDoNotDisturb(enabled)
+  }
+
   async close(): Promise<void> {
+    this.reviews.close()
     await this.hub.close()
     await this.registry.close()
     await this.recorder?.close()
@@ -245,6 +319,31 @@ export class VigilService implements VigilApi {
     const session = (await store.listSessions()).find((s) => s.sessionId === sessionId)
     if (!session) throw new ApiError('not-found', `No session "${sessionId}" in this store.`)
     return { store, session }
+  }
+
+  /** AgentEnsemble's viz on Vigil's /ws decides with the agent's review id; invalid words are dropped (§2.2.4 reads them as exit). */
+  private decideFromHubBrowser(reviewId: string, frameText: string): void {
+    const parsed = parseClientFrame(frameText)
+    if (!parsed.ok || parsed.message.type !== 'review_decision') return
+    try {
+      this.reviews.decideByReviewId(HUB_SOURCE_ID, reviewId, {
+        decision: parsed.message.decision,
+        revisedOutput: parsed.message.revisedOutput ?? (parsed.message.decision.trim().toUpperCase() === 'EDIT' ? '' : undefined),
+        surface: 'hub-browser'
+      })
+    } catch (err) {
+      console.warn(`vigil: a hub browser's decision for review "${reviewId.slice(0, 80)}" was not applied: ${err instanceof Error ? err.message : String(err)}`)
+    }
+  }
+
+  private syncGateConnections(): void {
+    const sources = new Map(this.registry.list().map((s) => [s.id, s]))
+    const producers = new Map(this.hub.producers().map((p) => [p.producer.producerId, p]))
+    this.reviews.syncConnections((source) => {
+      if (source.kind === 'hub') return producers.get(source.producerId ?? '')?.connected ?? false
+      const info = sources.get(source.sourceId)
+      return info?.kind === 'attachment' && info.state === 'connected'
+    })
   }
 
   private remember(sources: readonly SourceInfo[]): void {

@@ -123,7 +123,7 @@ async function start(): Promise<void> {
       events: vigil.events,
       staticDir: join(__dirname, '../renderer'),
       version: app.getVersion(),
-      extensions: [vigil.hub]
+      extensions: vigil.serverExtensions()
     })
   } catch (err) {
     // Another Vigil (or AgentEnsemble's own hub) has the port: the window works without it.

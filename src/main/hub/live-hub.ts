@@ -57,6 +57,11 @@ export interface LiveHubOptions {
   maxIterationsPerTask?: number
   /** Minimum delay between onChange calls for counter-only changes (default 500 ms). */
   changeThrottleMs?: number
+  /**
+   * A browser on /ws sent a review_decision (its exact frame text). Default: forward it to the producer.
+   * Vigil's review coordinator takes it instead, so the first decision wins across every surface.
+   */
+  onBrowserDecision?: (reviewId: string, frameText: string) => void
 }
 
 export const HUB_WS_PATHS = { browsers: '/ws', ingress: '/ingress' } as const
@@ -115,7 +120,8 @@ export class LiveHub implements ServerExtension {
       heartbeatMs: opts.heartbeatMs ?? HUB_DEFAULTS.heartbeatMs,
       now: this.now,
       onDecision: (reviewId, text) => {
-        this.forwardDecision(reviewId, text)
+        if (opts.onBrowserDecision) opts.onBrowserDecision(reviewId, text)
+        else this.forwardDecision(reviewId, text)
       },
       onCountChanged: () => this.changed(false)
     })

@@ -146,6 +146,11 @@ export class RunTracker {
     this.batch(() => this.apply(sourceId, producerId, message, receivedAt))
   }
 
+  /** The run a stream is in now (the latest ensemble_started), or null: gates raised on it belong to that run. */
+  currentRunId(sourceId: string, producerId: string | null): string | null {
+    return this.streams.get(streamKey(sourceId, producerId))?.current?.summary.runId ?? null
+  }
+
   /** Sees every message before it is applied (the recorder keeps them); returns an unsubscribe. */
   tap(listener: IngestTap): () => void {
     this.taps.add(listener)
@@ -784,7 +789,7 @@ export class RunTracker {
   }
 
   private stream(sourceId: string, producerId: string | null): Stream {
-    const key = `${sourceId}\u0000${producerId ?? ''}\u0000${producerId === null ? 'embedded' : 'hub'}`
+    const key = streamKey(sourceId, producerId)
     let stream = this.streams.get(key)
     if (!stream) {
       stream = { key, sourceId, producerId, current: null, occurrences: new Map(), stale: false }
@@ -928,4 +933,8 @@ function describe(description: string | null, role: string | null): string {
 
 function formatMs(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`
+}
+
+function streamKey(sourceId: string, producerId: string | null): string {
+  return `${sourceId}\u0000${producerId ?? ''}\u0000${producerId === null ? 'embedded' : 'hub'}`
 }

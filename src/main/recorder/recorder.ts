@@ -267,6 +267,11 @@ export class Recorder {
     return []
   }
 
+  /** Runs `fn` on the recording file's connection, in turn with the recorder's own writes. */
+  withConnection<T>(fn: (con: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.run(() => fn(this.con))
+  }
+
   stats(): RecorderStats {
     return { recorded: this.recorded, queued: this.queue.length - this.head, dropped: this.dropped, lastFlushMs: this.lastFlushMs }
   }

@@ -3,6 +3,8 @@
 import type { AppInfo } from '../model/app'
 import type { RunDetail, RunSummary } from '../model/live'
 import type { SessionRow } from '../model/perspt'
+import type { ReviewDecisionWord, ReviewGate, ReviewHistoryPage, ReviewsState } from '../model/reviews'
+import { REVIEW_DECISION_WORDS } from '../model/reviews'
 import type {
   DagGraph,
   DecisionTrace,
@@ -16,7 +18,7 @@ import type {
   SessionSummary
 } from '../model/perspt-views'
 import type { SourceInfo } from '../model/sources'
-import { args, integer, oneOf, optional, record, text, wsUrl } from './validate'
+import { args, bool, integer, oneOf, optional, record, text, wsUrl } from './validate'
 
 export interface VigilApi {
   getAppInfo(): Promise<AppInfo>
@@ -48,7 +50,20 @@ export interface VigilApi {
   exportRunTrace(runId: string): Promise<{ fileName: string; json: string }>
   /** Loads a `.trace.json` (or `.dag.json`) as a source of its own; returns the runs it made. */
   importTraceFile(fileName: string, text: string): Promise<{ sourceId: string; kind: 'trace' | 'dag'; runIds: string[] }>
+  /** Pending review gates (by deadline), the latest decided ones, and the do-not-disturb switch. */
+  listReviews(): Promise<ReviewsState>
+  /** One gate, pending or decided (decided ones are looked up in the history too). */
+  getReview(gateId: string): Promise<ReviewGate>
+  /** First decision wins: a gate already resolved is a conflict naming how, where and when. */
+  decideReview(gateId: string, decision: ReviewDecisionWord, revisedOutput?: string, surface?: InboxSurface): Promise<ReviewGate>
+  /** Decided gates, newest first, from Vigil's DuckDB file. */
+  getReviewHistory(offset: number, limit: number): Promise<ReviewHistoryPage>
+  /** Silences notifications and dialogs for new gates (the badge still counts them). */
+  setDoNotDisturb(enabled: boolean): Promise<ReviewsState>
 }
+
+/** Which inbox a decision came from (kept in the audit history). */
+export type InboxSurface = 'desktop-inbox' | 'browser-inbox'
 
 /** Push events from main to every renderer. */
 export interface VigilEvents {
@@ -57,6 +72,8 @@ export interface VigilEvents {
   'run-updated': RunSummary
   /** Main asks the UI to show a place, e.g. from the app menu or a notification: "#/attach". */
   navigate: { route: string }
+  /** Any gate raised, decided, timed out, or changed connection; or do-not-disturb switched. */
+  'reviews-changed': ReviewsState
 }
 
 export type MethodName = keyof VigilApi
@@ -109,6 +126,17 @@ export const ARG_PARSERS: ArgParsers = {
   listRuns: args<[]>([]),
   exportRunTrace: args<[string]>(['runId'], id),
   importTraceFile: args<[string, string]>(['fileName', 'text'], text({ min: 1, max: 255 }), text({ min: 1, max: MAX_TRACE_TEXT })),
+  listReviews: args<[]>([]),
+  getReview: args<[string]>(['gateId'], id),
+  decideReview: args<[string, ReviewDecisionWord, string | undefined, InboxSurface | undefined]>(
+    ['gateId', 'decision', 'revisedOutput', 'surface'],
+    id,
+    oneOf(REVIEW_DECISION_WORDS),
+    optional(text({ max: 4 * 1024 * 1024 })),
+    optional(oneOf(['desktop-inbox', 'browser-inbox'] as const))
+  ),
+  getReviewHistory: args<[number, number]>(['offset', 'limit'], integer({ min: 0 }), integer({ min: 1, max: 500 })),
+  setDoNotDisturb: args<[boolean]>(['enabled'], bool),
   getRun: args<[string, number | undefined]>(
     ['runId', 'recentEvents'],
     id,
@@ -122,7 +150,8 @@ const EVENT_SET: { [E in EventName]: true } = {
   'sources-changed': true,
   'store-updated': true,
   'run-updated': true,
-  navigate: true
+  navigate: true,
+  'reviews-changed': true
 }
 export const EVENT_NAMES = Object.keys(EVENT_SET) as EventName[]
 

@@ -28,6 +28,8 @@ export function integer(opts: { min?: number; max?: number } = {}): Check<number
   }
 }
 
+export const bool: Check<boolean> = (value, name) => (typeof value === 'boolean' ? value : bad(name, 'true or false'))
+
 export function optional<T>(check: Check<T>): Check<T | undefined> {
   return (value, name) => (value === undefined || value === null ? undefined : check(value, name))
 }

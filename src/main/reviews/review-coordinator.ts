@@ -1,0 +1,535 @@
+// One coordinator for review gates from every source: attached AgentEnsemble dashboards (answered with
+// `review_decision` frames), producers on Vigil's hub (answered with `{reviewId, decisionJson}`), and
+// Vigil's own review API. Plain Node: the desktop adapter, the inbox and the HTTP API all sit on it.
+//
+// Rules (spec §2 and its weaknesses list, fixed here):
+//  * the first decision wins on every surface; later ones get a conflict naming the winner;
+//  * every change is pushed to every viewer at once (no stale panels);
+//  * deadlines are Vigil's (`expiresAt`), and the action applied at the deadline is the advertised one:
+//    an embedded dashboard would apply its own dashboard-wide action instead (§2.2.7), so shortly
+//    before its deadline Vigil sends the advertised action as the decision itself;
+//  * a decision word Vigil does not know is refused, never read as "exit early".
+import { createHash, randomUUID } from 'node:crypto'
+import { ApiError } from '../../shared/api/errors'
+import type {
+  EventEnvelope,
+  HubHelloMessage,
+  ReviewDecisionMessage,
+  ReviewRequestedMessage
+} from '../../shared/protocol/agentensemble'
+import { formatInstant, serializeClientMessage } from '../../shared/protocol/agentensemble'
+import {
+  compareByDeadline,
+  normalizeDecisionWord,
+  type ReviewDecisionWord,
+  type ReviewGate,
+  type ReviewGateSource,
+  type ReviewOutcome,
+  type ReviewSurface,
+  type ReviewsState,
+  type ReviewTimeoutAction
+} from '../../shared/model/reviews'
+import type { Incoming } from '../live/run-tracker'
+import { MemoryReviewLog, type ReviewLog } from './review-log'
+
+/** How decisions reach the agents that asked. Each returns false when the agent cannot be reached now. */
+export interface ReviewDelivery {
+  toAttachment(sourceId: string, reviewId: string, decision: ReviewDecisionWord, revisedOutput?: string): boolean
+  toHubProducer(reviewId: string, decisionJson: string): boolean
+}
+
+export interface CreateGateInput {
+  taskDescription: string
+  taskOutput: string
+  prompt?: string
+  timeoutMs: number
+  onTimeout: ReviewTimeoutAction
+  timing?: string
+  requiredRole?: string
+  /** Who asks, shown in the inbox ("Review API" when absent). */
+  source?: string
+}
+
+export interface DecideInput {
+  decision: string
+  revisedOutput?: string
+  surface: ReviewSurface
+  decidedBy?: string
+}
+
+export type ReviewGateEvent = { type: 'raised' | 'resolved' | 'updated'; gate: ReviewGate } | { type: 'settings' }
+
+export interface ReviewCoordinatorOptions {
+  delivery: ReviewDelivery
+  log?: ReviewLog
+  now?: () => number
+  /** Source id of Vigil's own hub in the run tracker (default "hub"). */
+  hubSourceId?: string
+  /** The label a source shows in the UI. */
+  labelOf?: (sourceId: string) => string | undefined
+  /** The live run a stream is in now. */
+  runIdOf?: (sourceId: string, producerId: string | null) => string | null
+  /** Decided gates kept in memory for `state().recent`. Default 50. */
+  recentLimit?: number
+  /** For attached dashboards: how long before their deadline Vigil sends the advertised action. Default 1000 ms. */
+  timeoutLeadMs?: number
+  /** How long past a deadline Vigil waits for an agent that applies its own timeout to say so. Default 5000 ms. */
+  agentGraceMs?: number
+}
+
+interface Entry {
+  gate: ReviewGate
+  key: string
+  timer: NodeJS.Timeout | null
+  waiters: Set<(gate: ReviewGate) => void>
+}
+
+const SAFE_ID = /^[A-Za-z0-9._~-]{1,128}$/
+/** setTimeout's largest delay; longer deadlines are reached in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+const DIRECT_ACTIONS: ReadonlySet<string> = new Set(['CONTINUE', 'EXIT_EARLY'])
+
+export class ReviewCoordinator {
+  private readonly entries = new Map<string, Entry>()
+  private readonly byKey = new Map<string, string>()
+  private readonly listeners = new Set<(event: ReviewGateEvent) => void>()
+  private log: ReviewLog
+  private readonly now: () => number
+  private readonly hubSourceId: string
+  private readonly recentLimit: number
+  private recent: ReviewGate[] = []
+  private doNotDisturb = false
+  private ignoring = 0
+  private closed = false
+
+  constructor(private readonly opts: ReviewCoordinatorOptions) {
+    this.log = opts.log ?? new MemoryReviewLog()
+    this.now = opts.now ?? Date.now
+    this.hubSourceId = opts.hubSourceId ?? 'hub'
+    this.recentLimit = opts.recentLimit ?? 50
+  }
+
+  /** Listens to gates raised, resolved (decided, timed out, cancelled), updated (connection), and settings. */
+  onEvent(listener: (event: ReviewGateEvent) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  state(): ReviewsState {
+    return {
+      pending: this.pending(),
+      recent: this.recent.map(copy),
+      doNotDisturb: this.doNotDisturb,
+      historyPersisted: this.log.persisted
+    }
+  }
+
+  pending(): ReviewGate[] {
+    return [...this.entries.values()].filter((e) => e.gate.status === 'pending').map((e) => copy(e.gate)).sort(compareByDeadline)
+  }
+
+  get(id: string): ReviewGate {
+    const entry = this.entries.get(id)
+    if (entry) return copy(entry.gate)
+    const past = this.recent.find((g) => g.id === id)
+    if (past) return copy(past)
+    throw new ApiError('not-found', `No review gate "${id}". It may have been decided long ago or never existed.`)
+  }
+
+  /** Looks in memory, then in the persisted history. */
+  async find(id: string): Promise<ReviewGate> {
+    try {
+      return this.get(id)
+    } catch (err) {
+      const stored = await this.log.get(id)
+      if (stored) return stored
+      throw err
+    }
+  }
+
+  history(offset: number, limit: number) {
+    return this.log.list(offset, limit)
+  }
+
+  setDoNotDisturb(enabled: boolean): ReviewsState {
+    if (this.doNotDisturb !== enabled) {
+      this.doNotDisturb = enabled
+      this.emit({ type: 'settings' })
+    }
+    return this.state()
+  }
+
+  get isDoNotDisturb(): boolean {
+    return this.doNotDisturb
+  }
+
+  /** Replays of recorded history must not raise gates again: wrap them in this. */
+  async ignoreWhile<T>(work: () => Promise<T>): Promise<T> {
+    this.ignoring++
+    try {
+      return await work()
+    } finally {
+      this.ignoring--
+    }
+  }
+
+  /** A gate raised through the review API. */
+  create(input: CreateGateInput): ReviewGate {
+    const id = randomUUID()
+    const source: ReviewGateSource = { kind: 'api', sourceId: 'api', producerId: null, label: input.source?.trim() || 'Review API' }
+    const gate = this.raise(`api\u0000${id}`, id, id, source, null, {
+      taskDescription: input.taskDescription,
+      taskOutput: input.taskOutput,
+      timing: input.timing ?? 'AFTER_EXECUTION',
+      prompt: input.prompt,
+      timeoutMs: input.timeoutMs,
+      onTimeout: input.onTimeout,
+      requiredRole: input.requiredRole
+    }, this.now())
+    return gate
+  }
+
+  /**
+   * Decides a pending gate. Throws not-found (unknown id), conflict (already resolved: the message names
+   * how, where and when), bad-request (unknown word, EDIT without text) or unavailable (the agent cannot
+   * be reached now; the gate stays pending).
+   */
+  decide(id: string, input: DecideInput): ReviewGate {
+    const entry = this.entries.get(id)
+    if (!entry) {
+      const past = this.recent.find((g) => g.id === id)
+      if (past) throw conflict(past)
+      throw new ApiError('not-found', `No review gate "${id}".`)
+    }
+    const gate = entry.gate
+    if (gate.status !== 'pending') throw conflict(gate)
+    const word = normalizeDecisionWord(input.decision)
+    if (!word) {
+      throw new ApiError('bad-request', `Unknown decision "${String(input.decision).slice(0, 40)}". Use CONTINUE (or APPROVE), EDIT or EXIT_EARLY.`)
+    }
+    if (word === 'EDIT' && typeof input.revisedOutput !== 'string') {
+      throw new ApiError('bad-request', 'EDIT needs revisedOutput: the text that replaces the output.')
+    }
+    const revised = word === 'EDIT' ? input.revisedOutput : undefined
+    if (!this.deliver(gate, word, revised)) {
+      this.setConnected(entry, false)
+      throw new ApiError('unavailable', `The agent behind "${gate.source.label}" cannot be reached right now; the gate stays pending. Try again when it reconnects.`)
+    }
+    this.resolve(entry, 'decided', {
+      decision: word,
+      revisedOutput: revised ?? null,
+      surface: input.surface,
+      decidedBy: input.decidedBy?.trim() || null,
+      delivered: true,
+      note: null
+    })
+    return copy(gate)
+  }
+
+  /** Resolves with the gate once it is no longer pending (at once if it already is); null if `signal` aborts first. */
+  waitFor(id: string, signal?: AbortSignal): Promise<ReviewGate | null> {
+    const entry = this.entries.get(id)
+    if (!entry || entry.gate.status !== 'pending') return Promise.resolve(this.get(id))
+    return new Promise((resolve) => {
+      const waiter = (gate: ReviewGate) => {
+        signal?.removeEventListener('abort', onAbort)
+        resolve(gate)
+      }
+      const onAbort = () => {
+        entry.waiters.delete(waiter)
+        resolve(null)
+      }
+      if (signal?.aborted) return resolve(null)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      entry.waiters.add(waiter)
+    })
+  }
+
+  /**
+   * Every message the run tracker ingests (its tap). Raises gates from `review_requested`, resolves them
+   * from the agent's own `review_timed_out`, and closes them when their run ends.
+   */
+  observe(sourceId: string, producerId: string | null, message: Incoming, receivedAt: string): void {
+    if (this.ignoring > 0 || this.closed) return
+    switch (message.type) {
+      case 'event':
+        return this.observeEnvelope(sourceId, message, receivedAt, false)
+      case 'hub_hello':
+        return this.observeHubHello(sourceId, message)
+      case 'review_requested':
+        return this.observeRequest(sourceId, producerId, message, receivedAt, false)
+      case 'review_timed_out': {
+        const entry = message.reviewId === null ? undefined : this.lookup(sourceId, producerId, message.reviewId)
+        if (entry?.gate.status !== 'pending') return
+        const action = message.action ?? entry.gate.onTimeout
+        const note = action === entry.gate.onTimeout ? null : `The agent applied ${action}, not the advertised ${entry.gate.onTimeout} (AgentEnsemble's embedded dashboard uses its own default).`
+        return this.resolve(entry, 'timed-out', { decision: action, revisedOutput: null, surface: 'agent', decidedBy: null, delivered: true, note })
+      }
+      case 'ensemble_completed':
+        for (const entry of this.entries.values()) {
+          if (entry.gate.status !== 'pending' || entry.gate.source.sourceId !== sourceId || entry.gate.source.producerId !== producerId) continue
+          this.resolve(entry, 'cancelled', {
+            decision: null,
+            revisedOutput: null,
+            surface: 'agent',
+            decidedBy: null,
+            delivered: false,
+            note: 'The run ended before a decision was seen here (it may have been answered in another client).'
+          })
+        }
+        return
+    }
+  }
+
+  /**
+   * Re-reads whether the agent behind each pending gate can be reached (after a source or hub
+   * producer connected, dropped or was removed). Gates show it; decisions to them are refused, not lost.
+   */
+  syncConnections(isConnected: (source: ReviewGateSource) => boolean): void {
+    for (const entry of this.entries.values()) {
+      if (entry.gate.status !== 'pending' || entry.gate.source.kind === 'api') continue
+      this.setConnected(entry, isConnected(entry.gate.source))
+    }
+  }
+
+  /** A decision addressed by the agent's own review id (a client on Vigil's hub /ws knows no other). */
+  decideByReviewId(sourceId: string, reviewId: string, input: DecideInput): ReviewGate {
+    const entry = [...this.entries.values()].find((e) => e.gate.source.sourceId === sourceId && e.gate.reviewId === reviewId)
+    const past = this.recent.find((g) => g.source.sourceId === sourceId && g.reviewId === reviewId)
+    return this.decide(entry?.gate.id ?? past?.id ?? reviewId, input)
+  }
+
+  /** Decided gates go here from now on (the persisted history opens after the coordinator starts). */
+  useLog(log: ReviewLog): void {
+    this.log = log
+  }
+
+  close(): void {
+    this.closed = true
+    for (const entry of this.entries.values()) {
+      if (entry.timer) clearTimeout(entry.timer)
+      entry.timer = null
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private observeEnvelope(sourceId: string, envelope: EventEnvelope, receivedAt: string, replayed: boolean): void {
+    const producerId = envelope.producer.producerId
+    const inner = envelope.message
+    if (inner.type === 'review_requested') {
+      this.observeRequest(sourceId, producerId, inner, envelope.receivedAt ?? receivedAt, replayed)
+    } else if (inner.type === 'review_timed_out' || inner.type === 'ensemble_completed') {
+      this.observe(sourceId, producerId, inner, envelope.receivedAt ?? receivedAt)
+    }
+  }
+
+  /**
+   * A hub's late-join log replays every review_requested it ever saw and never clears them (§7). Only
+   * gates still inside their deadline, and not timed out or ended later in the same log, are raised.
+   */
+  private observeHubHello(sourceId: string, hello: HubHelloMessage): void {
+    const trace = hello.snapshotTrace ?? []
+    const open = new Map<string, EventEnvelope>()
+    for (const env of trace) {
+      const inner = env.message
+      const producerId = env.producer.producerId
+      if (inner.type === 'review_requested') open.set(`${producerId}\u0000${inner.reviewId}`, env)
+      else if (inner.type === 'review_timed_out' && inner.reviewId !== null) open.delete(`${producerId}\u0000${inner.reviewId}`)
+      else if (inner.type === 'ensemble_completed' || inner.type === 'ensemble_started') {
+        for (const key of [...open.keys()]) if (key.startsWith(`${producerId}\u0000`)) open.delete(key)
+      }
+    }
+    for (const env of open.values()) this.observeEnvelope(sourceId, env, env.receivedAt ?? formatInstant(this.now()), true)
+  }
+
+  private observeRequest(sourceId: string, producerId: string | null, message: ReviewRequestedMessage, receivedAt: string, replayed: boolean): void {
+    const key = sourceKey(sourceId, producerId, message.reviewId)
+    const known = this.byKey.get(key)
+    if (known && this.entries.get(known)?.gate.status === 'pending') return
+    const received = Date.parse(receivedAt)
+    const start = replayed && !Number.isNaN(received) ? received : this.now()
+    if (replayed && message.timeoutMs > 0 && start + message.timeoutMs <= this.now()) return
+    const hub = producerId !== null && sourceId === this.hubSourceId
+    const label = this.opts.labelOf?.(sourceId) ?? sourceId
+    const source: ReviewGateSource = {
+      kind: hub ? 'hub' : 'attachment',
+      sourceId,
+      producerId,
+      label: producerId !== null ? (hub ? producerId : `${label} · ${producerId}`) : label
+    }
+    const id = this.freshId(message.reviewId, key)
+    this.raise(key, id, message.reviewId, source, this.opts.runIdOf?.(sourceId, producerId) ?? null, message, start)
+  }
+
+  private raise(
+    key: string,
+    id: string,
+    reviewId: string,
+    source: ReviewGateSource,
+    runId: string | null,
+    request: { taskDescription: string; taskOutput: string; timing: string; prompt?: string; timeoutMs: number; onTimeout: string; requiredRole?: string },
+    startMs: number
+  ): ReviewGate {
+    const timeoutMs = Math.max(0, Math.floor(request.timeoutMs))
+    const gate: ReviewGate = {
+      id,
+      reviewId,
+      source,
+      runId,
+      taskDescription: request.taskDescription,
+      taskOutput: request.taskOutput,
+      timing: request.timing,
+      prompt: request.prompt ?? null,
+      timeoutMs,
+      onTimeout: request.onTimeout,
+      requiredRole: request.requiredRole ?? null,
+      createdAt: formatInstant(startMs),
+      expiresAt: timeoutMs > 0 ? formatInstant(startMs + timeoutMs) : null,
+      status: 'pending',
+      connected: true,
+      outcome: null
+    }
+    const entry: Entry = { gate, key, timer: null, waiters: new Set() }
+    this.entries.set(id, entry)
+    this.byKey.set(key, id)
+    this.scheduleDeadline(entry)
+    this.emit({ type: 'raised', gate: copy(gate) })
+    return copy(gate)
+  }
+
+  private scheduleDeadline(entry: Entry): void {
+    const { gate } = entry
+    if (gate.expiresAt === null) return
+    const deadline = Date.parse(gate.expiresAt)
+    // An attached dashboard applies its own action at its deadline: answer just before it with ours.
+    const lead = gate.source.kind === 'attachment' && DIRECT_ACTIONS.has(gate.onTimeout)
+      ? Math.min(this.opts.timeoutLeadMs ?? 1000, gate.timeoutMs / 10)
+      : 0
+    this.at(entry, deadline - lead, () => this.onDeadline(entry))
+  }
+
+  private onDeadline(entry: Entry): void {
+    const { gate } = entry
+    if (gate.status !== 'pending') return
+    const action = gate.onTimeout
+    const base = { decision: action, revisedOutput: null, surface: 'timeout' as const, decidedBy: null }
+    switch (gate.source.kind) {
+      case 'api':
+        return this.resolve(entry, 'timed-out', { ...base, delivered: true, note: null })
+      case 'hub':
+        // AgentEnsemble's RemoteReviewHandler applies the per-request action itself and says nothing (§2.2.7).
+        return this.resolve(entry, 'timed-out', { ...base, delivered: true, note: 'The producer applies the advertised action at its own deadline.' })
+      case 'attachment': {
+        if (DIRECT_ACTIONS.has(action) && this.deliver(gate, action as ReviewDecisionWord)) {
+          return this.resolve(entry, 'timed-out', {
+            ...base,
+            delivered: true,
+            note: 'Vigil sent the advertised action just before the agent\'s own deadline, so the agent applies exactly that.'
+          })
+        }
+        // FAIL cannot be sent as a decision, or the agent is unreachable: wait for its own review_timed_out.
+        const grace = this.opts.agentGraceMs ?? 5000
+        this.at(entry, Date.parse(gate.expiresAt ?? '') + grace, () => {
+          if (gate.status !== 'pending') return
+          this.resolve(entry, 'timed-out', { ...base, delivered: false, note: 'The deadline passed; the agent applies its own timeout action (no word from it).' })
+        })
+        return
+      }
+    }
+  }
+
+  /** Runs `fn` at wall-clock `whenMs`, in steps when further away than setTimeout allows. */
+  private at(entry: Entry, whenMs: number, fn: () => void): void {
+    if (entry.timer) clearTimeout(entry.timer)
+    const delay = Math.max(0, whenMs - this.now())
+    entry.timer = setTimeout(() => {
+      entry.timer = null
+      if (this.closed) return
+      if (delay > MAX_TIMER_MS) this.at(entry, whenMs, fn)
+      else fn()
+    }, Math.min(delay, MAX_TIMER_MS))
+    entry.timer.unref?.()
+  }
+
+  private deliver(gate: ReviewGate, word: ReviewDecisionWord, revisedOutput?: string): boolean {
+    switch (gate.source.kind) {
+      case 'api':
+        return true
+      case 'attachment':
+        return this.opts.delivery.toAttachment(gate.source.sourceId, gate.reviewId, word, revisedOutput)
+      case 'hub': {
+        const frame: ReviewDecisionMessage = { type: 'review_decision', reviewId: gate.reviewId, decision: word }
+        if (revisedOutput !== undefined) frame.revisedOutput = revisedOutput
+        return this.opts.delivery.toHubProducer(gate.reviewId, serializeClientMessage(frame))
+      }
+    }
+  }
+
+  private resolve(entry: Entry, status: ReviewGate['status'], outcome: Omit<ReviewOutcome, 'decidedAt' | 'timeToDecisionMs'>): void {
+    const { gate } = entry
+    const at = this.now()
+    gate.status = status
+    gate.outcome = { ...outcome, decidedAt: formatInstant(at), timeToDecisionMs: Math.max(0, at - Date.parse(gate.createdAt)) }
+    if (entry.timer) clearTimeout(entry.timer)
+    entry.timer = null
+    this.entries.delete(gate.id)
+    if (this.byKey.get(entry.key) === gate.id) this.byKey.delete(entry.key)
+    this.recent.unshift(copy(gate))
+    if (this.recent.length > this.recentLimit) this.recent.length = this.recentLimit
+    try {
+      this.log.save(copy(gate))
+    } catch (err) {
+      console.error('vigil: could not save a review decision to the history:', err)
+    }
+    for (const waiter of [...entry.waiters]) waiter(copy(gate))
+    entry.waiters.clear()
+    this.emit({ type: 'resolved', gate: copy(gate) })
+  }
+
+  private setConnected(entry: Entry, connected: boolean): void {
+    if (entry.gate.connected === connected) return
+    entry.gate.connected = connected
+    this.emit({ type: 'updated', gate: copy(entry.gate) })
+  }
+
+  private lookup(sourceId: string, producerId: string | null, reviewId: string): Entry | undefined {
+    const id = this.byKey.get(sourceKey(sourceId, producerId, reviewId))
+    return id === undefined ? undefined : this.entries.get(id)
+  }
+
+  /** The agent's own id when it is URL-safe and free; otherwise one derived from where it came from. */
+  private freshId(reviewId: string, key: string): string {
+    const taken = (id: string) => this.entries.has(id) || this.recent.some((g) => g.id === id)
+    if (SAFE_ID.test(reviewId) && !taken(reviewId)) return reviewId
+    const base = `g-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`
+    let id = base
+    for (let n = 2; taken(id); n++) id = `${base}-${n}`
+    return id
+  }
+
+  private emit(event: ReviewGateEvent): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event)
+      } catch (err) {
+        console.error('vigil: a review listener failed:', err)
+      }
+    }
+  }
+}
+
+function sourceKey(sourceId: string, producerId: string | null, reviewId: string): string {
+  return `${sourceId}\u0000${producerId ?? ''}\u0000${reviewId}`
+}
+
+function copy(gate: ReviewGate): ReviewGate {
+  return { ...gate, source: { ...gate.source }, outcome: gate.outcome ? { ...gate.outcome } : null }
+}
+
+function conflict(gate: ReviewGate): ApiError {
+  const o = gate.outcome
+  const how = gate.status === 'timed-out' ? 'timed out' : gate.status === 'cancelled' ? 'closed' : 'decided'
+  const what = o?.decision ? ` (${o.decision}${o.surface ? ` via ${o.surface}` : ''}${o.decidedBy ? ` by ${o.decidedBy}` : ''})` : ''
+  return new ApiError('conflict', `Review gate "${gate.id}" was already ${how}${what} at ${o?.decidedAt ?? 'an earlier time'}.`)
+}

@@ -1,0 +1,215 @@
+// The review API on Vigil's port, for any agent or script (curl-able). AgentEnsemble's shapes (spec
+// §2.2.11) plus what it lacks: a server-side `expiresAt`, the gate's `source`, a way to create gates,
+// `?wait=true` long polls, and refusal of unknown decision words instead of reading them as "exit".
+//
+//   POST /api/reviews[?wait=true]      {taskDescription, taskOutput, prompt?, timeoutMs, onTimeout, timing?, requiredRole?, source?}
+//   GET  /api/reviews                  {"reviews":[…pending…],"total":n}
+//   GET  /api/reviews/{id}[?wait=true] one gate, pending or decided
+//   POST /api/reviews/{id}             {decision, revisedOutput?, decidedBy?} → 200 | 400 | 404 | 409 | 503
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ApiError } from '../../shared/api/errors'
+import { REVIEW_TIMEOUT_ACTIONS, type ReviewGate, type ReviewTimeoutAction } from '../../shared/model/reviews'
+import { BodyTooLargeError, readBody, sendJson, STATUS_BY_CODE } from '../server/json-http'
+import { isAllowedRequestOrigin } from '../server/origin-policy'
+import type { ServerContext, ServerExtension } from '../server/vigil-server'
+import type { CreateGateInput, ReviewCoordinator } from './review-coordinator'
+
+export const REVIEWS_PATH = '/api/reviews'
+/** Task outputs can be long; edits travel back in the same size. */
+const MAX_BODY_BYTES = 8 * 1024 * 1024
+/** Longest timeout a gate may ask for: a week. */
+const MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000
+const MAX_TEXT = 4 * 1024 * 1024
+
+/** AgentEnsemble's error words, sent next to Vigil's codes so its clients keep working. */
+const REASONS: Partial<Record<ApiError['code'], string>> = {
+  'not-found': 'REVIEW_NOT_FOUND',
+  conflict: 'REVIEW_RESOLVED',
+  'bad-request': 'BAD_REQUEST',
+  unavailable: 'AGENT_UNREACHABLE'
+}
+
+export class ReviewHttpApi implements ServerExtension {
+  constructor(private readonly reviews: ReviewCoordinator) {}
+
+  async handleHttp(req: IncomingMessage, res: ServerResponse, path: string, ctx: ServerContext): Promise<boolean> {
+    if (path !== REVIEWS_PATH && !path.startsWith(`${REVIEWS_PATH}/`)) return false
+    try {
+      await this.route(req, res, path, ctx)
+    } catch (err) {
+      sendProblem(res, err)
+    }
+    return true
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse, path: string, ctx: ServerContext): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://vigil.invalid')
+    const wait = url.searchParams.get('wait') === 'true'
+    const rest = path.slice(REVIEWS_PATH.length)
+    const id = rest === '' || rest === '/' ? null : decodeId(rest.slice(1))
+    if (req.method === 'POST' && !isAllowedRequestOrigin(req.headers.origin, ctx.bindHost, req.headers.host)) {
+      throw new ApiError('forbidden', 'Cross-origin requests are not allowed.')
+    }
+    if (id === null) {
+      if (req.method === 'GET' || req.method === 'HEAD') {
+        const pending = this.reviews.pending()
+        return sendJson(res, 200, { reviews: pending.map(toWire), total: pending.length })
+      }
+      if (req.method === 'POST') return this.create(req, res, wait)
+      return methodNotAllowed(res, 'GET, POST')
+    }
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      const gate = wait ? await this.waitFor(req, res, id) : await this.reviews.find(id)
+      if (gate) sendJson(res, 200, toWire(gate))
+      return
+    }
+    if (req.method === 'POST') {
+      const body = await readJsonObject(req)
+      const gate = this.reviews.decide(id, {
+        decision: typeof body.decision === 'string' ? body.decision : missing('decision'),
+        revisedOutput: optionalText(body.revisedOutput, 'revisedOutput'),
+        decidedBy: optionalText(body.decidedBy, 'decidedBy')?.slice(0, 200),
+        surface: 'api'
+      })
+      return sendJson(res, 200, { reviewId: gate.id, decision: gate.outcome?.decision, status: 'APPLIED', gate: toWire(gate) })
+    }
+    return methodNotAllowed(res, 'GET, POST')
+  }
+
+  private async create(req: IncomingMessage, res: ServerResponse, wait: boolean): Promise<void> {
+    const gate = this.reviews.create(parseCreate(await readJsonObject(req)))
+    if (!wait) return sendJson(res, 201, { reviewId: gate.id, status: 'PENDING', createdAt: gate.createdAt, expiresAt: gate.expiresAt })
+    const done = await this.waitFor(req, res, gate.id)
+    if (done) sendJson(res, 200, outcomeWire(done))
+  }
+
+  /** Holds the request until the gate is resolved; null (nothing to send) when the caller went away. */
+  private async waitFor(req: IncomingMessage, res: ServerResponse, id: string): Promise<ReviewGate | null> {
+    const gone = new AbortController()
+    res.on('close', () => gone.abort())
+    req.socket.setTimeout(0)
+    return this.reviews.waitFor(id, gone.signal)
+  }
+}
+
+/** The gate as the API shows it: AgentEnsemble's fields first, Vigil's additions after. */
+function toWire(gate: ReviewGate): Record<string, unknown> {
+  return {
+    reviewId: gate.id,
+    ...(gate.reviewId !== gate.id ? { agentReviewId: gate.reviewId } : {}),
+    ...(gate.runId ? { runId: gate.runId } : {}),
+    taskDescription: gate.taskDescription,
+    taskOutput: gate.taskOutput,
+    timing: gate.timing,
+    ...(gate.prompt !== null ? { prompt: gate.prompt } : {}),
+    timeoutMs: gate.timeoutMs,
+    onTimeout: gate.onTimeout,
+    ...(gate.requiredRole !== null ? { requiredRole: gate.requiredRole } : {}),
+    createdAt: gate.createdAt,
+    expiresAt: gate.expiresAt,
+    source: gate.source,
+    connected: gate.connected,
+    status: gate.status.toUpperCase().replace('-', '_'),
+    ...(gate.outcome ? { outcome: gate.outcome } : {})
+  }
+}
+
+/** What a caller that waited gets back: the decision to act on. */
+function outcomeWire(gate: ReviewGate): Record<string, unknown> {
+  const o = gate.outcome
+  return {
+    reviewId: gate.id,
+    status: gate.status === 'decided' ? 'APPLIED' : gate.status === 'timed-out' ? 'TIMED_OUT' : 'CANCELLED',
+    decision: o?.decision ?? null,
+    ...(o?.revisedOutput !== null && o?.revisedOutput !== undefined ? { revisedOutput: o.revisedOutput } : {}),
+    surface: o?.surface ?? null,
+    decidedBy: o?.decidedBy ?? null,
+    decidedAt: o?.decidedAt ?? null
+  }
+}
+
+function parseCreate(body: Record<string, unknown>): CreateGateInput {
+  const taskDescription = requiredText(body.taskDescription, 'taskDescription', 1)
+  const taskOutput = typeof body.taskOutput === 'string' ? requiredText(body.taskOutput, 'taskOutput', 0) : missing('taskOutput')
+  const timeoutMs = body.timeoutMs
+  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_TIMEOUT_MS) {
+    throw new ApiError('bad-request', `"timeoutMs" must be an integer from 0 (wait forever) to ${MAX_TIMEOUT_MS}.`)
+  }
+  const onTimeout = typeof body.onTimeout === 'string' ? body.onTimeout.trim().toUpperCase() : ''
+  if (!(REVIEW_TIMEOUT_ACTIONS as readonly string[]).includes(onTimeout)) {
+    throw new ApiError('bad-request', `"onTimeout" must be one of ${REVIEW_TIMEOUT_ACTIONS.join(', ')}.`)
+  }
+  const timing = optionalText(body.timing, 'timing')?.trim().toUpperCase()
+  if (timing !== undefined && !['BEFORE_EXECUTION', 'DURING_EXECUTION', 'AFTER_EXECUTION'].includes(timing)) {
+    throw new ApiError('bad-request', '"timing" must be BEFORE_EXECUTION, DURING_EXECUTION or AFTER_EXECUTION.')
+  }
+  return {
+    taskDescription,
+    taskOutput,
+    prompt: optionalText(body.prompt, 'prompt'),
+    timeoutMs,
+    onTimeout: onTimeout as ReviewTimeoutAction,
+    timing,
+    requiredRole: optionalText(body.requiredRole, 'requiredRole')?.slice(0, 200),
+    source: optionalText(body.source, 'source')?.slice(0, 200)
+  }
+}
+
+async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+  let text: string
+  try {
+    text = (await readBody(req, MAX_BODY_BYTES)).toString('utf8')
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) throw new ApiError('bad-request', `Body over ${MAX_BODY_BYTES} bytes.`)
+    throw err
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    throw new ApiError('bad-request', 'The body is not valid JSON.')
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ApiError('bad-request', 'The body must be a JSON object.')
+  return value as Record<string, unknown>
+}
+
+function requiredText(value: unknown, name: string, min: number): string {
+  if (typeof value !== 'string') missing(name)
+  if (value.length < min) throw new ApiError('bad-request', `"${name}" must not be empty.`)
+  if (value.length > MAX_TEXT) throw new ApiError('bad-request', `"${name}" is over ${MAX_TEXT} characters.`)
+  return value
+}
+
+function optionalText(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === null) return undefined
+  return requiredText(value, name, 0)
+}
+
+function missing(name: string): never {
+  throw new ApiError('bad-request', `"${name}" is required and must be a string.`)
+}
+
+function decodeId(raw: string): string {
+  try {
+    const id = decodeURIComponent(raw)
+    if (id === '' || id.includes('/') || id.length > 200) throw new Error('bad id')
+    return id
+  } catch {
+    throw new ApiError('not-found', `No review gate at "${raw.slice(0, 80)}".`)
+  }
+}
+
+function methodNotAllowed(res: ServerResponse, allow: string): void {
+  res.setHeader('allow', allow)
+  sendJson(res, 405, { ok: false, error: { code: 'bad-request', message: `Use ${allow}.` } })
+}
+
+function sendProblem(res: ServerResponse, err: unknown): void {
+  if (res.headersSent) return
+  if (err instanceof ApiError) {
+    sendJson(res, STATUS_BY_CODE[err.code], { ok: false, error: { code: err.code, message: err.message, reason: REASONS[err.code] ?? null } })
+    return
+  }
+  console.error('vigil: review API failed:', err)
+  sendJson(res, 500, { ok: false, error: { code: 'internal', message: 'The review API failed; see the server log.' } })
+}
