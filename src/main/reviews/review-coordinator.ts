@@ -21,6 +21,7 @@ import { formatInstant, serializeClientMessage } from '../../shared/protocol/age
 import {
   compareByDeadline,
   normalizeDecisionWord,
+  RECENT_TEXT_CHARS,
   type ReviewDecisionWord,
   type ReviewGate,
   type ReviewGateSource,
@@ -69,7 +70,7 @@ export interface ReviewCoordinatorOptions {
   labelOf?: (sourceId: string) => string | undefined
   /** The live run a stream is in now. */
   runIdOf?: (sourceId: string, producerId: string | null) => string | null
-  /** Decided gates kept in memory for `state().recent`. Default 50. */
+  /** Decided gates kept in memory for `state().recent`. Default 20. */
   recentLimit?: number
   /** For attached dashboards: how long before their deadline Vigil sends the advertised action. Default 1000 ms. */
   timeoutLeadMs?: number
@@ -106,7 +107,7 @@ export class ReviewCoordinator {
     this.log = opts.log ?? new MemoryReviewLog()
     this.now = opts.now ?? Date.now
     this.hubSourceId = opts.hubSourceId ?? 'hub'
-    this.recentLimit = opts.recentLimit ?? 50
+    this.recentLimit = opts.recentLimit ?? 20
   }
 
   /** Listens to gates raised, resolved (decided, timed out, cancelled), updated (connection), and settings. */
@@ -118,7 +119,7 @@ export class ReviewCoordinator {
   state(): ReviewsState {
     return {
       pending: this.pending(),
-      recent: this.recent.map(copy),
+      recent: this.recent.map(summary),
       doNotDisturb: this.doNotDisturb,
       historyPersisted: this.log.persisted
     }
@@ -525,6 +526,24 @@ function sourceKey(sourceId: string, producerId: string | null, reviewId: string
 
 function copy(gate: ReviewGate): ReviewGate {
   return { ...gate, source: { ...gate.source }, outcome: gate.outcome ? { ...gate.outcome } : null }
+}
+
+/** A decided gate for the pushed recent list: long texts cut (pushes go to every window on every change). */
+function summary(gate: ReviewGate): ReviewGate {
+  const out = copy(gate)
+  const cut = (t: string) => {
+    if (t.length <= RECENT_TEXT_CHARS) return t
+    // Never split a surrogate pair.
+    const end = /[\uD800-\uDBFF]/.test(t.charAt(RECENT_TEXT_CHARS - 1)) ? RECENT_TEXT_CHARS - 1 : RECENT_TEXT_CHARS
+    return t.slice(0, end)
+  }
+  const revised = out.outcome?.revisedOutput ?? null
+  if (out.taskOutput.length > RECENT_TEXT_CHARS || (revised !== null && revised.length > RECENT_TEXT_CHARS)) {
+    out.taskOutput = cut(out.taskOutput)
+    if (out.outcome && revised !== null) out.outcome.revisedOutput = cut(revised)
+    out.truncated = true
+  }
+  return out
 }
 
 function conflict(gate: ReviewGate): ApiError {

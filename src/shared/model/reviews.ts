@@ -79,13 +79,18 @@ export interface ReviewGate {
   /** False while the agent that asked cannot be reached (its connection dropped). */
   connected: boolean
   outcome: ReviewOutcome | null
+  /** True when taskOutput / revisedOutput were cut to keep pushes small (recent lists); getReview has them whole. */
+  truncated?: boolean
 }
+
+/** Longest taskOutput / revisedOutput sent in `ReviewsState.recent`. */
+export const RECENT_TEXT_CHARS = 2000
 
 /** What every window starts from and is pushed on each change. */
 export interface ReviewsState {
   /** Ordered by deadline (gates without one last), then by arrival. */
   pending: ReviewGate[]
-  /** The latest decided gates, newest first (bounded; the full history is paged from Vigil's DuckDB). */
+  /** The latest decided gates, newest first, texts cut to RECENT_TEXT_CHARS (the full history is paged from Vigil's DuckDB). */
   recent: ReviewGate[]
   doNotDisturb: boolean
   /** False when decided gates are kept in memory only (recording is off). */

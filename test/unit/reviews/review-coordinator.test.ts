@@ -131,6 +131,18 @@ describe('ReviewCoordinator: API gates', () => {
     expect(await c.waitFor(gate.id)).toMatchObject({ status: 'decided' })
   })
 
+  it('pushes recent gates with long texts cut (surrogate-safe), and keeps them whole for get()', () => {
+    const { c } = setup()
+    const long = 'a'.repeat(1999) + '🚀' + 'b'.repeat(5000)
+    const gate = c.create({ taskDescription: 'x', taskOutput: long, timeoutMs: 0, onTimeout: 'CONTINUE' })
+    c.decide(gate.id, { decision: 'EDIT', revisedOutput: long, surface: 'api' })
+    const [recent] = c.state().recent
+    expect(recent).toMatchObject({ truncated: true, taskOutput: 'a'.repeat(1999) })
+    expect(recent!.outcome!.revisedOutput).toBe('a'.repeat(1999))
+    expect(c.get(gate.id).taskOutput).toBe(long)
+    expect(c.get(gate.id).outcome?.revisedOutput).toBe(long)
+  })
+
   it('orders pending gates by deadline, gates that wait forever last', () => {
     const { c } = setup()
     const forever = c.create({ taskDescription: 'a', taskOutput: '', timeoutMs: 0, onTimeout: 'CONTINUE' })
