@@ -46,7 +46,7 @@ describe('gates from an attached AgentEnsemble dashboard', () => {
     await waitFor(() => sim.decisions.length === 1, 'the decision at the agent')
     expect(sim.decisions).toEqual([{ reviewId: gate.reviewId, decision: 'CONTINUE' }])
     // The agent goes on and finishes; no second frame is ever sent.
-    await waitFor(async () => (await v.service.getRun(gate.runId!)).status === 'completed' || undefined, 'the run to finish', 10_000)
+    await waitFor(() => v.service.registry.tracker.getRun(gate.runId!, 0)?.status === 'completed', 'the run to finish', 10_000)
     await expect(v.service.decideReview(gate.id, 'EXIT_EARLY')).rejects.toMatchObject({ code: 'conflict' })
     expect(sim.decisions).toHaveLength(1)
   })
@@ -170,10 +170,8 @@ describe('history in Vigil\'s DuckDB', () => {
 
     const second = await vigil({ record: true, dataDir })
     expect(second.service.reviews.pending()).toEqual([])
-    const history = await waitFor(async () => {
-      const page = await second.service.getReviewHistory(0, 10)
-      return page.total === 2 ? page : undefined
-    }, 'the stored history')
+    const history = await second.service.getReviewHistory(0, 10)
+    expect(history.total).toBe(2)
     expect(history.rows.map((g) => [g.status, g.outcome?.decision, g.outcome?.surface])).toEqual([
       ['timed-out', 'FAIL', 'timeout'],
       ['decided', 'EDIT', 'desktop-inbox']

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ApiError } from '../../../src/shared/api/errors'
-import { formatInstant, type ReviewRequestedMessage, type ServerMessage } from '../../../src/shared/protocol/agentensemble'
+import { formatInstant, type DashboardMessage, type ReviewRequestedMessage, type ServerMessage } from '../../../src/shared/protocol/agentensemble'
 import { ReviewCoordinator, type ReviewGateEvent } from '../../../src/main/reviews/review-coordinator'
 
 const T0 = Date.parse('2026-11-22T10:00:00.000Z')
@@ -279,7 +279,7 @@ describe('ReviewCoordinator: gates from hub producers', () => {
   it('a hub_hello replay raises only gates still open: not expired, not timed out, not in an ended run', () => {
     const { c } = setup()
     vi.advanceTimersByTime(120_000)
-    const env = (seq: number, ms: number, message: ServerMessage, producerId = 'p1') => ({ type: 'event' as const, producer: { producerId }, sequence: seq, receivedAt: at(ms), message })
+    const env = (seq: number, ms: number, message: DashboardMessage, producerId = 'p1') => ({ type: 'event' as const, producer: { producerId }, sequence: seq, receivedAt: at(ms), message })
     c.observe('attach-1', null, {
       type: 'hub_hello',
       snapshotTrace: [
