@@ -62,6 +62,10 @@ export interface LiveHubOptions {
    * Vigil's review coordinator takes it instead, so the first decision wins across every surface.
    */
   onBrowserDecision?: (reviewId: string, frameText: string) => void
+  /** Producers without an open socket and silent this long are evicted (default 30 min, as AgentEnsemble); 0 never. */
+  evictIdleAfterMs?: number
+  /** How often idle producers are looked for (default 60 s). */
+  idleSweepMs?: number
 }
 
 export const HUB_WS_PATHS = { browsers: '/ws', ingress: '/ingress' } as const
@@ -99,6 +103,7 @@ export class LiveHub implements ServerExtension {
   private closed = false
   private immediate: NodeJS.Immediate | null = null
   private throttle: NodeJS.Timeout | null = null
+  private readonly idleSweep: NodeJS.Timeout | null
 
   constructor(opts: LiveHubOptions) {
     this.tracker = opts.tracker
@@ -107,6 +112,11 @@ export class LiveHub implements ServerExtension {
     this.maxFrameBytes = Math.max(1024, opts.maxFrameBytes ?? HUB_DEFAULTS.maxFrameBytes)
     this.maxHelloSnapshotBytes = Math.max(0, opts.maxHelloSnapshotBytes ?? HUB_DEFAULTS.maxHelloSnapshotBytes)
     this.changeThrottleMs = Math.max(0, opts.changeThrottleMs ?? HUB_DEFAULTS.changeThrottleMs)
+    const idleAfter = Math.max(0, opts.evictIdleAfterMs ?? HUB_DEFAULTS.evictIdleAfterMs)
+    this.idleSweep = idleAfter > 0
+      ? setInterval(() => this.evictIdle(idleAfter), Math.max(10, opts.idleSweepMs ?? HUB_DEFAULTS.idleSweepMs))
+      : null
+    this.idleSweep?.unref()
     this.roster = new ProducerRoster({
       maxProducers: Math.max(1, opts.maxProducers ?? HUB_DEFAULTS.maxProducers),
       maxSnapshotPerProducer: Math.max(1, opts.maxSnapshotPerProducer ?? HUB_DEFAULTS.maxSnapshotPerProducer),
@@ -169,6 +179,7 @@ export class LiveHub implements ServerExtension {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    if (this.idleSweep) clearInterval(this.idleSweep)
     this.fanout.close()
     for (const channel of this.channels) channel.terminate()
     this.channels.clear()
@@ -412,6 +423,15 @@ export class LiveHub implements ServerExtension {
     if (message) this.track(record.id, message, parsed.receivedAt ?? formatInstant(now))
     this.changed(roster)
     return true
+  }
+
+  private evictIdle(idleAfterMs: number): void {
+    const evicted = this.roster.evictIdle(this.now() - idleAfterMs)
+    if (evicted.length === 0) return
+    this.producersEvicted += evicted.length
+    // A producer that already left was announced then; eviction is news only to those still listed as active.
+    for (const record of evicted) if (record.announced) this.leave(record, 'evicted')
+    this.changed(true)
   }
 
   private leave(record: ProducerRecord, reason: 'disconnected' | 'evicted'): void {

@@ -103,6 +103,16 @@ export class ProducerRoster {
     return { record, evicted }
   }
 
+  /**
+   * Removes producers with no open ingress socket that sent nothing since `idleSince` (AgentEnsemble's
+   * hub evicts after 30 idle minutes), so a long-running Vigil does not keep every producer forever.
+   */
+  evictIdle(idleSince: number): ProducerRecord[] {
+    const victims = [...this.records.values()].filter((r) => r.channel === null && r.lastSeenAt < idleSince)
+    for (const victim of victims) this.remove(victim)
+    return victims
+  }
+
   /** Records a sequence number; a jump other than +1 (or a restart at 1) counts as a gap. */
   noteSequence(record: ProducerRecord, sequence: number): void {
     if (record.lastSequence > 0 && sequence !== record.lastSequence + 1 && sequence !== 1) record.sequenceGaps++

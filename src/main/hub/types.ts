@@ -50,6 +50,9 @@ export interface HubCounters {
 }
 
 export const HUB_DEFAULTS = {
+  /** Idle producers (no socket, nothing received) are evicted after this, like AgentEnsemble's hub. */
+  evictIdleAfterMs: 30 * 60_000,
+  idleSweepMs: 60_000,
   heartbeatMs: 15_000,
   /** Largest accepted ingress frame / POST body / browser frame. AgentEnsemble publishers send one event per frame. */
   maxFrameBytes: 1024 * 1024,

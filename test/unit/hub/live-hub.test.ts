@@ -223,3 +223,36 @@ describe('odd producer ids', () => {
     expect(tracker.listRuns().map((r) => r.producerId)).toEqual(['__proto__'])
   })
 })
+
+describe('idle eviction', () => {
+  it('evicts producers silent for evictIdleAfterMs with no socket, announcing producer_left "evicted", and forgets their snapshot', async () => {
+    let now = T0
+    const tracker = new RunTracker({ onRunUpdated: () => undefined, now: () => now })
+    const hub = new LiveHub({ tracker, now: () => now, heartbeatMs: 0, evictIdleAfterMs: 1000, idleSweepMs: 20 })
+    hubs.push(hub)
+    const left: string[] = []
+    tracker.tap((_s, _p, m) => {
+      if (m.type === 'producer_left') left.push(`${m.producerId}:${m.reason}`)
+    })
+    hub.ingestEnvelope(ENV1)
+    hub.ingestEnvelope(envelope(SVC_B, 1, '2026-03-05T14:00:00.500Z', started('e2')))
+    expect(hub.producers()).toHaveLength(2)
+    now = T0 + 900
+    expect(hub.ingestEnvelope(envelope(SVC_B, 2, '2026-03-05T14:00:00.900Z', taskStarted(1, 'T', 'A')))).toBe(true)
+    now = T0 + 1500
+    await new Promise((r) => setTimeout(r, 60))
+    expect(hub.producers().map((p) => p.producer.producerId)).toEqual([SVC_B.producerId])
+    expect(left).toEqual([`${SVC_A.producerId}:evicted`])
+    expect(hub.counters().producersEvicted).toBe(1)
+    expect(hub.helloFrame()).not.toContain(SVC_A.producerId)
+  })
+
+  it('0 turns it off', async () => {
+    let now = T0
+    const { hub } = makeHub({ now: () => now, evictIdleAfterMs: 0, idleSweepMs: 10 })
+    hub.ingestEnvelope(ENV1)
+    now = T0 + 10 * 3600_000
+    await new Promise((r) => setTimeout(r, 40))
+    expect(hub.producers()).toHaveLength(1)
+  })
+})
