@@ -5,23 +5,32 @@ import { join } from 'node:path'
 import { processTmpRoot } from '../app-paths'
 import { addDefaultStoreIfPresent } from '../core/default-store'
 import { VigilService } from '../core/vigil-service'
+import { eventChannel } from '../../shared/api/contract'
 import { forwardEventsOverIpc, registerIpcApi } from '../ipc/ipc-api'
 import { APP_ORIGIN, createSenderCheck, type TrustedOrigin } from '../ipc/trusted-sender'
 import { DEFAULT_PORT } from '../cli/args'
 import { startVigilServer, type RunningServer } from '../server/vigil-server'
+import { ReviewAlerts } from '../reviews/review-alerts'
 import { rememberedSourcesFile } from '../settings/remembered-sources'
 import { handleAppProtocol, registerAppScheme } from './app-protocol'
 import { setAppMenu } from './app-menu'
 import { createMainWindow, defaultPreloadPath } from './main-window'
+import { ElectronReviewDesktop } from './review-desktop'
 import { hardenApp } from './security'
 
 const devServerUrl = app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL
 let mainWindow: BrowserWindow | null = null
 let service: VigilService | null = null
 let server: RunningServer | null = null
+let reviewAlerts: ReviewAlerts | null = null
+let reviewDesktop: ElectronReviewDesktop | null = null
+// Packaged: extraResources; from a checkout: the repo's resources folder.
+const resourcesDir = app.isPackaged ? join(process.resourcesPath, 'resources') : join(__dirname, '../../resources')
 
 app.enableSandbox()
 registerAppScheme()
+// Windows shows notifications only for the Application User Model ID of the installed shortcut (electron-builder's appId).
+if (process.platform === 'win32') app.setAppUserModelId('org.vigil.desktop')
 
 if (!app.requestSingleInstanceLock()) {
   app.quit()
@@ -61,10 +70,7 @@ function showMainWindow(): BrowserWindow {
       dataDir: app.getPath('userData'),
       preloadPath: defaultPreloadPath(__dirname),
       devServerUrl,
-      // Packaged: extraResources; from a checkout: the repo's resources folder.
-      iconPath: app.isPackaged
-        ? join(process.resourcesPath, 'resources', 'icon.png')
-        : join(__dirname, '../../resources/icon.png')
+      iconPath: join(resourcesDir, 'icon.png')
     })
   }
   if (mainWindow.isMinimized()) mainWindow.restore()
@@ -89,6 +95,10 @@ async function start(): Promise<void> {
   vigil.restoreRemembered()
   if ((await vigil.listSources()).length === 0) addDefaultStoreIfPresent(vigil.registry)
 
+  // Menu, tray and notification clicks move this window only, not browsers on Vigil's port.
+  const navigateWindow = (route: string) => {
+    if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(eventChannel('navigate'), { route })
+  }
   registerIpcApi({ ipcMain, api: vigil, isTrustedSender: createSenderCheck(trustedOrigins()) })
   forwardEventsOverIpc(vigil.events, (channel, payload) => {
     for (const win of BrowserWindow.getAllWindows()) {
@@ -96,14 +106,26 @@ async function start(): Promise<void> {
     }
   })
 
+  // Review gates on the desktop: notifications, approval dialog, tray, badge, do-not-disturb.
+  reviewDesktop = new ElectronReviewDesktop({
+    trayIconsDir: join(resourcesDir, 'tray'),
+    appIconPath: join(resourcesDir, 'icon.png'),
+    getWindow: () => mainWindow,
+    showWindow: () => showMainWindow(),
+    navigate: (route) => navigateWindow(route)
+  })
+  const alerts = new ReviewAlerts({ coordinator: vigil.reviews, desktop: reviewDesktop })
+  reviewAlerts = alerts
+
   setAppMenu({
+    reviews: alerts.actions,
     openStore: () => {
       showMainWindow()
       void chooseStoreFile().then((path) => (path ? vigil.addStore(path) : null))
     },
     attachToUrl: () => {
       showMainWindow()
-      vigil.events.emit('navigate', { route: '#/attach' })
+      navigateWindow('#/attach')
     },
     startDemo: () => {
       showMainWindow()
@@ -111,6 +133,7 @@ async function start(): Promise<void> {
     }
   })
 
+  alerts.start()
   showMainWindow()
   app.on('activate', () => showMainWindow())
 
@@ -141,6 +164,8 @@ app.on('before-quit', (event) => {
   // Close sources (temp snapshots, sockets) before the process goes.
   event.preventDefault()
   quitting = true
+  reviewAlerts?.stop()
+  reviewDesktop?.dispose()
   void Promise.resolve(server?.close())
     .then(() => service?.close())
     .finally(() => app.quit())

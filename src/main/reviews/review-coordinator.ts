@@ -86,6 +86,8 @@ interface Entry {
 }
 
 const SAFE_ID = /^[A-Za-z0-9._~-]{1,128}$/
+/** Ids that would read as other inbox routes (#/reviews/history) or path segments. */
+const RESERVED_IDS: ReadonlySet<string> = new Set(['history', '.', '..'])
 /** setTimeout's largest delay; longer deadlines are reached in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 const DIRECT_ACTIONS: ReadonlySet<string> = new Set(['CONTINUE', 'EXIT_EARLY'])
@@ -502,7 +504,7 @@ export class ReviewCoordinator {
   /** The agent's own id when it is URL-safe and free; otherwise one derived from where it came from. */
   private freshId(reviewId: string, key: string): string {
     const taken = (id: string) => this.entries.has(id) || this.recent.some((g) => g.id === id)
-    if (SAFE_ID.test(reviewId) && !taken(reviewId)) return reviewId
+    if (SAFE_ID.test(reviewId) && !RESERVED_IDS.has(reviewId) && !taken(reviewId)) return reviewId
     const base = `g-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`
     let id = base
     for (let n = 2; taken(id); n++) id = `${base}-${n}`

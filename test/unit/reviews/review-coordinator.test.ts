@@ -181,6 +181,14 @@ describe('ReviewCoordinator: gates from attached dashboards', () => {
     expect(sent).toEqual([{ to: 'attachment', sourceId: 'attach-2', reviewId: 'r1', decision: 'CONTINUE', revisedOutput: undefined }])
   })
 
+  it('never uses an agent id that reads as another route', () => {
+    const { c } = setup()
+    for (const id of ['history', '..', 'a/b', 'x'.repeat(200)]) c.observe('attach-1', null, request(id), at(0))
+    const ids = c.pending().map((g) => g.id)
+    expect(ids).toHaveLength(4)
+    for (const id of ids) expect(id).toMatch(/^g-[0-9a-f]{16}$/)
+  })
+
   it('sends the advertised action just before the agent\'s own deadline', () => {
     const { c, sent } = setup()
     c.observe('attach-1', null, request('r1', { timeoutMs: 30_000, onTimeout: 'EXIT_EARLY' }), at(0))
