@@ -62,6 +62,10 @@ describe('packaging (electron-builder --dir, stub electronDist)', () => {
   it('names the executable and ships the runtime resources', () => {
     expect(existsSync(join(appDir, 'vigil'))).toBe(true)
     expect(existsSync(join(appDir, 'resources', 'resources', 'icon.png'))).toBe(true)
+    // The tray and taskbar-overlay images the review alerts load at run time.
+    for (const icon of ['tray.png', 'tray-pending.png', 'trayTemplate.png', 'tray-pendingTemplate@2x.png', 'overlay.png']) {
+      expect(existsSync(join(appDir, 'resources', 'resources', 'tray', icon)), icon).toBe(true)
+    }
   })
 
   it('flips the fuses the config asks for', () => {
