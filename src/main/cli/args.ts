@@ -10,6 +10,12 @@ export interface ServeOptions {
   /** Skip looking for Perspt's default store (tests, or when only --db should count). */
   defaultStore: boolean
   dataDir: string | null
+  /** File holding the login password (else VIGIL_PASSWORD). */
+  passwordFile: string | null
+  /** File holding the bearer token remote agents send (else VIGIL_INGRESS_TOKEN). */
+  ingressTokenFile: string | null
+  /** Allow a non-loopback --host with nothing guarding it. */
+  insecure: boolean
 }
 
 export type CliCommand = ServeOptions | { command: 'help' } | { command: 'version' }
@@ -30,12 +36,23 @@ Options:
   --demo               run simulated agents so every view has live data
   --no-default-store   do not open Perspt's default store when no --db is given
   --data-dir DIR       Vigil's own data folder (default: the platform's app data folder)
+  --password-file FILE require a login; the password is the file's content (else env VIGIL_PASSWORD)
+  --ingress-token-file FILE
+                       bearer token agents on other machines must send to /ingress, /api/hub/ingress
+                       and /api/reviews (else env VIGIL_INGRESS_TOKEN); loopback agents need none
+  --insecure           allow a non-loopback --host with no password and no token (everyone gets in)
   -h, --help           show this help
   -v, --version        show Vigil's version
+
+Access:
+  By default Vigil listens on 127.0.0.1 and serves only this machine. With a password, every page, API
+  and WebSocket needs a login at /login (a session ends after 12 h idle or 24 h); only /login and
+  /api/status (name and version) stay public. A --host other machines can reach needs --password-file,
+  --ingress-token-file or --insecure.
 `
 
-const VALUE_FLAGS = new Set(['--db', '--attach', '--host', '--port', '--data-dir'])
-const BOOLEAN_FLAGS = new Set(['--demo', '--no-default-store'])
+const VALUE_FLAGS = new Set(['--db', '--attach', '--host', '--port', '--data-dir', '--password-file', '--ingress-token-file'])
+const BOOLEAN_FLAGS = new Set(['--demo', '--no-default-store', '--insecure'])
 
 function parsePort(raw: string): number {
   if (!/^\d+$/.test(raw)) throw new UsageError(`--port must be a number from 0 to 65535, got "${raw}"`)
@@ -72,7 +89,10 @@ export function parseArgs(argv: readonly string[]): CliCommand {
     port: DEFAULT_PORT,
     demo: false,
     defaultStore: true,
-    dataDir: null
+    dataDir: null,
+    passwordFile: null,
+    ingressTokenFile: null,
+    insecure: false
   }
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!
@@ -83,6 +103,7 @@ export function parseArgs(argv: readonly string[]): CliCommand {
     if (BOOLEAN_FLAGS.has(flag)) {
       if (eq > 0) throw new UsageError(`${flag} takes no value`)
       if (flag === '--demo') opts.demo = true
+      else if (flag === '--insecure') opts.insecure = true
       else opts.defaultStore = false
       continue
     }
@@ -106,6 +127,12 @@ export function parseArgs(argv: readonly string[]): CliCommand {
         break
       case '--data-dir':
         opts.dataDir = value
+        break
+      case '--password-file':
+        opts.passwordFile = value
+        break
+      case '--ingress-token-file':
+        opts.ingressTokenFile = value
         break
     }
   }

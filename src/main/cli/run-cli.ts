@@ -1,6 +1,7 @@
 // The `vigil` command: parse, then serve until SIGINT/SIGTERM. Returns the exit code.
 import { join } from 'node:path'
 import { version } from '../../../package.json'
+import { ExposureError } from '../server/auth/exposure'
 import { ListenError } from '../server/vigil-server'
 import { parseArgs, USAGE, UsageError } from './args'
 import { startServe, StartupError } from './serve'
@@ -27,8 +28,17 @@ export async function runCli(argv: readonly string[]): Promise<number> {
 
   let running
   try {
-    running = await startServe(command, { version, staticDir: join(__dirname, '../renderer') })
+    running = await startServe(command, {
+      version,
+      staticDir: join(__dirname, '../renderer'),
+      warn: (text) => process.stderr.write(text.replace(/^/gm, 'vigil: ') + '\n')
+    })
   } catch (err) {
+    // Serving a network unguarded is a usage problem (fix the flags), like a bad option.
+    if (err instanceof ExposureError) {
+      process.stderr.write(`vigil: ${err.message}\n`)
+      return 2
+    }
     if (err instanceof StartupError || err instanceof ListenError) {
       process.stderr.write(`vigil: ${err.message}\n`)
       return 1

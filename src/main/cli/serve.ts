@@ -4,8 +4,11 @@ import { join } from 'node:path'
 import { defaultDataDir, processTmpRoot } from '../app-paths'
 import { VigilService } from '../core/vigil-service'
 import { addDefaultStoreIfPresent } from '../core/default-store'
+import { createAuth } from '../server/auth/auth-gate'
+import { ExposureError, exposureProblem, exposureWarning } from '../server/auth/exposure'
 import { startVigilServer, type RunningServer } from '../server/vigil-server'
 import type { ServeOptions } from './args'
+import { resolveSecrets } from './secrets'
 
 export class StartupError extends Error {}
 
@@ -15,6 +18,8 @@ export interface ServeContext {
   env?: NodeJS.ProcessEnv
   platform?: NodeJS.Platform
   home?: string
+  /** Receives the --insecure warning before anything starts. */
+  warn?: (text: string) => void
 }
 
 export interface RunningVigil {
@@ -41,6 +46,12 @@ function checkReadableStore(path: string): void {
 
 export async function startServe(opts: ServeOptions, ctx: ServeContext): Promise<RunningVigil> {
   for (const path of opts.dbPaths) checkReadableStore(path)
+  const secrets = resolveSecrets(opts, ctx.env ?? process.env)
+  const exposure = { host: opts.host, hasPassword: secrets.password !== null, hasIngressToken: secrets.ingressToken !== null, insecure: opts.insecure }
+  const problem = exposureProblem(exposure)
+  if (problem) throw new ExposureError(problem)
+  const warning = exposureWarning(exposure)
+  if (warning) ctx.warn?.(warning)
 
   const service = new VigilService({ mode: 'web', version: ctx.version, tmpRoot: processTmpRoot() })
   try {
@@ -60,7 +71,8 @@ export async function startServe(opts: ServeOptions, ctx: ServeContext): Promise
       events: service.events,
       staticDir: ctx.staticDir,
       version: ctx.version,
-      extensions: service.serverExtensions()
+      extensions: service.serverExtensions(),
+      auth: createAuth({ password: secrets.password, ingressToken: secrets.ingressToken, insecure: opts.insecure })
     })
     return {
       service,

@@ -3,7 +3,9 @@ import type { ApiErrorCode } from '../../shared/api/errors'
 
 export const STATUS_BY_CODE: Record<ApiErrorCode, number> = {
   'bad-request': 400,
+  unauthorized: 401,
   forbidden: 403,
+  'rate-limited': 429,
   'not-found': 404,
   conflict: 409,
   internal: 500,

@@ -4,10 +4,15 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { EVENTS_PATH, MAX_TRACE_TEXT, RPC_PATH_PREFIX, type VigilApi } from '../../shared/api/contract'
 import { dispatch } from '../core/dispatch'
 import type { EventHub } from '../core/event-hub'
+import { createAuth, type AuthGate } from './auth/auth-gate'
+import { ExposureError, exposureProblem } from './auth/exposure'
+import { STATUS_PATH } from './auth/route-kinds'
 import { attachEventSocket } from './event-socket'
 import { BodyTooLargeError, readBody, sendError, sendJson, STATUS_BY_CODE } from './json-http'
+import { forbidCors } from './no-cors'
 import { isAllowedHostHeader, isAllowedRequestOrigin, isAllowedWebSocketOrigin } from './origin-policy'
-import { readStaticFile, RENDERER_CSP } from './static-files'
+import { SECURITY_HEADERS } from './security-headers'
+import { readStaticFile } from './static-files'
 
 /** Where the server is bound; extensions apply the origin rule with it. */
 export interface ServerContext {
@@ -36,6 +41,11 @@ export interface VigilServerOptions {
   version: string
   maxBodyBytes?: number
   extensions?: ServerExtension[]
+  /**
+   * Login, agent tokens and CSRF rules (createAuth). Without it: no login, loopback callers only, and
+   * a non-loopback host is refused (ExposureError).
+   */
+  auth?: AuthGate
 }
 
 export interface RunningServer {
@@ -45,15 +55,6 @@ export interface RunningServer {
   /** Browsers connected to the event socket. */
   clientCount(): number
   close(): Promise<void>
-}
-
-const SECURITY_HEADERS = {
-  'content-security-policy': RENDERER_CSP,
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-  'cross-origin-opener-policy': 'same-origin',
-  'cross-origin-resource-policy': 'same-origin'
 }
 
 /** The origin rule refuses a WebSocket by accepting the upgrade and closing 1008 (spec §3), never with a hello. */
@@ -66,6 +67,9 @@ export async function startVigilServer(opts: VigilServerOptions): Promise<Runnin
   // Room for a trace file (MAX_TRACE_TEXT characters, up to 4 bytes each in UTF-8, plus JSON escaping).
   const maxBody = opts.maxBodyBytes ?? 4 * MAX_TRACE_TEXT + 64 * 1024
   const extensions = opts.extensions ?? []
+  const auth = opts.auth ?? createAuth()
+  const problem = exposureProblem({ host: opts.host, hasPassword: auth.requiresLogin, hasIngressToken: auth.hasIngressToken, insecure: auth.insecure })
+  if (problem) throw new ExposureError(problem)
   const ctx: ServerContext = { bindHost: opts.host }
   const clientCount = () => eventSockets.clients.size + extensions.reduce((n, e) => n + (e.clientCount?.() ?? 0), 0)
   const eventSockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
@@ -112,9 +116,14 @@ export async function startVigilServer(opts: VigilServerOptions): Promise<Runnin
     if (!isAllowedHostHeader(req.headers.host, opts.host)) {
       return sendError(res, 403, 'forbidden', 'Unexpected Host header.')
     }
+    forbidCors(res)
     const path = new URL(req.url ?? '/', 'http://vigil.invalid').pathname
-    if (path === '/api/status') {
-      return sendJson(res, 200, { name: 'vigil', version: opts.version, clients: clientCount() })
+    // Before any route or extension: whatever is mounted on this server is covered.
+    if (await auth.handleHttp(req, res, path, opts.host)) return
+    if (path === STATUS_PATH) {
+      // Public, so a signed-out caller learns nothing beyond what answers here.
+      const details = auth.canSeeDetails(req) ? { clients: clientCount() } : {}
+      return sendJson(res, 200, { name: 'vigil', version: opts.version, ...details })
     }
     if (path.startsWith(RPC_PATH_PREFIX)) return handleRpc(req, res, path.slice(RPC_PATH_PREFIX.length))
     for (const ext of extensions) {
@@ -130,6 +139,7 @@ export async function startVigilServer(opts: VigilServerOptions): Promise<Runnin
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n')
       return
     }
+    if (auth.refuseUpgrade(req, socket, path)) return
     if (path !== EVENTS_PATH) {
       for (const ext of extensions) {
         if (ext.handleUpgrade?.(req, socket, head, path, ctx)) return
@@ -180,6 +190,7 @@ export async function startVigilServer(opts: VigilServerOptions): Promise<Runnin
     url: `http://${urlHost}:${port}`,
     clientCount,
     close: async () => {
+      auth.close()
       await Promise.all(extensions.map((e) => e.close?.()))
       await new Promise<void>((resolve) => {
         for (const ws of eventSockets.clients) ws.terminate()

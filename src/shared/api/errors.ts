@@ -6,6 +6,8 @@ export type ApiErrorCode =
   | 'conflict'
   | 'unavailable'
   | 'forbidden'
+  | 'unauthorized'
+  | 'rate-limited'
   | 'internal'
 
 export interface ApiErrorData {
@@ -35,6 +37,8 @@ const CODES: ReadonlySet<string> = new Set<ApiErrorCode>([
   'conflict',
   'unavailable',
   'forbidden',
+  'unauthorized',
+  'rate-limited',
   'internal'
 ])
 

@@ -13,11 +13,13 @@ export interface VigilProcess {
 
 const root = resolve(__dirname, '../../..')
 
-export function startVigil(args: string[], timeoutMs = 30_000): Promise<VigilProcess> {
+/** `env` adds to the environment, e.g. { VIGIL_PASSWORD: '…' } for a server that requires a login. */
+export function startVigil(args: string[], timeoutMs = 30_000, env: Record<string, string> = {}): Promise<VigilProcess> {
   // Its own data folder: recordings from other tests (or the user's) must not show up.
   const dataDir = mkdtempSync(join(tmpdir(), 'vigil-e2e-data-'))
   const proc = spawn(process.execPath, [resolve(root, 'bin/vigil.js'), 'serve', '--port', '0', '--no-default-store', '--data-dir', dataDir, ...args], {
     cwd: root,
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let out = ''

@@ -11,7 +11,10 @@ describe('vigil command line', () => {
       port: DEFAULT_PORT,
       demo: false,
       defaultStore: true,
-      dataDir: null
+      dataDir: null,
+      passwordFile: null,
+      ingressTokenFile: null,
+      insecure: false
     })
     expect(DEFAULT_PORT).toBe(7400)
   })
@@ -29,6 +32,14 @@ describe('vigil command line', () => {
       demo: true,
       defaultStore: false,
       dataDir: '/tmp/v'
+    })
+  })
+
+  it('takes the auth options: password and token files, --insecure', () => {
+    expect(parseArgs(['serve', '--password-file', '/run/pw', '--ingress-token-file=/run/tok', '--insecure'])).toMatchObject({
+      passwordFile: '/run/pw',
+      ingressTokenFile: '/run/tok',
+      insecure: true
     })
   })
 
@@ -51,7 +62,10 @@ describe('vigil command line', () => {
     [['serve', '--db', '--demo'], /--db needs a value/],
     [['serve', '--attach', 'http://x/ws'], /ws:\/\/ or wss:\/\//],
     [['serve', '--attach', 'nope'], /needs a ws:\/\/ URL/],
-    [['serve', '--demo=yes'], /takes no value/]
+    [['serve', '--demo=yes'], /takes no value/],
+    [['serve', '--password-file'], /--password-file needs a value/],
+    [['serve', '--ingress-token-file', '--demo'], /--ingress-token-file needs a value/],
+    [['serve', '--insecure=1'], /--insecure takes no value/]
   ])('refuses %j with a one-line reason', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(UsageError)
     expect(() => parseArgs(argv)).toThrow(message)

@@ -16,7 +16,7 @@ describe('API contract', () => {
   it('lists every method and event once', () => {
     expect(new Set(METHOD_NAMES).size).toBe(METHOD_NAMES.length)
     expect(METHOD_NAMES).toContain('addStore')
-    expect(EVENT_NAMES).toEqual(['sources-changed', 'store-updated', 'run-updated', 'navigate'])
+    expect(EVENT_NAMES).toEqual(['sources-changed', 'store-updated', 'run-updated', 'navigate', 'reviews-changed'])
     expect(isMethodName('toString')).toBe(false)
     expect(isMethodName('__proto__')).toBe(false)
     expect(isEventName('constructor')).toBe(false)
@@ -37,6 +37,10 @@ describe('API contract', () => {
     ['addStore', ['a', 'b'], /at most 1 argument/],
     ['addAttachment', ['http://localhost/ws'], /ws:\/\/ or wss:\/\//],
     ['addAttachment', ['not a url'], /valid URL/],
+    ['decideReview', ['g1', 'exit'], /one of CONTINUE, EDIT, EXIT_EARLY/],
+    ['decideReview', ['g1', 'CONTINUE', undefined, 'api'], /one of desktop-inbox, browser-inbox/],
+    ['setDoNotDisturb', ['yes'], /true or false/],
+    ['getReviewHistory', [0, 501], /between 1 and 500/],
     ['getRun', ['r1', 1.5], /integer/],
     ['getRun', ['r1', 10_000], /between 0 and 5000/],
     ['renameSource', ['id', 'x'.repeat(201)], /at most 200/],

@@ -1,0 +1,165 @@
+// Vigil's auth gate. vigil-server.ts runs it on every request and upgrade BEFORE any route or
+// extension, so the hub, the review API and whatever comes next are covered without knowing of it.
+//
+// Rules (README "Login and remote agents"):
+//  * OPTIONS is never granted (no CORS, ever); state-changing methods need a same-origin (or absent)
+//    Origin, or a valid bearer token (CSRF).
+//  * public: /login, /logout, POST /api/login, POST /api/logout, GET /api/status (name + version only
+//    unless the caller may see the rest).
+//  * agent routes (/ingress, /api/hub/ingress, /api/reviews…): a loopback caller needs nothing; others
+//    need `Authorization: Bearer <ingress token>` or a login.
+//  * everything else (pages, assets, /api/rpc, /api/events, /ws): with a password, a login; without
+//    one, loopback callers only, unless the server was started --insecure.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { sendError } from '../json-http'
+import { isAllowedRequestOrigin } from '../origin-policy'
+import { LoginRateLimiter } from './login-rate-limit'
+import { handleLoginRoute, redirect } from './login-routes'
+import { bearerToken, clientAddress, isLoopbackRequest, isOnLoopbackHost } from './request-facts'
+import { AUTH_PATHS, routeKind, type RouteKind } from './route-kinds'
+import { createSecretMatcher } from './secret-match'
+import { readCookie, sessionCookieName, type CookieSettings } from './session-cookie'
+import { SessionStore } from './session-store'
+
+export interface AuthOptions {
+  /** Browsers must sign in with it. null/undefined: no login. */
+  password?: string | null
+  /** Agents off loopback send it as `Authorization: Bearer <token>`. */
+  ingressToken?: string | null
+  /** Allow a non-loopback bind with no password or token, and let any browser in when there is no password. */
+  insecure?: boolean
+  /** Clock for session expiry and rate limits (tests). */
+  now?: () => number
+  /** Whether a request comes from this machine (tests simulate remote callers with it). */
+  isLoopback?: (req: IncomingMessage) => boolean
+  sessionIdleMs?: number
+  sessionAbsoluteMs?: number
+}
+
+export interface AuthGate {
+  readonly requiresLogin: boolean
+  readonly hasIngressToken: boolean
+  readonly insecure: boolean
+  /** Answers (and returns true for) auth routes and refused requests; false lets the request through. */
+  handleHttp(req: IncomingMessage, res: ServerResponse, path: string, bindHost: string): Promise<boolean>
+  /** Refuses an upgrade the caller may not make (HTTP 401/403, before any WebSocket frame): true. */
+  refuseUpgrade(req: IncomingMessage, socket: Duplex, path: string): boolean
+  /** Whether the caller may see more than name and version in /api/status. */
+  canSeeDetails(req: IncomingMessage): boolean
+  /** Ends expired sessions and closes their sockets (every minute on its own). */
+  sweep(): void
+  close(): void
+}
+
+const STATE_CHANGING = new Set(['POST', 'PUT', 'DELETE', 'PATCH'])
+const SWEEP_MS = 60_000
+
+type Access = { ok: true; token: string | null } | { ok: false; status: 401 | 403; message: string }
+
+export function createAuth(opts: AuthOptions = {}): AuthGate {
+  const checkPassword = opts.password ? createSecretMatcher(opts.password) : null
+  const checkToken = opts.ingressToken ? createSecretMatcher(opts.ingressToken) : null
+  const insecure = opts.insecure ?? false
+  const isLoopback = opts.isLoopback ?? isLoopbackRequest
+  const sessions = new SessionStore({ now: opts.now, idleMs: opts.sessionIdleMs, absoluteMs: opts.sessionAbsoluteMs })
+  const limiter = new LoginRateLimiter({ now: opts.now })
+  const sweeper = checkPassword ? setInterval(() => sessions.sweep(), SWEEP_MS) : null
+  sweeper?.unref()
+
+  const cookieFor = (req: IncomingMessage): CookieSettings => ({
+    name: sessionCookieName(req.socket.localPort),
+    secure: !isOnLoopbackHost(req)
+  })
+  /** The caller's token when it names a live session. */
+  const sessionOf = (req: IncomingMessage): string | null => {
+    if (!checkPassword) return null
+    const token = readCookie(req.headers.cookie, cookieFor(req).name)
+    return token && sessions.touch(token) ? token : null
+  }
+  const hasBearer = (req: IncomingMessage): boolean => {
+    const token = checkToken ? bearerToken(req) : null
+    return token !== null && checkToken!(token)
+  }
+
+  function access(req: IncomingMessage, kind: RouteKind): Access {
+    if (kind === 'public') return { ok: true, token: null }
+    const token = sessionOf(req)
+    if (token) return { ok: true, token }
+    if (kind === 'agent') {
+      if (isLoopback(req) || hasBearer(req) || (insecure && !checkToken && !checkPassword)) return { ok: true, token: null }
+      return { ok: false, status: 401, message: 'Send Authorization: Bearer <ingress token>, or sign in at /login.' }
+    }
+    if (checkPassword) return { ok: false, status: 401, message: 'Sign in first: open /login, or POST {"password": …} to /api/login.' }
+    if (insecure || isLoopback(req)) return { ok: true, token: null }
+    return {
+      ok: false,
+      status: 403,
+      message: 'This Vigil has no password, so it serves only this machine. Start it with --password-file to use it from elsewhere.'
+    }
+  }
+
+  function refuseHttp(req: IncomingMessage, res: ServerResponse, path: string, kind: RouteKind, refusal: Extract<Access, { ok: false }>): void {
+    const method = req.method ?? 'GET'
+    // A browser opening a page (or asset) is sent to sign in; API callers get JSON they can act on.
+    if (refusal.status === 401 && checkPassword && kind === 'browser' && !path.startsWith('/api/') && (method === 'GET' || method === 'HEAD')) {
+      return redirect(res, AUTH_PATHS.loginPage)
+    }
+    if (kind === 'agent') res.setHeader('www-authenticate', 'Bearer realm="vigil"')
+    sendError(res, refusal.status, refusal.status === 401 ? 'unauthorized' : 'forbidden', refusal.message)
+  }
+
+  return {
+    requiresLogin: checkPassword !== null,
+    hasIngressToken: checkToken !== null,
+    insecure,
+
+    async handleHttp(req, res, path, bindHost) {
+      const method = req.method ?? 'GET'
+      if (method === 'OPTIONS') {
+        res.setHeader('allow', 'GET, HEAD, POST')
+        sendError(res, 405, 'bad-request', 'Cross-origin requests are not allowed.')
+        return true
+      }
+      if (STATE_CHANGING.has(method) && !isAllowedRequestOrigin(req.headers.origin, bindHost, req.headers.host) && !hasBearer(req)) {
+        sendError(res, 403, 'forbidden', 'Cross-origin requests are not allowed.')
+        return true
+      }
+      const kind = routeKind(path)
+      if (kind === 'public') {
+        const deps = { checkPassword, sessions, limiter, cookie: cookieFor(req), token: sessionOf(req), clientAddress: clientAddress(req) }
+        if (await handleLoginRoute(req, res, path, deps)) return true
+      }
+      const verdict = access(req, kind)
+      if (verdict.ok) return false
+      refuseHttp(req, res, path, kind, verdict)
+      return true
+    },
+
+    refuseUpgrade(req, socket, path) {
+      const verdict = access(req, routeKind(path))
+      if (verdict.ok) {
+        if (verdict.token) sessions.bind(verdict.token, socket)
+        return false
+      }
+      const text = verdict.status === 401 ? 'Unauthorized' : 'Forbidden'
+      const body = `${verdict.message}\n`
+      socket.end(
+        `HTTP/1.1 ${verdict.status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+      )
+      return true
+    },
+
+    canSeeDetails(req) {
+      return access(req, 'browser').ok
+    },
+
+    sweep: () => sessions.sweep(),
+
+    close() {
+      if (sweeper) clearInterval(sweeper)
+      sessions.clear()
+    }
+  }
+}
