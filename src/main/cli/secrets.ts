@@ -34,7 +34,7 @@ function fromEnv(name: string, env: NodeJS.ProcessEnv): string | null {
   return value
 }
 
-export function resolveSecrets(opts: ServeOptions, env: NodeJS.ProcessEnv): Secrets {
+export function resolveSecrets(opts: Pick<ServeOptions, 'passwordFile' | 'ingressTokenFile'>, env: NodeJS.ProcessEnv): Secrets {
   return {
     password: opts.passwordFile ? readSecretFile('--password-file', opts.passwordFile) : fromEnv('VIGIL_PASSWORD', env),
     ingressToken: opts.ingressTokenFile

@@ -9,9 +9,11 @@ import { eventChannel } from '../../shared/api/contract'
 import { forwardEventsOverIpc, registerIpcApi } from '../ipc/ipc-api'
 import { APP_ORIGIN, createSenderCheck, type TrustedOrigin } from '../ipc/trusted-sender'
 import { DEFAULT_PORT } from '../cli/args'
+import { createAuth } from '../server/auth/auth-gate'
 import { startVigilServer, type RunningServer } from '../server/vigil-server'
 import { ReviewAlerts } from '../reviews/review-alerts'
 import { rememberedSourcesFile } from '../settings/remembered-sources'
+import { desktopServerSecrets, serverSettingsFile } from '../settings/server-settings'
 import { handleAppProtocol, registerAppScheme } from './app-protocol'
 import { setAppMenu } from './app-menu'
 import { createMainWindow, defaultPreloadPath } from './main-window'
@@ -139,7 +141,9 @@ async function start(): Promise<void> {
 
   // The hub port AgentEnsemble publishers already point at (ws://localhost:7400/ingress), loopback only.
   try {
+    const secrets = desktopServerSecrets(serverSettingsFile(app.getPath('userData')).read(), process.env)
     server = await startVigilServer({
+      auth: createAuth({ password: secrets.password, ingressToken: secrets.ingressToken }),
       host: '127.0.0.1',
       port: Number(process.env.VIGIL_PORT ?? DEFAULT_PORT),
       api: vigil,
@@ -149,7 +153,8 @@ async function start(): Promise<void> {
       extensions: vigil.serverExtensions()
     })
   } catch (err) {
-    // Another Vigil (or AgentEnsemble's own hub) has the port: the window works without it.
+    // Another Vigil (or AgentEnsemble's own hub) has the port, or the password setting is unusable
+    // (server.json in the app's data folder): the window works without the server, never unprotected.
     console.warn(`vigil: hub not started: ${err instanceof Error ? err.message : String(err)}`)
   }
 }
