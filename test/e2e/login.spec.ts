@@ -49,6 +49,18 @@ test('sign in through the page, see the app, sign out, and get the login page ag
   await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible()
 })
 
+test('a session that ends while the app is open sends the page back to the login page', async ({ page }) => {
+  await page.goto(`${vigil.url}/login`)
+  await page.getByLabel('Password').fill(PASSWORD)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await expect(page.getByRole('heading', { name: 'Welcome to Vigil' })).toBeVisible()
+  // Signed out elsewhere (another tab, or expiry): the next API call gets 401.
+  expect((await page.request.post(`${vigil.url}/api/logout`)).ok()).toBe(true)
+  await page.getByRole('button', { name: /Try the demo/ }).click()
+  await expect(page).toHaveURL(`${vigil.url}/login`)
+  await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible()
+})
+
 test('too many wrong passwords get a clear wait message', async ({ page }) => {
   await page.goto(`${vigil.url}/login`)
   // One wrong attempt was made by the test above; four more reach the limit of five a minute.

@@ -10,5 +10,7 @@ export interface ConnectedBridge {
 /** The desktop preload's bridge when present, otherwise the web bridge to the server that served this page. */
 export function connectBridge(onConnectionChange: (connected: boolean) => void): ConnectedBridge {
   if (window.vigil) return { bridge: window.vigil, transport: 'ipc' }
-  return { bridge: createWebBridge({ baseUrl: window.location.origin, onConnectionChange }), transport: 'web' }
+  // Signed out or expired while the page was open: the server's login page brings the user back.
+  const onUnauthorized = () => window.location.assign('/login')
+  return { bridge: createWebBridge({ baseUrl: window.location.origin, onConnectionChange, onUnauthorized }), transport: 'web' }
 }

@@ -32,6 +32,8 @@ export interface WebBridgeOptions {
   reconnectMs?: number[]
   /** Called when the event socket (re)connects or drops: the UI shows it and refetches on reconnect. */
   onConnectionChange?: (connected: boolean) => void
+  /** Called when the server says this browser is not signed in (login on, session expired or logged out). */
+  onUnauthorized?: () => void
 }
 
 export interface WebBridge extends VigilBridge {
@@ -70,6 +72,7 @@ export function createWebBridge(opts: WebBridgeOptions): WebBridge {
     }
     const result = body as { ok?: boolean; value?: unknown; error?: unknown }
     if (result.ok === true) return result.value
+    if (res.status === 401) opts.onUnauthorized?.()
     throw fromErrorData(result.error)
   }
 
