@@ -11,6 +11,10 @@ export type Route =
   | { name: 'attach' }
   | { name: 'store'; id: string }
   | { name: 'run'; id: string }
+  | { name: 'reviews' }
+  /** One gate; `edit` opens its editor (the desktop dialog's "Edit…" lands here). */
+  | { name: 'review'; id: string; edit: boolean }
+  | { name: 'review-history' }
   | { name: 'not-found'; path: string }
 
 export function parseRoute(hash: string): Route {
@@ -34,6 +38,9 @@ export function parseRoute(hash: string): Route {
     if (SESSION_VIEWS.includes(view)) return { name: 'session', storeId: id, sessionId: parts[3], view, params }
   }
   if (parts.length === 2 && head === 'run' && id) return { name: 'run', id }
+  if (head === 'reviews' && parts.length === 1) return { name: 'reviews' }
+  if (head === 'reviews' && parts.length === 2 && id === 'history') return { name: 'review-history' }
+  if (head === 'reviews' && parts.length === 2 && id) return { name: 'review', id, edit: params.edit === '1' }
   return { name: 'not-found', path }
 }
 
@@ -47,6 +54,12 @@ export function href(route: Route): string {
     case 'store':
     case 'run':
       return `#/${route.name}/${encodeURIComponent(route.id)}`
+    case 'reviews':
+      return '#/reviews'
+    case 'review':
+      return `#/reviews/${encodeURIComponent(route.id)}${route.edit ? '?edit=1' : ''}`
+    case 'review-history':
+      return '#/reviews/history'
     case 'home':
       return '#/'
     case 'not-found':
@@ -69,5 +82,10 @@ export class Router {
 
   go(target: string): void {
     window.location.hash = target.replace(/^#/, '')
+  }
+
+  /** Like go(), without a new history entry (moving through a queue, opening an editor). */
+  replace(target: string): void {
+    window.location.replace(`#${target.replace(/^#/, '')}`)
   }
 }
