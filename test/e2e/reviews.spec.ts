@@ -518,13 +518,7 @@ test.describe('review inbox with an attached AgentEnsemble dashboard', () => {
   test('review_requested from the dashboard shows in the inbox and on the run; approving sends exactly the review_decision frame', async ({ page }) => {
     await expect.poll(() => sim.clientCount).toBe(1)
     // Every text frame Vigil sends to the simulated dashboard, as written on the wire.
-    const frames: string[] = []
-    const sockets = (sim as unknown as { clients: Set<WebSocket> }).clients
-    for (const ws of sockets) {
-      ws.on('message', (data, isBinary) => {
-        if (!isBinary) frames.push(data.toString())
-      })
-    }
+    const frames = sim.clientFrames
 
     await page.goto(`${vigil.url}/`)
     const runLink = page.getByRole('navigation').locator('a[href^="#/run/"]').first()

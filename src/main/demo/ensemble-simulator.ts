@@ -93,6 +93,8 @@ function mapDecision(decision: string, revisedOutput: string | undefined): Revie
 export class EnsembleSimulator {
   /** Every review_decision received, in order (including late or unknown ones, which have no effect). */
   readonly decisions: ReceivedDecision[] = []
+  /** Every text frame clients sent, exactly as it arrived on the wire (tests assert byte-exact frames). */
+  readonly clientFrames: string[] = []
 
   private readonly paceMs: number
   private readonly loop: boolean
@@ -281,6 +283,7 @@ export class EnsembleSimulator {
   }
 
   private onClientFrame(ws: WebSocket, text: string): void {
+    this.clientFrames.push(text)
     // Malformed or unknown input is dropped silently; the socket stays open (§1.5).
     const parsed = parseClientFrame(text)
     if (!parsed.ok) return
