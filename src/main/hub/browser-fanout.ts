@@ -1,11 +1,17 @@
 // The hub's browser side (`/ws`, spec §7): fan-out of every frame to every browser without letting
 // one slow reader hold memory or time, heartbeats, ping → pong, and decisions handed to the hub.
 //
-// Slow-browser policy: frames are written only while the browser's unsent data (ws bufferedAmount)
-// is within maxBrowserQueueBytes (plus the size of its hub_hello while that is still draining), so
-// a browser holds at most that much plus one batch (the frames of one ingress read, ~64 KiB, or one
-// POSTed envelope). Past that the browser is terminated at once — a close frame would queue behind
-// the backlog — and counted; it reconnects and gets a fresh hub_hello. Ingest and the other
+// Slow-browser policy (SECURITY.md): before each batch, a browser's unsent data (ws bufferedAmount)
+// is compared with its limit, maxBrowserQueueBytes (plus the size of its hub_hello while that is
+// still draining). A browser is dropped when its backlog
+//  * has stayed over the limit for SLOW_GRACE_MS (it is not reading, or reads slower than the stream), or
+//  * passes the limit plus (SLOW_HARD_FACTOR − 1) × maxBrowserQueueBytes at any moment,
+// so a browser holds at most SLOW_HARD_FACTOR × maxBrowserQueueBytes (16 MiB by default; plus its
+// hub_hello while that drains) plus one batch (the frames of one ingress read, ~64 KiB, or one
+// POSTed envelope). The grace keeps a browser that keeps up on average through a short stall (a GC
+// pause, a descheduled tab) during a burst of several MiB. A dropped browser is terminated at once
+// — a close frame would queue behind the backlog, so the client sees 1006 — and counted
+// (slowBrowsersDropped); it reconnects and gets a fresh, bounded hub_hello. Ingest and the other
 // browsers never wait for it.
 //
 // Frames broadcast while one chunk of ingress data is processed are batched (flushed in a
@@ -17,6 +23,12 @@ import type { Duplex } from 'node:stream'
 import WebSocket from 'ws'
 import type { RawData } from 'ws'
 import { parseClientFrame, serializeServerMessage } from '../../shared/protocol/agentensemble'
+
+/** A browser whose backlog stays over its limit this long is dropped. */
+export const SLOW_GRACE_MS = 1000
+
+/** A browser whose backlog passes this many times its limit is dropped at once. */
+export const SLOW_HARD_FACTOR = 4
 
 export interface BrowserFanoutOptions {
   maxQueueBytes: number
@@ -33,6 +45,8 @@ interface Browser {
   socket: Duplex
   /** Unsent bytes tolerated right now: the queue limit, plus the hello while it drains. */
   allowance: number
+  /** performance.now() when the backlog was first seen over `allowance`; null while within it. */
+  overSince: number | null
 }
 
 export class BrowserFanout {
@@ -66,7 +80,7 @@ export class BrowserFanout {
   add(ws: WebSocket, socket: Duplex, hello: () => string): void {
     this.flush()
     const text = hello()
-    this.browsers.set(ws, { socket, allowance: this.opts.maxQueueBytes + Buffer.byteLength(text) })
+    this.browsers.set(ws, { socket, allowance: this.opts.maxQueueBytes + Buffer.byteLength(text), overSince: null })
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (!isBinary) this.onFrame(ws, rawText(data))
     })
@@ -95,14 +109,21 @@ export class BrowserFanout {
     if (frames.length === 0) return
     this.batch = []
     const payload = encodeTextFrames(frames)
+    const now = performance.now()
     for (const [ws, browser] of this.browsers) {
       if (ws.readyState !== WebSocket.OPEN) continue
+      // Judged on the backlog before this batch, so one large batch never drops a browser that keeps up.
       const queued = ws.bufferedAmount
       if (queued <= this.opts.maxQueueBytes) browser.allowance = this.opts.maxQueueBytes
-      // Judged on the backlog before this batch, so one large batch never drops a browser that keeps up.
-      if (queued > browser.allowance) {
-        this.dropSlow(ws)
-        continue
+      if (queued <= browser.allowance) {
+        browser.overSince = null
+      } else {
+        browser.overSince ??= now
+        const hardCap = browser.allowance + (SLOW_HARD_FACTOR - 1) * this.opts.maxQueueBytes
+        if (queued > hardCap || now - browser.overSince >= SLOW_GRACE_MS) {
+          this.dropSlow(ws)
+          continue
+        }
       }
       browser.socket.write(payload)
     }

@@ -1,19 +1,56 @@
 import type { WebSocket } from 'ws'
 import type { EventHub } from '../core/event-hub'
 
+// Slow-client policy of the web bridge's event socket (`/api/events`), see SECURITY.md:
+//  * before each frame, the browser's unsent data (ws bufferedAmount: Node's socket buffer plus ws's
+//    own queue, not counting what the kernel already holds) is checked; past MAX_QUEUED_BYTES the
+//    browser is dropped, so one tab that stops reading holds at most MAX_QUEUED_BYTES plus one frame
+//    and never makes the server, ingest or the other browsers wait;
+//  * dropping = stop sending it anything, start a close with 1013 "Client too slow" (the renderer's
+//    bridge reconnects and refetches on any close), and destroy the socket if the close frame,
+//    queued behind the backlog, has not gone through within SLOW_CLOSE_GRACE_MS (a client that
+//    reads nothing at all then sees 1006). The backlog is freed then, not after ws's 30 s close timeout.
+
 /** A browser that stops reading gets dropped once this much is queued, so it cannot stall the others. */
 export const MAX_QUEUED_BYTES = 8 * 1024 * 1024
+
+/** Close sent to a browser that fell behind by more than MAX_QUEUED_BYTES. */
+export const SLOW_CLIENT_CLOSE = { code: 1013, reason: 'Client too slow' } as const
+
+/** How long a dropped browser has to take its close frame before its socket is destroyed. */
+export const SLOW_CLOSE_GRACE_MS = 2000
+
+/**
+ * EventHub hands the same frame object to every listener: it is serialized once, not once per
+ * browser (a frame listing every pending review, sent to 100 tabs, would otherwise cost 100 stringifies).
+ */
+const serialized = new WeakMap<object, string>()
+
+function frameText(frame: object): string {
+  let text = serialized.get(frame)
+  if (text === undefined) {
+    text = JSON.stringify(frame)
+    serialized.set(frame, text)
+  }
+  return text
+}
 
 /** Streams push events to one browser over the web bridge's event socket. */
 export function attachEventSocket(ws: WebSocket, events: EventHub): void {
   const unsubscribe = events.subscribe((frame) => {
     if (ws.readyState !== ws.OPEN) return
+    // Judged on the backlog before this frame, so one large frame never drops a browser that keeps up.
     if (ws.bufferedAmount > MAX_QUEUED_BYTES) {
-      ws.close(1013, 'Client too slow')
+      dropSlow()
       return
     }
-    ws.send(JSON.stringify(frame))
+    ws.send(frameText(frame))
   })
+  function dropSlow(): void {
+    unsubscribe()
+    ws.close(SLOW_CLIENT_CLOSE.code, SLOW_CLIENT_CLOSE.reason)
+    setTimeout(() => ws.terminate(), SLOW_CLOSE_GRACE_MS).unref()
+  }
   ws.on('close', unsubscribe)
   ws.on('error', unsubscribe)
   // Clients have nothing to say on this socket; anything they send is ignored.
