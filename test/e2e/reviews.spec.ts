@@ -244,6 +244,23 @@ test.describe('review inbox with the review API', () => {
     await expect(page.getByTestId('diff').locator('mark.insert')).toHaveText('blue')
   })
 
+  test('a long output arrives cut in the push, but the inbox shows and edits the whole text', async ({ page }) => {
+    const lines = Array.from({ length: 2500 }, (_, i) => `line ${i + 1}: ${'x'.repeat(20)}`)
+    const original = lines.join('\n')
+    expect(original.length).toBeGreaterThan(16 * 1024)
+    const waiting = raiseAndWait(vigil, { taskDescription: 'Long report', taskOutput: original, timeoutMs: 600_000, onTimeout: 'EXIT_EARLY' })
+    const id = await idOf(vigil, 'Long report')
+    await page.goto(`${vigil.url}/#/reviews/${id}`)
+    await expect(page.getByTestId('gate-output')).toContainText('line 2500:')
+    await page.keyboard.press('e')
+    const textarea = page.locator('#review-draft')
+    await expect(textarea).toHaveValue(original)
+    const revised = original.replace('line 2500:', 'last line:')
+    await textarea.fill(revised)
+    await textarea.press('ControlOrMeta+Enter')
+    expect(await waiting).toMatchObject({ status: 'APPLIED', decision: 'EDIT', revisedOutput: revised })
+  })
+
   test('the desktop dialog\'s "Edit…" route opens the editor; Esc closes it and keeps the draft', async ({ page }) => {
     const id = await raise(vigil, { taskDescription: 'Agent question', taskOutput: '', timing: 'DURING_EXECUTION', timeoutMs: 600_000, onTimeout: 'CONTINUE' })
     await page.goto(`${vigil.url}/#/reviews/${id}?edit=1`)

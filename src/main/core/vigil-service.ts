@@ -67,6 +67,7 @@ export class VigilService implements VigilApi {
   readonly reviews: ReviewCoordinator
   private demo: Promise<RunningDemo> | null = null
   private recorder: Recorder | null = null
+  private reviewsPush: NodeJS.Immediate | null = null
   private recording: AppInfo['recording'] = { path: null, active: false, problem: null }
 
   constructor(private readonly opts: VigilServiceOptions) {
@@ -104,7 +105,7 @@ export class VigilService implements VigilApi {
         const g = event.gate
         tracker.ingest(HUB_SOURCE_ID, g.source.producerId, { type: 'review_timed_out', reviewId: g.reviewId, action: g.onTimeout }, g.outcome?.decidedAt ?? new Date().toISOString())
       }
-      this.events.emit('reviews-changed', this.reviews.state())
+      this.pushReviewsSoon()
     })
     this.events.subscribe((frame) => {
       if (frame.event === 'sources-changed') this.syncGateConnections()
@@ -305,6 +306,8 @@ export class VigilService implements VigilApi {
   }
 
   async close(): Promise<void> {
+    if (this.reviewsPush) clearImmediate(this.reviewsPush)
+    this.reviewsPush = null
     this.reviews.close()
     await this.hub.close()
     await this.registry.close()
@@ -319,6 +322,18 @@ export class VigilService implements VigilApi {
     const session = (await store.listSessions()).find((s) => s.sessionId === sessionId)
     if (!session) throw new ApiError('not-found', `No session "${sessionId}" in this store.`)
     return { store, session }
+  }
+
+  /**
+   * One reviews-changed push per event-loop turn: a burst of gates (a hub replay, 500 agents at once)
+   * makes one push, not one per gate, and a single change still goes out at once.
+   */
+  private pushReviewsSoon(): void {
+    if (this.reviewsPush) return
+    this.reviewsPush = setImmediate(() => {
+      this.reviewsPush = null
+      this.events.emit('reviews-changed', this.reviews.state())
+    })
   }
 
   /** AgentEnsemble's viz on Vigil's /ws decides with the agent's review id; invalid words are dropped (§2.2.4 reads them as exit). */

@@ -21,6 +21,7 @@ import { formatInstant, serializeClientMessage } from '../../shared/protocol/age
 import {
   compareByDeadline,
   normalizeDecisionWord,
+  PENDING_TEXT_CHARS,
   RECENT_TEXT_CHARS,
   type ReviewDecisionWord,
   type ReviewGate,
@@ -120,8 +121,8 @@ export class ReviewCoordinator {
 
   state(): ReviewsState {
     return {
-      pending: this.pending(),
-      recent: this.recent.map(summary),
+      pending: this.pending().map((g) => cutTexts(g, PENDING_TEXT_CHARS)),
+      recent: this.recent.map((g) => cutTexts(g, RECENT_TEXT_CHARS)),
       doNotDisturb: this.doNotDisturb,
       historyPersisted: this.log.persisted
     }
@@ -530,17 +531,15 @@ function copy(gate: ReviewGate): ReviewGate {
   return { ...gate, source: { ...gate.source }, outcome: gate.outcome ? { ...gate.outcome } : null }
 }
 
-/** A decided gate for the pushed recent list: long texts cut (pushes go to every window on every change). */
-function summary(gate: ReviewGate): ReviewGate {
+/** A gate for a pushed list: long texts cut (pushes go to every window on every change), surrogate-safe. */
+function cutTexts(gate: ReviewGate, max: number): ReviewGate {
   const out = copy(gate)
   const cut = (t: string) => {
-    if (t.length <= RECENT_TEXT_CHARS) return t
-    // Never split a surrogate pair.
-    const end = /[\uD800-\uDBFF]/.test(t.charAt(RECENT_TEXT_CHARS - 1)) ? RECENT_TEXT_CHARS - 1 : RECENT_TEXT_CHARS
-    return t.slice(0, end)
+    if (t.length <= max) return t
+    return t.slice(0, /[\uD800-\uDBFF]/.test(t.charAt(max - 1)) ? max - 1 : max)
   }
   const revised = out.outcome?.revisedOutput ?? null
-  if (out.taskOutput.length > RECENT_TEXT_CHARS || (revised !== null && revised.length > RECENT_TEXT_CHARS)) {
+  if (out.taskOutput.length > max || (revised !== null && revised.length > max)) {
     out.taskOutput = cut(out.taskOutput)
     if (out.outcome && revised !== null) out.outcome.revisedOutput = cut(revised)
     out.truncated = true

@@ -85,10 +85,12 @@ export interface ReviewGate {
 
 /** Longest taskOutput / revisedOutput sent in `ReviewsState.recent`. */
 export const RECENT_TEXT_CHARS = 2000
+/** Longest taskOutput sent in `ReviewsState.pending`: a burst of gates must not make pushes of megabytes. */
+export const PENDING_TEXT_CHARS = 16 * 1024
 
 /** What every window starts from and is pushed on each change. */
 export interface ReviewsState {
-  /** Ordered by deadline (gates without one last), then by arrival. */
+  /** Ordered by deadline (gates without one last), then by arrival; texts cut to PENDING_TEXT_CHARS (getReview has them whole). */
   pending: ReviewGate[]
   /** The latest decided gates, newest first, texts cut to RECENT_TEXT_CHARS (the full history is paged from Vigil's DuckDB). */
   recent: ReviewGate[]

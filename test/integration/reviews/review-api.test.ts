@@ -122,6 +122,16 @@ describe('review API', () => {
     watcher.ws.close()
   })
 
+  it('a burst of gates makes one push, not one per gate', async () => {
+    const watcher = watchReviews(v)
+    await watcher.opened
+    for (let i = 0; i < 300; i++) v.service.reviews.create({ ...GATE, onTimeout: 'CONTINUE', taskDescription: `gate ${i}` })
+    const full = await waitFor(() => watcher.states().find((s) => s.pending.length === 300), 'the burst pushed')
+    expect(watcher.states()).toHaveLength(1)
+    expect(full.pending).toHaveLength(300)
+    watcher.ws.close()
+  })
+
   it('a viewer that connects mid-gate gets it pending from listReviews', async () => {
     const id = await createGate(v)
     const state = await v.service.listReviews()

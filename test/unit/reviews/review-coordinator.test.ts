@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ApiError } from '../../../src/shared/api/errors'
 import { formatInstant, type DashboardMessage, type ReviewRequestedMessage, type ServerMessage } from '../../../src/shared/protocol/agentensemble'
 import { ReviewCoordinator, type ReviewGateEvent } from '../../../src/main/reviews/review-coordinator'
+import { PENDING_TEXT_CHARS } from '../../../src/shared/model/reviews'
 
 const T0 = Date.parse('2026-11-22T10:00:00.000Z')
 
@@ -141,6 +142,16 @@ describe('ReviewCoordinator: API gates', () => {
     expect(recent!.outcome!.revisedOutput).toBe('a'.repeat(1999))
     expect(c.get(gate.id).taskOutput).toBe(long)
     expect(c.get(gate.id).outcome?.revisedOutput).toBe(long)
+  })
+
+  it('pushes pending gates with outputs over PENDING_TEXT_CHARS cut, marked truncated', () => {
+    const { c } = setup()
+    const big = c.create({ taskDescription: 'x', taskOutput: 'z'.repeat(PENDING_TEXT_CHARS + 10), timeoutMs: 0, onTimeout: 'CONTINUE' })
+    const small = c.create({ taskDescription: 'y', taskOutput: 'short', timeoutMs: 0, onTimeout: 'CONTINUE' })
+    const pushed = c.state().pending
+    expect(pushed.find((g) => g.id === big.id)).toMatchObject({ truncated: true, taskOutput: 'z'.repeat(PENDING_TEXT_CHARS) })
+    expect(pushed.find((g) => g.id === small.id)?.truncated).toBeUndefined()
+    expect(c.get(big.id).taskOutput).toHaveLength(PENDING_TEXT_CHARS + 10)
   })
 
   it('orders pending gates by deadline, gates that wait forever last', () => {
