@@ -294,7 +294,7 @@ export class VigilService implements VigilApi {
 
   async decideReview(gateId: string, decision: ReviewDecisionWord, revisedOutput?: string, surface?: InboxSurface): Promise<ReviewGate> {
     const fallback: InboxSurface = this.opts.mode === 'desktop' ? 'desktop-inbox' : 'browser-inbox'
-    return this.reviews.decide(gateId, { decision, revisedOutput, surface: surface ?? fallback })
+    return this.reviews.decideOrExplain(gateId, { decision, revisedOutput, surface: surface ?? fallback })
   }
 
   async getReviewHistory(offset: number, limit: number): Promise<ReviewHistoryPage> {

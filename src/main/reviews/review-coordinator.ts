@@ -230,6 +230,20 @@ export class ReviewCoordinator {
     return copy(gate)
   }
 
+  /**
+   * decide(), but a gate decided so long ago that only the stored history knows it is still a conflict
+   * naming its outcome, not "unknown".
+   */
+  async decideOrExplain(id: string, input: DecideInput): Promise<ReviewGate> {
+    try {
+      return this.decide(id, input)
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.code !== 'not-found') throw err
+      const stored = await this.log.get(id)
+      throw stored ? conflict(stored) : err
+    }
+  }
+
   /** Resolves with the gate once it is no longer pending (at once if it already is); null if `signal` aborts first. */
   waitFor(id: string, signal?: AbortSignal): Promise<ReviewGate | null> {
     const entry = this.entries.get(id)

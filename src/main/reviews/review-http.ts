@@ -65,7 +65,7 @@ export class ReviewHttpApi implements ServerExtension {
     }
     if (req.method === 'POST') {
       const body = await readJsonObject(req)
-      const gate = this.reviews.decide(id, {
+      const gate = await this.reviews.decideOrExplain(id, {
         decision: typeof body.decision === 'string' ? body.decision : missing('decision'),
         revisedOutput: optionalText(body.revisedOutput, 'revisedOutput'),
         decidedBy: optionalText(body.decidedBy, 'decidedBy')?.slice(0, 200),

@@ -102,6 +102,19 @@ describe('ReviewCoordinator: API gates', () => {
     expect(c.get(gate.id).expiresAt).toBeNull()
   })
 
+  it('a gate only the stored history remembers is still a conflict, not unknown', async () => {
+    const { c } = setup()
+    const first = c.create({ taskDescription: 'old', taskOutput: '', timeoutMs: 0, onTimeout: 'CONTINUE' })
+    c.decide(first.id, { decision: 'EXIT_EARLY', surface: 'api' })
+    for (let i = 0; i < 25; i++) {
+      const g = c.create({ taskDescription: `n${i}`, taskOutput: '', timeoutMs: 0, onTimeout: 'CONTINUE' })
+      c.decide(g.id, { decision: 'CONTINUE', surface: 'api' })
+    }
+    expect(errorOf(() => c.decide(first.id, { decision: 'CONTINUE', surface: 'api' })).code).toBe('not-found')
+    await expect(c.decideOrExplain(first.id, { decision: 'CONTINUE', surface: 'api' })).rejects.toMatchObject({ code: 'conflict', message: expect.stringContaining('EXIT_EARLY via api') })
+    await expect(c.decideOrExplain('never', { decision: 'CONTINUE', surface: 'api' })).rejects.toMatchObject({ code: 'not-found' })
+  })
+
   it('an unknown id is not-found', () => {
     const { c } = setup()
     expect(errorOf(() => c.decide('nope', { decision: 'CONTINUE', surface: 'api' })).code).toBe('not-found')
