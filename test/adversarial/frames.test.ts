@@ -261,8 +261,11 @@ describe('deep and huge JSON', () => {
     const hello = await waitFor(() => late.frames[0], 'late hub_hello')
     expect(hello).toContain('"toolName":"deep"')
     expect(() => JSON.parse(hello)).not.toThrow()
-    // The export of the recording still works for it and for the baseline.
+    // The export of the recording still works for it and for the baseline, and the recording has the
+    // deep event too (its too-deep value replaced by null), not dropped silently.
     expect((await rpc(v, 'exportRunTrace', [run.runId])).status).toBe(200)
+    const trace = (await v.service.exportRunTrace(run.runId)).json
+    expect(trace).toMatch(/"toolName": "deep"/)
     await expectIntact(v, baseline)
   })
 
@@ -293,9 +296,9 @@ describe('deep and huge JSON', () => {
     await expectIntact(v, baseline)
   })
 
-  it('odd producer ids and timestamps (NUL, prototype names, 150 chars, not an instant) are ordinary producers and are recorded', async () => {
+  it('odd producer ids and timestamps (NUL, prototype names, 128 chars, not an instant) are ordinary producers and are recorded', async () => {
     const p = await opened(publisher())
-    const ids = ['a\u0000b', '__proto__', 'constructor', 'hasOwnProperty', 'toString', 'z'.repeat(150)]
+    const ids = ['a\u0000b', '__proto__', 'constructor', 'hasOwnProperty', 'toString', 'z'.repeat(128), '🚀 astral']
     let seq = 0
     for (const producerId of ids) {
       p.ws.send(envelope({ producerId }, ++seq, { type: 'ensemble_started', ensembleId: `odd-${seq}`, startedAt: AT, totalTasks: 1, workflow: null }, '\udfff not an instant'))
@@ -308,6 +311,24 @@ describe('deep and huge JSON', () => {
       expect((await rpc(v, 'getRun', [odd.runId])).status).toBe(200)
       expect((await rpc(v, 'exportRunTrace', [odd.runId])).status).toBe(200)
     }
+    await expectIntact(v, baseline)
+  })
+})
+
+describe('unusable producer ids', () => {
+  it('ids with a lone surrogate or over 128 characters are malformed: dropped, counted, the publisher stays connected', async () => {
+    const p = await opened(publisher())
+    const before = unattributed()
+    const bad = ['lone-\ud800', '\udfffx', 'y'.repeat(129), 'w'.repeat(300)]
+    for (const [i, producerId] of bad.entries()) {
+      p.ws.send(envelope({ producerId }, 1, { type: 'ensemble_started', ensembleId: `bad-id-${i}`, startedAt: AT, totalTasks: 1, workflow: null }))
+    }
+    await waitFor(() => unattributed().frames - before.frames === bad.length, 'bad ids counted')
+    expect(unattributed().malformed - before.malformed).toBe(bad.length)
+    expect(isOpen(p)).toBe(true)
+    for (const id of bad) expect(v.hub.producers().map((r) => r.producer.producerId)).not.toContain(id)
+    expect(v.service.registry.tracker.listRuns().some((r) => r.ensembleId?.startsWith('bad-id-'))).toBe(false)
+    await expectRelaying()
     await expectIntact(v, baseline)
   })
 })

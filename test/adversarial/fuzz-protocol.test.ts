@@ -89,9 +89,8 @@ function mutated(frames: readonly string[]): fc.Arbitrary<Record<string, unknown
     })
 }
 
-// Tag keys exclude "__proto__": parseProducerInfo drops such a tag (readKind 'strmap' assigns onto a
-// plain object, so `out["__proto__"] = "x"` is a no-op); reported, not hidden by a passing test.
-const tagKey = wellFormed.filter((k) => k !== '__proto__')
+// Tag keys include "__proto__" often: it must stay an ordinary tag (readKind keeps such keys as data).
+const tagKey = fc.oneof(wellFormed, fc.constantFrom('__proto__', 'constructor', 'toString'))
 const producerInfo: fc.Arbitrary<ProducerInfo> = fc.record(
   {
     producerId: wellFormed.filter((s) => s.trim() !== ''),
@@ -156,6 +155,8 @@ describe('never throws, only returns errors', () => {
           return
         }
         expect(r.producer.producerId.trim()).not.toBe('')
+        expect(r.producer.producerId.length).toBeLessThanOrEqual(128)
+        expect(r.producer.producerId).not.toMatch(/[\uD800-\uDFFF]/u)
         expect(Number.isFinite(r.sequence)).toBe(true)
         const inner = (JSON.parse(text) as { message: { type: string } }).message
         expect(r.innerType).toBe(inner.type)
@@ -281,6 +282,36 @@ describe('round trips (byte-exact, spec §1.1 Jackson output)', () => {
         expect(serializeServerMessage(back.message)).toBe(text)
       })
     )
+  })
+
+  it('"__proto__" as a producer tag or an iterationsByProducer key is kept as data and round-trips byte for byte', () => {
+    const producer = '{"producerId":"p","tags":{"__proto__":"x","env":"prod"}}'
+    const info = parseProducerInfo(JSON.parse(producer))
+    expect(info).not.toBeNull()
+    expect(Object.entries(info!.tags!)).toEqual([['__proto__', 'x'], ['env', 'prod']])
+    expect(Object.getPrototypeOf(info!.tags)).toBe(Object.prototype)
+    expect(serializeProducerInfo(info!)).toBe(producer)
+
+    const started = '{"type":"llm_iteration_started","agentRole":"A","taskDescription":"T","iterationIndex":0,"messages":[],"totalMessageCount":0}'
+    const iteration = `{"started":${started}}`
+    const hello = `{"type":"hub_hello","producers":[${producer}],"iterationsByProducer":{"__proto__":[${iteration}],"constructor":[]}}`
+    const back = parseServerFrame(hello)
+    expect(back.ok).toBe(true)
+    if (!back.ok || back.message.type !== 'hub_hello') return
+    const byProducer = back.message.iterationsByProducer!
+    // An own key, not the object's prototype.
+    expect(Object.getPrototypeOf(byProducer)).toBe(Object.prototype)
+    expect(Object.keys(byProducer)).toEqual(['__proto__', 'constructor'])
+    expect(Object.entries(byProducer)[0]![1]).toHaveLength(1)
+    expect(({} as Record<string, unknown>).agentRole).toBeUndefined()
+    const again = serializeServerMessage(back.message)
+    expect(parseServerFrame(again).ok).toBe(true)
+    expect(JSON.parse(again)).toEqual(JSON.parse(hello))
+    expect(serializeServerMessage((parseServerFrame(again) as { message: ServerMessage }).message)).toBe(again)
+    // The hub's own builder agrees entry by entry.
+    const built = serializeHubHello({ iterationsByProducer: byProducer })
+    expect(built).toContain('"iterationsByProducer":{"__proto__":[{"started":{"type":"llm_iteration_started"')
+    expect(built).toBe(serializeServerMessage({ type: 'hub_hello', iterationsByProducer: byProducer } as ServerMessage))
   })
 
   it('the hub → publisher review forward carries any reviewId and decision text exactly', () => {

@@ -3,7 +3,7 @@
 // broadcast, a push event, or the decision for its own review gate), the server keeps answering, and
 // after everything is closed cleanly the client count in GET /api/status is back to 0.
 //
-// 500 producers make 500 runs: more than RunTracker keeps in memory (maxRuns 200, oldest first), so
+// 500 producers make 500 runs: more than RunTracker keeps in memory (maxRuns 200; finished runs go first, then the oldest running ones), so
 // "nothing lost" is checked where everything is kept: a second Recorder attached to the same tracker.
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

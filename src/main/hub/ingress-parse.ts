@@ -28,16 +28,33 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
+/**
+ * Longest producerId accepted, in UTF-16 code units. Run ids embed it (`hub:<producerId>:<ensembleId>:<n>`)
+ * and the API refuses ids over 200 characters, so a longer one would make its runs unreachable.
+ */
+export const MAX_PRODUCER_ID_CHARS = 128
+
+/** A lone surrogate (in `u` mode a valid pair is one code point, so only unpaired halves match). */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u
+
+/**
+ * A producerId Vigil can key, record and export: non-blank, at most MAX_PRODUCER_ID_CHARS and well-formed
+ * UTF-16 (a lone surrogate would be stored as U+FFFD, so the recorded runs would no longer match the id).
+ */
+export function isUsableProducerId(id: string): boolean {
+  return id.trim() !== '' && id.length <= MAX_PRODUCER_ID_CHARS && !LONE_SURROGATE.test(id)
+}
+
 function claimedProducerId(obj: Record<string, unknown>): string | null {
   const p = obj.producer
-  if (!isRecord(p) || typeof p.producerId !== 'string' || p.producerId.trim() === '') return null
+  if (!isRecord(p) || typeof p.producerId !== 'string' || !isUsableProducerId(p.producerId)) return null
   return p.producerId
 }
 
 /**
  * Accepts what AgentEnsemble's hub accepts, minus frames Vigil could not track or relay safely:
  * `type` must be exactly "event" (another type: 'unknown'); `producer.producerId` must be a
- * non-blank string; `message` must be an object with a string `type`; a message of a type Vigil
+ * non-blank, well-formed string of at most MAX_PRODUCER_ID_CHARS; `message` must be an object with a string `type`; a message of a type Vigil
  * knows must also have that type's shape (an invalid one would corrupt every viewer's state).
  * Messages of unknown types stay opaque (`message: null`), as they are to the hub. `sequence`
  * defaults to 0 and `receivedAt` may be absent (Jackson's rules for missing fields, §1.1).

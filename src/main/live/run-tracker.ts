@@ -58,6 +58,7 @@ export const DEFAULT_DETAIL_LIMITS: RunDetailLimits = {
   toolCalls: 1000,
   delegations: 300,
   fileChanges: 1000,
+  tasks: 1000,
   textChars: 8000
 }
 
@@ -95,6 +96,9 @@ interface Run {
   delegations: DelegationView[]
   fileChanges: FileChangeView[]
   dropped: RunDetailDropped
+  /** Completed / failed tasks among the dropped ones, so the run's counts stay right. */
+  droppedCompleted: number
+  droppedFailed: number
   detailSeq: number
   /** 'inferred' when Vigil ended the run without an ensemble_completed; a later task_started reopens it. */
   endedBy: 'server' | 'inferred' | null
@@ -264,7 +268,7 @@ export class RunTracker {
         const existing = this.findTask(run, message.taskIndex)
         // A duplicate start (e.g. a live event also present in the hello snapshot) changes nothing.
         if (existing?.status !== 'running') {
-          run.tasks.push(newTask(message.taskIndex, message.taskDescription, message.agentRole, 'running', at))
+          this.addTask(run, this.newTask(message.taskIndex, message.taskDescription, message.agentRole, 'running', at))
         }
         if (run.endedBy === 'inferred') this.reopen(run)
         this.record(run, 'task_started', at, `Task ${message.taskIndex} started: ${describe(message.taskDescription, message.agentRole)}`)
@@ -273,8 +277,8 @@ export class RunTracker {
       case 'task_input': {
         const task = this.findTask(run, message.taskIndex)
         if (task) {
-          task.description ||= message.taskDescription ?? ''
-          task.agentRole ||= message.agentRole ?? ''
+          task.description ||= this.text(message.taskDescription) ?? ''
+          task.agentRole ||= this.text(message.agentRole) ?? ''
         }
         const tools = message.toolNames?.length ? ` (tools: ${message.toolNames.join(', ')})` : ''
         this.record(run, 'task_input', pick(message.sentAt, receivedAt), `Task ${message.taskIndex} input assembled${tools}`)
@@ -297,7 +301,7 @@ export class RunTracker {
         task.status = 'failed'
         task.endedAt = at
         task.durationMs = span(task.startedAt, at)
-        task.failureReason = message.reason ?? 'unknown error'
+        task.failureReason = this.text(message.reason) ?? 'unknown error'
         // A failed task throws out of run(): no ensemble_completed will follow (§1.6).
         if (run.summary.status === 'running' && !run.tasks.some((t) => t.status === 'running')) {
           this.endRun(run, 'failed', at, VIGIL_EXIT_REASONS.taskFailed, 'inferred')
@@ -413,10 +417,11 @@ export class RunTracker {
 
   private applyTool(run: Run, message: ToolCalledMessage, receivedAt: string): void {
     const running = run.tasks.filter((t) => t.status === 'running')
+    const role = this.text(message.agentRole)
     // taskIndex 0 = unknown: fall back to the role, then to the latest running task (§1.2, "Facts" 8).
     const task =
       (message.taskIndex > 0 ? this.findTask(run, message.taskIndex) : undefined) ??
-      running.findLast((t) => message.agentRole !== null && t.agentRole === message.agentRole) ??
+      running.findLast((t) => role !== null && t.agentRole === role) ??
       running.at(-1)
     const failed = message.outcome !== null && message.outcome !== 'SUCCESS'
     const args = clip(message.toolArguments, this.limits.textChars)
@@ -425,8 +430,8 @@ export class RunTracker {
     this.pushBounded(run, run.toolCalls, 'toolCalls', this.limits.toolCalls, {
       seq: ++run.detailSeq,
       taskIndex: task?.taskIndex ?? null,
-      agentRole: message.agentRole,
-      toolName: message.toolName,
+      agentRole: role,
+      toolName: this.text(message.toolName),
       outcome: message.outcome,
       durationMs: message.durationMs,
       arguments: args.text,
@@ -444,7 +449,9 @@ export class RunTracker {
   }
 
   /** The task an LLM iteration belongs to: same role and description, the running one first. */
-  private taskForIteration(run: Run, role: string, description: string): TaskView | undefined {
+  private taskForIteration(run: Run, fullRole: string, fullDescription: string): TaskView | undefined {
+    const role = this.text(fullRole) ?? ''
+    const description = this.text(fullDescription) ?? ''
     const same = run.tasks.filter((t) => t.agentRole === role && t.description === description)
     return (
       same.findLast((t) => t.status === 'running') ??
@@ -455,7 +462,8 @@ export class RunTracker {
   }
 
   /** The running task of an agent (for frames that only name a role), else the latest running one. */
-  private taskForRole(run: Run, role: string | null | undefined): TaskView | undefined {
+  private taskForRole(run: Run, fullRole: string | null | undefined): TaskView | undefined {
+    const role = this.text(fullRole)
     const running = run.tasks.filter((t) => t.status === 'running')
     return running.findLast((t) => !!role && t.agentRole === role) ?? (role ? undefined : running.at(-1))
   }
@@ -467,10 +475,12 @@ export class RunTracker {
   }
 
   private applyIterationStarted(run: Run, message: LlmIterationStartedMessage, receivedAt: string): void {
-    const task = this.taskForIteration(run, message.agentRole, message.taskDescription)
+    const role = this.text(message.agentRole) ?? ''
+    const description = this.text(message.taskDescription) ?? ''
+    const task = this.taskForIteration(run, role, description)
     const taskIndex = task?.taskIndex ?? null
     const messages = (message.messages ?? []).map((m) => this.messageView(m))
-    const existing = this.findIteration(run, message.agentRole, message.taskDescription, message.iterationIndex, taskIndex)
+    const existing = this.findIteration(run, role, description, message.iterationIndex, taskIndex)
     // Replays (recentIterations, hub snapshots that carry iterations twice) refresh rather than duplicate.
     if (existing && (existing.completedAt === null || existing.messages.length === 0 || existing.messagesDropped)) {
       existing.messages = existing.messagesDropped ? [] : messages
@@ -480,8 +490,8 @@ export class RunTracker {
     if (existing) return
     this.pushBounded(run, run.iterations, 'iterations', this.limits.iterations, {
       taskIndex,
-      agentRole: message.agentRole,
-      taskDescription: message.taskDescription,
+      agentRole: role,
+      taskDescription: description,
       iterationIndex: message.iterationIndex,
       startedAt: receivedAt,
       completedAt: null,
@@ -496,19 +506,21 @@ export class RunTracker {
       responseTruncated: false,
       toolRequests: []
     })
-    this.trimIterationMessages(run, message.agentRole, message.taskDescription, taskIndex)
+    this.trimIterationMessages(run, role, description, taskIndex)
   }
 
   private applyIterationCompleted(run: Run, message: LlmIterationCompletedMessage, receivedAt: string): void {
-    const task = this.taskForIteration(run, message.agentRole, message.taskDescription)
+    const role = this.text(message.agentRole) ?? ''
+    const description = this.text(message.taskDescription) ?? ''
+    const task = this.taskForIteration(run, role, description)
     const taskIndex = task?.taskIndex ?? null
-    let it = this.findIteration(run, message.agentRole, message.taskDescription, message.iterationIndex, taskIndex)
+    let it = this.findIteration(run, role, description, message.iterationIndex, taskIndex)
     if (!it) {
       // Its start was not seen: keep what the completion tells.
       it = {
         taskIndex,
-        agentRole: message.agentRole,
-        taskDescription: message.taskDescription,
+        agentRole: role,
+        taskDescription: description,
         iterationIndex: message.iterationIndex,
         startedAt: null,
         completedAt: null,
@@ -568,16 +580,18 @@ export class RunTracker {
   }
 
   private applyDelegation(run: Run, message: DelegationMessage, receivedAt: string): void {
-    let d =
-      message.delegationId !== null ? run.delegations.findLast((x) => x.delegationId === message.delegationId) : undefined
+    const delegationId = this.text(message.delegationId)
+    const from = this.text(message.delegatingAgentRole)
+    const to = this.text(message.workerRole)
+    let d = delegationId !== null ? run.delegations.findLast((x) => x.delegationId === delegationId) : undefined
     if (message.type === 'delegation_started') {
       if (d && d.status === 'running') return
-      const task = this.taskForRole(run, message.delegatingAgentRole)
+      const task = this.taskForRole(run, from)
       this.pushBounded(run, run.delegations, 'delegations', this.limits.delegations, {
-        delegationId: message.delegationId,
-        from: message.delegatingAgentRole,
-        to: message.workerRole,
-        taskDescription: message.taskDescription,
+        delegationId,
+        from,
+        to,
+        taskDescription: this.text(message.taskDescription),
         taskIndex: task?.taskIndex ?? null,
         status: 'running',
         startedAt: receivedAt,
@@ -588,14 +602,14 @@ export class RunTracker {
       return
     }
     // Without an id, close the oldest open delegation between the same two agents.
-    d ??= run.delegations.find((x) => x.status === 'running' && x.from === message.delegatingAgentRole && x.to === message.workerRole)
+    d ??= run.delegations.find((x) => x.status === 'running' && x.from === from && x.to === to)
     if (!d) {
       d = {
-        delegationId: message.delegationId,
-        from: message.delegatingAgentRole,
-        to: message.workerRole,
+        delegationId,
+        from,
+        to,
         taskDescription: null,
-        taskIndex: this.taskForRole(run, message.delegatingAgentRole)?.taskIndex ?? null,
+        taskIndex: this.taskForRole(run, from)?.taskIndex ?? null,
         status: 'running',
         startedAt: receivedAt,
         endedAt: null,
@@ -610,7 +624,7 @@ export class RunTracker {
       d.durationMs = message.durationMs
     } else {
       d.status = 'failed'
-      d.reason = message.reason ?? 'unknown'
+      d.reason = this.text(message.reason) ?? 'unknown'
       d.durationMs = span(d.startedAt, receivedAt)
     }
   }
@@ -619,14 +633,39 @@ export class RunTracker {
     const task = this.taskForRole(run, message.agentRole ?? null)
     this.pushBounded(run, run.fileChanges, 'fileChanges', this.limits.fileChanges, {
       seq: ++run.detailSeq,
-      agentRole: message.agentRole ?? null,
+      agentRole: this.text(message.agentRole),
       taskIndex: task?.taskIndex ?? null,
-      filePath: message.filePath ?? null,
-      changeType: message.changeType ?? null,
+      filePath: this.text(message.filePath),
+      changeType: this.text(message.changeType),
       linesAdded: message.linesAdded,
       linesRemoved: message.linesRemoved,
       at: pick(message.timestamp, receivedAt)
     })
+  }
+
+  /** Agent text kept in the run (descriptions, roles, names): clipped to `textChars`; null stays null. */
+  private text(value: string | null | undefined): string | null {
+    return clip(value, this.limits.textChars).text
+  }
+
+  private newTask(index: number, description: string | null, role: string | null, status: TaskView['status'], startedAt: string | null): TaskView {
+    return newTask(index, this.text(description), this.text(role), status, startedAt)
+  }
+
+  /**
+   * Appends a task, keeping at most `limits.tasks`: beyond it the oldest finished task goes (the oldest
+   * task of all when every one is running), counted in `dropped.tasks` and in the run's totals.
+   */
+  private addTask(run: Run, task: TaskView): void {
+    run.tasks.push(task)
+    while (run.tasks.length > this.limits.tasks) {
+      let i = run.tasks.findIndex((t) => t.status !== 'running' && t.status !== 'pending')
+      if (i < 0) i = 0
+      const [gone] = run.tasks.splice(i, 1)
+      run.dropped.tasks++
+      if (gone?.status === 'completed') run.droppedCompleted++
+      else if (gone?.status === 'failed') run.droppedFailed++
+    }
   }
 
   private pushBounded<T>(run: Run, list: T[], kind: keyof RunDetailDropped, max: number, item: T): void {
@@ -754,7 +793,9 @@ export class RunTracker {
       toolCalls: [],
       delegations: [],
       fileChanges: [],
-      dropped: { iterations: 0, toolCalls: 0, delegations: 0, fileChanges: 0 },
+      dropped: { iterations: 0, toolCalls: 0, delegations: 0, fileChanges: 0, tasks: 0 },
+      droppedCompleted: 0,
+      droppedFailed: 0,
       detailSeq: 0,
       endedBy: null
     }
@@ -767,16 +808,24 @@ export class RunTracker {
     return run
   }
 
+  /**
+   * Keeps at most maxRuns. Finished runs go first, oldest first (superseded ones before a stream's latest
+   * one); a running run is evicted only when every kept run is running, the oldest first. Evicted runs
+   * stay in the recording.
+   */
   private evict(): void {
     while (this.runs.size > this.maxRuns) {
       let victim: Run | undefined
+      let finished: Run | undefined
       for (const r of this.runs.values()) {
-        if (r.summary.status !== 'running' && r.stream.current !== r) {
+        if (r.summary.status === 'running') continue
+        if (r.stream.current !== r) {
           victim = r
           break
         }
+        finished ??= r
       }
-      victim ??= this.runs.values().next().value
+      victim ??= finished ?? this.runs.values().next().value
       if (!victim) return
       this.removeRun(victim)
     }
@@ -816,8 +865,8 @@ export class RunTracker {
     // Its start was not seen (trimmed snapshot): derive the start from the duration when we can.
     const end = Date.parse(endAt)
     const startedAt = durationMs !== null && !Number.isNaN(end) ? formatInstant(end - durationMs) : null
-    const task = newTask(index, description, role, 'running', startedAt)
-    run.tasks.push(task)
+    const task = this.newTask(index, description, role, 'running', startedAt)
+    this.addTask(run, task)
     return task
   }
 
@@ -839,13 +888,14 @@ export class RunTracker {
   private record(run: Run, type: string, at: string, summary: string): void {
     this.touch(run, at)
     this.pruneReviews(run)
-    run.events.push({ seq: ++run.seq, type, at, summary })
+    // Summaries quote agent text (descriptions, roles, directives): clipped like the rest.
+    run.events.push({ seq: ++run.seq, type, at, summary: clip(summary, this.limits.textChars).text ?? '' })
     if (run.events.length > this.maxRecentEvents) run.events.splice(0, run.events.length - this.maxRecentEvents)
   }
 
   private summarize(run: Run): RunSummary {
-    let completed = 0
-    let failed = 0
+    let completed = run.droppedCompleted
+    let failed = run.droppedFailed
     const indexes = new Set<number>()
     for (const t of run.tasks) {
       indexes.add(t.taskIndex)
@@ -854,7 +904,7 @@ export class RunTracker {
     }
     return {
       ...run.summary,
-      totalTasks: Math.max(run.declaredTotal, indexes.size),
+      totalTasks: Math.max(run.declaredTotal, indexes.size + run.dropped.tasks),
       completedTasks: completed,
       failedTasks: failed,
       stale: run.stream.stale && run.summary.status === 'running'

@@ -24,7 +24,9 @@ const OPEN_OPTIONS: Record<string, string> = {
   autoinstall_known_extensions: 'false',
   autoload_known_extensions: 'false',
   enable_external_access: 'false',
-  threads: '1'
+  threads: '1',
+  // DuckDB's default is 80 % of RAM; a snapshot copy is read by a few small queries at a time.
+  memory_limit: '256MB'
 }
 
 class StoreProblemError extends Error {

@@ -53,6 +53,11 @@ export interface RecorderOptions {
   flushMs?: number
   /** Unflushed events kept in memory; beyond it the oldest unflushed are dropped and counted. Default 50,000. */
   maxQueued?: number
+  /**
+   * Unflushed message text kept in memory, in UTF-16 code units (about bytes for ASCII); beyond it the
+   * oldest unflushed events are dropped and counted, as for maxQueued. Default 64 Mi.
+   */
+  maxQueuedChars?: number
   /** How often retention runs while open. Default 10 minutes. */
   pruneEveryMs?: number
   /** Clock (tests). */
@@ -63,6 +68,11 @@ export interface RecorderStats {
   recorded: number
   queued: number
   dropped: number
+  /**
+   * Events recorded with a value that could not be serialized (a `structuredResult` nested too deep for
+   * JSON.stringify) replaced by null; the rest of the event is kept.
+   */
+  replaced: number
   lastFlushMs: number | null
 }
 
@@ -113,6 +123,11 @@ interface StreamState {
 }
 
 const DAY_MS = 86_400_000
+/**
+ * DuckDB's own memory (buffer pool, appender, query state); its default is 80 % of RAM. The recorder only
+ * appends batches and reads in chunks of REPLAY_CHUNK rows, so a small pool is plenty (larger work spills).
+ */
+export const RECORDER_MEMORY_LIMIT = '128MB'
 const ENVELOPE_KEYS_PER_STREAM = 4096
 const REPLAY_CHUNK = 5000
 const SKIPPED_TYPES: ReadonlySet<string> = new Set(['heartbeat', 'pong', 'ping'])
@@ -138,9 +153,13 @@ export class Recorder {
   private readonly retentionMs: number
   private readonly maxEvents: number
   private readonly maxQueued: number
+  private readonly maxQueuedChars: number
   private readonly now: () => number
   private queue: Row[] = []
   private head = 0
+  /** Message text (UTF-16 code units) of queue[head..]. */
+  private queuedChars = 0
+  private replaced = 0
   private nextSeq = 1
   private recorded = 0
   private dropped = 0
@@ -162,6 +181,7 @@ export class Recorder {
     this.retentionMs = Math.max(0, opts.retentionDays ?? 30) * DAY_MS
     this.maxEvents = Math.max(1, Math.floor(opts.maxEvents ?? 5_000_000))
     this.maxQueued = Math.max(1, Math.floor(opts.maxQueued ?? 50_000))
+    this.maxQueuedChars = Math.max(1, Math.floor(opts.maxQueuedChars ?? 64 * 1024 * 1024))
     this.now = opts.now ?? Date.now
   }
 
@@ -172,7 +192,12 @@ export class Recorder {
     if (existing !== null) await checkExisting(path, existing)
     let instance: DuckDBInstance
     try {
-      instance = await DuckDBInstance.create(path, { threads: '1', autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' })
+      instance = await DuckDBInstance.create(path, {
+        threads: '1',
+        memory_limit: RECORDER_MEMORY_LIMIT,
+        autoinstall_known_extensions: 'false',
+        autoload_known_extensions: 'false'
+      })
     } catch (err) {
       throw openProblem(path, err)
     }
@@ -273,7 +298,13 @@ export class Recorder {
   }
 
   stats(): RecorderStats {
-    return { recorded: this.recorded, queued: this.queue.length - this.head, dropped: this.dropped, lastFlushMs: this.lastFlushMs }
+    return {
+      recorded: this.recorded,
+      queued: this.queue.length - this.head,
+      dropped: this.dropped,
+      replaced: this.replaced,
+      lastFlushMs: this.lastFlushMs
+    }
   }
 
   /** Writes everything queued so far in one transaction. */
@@ -427,7 +458,7 @@ export class Recorder {
     receivedAt: string,
     extra: { runKey?: string | null; ordinal?: number | null; dedupeKey?: string | null; iterKey?: string | null }
   ): void {
-    const text = isClientMessage(m) ? serializeClientMessage(m) : serializeServerMessage(m)
+    const text = serializeForStorage(m, () => this.replaced++)
     this.queue.push({
       seq: this.nextSeq++,
       recordedMs: this.now(),
@@ -441,11 +472,13 @@ export class Recorder {
       dedupeKey: extra.dedupeKey ?? null,
       iterKey: extra.iterKey ?? null
     })
-    // Bounded memory: drop the oldest unflushed rows and count them.
-    const over = this.queue.length - this.head - this.maxQueued
-    if (over > 0) {
-      this.head += over
-      this.dropped += over
+    this.queuedChars += text.length
+    // Bounded memory (by count and by text size): drop the oldest unflushed rows and count them. The
+    // newest row always stays, even alone over the size bound (frames are at most 1 MiB anyway).
+    while (this.queue.length - this.head > 1 && (this.queue.length - this.head > this.maxQueued || this.queuedChars > this.maxQueuedChars)) {
+      this.queuedChars -= this.queue[this.head]!.message.length
+      this.head++
+      this.dropped++
     }
     if (this.head > 4096 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head)
@@ -481,6 +514,7 @@ export class Recorder {
     const batch = this.head === 0 ? this.queue : this.queue.slice(this.head)
     this.queue = []
     this.head = 0
+    this.queuedChars = 0
     const started = performance.now()
     try {
       await this.con.run('BEGIN TRANSACTION')
@@ -609,6 +643,22 @@ function rememberEnvelope(st: StreamState, key: string): void {
   }
 }
 
+/**
+ * The stored text of a message. A value JSON.stringify cannot handle (a `structuredResult` nested ~100,000
+ * levels deep: RangeError) is replaced by null, so the event is still recorded, and `onReplaced` counts it.
+ * The tracker shows such a value as null too.
+ */
+function serializeForStorage(m: Incoming, onReplaced: () => void): string {
+  try {
+    return isClientMessage(m) ? serializeClientMessage(m) : serializeServerMessage(m)
+  } catch (err) {
+    if (isClientMessage(m) || m.type !== 'tool_called' || m.structuredResult === null) throw err
+    const text = serializeServerMessage({ ...m, structuredResult: null })
+    onReplaced()
+    return text
+  }
+}
+
 function isClientMessage(m: Incoming): m is ClientMessage {
   return m.type === 'review_decision' || m.type === 'ping'
 }
@@ -658,7 +708,7 @@ async function checkExisting(path: string, size: number): Promise<void> {
   let instance: DuckDBInstance
   try {
     // Read-only, so that a foreign database (a Perspt store!) is never checkpointed or otherwise touched.
-    instance = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY', threads: '1' })
+    instance = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY', threads: '1', memory_limit: RECORDER_MEMORY_LIMIT })
   } catch (err) {
     throw openProblem(path, err)
   }
@@ -720,7 +770,8 @@ async function initSchema(con: DuckDBConnection, path: string): Promise<void> {
 
 function openProblem(path: string, err: unknown): RecorderOpenError {
   const text = err instanceof Error ? err.message : String(err)
-  if (/lock/i.test(text)) return new RecorderOpenError('busy', `${path} is in use by another process (${text}).`)
+  // Precise: a corrupt file's message says "block" ("Could not read block at location …"), not a lock.
+  if (/\block\b|Could not set lock|Conflicting lock/i.test(text)) return new RecorderOpenError('busy', `${path} is in use by another process (${text}).`)
   if (/not a valid DuckDB|invalid.*database|magic|Serialization/i.test(text)) {
     return new RecorderOpenError('not-duckdb', `${path} is not a readable DuckDB database (${text}); it is not a Vigil recording file.`)
   }

@@ -182,7 +182,9 @@ export interface RunDetailLimits {
   toolCalls: number
   delegations: number
   fileChanges: number
-  /** Characters kept of tool arguments / results / response text. */
+  /** Tasks kept per run; beyond it the oldest finished ones are dropped (counted in `RunDetailDropped.tasks`). */
+  tasks: number
+  /** Characters kept of tool arguments / results / response text, task descriptions, roles and names. */
   textChars: number
 }
 
@@ -192,4 +194,5 @@ export interface RunDetailDropped {
   toolCalls: number
   delegations: number
   fileChanges: number
+  tasks: number
 }

@@ -573,7 +573,7 @@ function readKind(kind: Kind, v: unknown): unknown {
     if (!isRecord(v)) throw new Reject('malformed')
     const out: Record<string, string> = {}
     for (const [k, s] of Object.entries(v)) {
-      if (typeof s === 'string') out[k] = s
+      if (typeof s === 'string') setOwn(out, k, s)
       else if (s !== null) throw new Reject('malformed')
     }
     return out
@@ -601,8 +601,18 @@ function readKind(kind: Kind, v: unknown): unknown {
   }
   if (!isRecord(v)) throw new Reject('malformed')
   const out: Record<string, unknown> = {}
-  for (const [k, item] of Object.entries(v)) out[k] = readKind(kind.map, item)
+  for (const [k, item] of Object.entries(v)) setOwn(out, k, readKind(kind.map, item))
   return out
+}
+
+/**
+ * `out[k] = value` that keeps every key as data: a plain assignment of "__proto__" would be dropped
+ * (strings) or replace the object's prototype (objects). Defined as an own, enumerable property instead,
+ * so Object.entries, spread and JSON.stringify see it like any other key.
+ */
+function setOwn(out: Record<string, unknown>, k: string, value: unknown): void {
+  if (k === '__proto__') Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true })
+  else out[k] = value
 }
 
 function readFields(fields: readonly Field[], src: Record<string, unknown>, out: Record<string, unknown>) {
@@ -676,7 +686,7 @@ function writeKind(kind: Kind, v: unknown): unknown {
   if ('obj' in kind) return writeFields(kind.obj, v as Record<string, unknown>, {})
   if ('msg' in kind) return writeMessage(v as { type: string }, SERVER_FIELDS)
   const out: Record<string, unknown> = {}
-  for (const [k, item] of Object.entries(v as Record<string, unknown>)) out[k] = writeKind(kind.map, item)
+  for (const [k, item] of Object.entries(v as Record<string, unknown>)) setOwn(out, k, writeKind(kind.map, item))
   return out
 }
 

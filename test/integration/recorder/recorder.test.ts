@@ -7,6 +7,7 @@ import { RunTracker } from '../../../src/main/live/run-tracker'
 import type { Incoming } from '../../../src/main/live/run-tracker'
 import { Recorder, RecorderOpenError } from '../../../src/main/recorder/recorder'
 import type { DashboardMessage, ServerMessage } from '../../../src/shared/protocol/agentensemble'
+import { writeCorruptStore } from '../../fixtures/perspt-fixtures'
 
 const root = mkdtempSync(join(tmpdir(), 'vigil-recorder-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -182,6 +183,60 @@ describe('Recorder', () => {
     expect((events[0]?.message as { toolName: string }).toolName).toBe('t900')
   })
 
+  it('also bounds the unflushed queue by message text size, dropping and counting the oldest', async () => {
+    const rec = await openRec({ path: dbPath(), maxQueuedChars: 50_000 })
+    const t = tracker()
+    rec.attach(t)
+    const big = 'x'.repeat(10_000)
+    for (let i = 0; i < 20; i++) t.ingest('ws:a', null, { type: 'tool_called', agentRole: 'R', taskIndex: 0, toolName: `t${i}`, durationMs: i, outcome: null, toolArguments: big, toolResult: null, structuredResult: null }, T(1))
+    // ~10,200 characters each: four fit under 50,000.
+    expect(rec.stats()).toMatchObject({ queued: 4, dropped: 16 })
+    await rec.flush()
+    const events = await rec.readEvents()
+    expect(events.map((e) => (e.message as { toolName: string }).toolName)).toEqual(['t16', 't17', 't18', 't19'])
+    // The queue's size starts again from zero after a flush.
+    t.ingest('ws:a', null, { type: 'tool_called', agentRole: 'R', taskIndex: 0, toolName: 'after', durationMs: 1, outcome: null, toolArguments: big, toolResult: null, structuredResult: null }, T(2))
+    expect(rec.stats()).toMatchObject({ queued: 1, dropped: 16 })
+  })
+
+  it('records an event whose structuredResult is too deep to stringify, with that value replaced by null, and counts it', async () => {
+    const rec = await openRec({ path: dbPath() })
+    const t = tracker()
+    rec.attach(t)
+    let deep: unknown = 1
+    for (let i = 0; i < 100_000; i++) deep = { a: deep }
+    const errors: unknown[] = []
+    const original = console.error
+    console.error = (...args: unknown[]) => void errors.push(args)
+    try {
+      feed(t, 'ws:a', [
+        run('e1')[0]!,
+        { type: 'tool_called', agentRole: 'R', taskIndex: 1, toolName: 'deep', durationMs: 3, outcome: 'SUCCESS', toolArguments: '{"q":1}', toolResult: 'ok', structuredResult: deep },
+        { type: 'tool_called', agentRole: 'R', taskIndex: 1, toolName: 'shallow', durationMs: 4, outcome: 'SUCCESS', toolArguments: null, toolResult: null, structuredResult: { b: [1, 2] } }
+      ])
+    } finally {
+      console.error = original
+    }
+    expect(errors).toEqual([])
+    expect(rec.stats()).toMatchObject({ queued: 3, dropped: 0, replaced: 1 })
+    const events = await rec.readEvents()
+    expect(events.map((e) => e.message)).toEqual([
+      run('e1')[0],
+      { type: 'tool_called', agentRole: 'R', taskIndex: 1, toolName: 'deep', durationMs: 3, outcome: 'SUCCESS', toolArguments: '{"q":1}', toolResult: 'ok', structuredResult: null },
+      { type: 'tool_called', agentRole: 'R', taskIndex: 1, toolName: 'shallow', durationMs: 4, outcome: 'SUCCESS', toolArguments: null, toolResult: null, structuredResult: { b: [1, 2] } }
+    ])
+  })
+
+  it('opens DuckDB with a small memory limit and one thread', async () => {
+    const rec = await openRec({ path: dbPath() })
+    const settings = await rec.withConnection(async (con) =>
+      (await con.runAndReadAll(`SELECT current_setting('memory_limit') AS m, current_setting('threads') AS t`)).getRowObjectsJS()[0]
+    )
+    expect(Number(settings?.t)).toBe(1)
+    // DuckDB reports it in its own units (e.g. "122.0 MiB" for 128MB).
+    expect(String(settings?.m)).toMatch(/^1[12]\d(\.\d+)? MiB$/)
+  })
+
   it('applies retention by age and by count, oldest first', async () => {
     const path = dbPath()
     let now = Date.parse('2026-03-01T00:00:00Z')
@@ -228,6 +283,15 @@ describe('Recorder', () => {
     expect(err).toBeInstanceOf(RecorderOpenError)
     expect((err as RecorderOpenError).reason).toBe('not-duckdb')
     expect((err as Error).message).toMatch(/not a DuckDB database/)
+  })
+
+  it('reports a corrupt file as unreadable, not as in use by another process ("block" is not "lock")', async () => {
+    const path = join(root, 'corrupt.duckdb')
+    await writeCorruptStore(path)
+    const err = await Recorder.open({ path }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(RecorderOpenError)
+    expect((err as RecorderOpenError).reason).not.toBe('busy')
+    expect((err as Error).message).not.toMatch(/in use by another process/)
   })
 
   it('refuses a recording written by a newer schema', async () => {

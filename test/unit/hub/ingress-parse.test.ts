@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { instantSortKey, parseEnvelope } from '../../../src/main/hub/ingress-parse'
+import { instantSortKey, isUsableProducerId, MAX_PRODUCER_ID_CHARS, parseEnvelope } from '../../../src/main/hub/ingress-parse'
 import { SPEC_SERVER_FRAMES } from '../live/spec-frames'
 
 const SPEC_ENVELOPE = SPEC_SERVER_FRAMES.find((f) => f.startsWith('{"type":"event"')) as string
@@ -42,6 +42,20 @@ describe('parseEnvelope (spec §7 ingress)', () => {
     const r = parseEnvelope(text)
     expect(r.ok).toBe(false)
     if (!r.ok) expect(r.reason).toBe(reason)
+  })
+
+  it('rejects producer ids with a lone surrogate or over 128 characters as malformed, unattributed', () => {
+    const frame = (id: string) => JSON.stringify({ type: 'event', producer: { producerId: id }, sequence: 1, message: { type: 'pong' } })
+    for (const id of ['a\ud800', '\udfff', 'x\udc00y\ud83d', 'p'.repeat(129), '🚀'.repeat(65)]) {
+      expect(parseEnvelope(frame(id))).toEqual({ ok: false, reason: 'malformed', producerId: null })
+    }
+    // Well-formed astral characters (surrogate pairs) and exactly 128 code units are fine.
+    for (const id of ['🚀 agent', 'p'.repeat(128), '🚀'.repeat(64), 'a\u0000b', '__proto__']) {
+      expect(parseEnvelope(frame(id))).toMatchObject({ ok: true, producer: { producerId: id } })
+    }
+    expect(isUsableProducerId('ok')).toBe(true)
+    expect(isUsableProducerId(' ')).toBe(false)
+    expect(MAX_PRODUCER_ID_CHARS).toBe(128)
   })
 
   it('reports the claimed producerId of a rejected frame when it has one', () => {

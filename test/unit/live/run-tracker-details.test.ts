@@ -270,3 +270,56 @@ describe('RunTracker details: delegations and file changes', () => {
     expect(tracker.listRuns()).toHaveLength(0)
   })
 })
+
+describe('bounds on agent text and tasks (SECURITY.md gap: memory growth from one agent)', () => {
+  it('clips task descriptions and roles to textChars, in tasks, event summaries and iterations, and still matches them', () => {
+    const { feed, detail } = setup({ textChars: 100 })
+    const description = 'D'.repeat(1_000_000)
+    const role = 'R'.repeat(50_000)
+    feed([started(1), taskStarted(1, role, description)])
+    feed([iterStarted(role, description, 0), iterCompleted(role, description, 0)], 1)
+    feed([tool(1, role, 'SUCCESS'), tool(0, role, 'SUCCESS')], 2)
+    feed([{ type: 'task_completed', taskIndex: 1, totalTasks: 1, taskDescription: description, agentRole: role, completedAt: at(5), durationMs: 4000, tokenCount: -1, toolCallCount: 2 }], 5)
+    const d = detail()
+    expect(d.tasks).toHaveLength(1)
+    expect(d.tasks[0]).toMatchObject({ description: 'D'.repeat(100), agentRole: 'R'.repeat(100), status: 'completed', toolCalls: 2 })
+    for (const e of d.recentEvents) expect(e.summary.length).toBeLessThanOrEqual(100)
+    expect(d.iterations).toHaveLength(1)
+    expect(d.iterations![0]).toMatchObject({ taskIndex: 1, agentRole: 'R'.repeat(100), taskDescription: 'D'.repeat(100), responseType: 'TOOL_CALLS' })
+    expect(d.toolCalls!.map((c) => [c.taskIndex, c.agentRole])).toEqual([
+      [1, 'R'.repeat(100)],
+      [1, 'R'.repeat(100)]
+    ])
+    expect(d.limits).toMatchObject({ textChars: 100, tasks: 1000 })
+  })
+
+  it('keeps at most `tasks` tasks per run, oldest finished first, and counts the dropped ones in the totals', () => {
+    const { feed, detail } = setup({ tasks: 5 })
+    feed([started(0)])
+    feed([taskStarted(1, 'Keep', 'still running')])
+    for (let i = 2; i <= 9; i++) {
+      feed([taskStarted(i, 'A')])
+      if (i % 2 === 0) feed([{ type: 'task_completed', taskIndex: i, totalTasks: 0, taskDescription: `Task ${i}`, agentRole: 'A', completedAt: at(i + 1), durationMs: 1000, tokenCount: -1, toolCallCount: 0 }])
+      else feed([{ type: 'task_failed', taskIndex: i, taskDescription: `Task ${i}`, agentRole: 'A', failedAt: at(i + 1), reason: 'boom' }])
+    }
+    const d = detail()
+    expect(d.tasks.map((t) => t.taskIndex)).toEqual([1, 6, 7, 8, 9])
+    expect(d.tasks[0]!.status).toBe('running')
+    expect(d.dropped).toMatchObject({ tasks: 4 })
+    // 2..9: four completed (2, 4, 6, 8) and four failed; the dropped ones (2..5) still count.
+    expect(d).toMatchObject({ totalTasks: 9, completedTasks: 4, failedTasks: 4 })
+  })
+
+  it('200 task_started with 1 MB descriptions and distinct indexes keep a bounded run', () => {
+    const { feed, detail } = setup({ tasks: 50 })
+    feed([started(0)])
+    const big = 'x'.repeat(1_000_000)
+    for (let i = 1; i <= 200; i++) feed([taskStarted(i, `role-${i}-${big}`, `${i}-${big}`)])
+    const d = detail()
+    expect(d.tasks).toHaveLength(50)
+    expect(d.dropped!.tasks).toBe(150)
+    expect(d.totalTasks).toBe(200)
+    const kept = d.tasks.reduce((n, t) => n + t.description.length + t.agentRole.length, 0) + d.recentEvents.reduce((n, e) => n + e.summary.length, 0)
+    expect(kept).toBeLessThanOrEqual(50 * 2 * 8000 + 201 * 8000)
+  })
+})

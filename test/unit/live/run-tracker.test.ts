@@ -310,6 +310,33 @@ describe('RunTracker memory bounds and resets', () => {
     expect(removed).toHaveLength(1)
   })
 
+  it('evicts finished runs first, even when they are their stream\'s latest, before any running run', () => {
+    const { tracker, feed, removed } = setup({ maxRuns: 3 })
+    feed([started('live-1')], 'a')
+    feed([started('done-1'), completed('done-1')], 'b')
+    feed([started('live-2')], 'c')
+    feed([started('done-2'), completed('done-2')], 'd')
+    feed([started('live-3')], 'e')
+    // The two finished runs went (oldest first), although each is the latest of its stream.
+    expect(tracker.listRuns().map((r) => r.ensembleId)).toEqual(['live-3', 'live-2', 'live-1'])
+    expect(removed).toEqual(['b:-:done-1:1', 'd:-:done-2:1'])
+    // Only when every kept run is running does the oldest running one go.
+    feed([started('live-4')], 'f')
+    expect(tracker.listRuns().map((r) => r.ensembleId)).toEqual(['live-4', 'live-3', 'live-2'])
+  })
+
+  it('500 producers with running runs and many finished runs: running runs are kept while finished ones remain', () => {
+    const { tracker, feed } = setup({ maxRuns: 200 })
+    for (let i = 0; i < 150; i++) feed([started(`done-${i}`), completed(`done-${i}`)], 'hub', `old-${i}`)
+    for (let i = 0; i < 200; i++) feed([started(`live-${i}`)], 'hub', `p-${i}`)
+    const runs = tracker.listRuns()
+    expect(runs).toHaveLength(200)
+    expect(runs.every((r) => r.status === 'running')).toBe(true)
+    for (let i = 200; i < 500; i++) feed([started(`live-${i}`)], 'hub', `p-${i}`)
+    // Past the cap with only running runs: the newest 200 stay.
+    expect(tracker.listRuns().map((r) => r.ensembleId)).toEqual(Array.from({ length: 200 }, (_, i) => `live-${499 - i}`))
+  })
+
   it('resetSource forgets only that source (or producer) and reports removals', () => {
     const { tracker, feed, removed } = setup()
     feed([started('e1')], 'a')
