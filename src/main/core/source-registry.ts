@@ -8,6 +8,7 @@ import type {
   SourceOrigin,
   StoreSourceInfo
 } from '../../shared/model/sources'
+import type { RunSummary } from '../../shared/model/live'
 import { Attachment } from '../live/attachment'
 import { RunTracker } from '../live/run-tracker'
 import { PersptStore } from '../perspt/perspt-store'
@@ -56,6 +57,8 @@ export class SourceRegistry {
   readonly tracker: RunTracker
   private readonly entries = new Map<string, Entry>()
   private readonly coalescer = new Coalescer(100)
+  /** Progress and state of each running run as last reported, see progressed(). */
+  private readonly runStates = new Map<string, string>()
   private readonly pollTimer: NodeJS.Timeout
   private polling = false
   private closed = false
@@ -63,10 +66,23 @@ export class SourceRegistry {
   constructor(private readonly opts: SourceRegistryOptions) {
     mkdirSync(opts.tmpRoot, { recursive: true })
     this.tracker = new RunTracker({
-      onRunUpdated: (run) => this.coalescer.schedule(`run:${run.runId}`, () => opts.events.emit('run-updated', run))
+      onRunUpdated: (run) => this.coalescer.schedule(`run:${run.runId}`, () => opts.events.emit('run-updated', run), { urgent: this.progressed(run) })
     })
     this.pollTimer = setInterval(() => void this.pollStores(), opts.pollMs ?? 500)
     this.pollTimer.unref()
+  }
+
+  /**
+   * Whether a run's progress or state moved since its last update (not only its event count): such an
+   * update is pushed at once instead of waiting for the end of the coalescing window, so the run's
+   * header follows task completions without the window's delay.
+   */
+  private progressed(run: RunSummary): boolean {
+    const state = `${run.status}|${run.completedTasks}|${run.failedTasks}|${run.totalTasks}|${run.stale ? 1 : 0}|${run.endedAt ?? ''}`
+    const before = this.runStates.get(run.runId)
+    if (run.status === 'running') this.runStates.set(run.runId, state)
+    else this.runStates.delete(run.runId) // ended runs change rarely; keep no state for them
+    return before !== state
   }
 
   list(): SourceInfo[] {

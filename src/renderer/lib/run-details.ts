@@ -77,9 +77,12 @@ export function placeTools(calls: ToolCallView[], tasks: TaskView[], now: number
     list.push(c)
     byTask.set(c.taskIndex, list)
   }
+  // The last task of each index (a retried index keeps its latest attempt), found once, not per call group.
+  const lastTask = new Map<number, TaskView>()
+  for (const t of tasks) lastTask.set(t.taskIndex, t)
   const placed: PlacedTool[] = []
   for (const [taskIndex, list] of byTask) {
-    const task = taskIndex === null ? undefined : tasks.findLast((t) => t.taskIndex === taskIndex)
+    const task = taskIndex === null ? undefined : lastTask.get(taskIndex)
     const span = task ? taskSpan(task, now) : null
     list.forEach((call, i) => {
       const received = ms(call.at) ?? now
@@ -121,6 +124,30 @@ export function runWindow(run: RunDetail, now: number): { start: number; end: nu
   const start = starts.length ? Math.min(...starts) : now
   const end = Math.max(start + 1000, ...ends)
   return { start, end }
+}
+
+/** Placed tool calls grouped by task index (each list keeps the time order of `placed`). */
+export function toolsByTask(placed: PlacedTool[]): Map<number, PlacedTool[]> {
+  const out = new Map<number, PlacedTool[]>()
+  for (const p of placed) {
+    if (p.call.taskIndex === null) continue
+    const list = out.get(p.call.taskIndex)
+    if (list) list.push(p)
+    else out.set(p.call.taskIndex, [p])
+  }
+  return out
+}
+
+/**
+ * The end of a live axis, rounded up so that it moves in steps of 5–10 % of the elapsed span (a 1-2-5
+ * unit): a growing run rescales its timeline a few times a minute instead of on every update.
+ */
+export function steppedEnd(start: number, end: number): number {
+  const span = Math.max(1, end - start)
+  const target = span / 10
+  const pow = 10 ** Math.floor(Math.log10(target))
+  const unit = [5, 2, 1].map((m) => m * pow).find((u) => u <= target) ?? pow
+  return start + Math.ceil(span / unit) * unit
 }
 
 /** Round tick steps for a time axis (ms). */

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest'
+import { placeTools, steppedEnd, toolsByTask } from '../../../src/renderer/lib/run-details'
+import type { TaskView, ToolCallView } from '../../../src/shared/model/live'
+
+const iso = (t: number) => new Date(t).toISOString()
+const task = (taskIndex: number, start: number, end: number | null): TaskView => ({
+  taskIndex,
+  description: `task ${taskIndex}`,
+  agentRole: 'A',
+  status: end === null ? 'running' : 'completed',
+  startedAt: iso(start),
+  endedAt: end === null ? null : iso(end),
+  durationMs: end === null ? null : end - start,
+  toolCalls: 0,
+  failureReason: null
+})
+const call = (seq: number, taskIndex: number | null, at: number) => ({ seq, taskIndex, at: iso(at), toolName: 't', outcome: 'SUCCESS' }) as unknown as ToolCallView
+
+describe('steppedEnd', () => {
+  it('never ends before the data, never moves back, and moves in few steps', () => {
+    let prev = 0
+    let changes = 0
+    const bad: number[] = []
+    for (let e = 1000; e <= 600_000; e += 100) {
+      const v = steppedEnd(0, e)
+      if (v < e || v < prev || v - e > e * 0.1) bad.push(e)
+      if (v !== prev) changes++
+      prev = v
+    }
+    expect(bad).toEqual([])
+    // 5,990 updates (10 a second for ten minutes) rescale the axis about a hundred times.
+    expect(changes).toBeLessThan(150)
+    expect(steppedEnd(5000, 65_123)).toBe(5000 + 65_000)
+  })
+})
+
+describe('placeTools / toolsByTask', () => {
+  it('groups placed calls by task in time order, using the latest attempt of a task index', () => {
+    const tasks = [task(1, 0, 100), task(2, 100, 200), task(2, 300, null)]
+    const placed = placeTools([call(1, 1, 50), call(2, 2, 350), call(3, 1, 20), call(4, null, 10)], tasks, 400)
+    expect(placed.map((p) => p.call.seq)).toEqual([4, 3, 1, 2])
+    expect(placed.every((p) => !p.approximate)).toBe(true)
+    const byTask = toolsByTask(placed)
+    expect(byTask.get(1)?.map((p) => p.call.seq)).toEqual([3, 1])
+    expect(byTask.get(2)?.map((p) => p.call.seq)).toEqual([2])
+    expect(byTask.has(3)).toBe(false)
+  })
+})
