@@ -68,6 +68,8 @@ export class PersptStore {
   private problem: SourceProblem | null = null
   private version = 0
   private refreshedAt: string | null = null
+  /** Where a refresh is now (diagnostics: a refresh that seems stuck says where). */
+  private stage = 'idle'
   private tableCount: number | null = null
   /** The session list of the latest good snapshot, read once per version. */
   private rows: SessionRow[] | null = null
@@ -92,6 +94,11 @@ export class PersptStore {
     const run = this.chain.then(() => this.safeRefresh())
     this.chain = run
     return run
+  }
+
+  /** Which step a running refresh is in ('idle' between refreshes). */
+  refreshStage(): string {
+    return this.stage
   }
 
   status(): PersptStoreStatus {
@@ -179,11 +186,14 @@ export class PersptStore {
   private async safeRefresh(): Promise<boolean> {
     if (this.closed) return false
     try {
+      this.stage = 'stat'
       return await this.doRefresh()
     } catch (err) {
       // Anything unforeseen still ends up in status(), never as a rejection.
       this.fail('read-failed', err instanceof Error ? err.message : String(err))
       return false
+    } finally {
+      this.stage = 'idle'
     }
   }
 
@@ -204,12 +214,14 @@ export class PersptStore {
     if (source.isDirectory()) return this.failWith('is-directory')
     if (!source.isFile()) return this.failWith('not-a-file')
 
+    this.stage = 'liveness'
     this.liveness = await this.detectLiveness(source)
     const agentLive = this.liveness === 'live'
 
     const snapshotter = await this.ensureSnapshotter()
     let snap
     try {
+      this.stage = 'snapshot'
       snap = await snapshotter.refresh()
     } catch (err) {
       if (err instanceof SnapshotBusyError) {
@@ -290,21 +302,26 @@ export class PersptStore {
 
   /** Opens the copy read-only, reads everything Vigil needs, and closes it again. */
   private async readCopy(dbPath: string, agentLive: boolean): Promise<ReadResult> {
+    this.stage = 'read-head'
     const head = await readHead(dbPath)
     const headerCode = headerProblemCode(head)
     if (headerCode) throw new StoreProblemError(headerCode, sniffFormat(head))
 
     let instance: DuckDBInstance
     try {
+      this.stage = 'open-copy'
       instance = await DuckDBInstance.create(dbPath, OPEN_OPTIONS)
     } catch (err) {
       throw new StoreProblemError(duckdbProblemCode(err), shortMessage(err))
     }
     let con: DuckDBConnection | null = null
     try {
+      this.stage = 'connect'
       con = await instance.connect()
+      this.stage = 'probe'
       const probe = await probeSchema(con)
       if (!probe.hasSessions) throw new StoreProblemError('no-sessions-table')
+      this.stage = 'read-sessions'
       const { rows, memo } = await readSessionsWithMemo(con, probe, { agentLive, now: this.now() }, this.memo)
       this.memo = memo
       return { rows, tableCount: probe.tables.size }
@@ -312,6 +329,7 @@ export class PersptStore {
       if (err instanceof StoreProblemError) throw err
       throw new StoreProblemError(duckdbProblemCode(err), shortMessage(err))
     } finally {
+      this.stage = 'close-copy'
       con?.closeSync()
       instance.closeSync()
     }

@@ -120,7 +120,7 @@ describe('Vigil beside a separate agent process', () => {
     }
     // A stalled read must not hang the test: say so plainly.
     const stalled = await Promise.race([poller.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 20_000))])
-    expect(stalled, `a snapshot refresh did not finish within 20 s (slowest finished one: ${Math.round(slowestRefreshMs)} ms)`).toBe(false)
+    expect(stalled, `a snapshot refresh did not finish within 20 s (stuck in "${store.refreshStage()}"; slowest finished one: ${Math.round(slowestRefreshMs)} ms)`).toBe(false)
     expect(report).toEqual({ cycles: 30, failures: [] })
     expect(polls, "Vigil kept polling while the agent worked").toBeGreaterThanOrEqual(10)
     expect(store.status().problem).toBeNull()
