@@ -120,6 +120,11 @@ test.describe('a dashboard that goes down and comes back', () => {
     const down = await attachment(vigil)
     expect(down.state).toBe('reconnecting')
     expect(['connection-closed', 'connection-reset', 'connection-refused']).toContain(down.problem?.code)
+    // Shown, not only in the API: the run's badge turns stale and the next attempt's time is on screen.
+    await expect(page.locator('header.head [data-status=stale]')).toHaveText('Stale')
+    await expect(nav.locator('a.run [data-status=stale]')).toHaveCount(1)
+    await expect(page.getByTestId('run-next-retry')).toContainText(/next try (\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d/)
+    await expect(nav.getByTestId('next-retry')).toBeVisible()
     await shootBothSchemes(page, 'live-reconnecting-run')
 
     // The overview tile explains the problem in words.

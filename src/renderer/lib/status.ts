@@ -33,3 +33,13 @@ export function toneOf(status: string): StatusTone {
 export function statusLabel(status: string): string {
   return status.charAt(0).toUpperCase() + status.slice(1)
 }
+
+/** A run still "running" whose source is disconnected shows amber: it may be out of date. */
+export function shownRunStatus(run: { status: string; stale?: boolean }): string {
+  return run.status === 'running' && run.stale ? 'stale' : run.status
+}
+
+export function runStatusTitle(run: { status: string; stale?: boolean; exitReason?: string | null }): string | undefined {
+  if (run.status === 'running' && run.stale) return 'Running when its source was last heard from; disconnected since, so it may be out of date.'
+  return run.exitReason ? `Exit reason: ${run.exitReason}` : undefined
+}
