@@ -52,7 +52,11 @@ const MAX_CACHED_QUERIES = 200
 interface ReadResult {
   rows: SessionRow[]
   tableCount: number
+  memo: SessionsMemo | null
 }
+
+/** A refresh still running after this long is abandoned (see refreshWithDeadline). */
+const REFRESH_DEADLINE_MS = 15_000
 
 export class PersptStore {
   private readonly path: string
@@ -82,18 +86,59 @@ export class PersptStore {
   private memo: SessionsMemo | null = null
   private readonly queryCache = new Map<string, unknown>()
   private cacheVersion = -1
+  private readonly deadlineMs: number
+  /** Numbers refreshes; an abandoned one finds the number moved on and changes nothing. */
+  private attempt = 0
+  /** Snapshotters made so far (a stuck one is replaced by a new one in its own folder). */
+  private snapshotters = 0
+  /** The next snapshot copies both files afresh (after an abandoned refresh). */
+  private forceFull = false
 
-  constructor(opts: { path: string; tmpRoot: string; now?: () => number }) {
+  constructor(opts: { path: string; tmpRoot: string; now?: () => number; refreshDeadlineMs?: number }) {
     this.path = opts.path
     this.tmpRoot = opts.tmpRoot
     this.now = opts.now ?? Date.now
+    this.deadlineMs = opts.refreshDeadlineMs ?? REFRESH_DEADLINE_MS
   }
 
   /** True when new data was read (a new snapshot, or a liveness change that restates sessions). Never throws. */
   refresh(): Promise<boolean> {
-    const run = this.chain.then(() => this.safeRefresh())
+    const run = this.chain.then(() => this.refreshWithDeadline())
     this.chain = run
     return run
+  }
+
+  /**
+   * A file operation or a DuckDB open that never returns (a FIFO in place of the WAL, a stuck file
+   * system, a native hang) must not freeze this store for good: past the deadline the refresh is
+   * abandoned — its late result is ignored — and the next one starts from a fresh full copy.
+   */
+  private refreshWithDeadline(): Promise<boolean> {
+    const attempt = ++this.attempt
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.abandon(attempt)
+        resolve(false)
+      }, this.deadlineMs)
+      timer.unref?.()
+      void this.safeRefresh(attempt).then((changed) => {
+        clearTimeout(timer)
+        resolve(changed)
+      })
+    })
+  }
+
+  private abandon(attempt: number): void {
+    if (attempt !== this.attempt || this.closed) return
+    const stage = this.stage
+    this.attempt++
+    this.stage = 'idle'
+    this.forceFull = true
+    // A snapshotter stuck in a copy keeps its queue blocked: start a new one.
+    if (stage === 'snapshot') this.snapshotter = null
+    const seconds = Math.round(this.deadlineMs / 1000)
+    console.warn(`vigil: reading ${this.path} did not finish within ${seconds} s (stuck in "${stage}"); going on with a fresh copy`)
+    if (this.rows === null) this.fail('busy', `Reading it did not finish within ${seconds} s (step "${stage}").`)
   }
 
   /** Which step a running refresh is in ('idle' between refreshes). */
@@ -183,17 +228,17 @@ export class PersptStore {
     this.dir = null
   }
 
-  private async safeRefresh(): Promise<boolean> {
+  private async safeRefresh(attempt: number): Promise<boolean> {
     if (this.closed) return false
     try {
       this.stage = 'stat'
-      return await this.doRefresh()
+      return await this.doRefresh(attempt)
     } catch (err) {
       // Anything unforeseen still ends up in status(), never as a rejection.
-      this.fail('read-failed', err instanceof Error ? err.message : String(err))
+      if (attempt === this.attempt) this.fail('read-failed', err instanceof Error ? err.message : String(err))
       return false
     } finally {
-      this.stage = 'idle'
+      if (attempt === this.attempt) this.stage = 'idle'
     }
   }
 
@@ -202,28 +247,36 @@ export class PersptStore {
     this.problem = storeProblem(code, this.path, detail)
   }
 
-  private async doRefresh(): Promise<boolean> {
+  private async doRefresh(attempt: number): Promise<boolean> {
+    // After each wait: an abandoned refresh (see refreshWithDeadline) must change nothing.
+    const abandoned = () => attempt !== this.attempt
     let source: BigIntStats
     try {
       source = await stat(this.path, { bigint: true })
     } catch (err) {
+      if (abandoned()) return false
       this.liveness = 'unknown'
       this.fail(fsProblemCode(err))
       return false
     }
+    if (abandoned()) return false
     if (source.isDirectory()) return this.failWith('is-directory')
     if (!source.isFile()) return this.failWith('not-a-file')
 
     this.stage = 'liveness'
-    this.liveness = await this.detectLiveness(source)
+    const liveness = await this.detectLiveness(source)
+    if (abandoned()) return false
+    this.liveness = liveness
     const agentLive = this.liveness === 'live'
 
     const snapshotter = await this.ensureSnapshotter()
     let snap
     try {
       this.stage = 'snapshot'
-      snap = await snapshotter.refresh()
+      snap = await snapshotter.refresh({ full: this.forceFull })
+      if (abandoned()) return false
     } catch (err) {
+      if (abandoned()) return false
       if (err instanceof SnapshotBusyError) {
         // Transient: keep whatever we showed; only say so if we have nothing yet.
         if (this.rows === null) this.fail('busy')
@@ -241,6 +294,7 @@ export class PersptStore {
     try {
       result = await this.readCopy(snap.dbPath, agentLive)
     } catch (err) {
+      if (abandoned()) return false
       if (!(err instanceof StoreProblemError)) throw err
       // A torn copy (or a reused base) can look corrupt: retry once with a fresh full copy.
       if (snapshotter.lastBase === 'reused' || err.code === 'corrupt' || err.code === 'truncated') {
@@ -248,6 +302,7 @@ export class PersptStore {
           snap = await snapshotter.refresh({ full: true })
           result = await this.readCopy(snap.dbPath, agentLive)
         } catch (retryErr) {
+          if (abandoned()) return false
           return this.failCopy(snap.dbPath, retryErr)
         }
       } else {
@@ -255,7 +310,10 @@ export class PersptStore {
       }
     }
 
+    if (abandoned()) return false
+    this.forceFull = false
     this.failedCopy = null
+    this.memo = result.memo
     this.rows = result.rows
     this.readFrom = { dbPath: snap.dbPath, agentLive }
     this.tableCount = result.tableCount
@@ -282,8 +340,8 @@ export class PersptStore {
   private async ensureSnapshotter(): Promise<StoreSnapshotter> {
     if (!this.snapshotter) {
       await mkdir(this.tmpRoot, { recursive: true })
-      this.dir = await mkdtemp(join(this.tmpRoot, 'perspt-store-'))
-      this.snapshotter = new StoreSnapshotter({ sourcePath: this.path, tmpRoot: this.dir })
+      this.dir ??= await mkdtemp(join(this.tmpRoot, 'perspt-store-'))
+      this.snapshotter = new StoreSnapshotter({ sourcePath: this.path, tmpRoot: join(this.dir, `s${++this.snapshotters}`) })
     }
     return this.snapshotter
   }
@@ -323,8 +381,7 @@ export class PersptStore {
       if (!probe.hasSessions) throw new StoreProblemError('no-sessions-table')
       this.stage = 'read-sessions'
       const { rows, memo } = await readSessionsWithMemo(con, probe, { agentLive, now: this.now() }, this.memo)
-      this.memo = memo
-      return { rows, tableCount: probe.tables.size }
+      return { rows, tableCount: probe.tables.size, memo }
     } catch (err) {
       if (err instanceof StoreProblemError) throw err
       throw new StoreProblemError(duckdbProblemCode(err), shortMessage(err))

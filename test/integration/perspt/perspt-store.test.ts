@@ -1,5 +1,6 @@
 import { describe, it, expect, afterAll, afterEach } from 'vitest'
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
@@ -231,5 +232,46 @@ describe('PersptStore', () => {
     }
     expect(await store.refresh()).toBe(true)
     expect((await store.listSessions())[0]?.status).toBe('stale')
+  })
+})
+
+describe.skipIf(process.platform === 'win32')('a refresh that never returns', () => {
+  it('is abandoned at its deadline, says where it was stuck, and the store recovers once the file is sane', async () => {
+    const { dir, tmpRoot } = newCase()
+    const path = join(dir, 'perspt.db')
+    await buildStore(path, { generation: 23 })
+    const store = new PersptStore({ path, tmpRoot, refreshDeadlineMs: 400 })
+    open.push(store)
+    expect(await store.refresh()).toBe(true)
+    const before = await store.listSessions()
+
+    // A FIFO where the WAL belongs: copying it blocks until someone writes to it.
+    const wal = `${path}.wal`
+    execFileSync('mkfifo', [wal])
+    const warnings: string[] = []
+    const warn = console.warn
+    console.warn = (m: string) => warnings.push(String(m))
+    try {
+      const t0 = Date.now()
+      expect(await store.refresh()).toBe(false)
+      expect(Date.now() - t0).toBeLessThan(3000)
+      expect(warnings.join('\n')).toContain('stuck in "snapshot"')
+      // What was shown stays.
+      expect(store.status().state).toBe('ready')
+      expect(await store.listSessions()).toEqual(before)
+    } finally {
+      console.warn = warn
+      // Let the blocked copy finish (a writer that closes at once gives it EOF), then remove the FIFO.
+      const writer = openSync(wal, 'w')
+      closeSync(writer)
+      unlinkSync(wal)
+    }
+    expect(store.refreshStage()).toBe('idle')
+    // The next refresh goes on with a new snapshotter and a fresh full copy; the one after finds nothing new.
+    const version = store.status().version
+    expect(await store.refresh()).toBe(true)
+    expect(store.status()).toMatchObject({ state: 'ready', problem: null, version: version + 1 })
+    expect(await store.listSessions()).toEqual(before)
+    expect(await store.refresh()).toBe(false)
   })
 })
