@@ -40,14 +40,20 @@ export interface TaskView {
   toolFailures?: number
 }
 
-export interface ReviewView {
-  reviewId: string
+/** What a `review_requested` asks (spec §1.2), as every review shape in Vigil carries it. */
+export interface ReviewRequestFields {
   taskDescription: string
   taskOutput: string
+  /** BEFORE_EXECUTION | DURING_EXECUTION | AFTER_EXECUTION. */
   timing: string
   prompt: string | null
+  /** 0 = waits forever. */
   timeoutMs: number
   onTimeout: string
+}
+
+export interface ReviewView extends ReviewRequestFields {
+  reviewId: string
   /** ISO-8601 UTC, server-side deadline; null when the gate waits forever. */
   expiresAt: string | null
   requestedAt: string

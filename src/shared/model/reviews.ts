@@ -1,6 +1,7 @@
 // Review gates: an agent paused until a human approves, edits or stops it. One shape for gates from
 // every source (attached dashboards, hub producers, Vigil's own review API); see
 // shared/spec/agentensemble-protocol.md §2 for the AgentEnsemble semantics Vigil improves on.
+import type { ReviewRequestFields } from './live'
 
 /** What a reviewer can decide. Anything else is refused (AgentEnsemble reads unknown words as "exit early"). */
 export const REVIEW_DECISION_WORDS = ['CONTINUE', 'EDIT', 'EXIT_EARLY'] as const
@@ -55,7 +56,7 @@ export interface ReviewOutcome {
   note: string | null
 }
 
-export interface ReviewGate {
+export interface ReviewGate extends ReviewRequestFields {
   /** Vigil's gate id, used in URLs and API calls. Equals `reviewId` unless two sources reused an id. */
   id: string
   /** The id the agent gave the gate (wire `reviewId`). */
@@ -63,13 +64,6 @@ export interface ReviewGate {
   source: ReviewGateSource
   /** The live run it belongs to, when known. */
   runId: string | null
-  taskDescription: string
-  taskOutput: string
-  timing: string
-  prompt: string | null
-  /** 0 = waits forever. */
-  timeoutMs: number
-  onTimeout: string
   requiredRole: string | null
   /** ISO-8601 UTC. */
   createdAt: string
