@@ -683,10 +683,12 @@ export class RunTracker {
       const start = Number.isNaN(base) ? this.now() : base
       run.reviews.push({
         reviewId: message.reviewId,
-        taskDescription: message.taskDescription,
-        taskOutput: message.taskOutput,
+        // Clipped like every run text: the run detail is refetched often, and the review inbox (the
+        // coordinator) has the whole request.
+        taskDescription: this.text(message.taskDescription) ?? '',
+        taskOutput: this.text(message.taskOutput) ?? '',
         timing: message.timing,
-        prompt: message.prompt ?? null,
+        prompt: this.text(message.prompt ?? null),
         timeoutMs: message.timeoutMs,
         onTimeout: message.onTimeout,
         // The server's clock starts at broadcast; our receive time is the closest we can know.
@@ -696,7 +698,7 @@ export class RunTracker {
       })
     }
     const timing = message.timing.split('_')[0] ?? message.timing
-    this.record(run, 'review_requested', receivedAt, `Review requested (${timing}): ${message.taskDescription}`)
+    this.record(run, 'review_requested', receivedAt, `Review requested (${timing}): ${this.text(message.taskDescription) ?? ''}`)
   }
 
   private applyTimeout(stream: Stream, run: Run, reviewId: string | null, action: string | null, receivedAt: string) {

@@ -310,6 +310,13 @@ describe('bounds on agent text and tasks (SECURITY.md gap: memory growth from on
     expect(d).toMatchObject({ totalTasks: 9, completedTasks: 4, failedTasks: 4 })
   })
 
+  it('clips a pending review\'s texts in the run detail (the inbox has them whole)', () => {
+    const { feed, detail } = setup({ textChars: 100 })
+    feed([started(1), { type: 'review_requested', reviewId: 'r1', taskDescription: 'D'.repeat(5000), taskOutput: 'O'.repeat(1_000_000), timing: 'AFTER_EXECUTION', prompt: 'P'.repeat(500), timeoutMs: 0, onTimeout: 'CONTINUE' }])
+    const [review] = detail().pendingReviews
+    expect(review).toMatchObject({ reviewId: 'r1', taskDescription: 'D'.repeat(100), taskOutput: 'O'.repeat(100), prompt: 'P'.repeat(100) })
+  })
+
   it('200 task_started with 1 MB descriptions and distinct indexes keep a bounded run', () => {
     const { feed, detail } = setup({ tasks: 50 })
     feed([started(0)])
