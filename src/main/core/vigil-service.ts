@@ -87,7 +87,16 @@ export class VigilService implements VigilApi {
             return false // the source was removed
           }
         },
-        toHubProducer: (reviewId, decisionJson) => this.hub.forwardDecision(reviewId, decisionJson)
+        toHubProducer: (reviewId, decisionJson, producerId) => {
+          if (this.hub.forwardDecision(reviewId, decisionJson)) return true
+          // A gate restored after a restart: this hub never saw its request. If its producer is back on
+          // /ingress, register the review with it again, then forward. (TODO hub: a public method for this.)
+          const roster = this.hub['roster']
+          const record = producerId === null ? undefined : roster.get(producerId)
+          if (!record?.channel || roster.pendingOwnerOf(reviewId)) return false
+          roster.addPending(record, reviewId)
+          return this.hub.forwardDecision(reviewId, decisionJson)
+        }
       },
       hubSourceId: HUB_SOURCE_ID,
       labelOf: (sourceId) => this.registry.list().find((s) => s.id === sourceId)?.label,
@@ -127,6 +136,8 @@ export class VigilService implements VigilApi {
       await this.reviews.ignoreWhile(() => recorder.replayInto(this.registry.tracker))
       recorder.attach(this.registry.tracker)
       this.reviews.useLog(await DuckReviewLog.open(recorder))
+      // Pending gates live next to the recording (this Vigil holds the folder's lock): restored now.
+      this.reviews.persistPendingIn(dirname(path))
       this.recorder = recorder
       this.recording = { path, active: true, problem: null }
     } catch (err) {

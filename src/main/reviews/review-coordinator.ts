@@ -32,12 +32,23 @@ import {
   type ReviewTimeoutAction
 } from '../../shared/model/reviews'
 import type { Incoming } from '../live/run-tracker'
+import { GateJournal, type GateJournalStatus } from './gate-journal'
+import { budgetKey, DEFAULT_GATE_LIMITS, GateBudget, gateBytes, GateLimitError, type GateLimits, type GateRefusals } from './gate-limits'
 import { MemoryReviewLog, type ReviewLog } from './review-log'
 
 /** How decisions reach the agents that asked. Each returns false when the agent cannot be reached now. */
 export interface ReviewDelivery {
   toAttachment(sourceId: string, reviewId: string, decision: ReviewDecisionWord, revisedOutput?: string): boolean
-  toHubProducer(reviewId: string, decisionJson: string): boolean
+  toHubProducer(reviewId: string, decisionJson: string, producerId: string | null): boolean
+}
+
+/** Where pending gates are kept, how full the caps are, and what was refused (GET /api/reviews shows it). */
+export interface ReviewGateStats {
+  limits: GateLimits
+  usage: { gates: number; bytes: number }
+  refused: GateRefusals
+  /** Pending gates on disk: false when they live in memory only (no data folder, or it failed: `problem`). */
+  persistence: { durable: boolean; path: string | null; problem: string | null; restored: number; appliedAtRestart: number }
 }
 
 export interface CreateGateInput {
@@ -77,11 +88,16 @@ export interface ReviewCoordinatorOptions {
   timeoutLeadMs?: number
   /** How long past a deadline Vigil waits for an agent that applies its own timeout to say so. Default 5000 ms. */
   agentGraceMs?: number
+  /** Caps on pending gates (see gate-limits.ts); defaults DEFAULT_GATE_LIMITS. */
+  limits?: Partial<GateLimits>
 }
 
 interface Entry {
   gate: ReviewGate
   key: string
+  /** Its budget (gate-limits.ts) and the bytes it holds there. */
+  budgetKey: string
+  bytes: number
   timer: NodeJS.Timeout | null
   waiters: Set<(gate: ReviewGate) => void>
 }
@@ -105,12 +121,60 @@ export class ReviewCoordinator {
   private doNotDisturb = false
   private ignoring = 0
   private closed = false
+  private readonly budget: GateBudget
+  private journal: GateJournal | null = null
+  private restored = 0
+  private appliedAtRestart = 0
 
   constructor(private readonly opts: ReviewCoordinatorOptions) {
     this.log = opts.log ?? new MemoryReviewLog()
     this.now = opts.now ?? Date.now
     this.hubSourceId = opts.hubSourceId ?? 'hub'
     this.recentLimit = opts.recentLimit ?? 20
+    this.budget = new GateBudget({ ...DEFAULT_GATE_LIMITS, ...opts.limits }, this.now)
+  }
+
+  /**
+   * Keeps pending gates in `dataDir` from now on (gate-journal.ts) and restores the ones a previous Vigil
+   * left there: pending again with their original deadlines, or, when the deadline passed while Vigil was
+   * down, resolved at once with the advertised action and a note saying so. Call after useLog (those
+   * outcomes go to the history) and before sources start. Never throws: a folder that cannot be used
+   * leaves gates in memory and stats().persistence names the problem.
+   */
+  persistPendingIn(dataDir: string): GateJournalStatus {
+    if (this.journal) return this.journal.status()
+    const { journal, gates } = GateJournal.open(dataDir, { snapshot: () => [...this.entries.values()].map((e) => e.gate) })
+    this.journal = journal
+    for (const gate of gates) this.restore(gate)
+    // What was just restored (and resolved at restart) is written by the first commit.
+    if (gates.length > 0) void journal.flush()
+    return journal.status()
+  }
+
+  /** Resolves once every gate raised or resolved so far is on disk (true), or could not be (false: memory only). */
+  persisted(): Promise<boolean> {
+    return this.journal ? this.journal.flush() : Promise.resolve(false)
+  }
+
+  stats(): ReviewGateStats {
+    const status = this.journal?.status()
+    return {
+      limits: { ...this.budget.limits },
+      usage: this.budget.usage(),
+      refused: this.budget.refusals(),
+      persistence: {
+        durable: status?.durable ?? false,
+        path: status?.path ?? null,
+        problem: status ? status.problem : 'Pending gates are kept in memory only: Vigil is not recording (no data folder).',
+        restored: this.restored,
+        appliedAtRestart: this.appliedAtRestart
+      }
+    }
+  }
+
+  /** Throws GateLimitError (429) when the review API may not raise one more gate: cheap, before reading a body. */
+  checkApiAdmission(): void {
+    this.budget.checkCount('api')
   }
 
   /** Listens to gates raised, resolved (decided, timed out, cancelled), updated (connection), and settings. */
@@ -244,10 +308,14 @@ export class ReviewCoordinator {
     }
   }
 
-  /** Resolves with the gate once it is no longer pending (at once if it already is); null if `signal` aborts first. */
+  /**
+   * Resolves with the gate once it is no longer pending (at once if it already is, from memory or the
+   * persisted history: a caller may wait again after its connection dropped or Vigil restarted); null if
+   * `signal` aborts first. Rejects with not-found for an unknown id.
+   */
   waitFor(id: string, signal?: AbortSignal): Promise<ReviewGate | null> {
     const entry = this.entries.get(id)
-    if (!entry || entry.gate.status !== 'pending') return Promise.resolve(this.get(id))
+    if (!entry || entry.gate.status !== 'pending') return this.find(id)
     return new Promise((resolve) => {
       const waiter = (gate: ReviewGate) => {
         signal?.removeEventListener('abort', onAbort)
@@ -322,12 +390,14 @@ export class ReviewCoordinator {
     this.log = log
   }
 
+  /** Stops timers; pending gates stay in the journal (written out by `journal.close()`) for the next start. */
   close(): void {
     this.closed = true
     for (const entry of this.entries.values()) {
       if (entry.timer) clearTimeout(entry.timer)
       entry.timer = null
     }
+    void this.journal?.close()
   }
 
   // -------------------------------------------------------------------------------------------
@@ -377,7 +447,13 @@ export class ReviewCoordinator {
       label: producerId !== null ? (hub ? producerId : `${label} · ${producerId}`) : label
     }
     const id = this.freshId(message.reviewId, key)
-    this.raise(key, id, message.reviewId, source, this.opts.runIdOf?.(sourceId, producerId) ?? null, message, start)
+    try {
+      this.raise(key, id, message.reviewId, source, this.opts.runIdOf?.(sourceId, producerId) ?? null, message, start)
+    } catch (err) {
+      // Over a cap: the agent is not told (no wire word for it) and applies its own timeout; counted and logged.
+      if (!(err instanceof GateLimitError)) throw err
+      this.budget.noteRefused(budgetKey(source), source.label, err)
+    }
   }
 
   private raise(
@@ -408,12 +484,53 @@ export class ReviewCoordinator {
       connected: true,
       outcome: null
     }
-    const entry: Entry = { gate, key, timer: null, waiters: new Set() }
+    const bytes = gateBytes(gate)
+    const budget = budgetKey(source)
+    this.budget.check(budget, bytes)
+    this.budget.add(budget, bytes)
+    const entry: Entry = { gate, key, budgetKey: budget, bytes, timer: null, waiters: new Set() }
     this.entries.set(id, entry)
     this.byKey.set(key, id)
+    this.journal?.put(copy(gate))
     this.scheduleDeadline(entry)
     this.emit({ type: 'raised', gate: copy(gate) })
     return copy(gate)
+  }
+
+  /** A gate from the journal: pending again (agents disconnected until they are back), or applied now if its deadline passed. */
+  private restore(stored: ReviewGate): void {
+    if (this.entries.has(stored.id)) return
+    const { source } = stored
+    const key = source.kind === 'api' ? `api\u0000${stored.id}` : sourceKey(source.sourceId, source.producerId, stored.reviewId)
+    if (this.byKey.has(key)) return
+    const gate: ReviewGate = { ...copy(stored), status: 'pending', outcome: null, connected: source.kind === 'api' }
+    delete gate.truncated
+    const bytes = gateBytes(gate)
+    const budget = budgetKey(source)
+    this.budget.add(budget, bytes) // admitted when raised; caps may have changed since, but it is not dropped
+    const entry: Entry = { gate, key, budgetKey: budget, bytes, timer: null, waiters: new Set() }
+    this.entries.set(gate.id, entry)
+    this.byKey.set(key, gate.id)
+    this.restored++
+    if (gate.expiresAt !== null && Date.parse(gate.expiresAt) <= this.now()) {
+      this.appliedAtRestart++
+      const after: Record<ReviewGateSource['kind'], string> = {
+        api: '',
+        hub: ' The producer applies the advertised action at its own deadline.',
+        attachment: ' The agent applies its own timeout action at its deadline.'
+      }
+      this.resolve(entry, 'timed-out', {
+        decision: gate.onTimeout,
+        revisedOutput: null,
+        surface: 'timeout',
+        decidedBy: null,
+        delivered: source.kind !== 'attachment',
+        note: `Applied at restart: the deadline (${gate.expiresAt}) passed while Vigil was not running.${after[source.kind]}`
+      })
+      return
+    }
+    this.scheduleDeadline(entry)
+    this.emit({ type: 'raised', gate: copy(gate) })
   }
 
   private scheduleDeadline(entry: Entry): void {
@@ -479,7 +596,7 @@ export class ReviewCoordinator {
       case 'hub': {
         const frame: ReviewDecisionMessage = { type: 'review_decision', reviewId: gate.reviewId, decision: word }
         if (revisedOutput !== undefined) frame.revisedOutput = revisedOutput
-        return this.opts.delivery.toHubProducer(gate.reviewId, serializeClientMessage(frame))
+        return this.opts.delivery.toHubProducer(gate.reviewId, serializeClientMessage(frame), gate.source.producerId)
       }
     }
   }
@@ -493,6 +610,8 @@ export class ReviewCoordinator {
     entry.timer = null
     this.entries.delete(gate.id)
     if (this.byKey.get(entry.key) === gate.id) this.byKey.delete(entry.key)
+    this.budget.release(entry.budgetKey, entry.bytes)
+    this.journal?.remove(gate.id)
     this.recent.unshift(copy(gate))
     if (this.recent.length > this.recentLimit) this.recent.length = this.recentLimit
     try {

@@ -6,20 +6,25 @@
 //   GET  /api/reviews                  {"reviews":[…pending…],"total":n}
 //   GET  /api/reviews/{id}[?wait=true] one gate, pending or decided
 //   POST /api/reviews/{id}             {decision, revisedOutput?, decidedBy?} → 200 | 400 | 404 | 409 | 503
+//
+// A new gate is on disk (gate-journal.ts) before its 201; one over a cap (gate-limits.ts) gets 429 (count)
+// or 413 (bytes, or a body over MAX_BODY_BYTES) naming the limit. A caller whose wait dropped (or whose
+// Vigil restarted) waits again with GET /api/reviews/{id}?wait=true.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ApiError } from '../../shared/api/errors'
 import { REVIEW_TIMEOUT_ACTIONS, type ReviewGate, type ReviewTimeoutAction } from '../../shared/model/reviews'
 import { BodyTooLargeError, readBody, sendJson, STATUS_BY_CODE } from '../server/json-http'
 import { isAllowedRequestOrigin } from '../server/origin-policy'
 import type { ServerContext, ServerExtension } from '../server/vigil-server'
+import { GateLimitError } from './gate-limits'
 import type { CreateGateInput, ReviewCoordinator } from './review-coordinator'
 
 export const REVIEWS_PATH = '/api/reviews'
-/** Task outputs can be long; edits travel back in the same size. */
-const MAX_BODY_BYTES = 8 * 1024 * 1024
+/** Task outputs can be long; edits travel back in the same size. Bigger: 413. */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024
 /** Longest timeout a gate may ask for: a week. */
 const MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000
-const MAX_TEXT = 4 * 1024 * 1024
+export const MAX_TEXT = 4 * 1024 * 1024
 
 /** AgentEnsemble's error words, sent next to Vigil's codes so its clients keep working. */
 const REASONS: Partial<Record<ApiError['code'], string>> = {
@@ -53,7 +58,8 @@ export class ReviewHttpApi implements ServerExtension {
     if (id === null) {
       if (req.method === 'GET' || req.method === 'HEAD') {
         const pending = this.reviews.pending()
-        return sendJson(res, 200, { reviews: pending.map(toWire), total: pending.length })
+        const { limits, usage, refused, persistence } = this.reviews.stats()
+        return sendJson(res, 200, { reviews: pending.map(toWire), total: pending.length, limits, usage, refused, persistence })
       }
       if (req.method === 'POST') return this.create(req, res, wait)
       return methodNotAllowed(res, 'GET, POST')
@@ -77,8 +83,12 @@ export class ReviewHttpApi implements ServerExtension {
   }
 
   private async create(req: IncomingMessage, res: ServerResponse, wait: boolean): Promise<void> {
+    // Full already: refuse before reading (up to 8 MiB of) the body.
+    this.reviews.checkApiAdmission()
     const gate = this.reviews.create(parseCreate(await readJsonObject(req)))
-    if (!wait) return sendJson(res, 201, { reviewId: gate.id, status: 'PENDING', createdAt: gate.createdAt, expiresAt: gate.expiresAt })
+    // On disk before anyone is told the gate exists (false: Vigil keeps it in memory only; see GET /api/reviews "persistence").
+    const persisted = await this.reviews.persisted()
+    if (!wait) return sendJson(res, 201, { reviewId: gate.id, status: 'PENDING', createdAt: gate.createdAt, expiresAt: gate.expiresAt, persisted })
     const done = await this.waitFor(req, res, gate.id)
     if (done) sendJson(res, 200, outcomeWire(done))
   }
@@ -160,7 +170,9 @@ async function readJsonObject(req: IncomingMessage): Promise<Record<string, unkn
   try {
     text = (await readBody(req, MAX_BODY_BYTES)).toString('utf8')
   } catch (err) {
-    if (err instanceof BodyTooLargeError) throw new ApiError('bad-request', `Body over ${MAX_BODY_BYTES} bytes.`)
+    if (err instanceof BodyTooLargeError) {
+      throw new GateLimitError('maxBodyBytes', MAX_BODY_BYTES, 413, `The body is over ${MAX_BODY_BYTES} bytes (limit maxBodyBytes).`)
+    }
     throw err
   }
   let value: unknown
@@ -206,6 +218,13 @@ function methodNotAllowed(res: ServerResponse, allow: string): void {
 
 function sendProblem(res: ServerResponse, err: unknown): void {
   if (res.headersSent) return
+  if (err instanceof GateLimitError) {
+    // The body may not have been read: do not keep the connection for a next request behind it.
+    res.setHeader('connection', 'close')
+    const code = err.status === 429 ? 'rate-limited' : 'too-large'
+    sendJson(res, err.status, { ok: false, error: { code, message: err.message, reason: 'GATE_LIMIT', limit: { name: err.limit, value: err.value } } })
+    return
+  }
   if (err instanceof ApiError) {
     sendJson(res, STATUS_BY_CODE[err.code], { ok: false, error: { code: err.code, message: err.message, reason: REASONS[err.code] ?? null } })
     return
