@@ -47,6 +47,9 @@ interface Browser {
   allowance: number
   /** performance.now() when the backlog was first seen over `allowance`; null while within it. */
   overSince: number | null
+  /** performance.now() of the latest frame, ping or pong from the browser (see sweepIdle). */
+  lastTrafficAt: number
+  lastPingAt: number
 }
 
 export class BrowserFanout {
@@ -80,8 +83,15 @@ export class BrowserFanout {
   add(ws: WebSocket, socket: Duplex, hello: () => string): void {
     this.flush()
     const text = hello()
-    this.browsers.set(ws, { socket, allowance: this.opts.maxQueueBytes + Buffer.byteLength(text), overSince: null })
+    const browser: Browser = { socket, allowance: this.opts.maxQueueBytes + Buffer.byteLength(text), overSince: null, lastTrafficAt: performance.now(), lastPingAt: 0 }
+    this.browsers.set(ws, browser)
+    const alive = () => {
+      browser.lastTrafficAt = performance.now()
+    }
+    ws.on('pong', alive)
+    ws.on('ping', alive)
     ws.on('message', (data: RawData, isBinary: boolean) => {
+      alive()
       if (!isBinary) this.onFrame(ws, rawText(data))
     })
     ws.on('close', () => {
@@ -127,6 +137,17 @@ export class BrowserFanout {
       }
       browser.socket.write(payload)
     }
+  }
+
+  /**
+   * Liveness: pings browsers quiet for `pingMs` (browsers answer pings by themselves) and terminates
+   * those silent for `idleTimeoutMs` (a dead peer, or a raw socket that upgraded and reads nothing).
+   * Returns how many were terminated.
+   */
+  sweepIdle(now: number, idleTimeoutMs: number, pingMs: number): number {
+    let closed = 0
+    for (const [ws, browser] of this.browsers) if (checkSocketIdle(ws, browser, now, idleTimeoutMs, pingMs)) closed++
+    return closed
   }
 
   close(): void {
@@ -191,4 +212,26 @@ export function rawBuffer(data: RawData): Buffer {
   if (Array.isArray(data)) return Buffer.concat(data)
   if (data instanceof ArrayBuffer) return Buffer.from(data)
   return data
+}
+
+/** Shared by /ingress channels and /ws browsers: ping a quiet socket, terminate a silent one. */
+export function checkSocketIdle(
+  ws: WebSocket,
+  state: { lastTrafficAt: number; lastPingAt?: number },
+  now: number,
+  idleTimeoutMs: number,
+  pingMs: number
+): boolean {
+  if (ws.readyState !== WebSocket.OPEN) return false
+  const silent = now - state.lastTrafficAt
+  if (silent >= idleTimeoutMs) {
+    // A dead peer would never read a close frame: terminate frees the socket at once.
+    ws.terminate()
+    return true
+  }
+  if (silent >= pingMs && now - (state.lastPingAt ?? 0) >= pingMs) {
+    state.lastPingAt = now
+    ws.ping()
+  }
+  return false
 }

@@ -66,6 +66,16 @@ export interface LiveHubOptions {
   evictIdleAfterMs?: number
   /** How often idle producers are looked for (default 60 s). */
   idleSweepMs?: number
+  /** Distinct producer ids one /ingress socket may carry (default 16); envelopes for more are refused. */
+  maxProducerIdsPerConnection?: number
+  /** Producers carried by open /ingress sockets in all (default 256); envelopes for new ones beyond are refused. */
+  maxLiveProducers?: number
+  /** Refused envelopes after which an /ingress socket is closed 1008 (default 100). */
+  maxRefusedIdsPerConnection?: number
+  /** /ingress and /ws sockets with no traffic (frames, pings, pongs) this long are terminated (default 120 s); 0 never. */
+  idleTimeoutMs?: number
+  /** Quiet sockets are pinged after this long (default 30 s); a pong counts as traffic. */
+  idlePingMs?: number
 }
 
 export const HUB_WS_PATHS = { browsers: '/ws', ingress: '/ingress' } as const
@@ -104,6 +114,14 @@ export class LiveHub implements ServerExtension {
   private immediate: NodeJS.Immediate | null = null
   private throttle: NodeJS.Timeout | null = null
   private readonly idleSweep: NodeJS.Timeout | null
+  private readonly caps: { idsPerConnection: number; liveProducers: number; refusedPerConnection: number }
+  private readonly liveness: NodeJS.Timeout | null
+  private producerIdsRefused = 0
+  private producerIdSocketsClosed = 0
+  private connectionsRefused = 0
+  private idleSocketsClosed = 0
+  /** Refusals not yet logged, and when the last log line was written (one line per burst). */
+  private refusalLog = { pending: 0, loggedAt: -Infinity }
 
   constructor(opts: LiveHubOptions) {
     this.tracker = opts.tracker
@@ -117,6 +135,16 @@ export class LiveHub implements ServerExtension {
       ? setInterval(() => this.evictIdle(idleAfter), Math.max(10, opts.idleSweepMs ?? HUB_DEFAULTS.idleSweepMs))
       : null
     this.idleSweep?.unref()
+    this.caps = {
+      idsPerConnection: Math.max(1, opts.maxProducerIdsPerConnection ?? HUB_DEFAULTS.maxProducerIdsPerConnection),
+      liveProducers: Math.max(1, opts.maxLiveProducers ?? HUB_DEFAULTS.maxLiveProducers),
+      refusedPerConnection: Math.max(1, opts.maxRefusedIdsPerConnection ?? HUB_DEFAULTS.maxRefusedIdsPerConnection)
+    }
+    const idleTimeout = Math.max(0, opts.idleTimeoutMs ?? HUB_DEFAULTS.idleTimeoutMs)
+    const idlePing = Math.max(1, Math.min(idleTimeout, opts.idlePingMs ?? HUB_DEFAULTS.idlePingMs))
+    this.liveness =
+      idleTimeout > 0 ? setInterval(() => this.sweepIdleSockets(idleTimeout, idlePing), Math.max(50, Math.min(10_000, Math.floor(idlePing / 3)))) : null
+    this.liveness?.unref()
     this.roster = new ProducerRoster({
       maxProducers: Math.max(1, opts.maxProducers ?? HUB_DEFAULTS.maxProducers),
       maxSnapshotPerProducer: Math.max(1, opts.maxSnapshotPerProducer ?? HUB_DEFAULTS.maxSnapshotPerProducer),
@@ -176,10 +204,23 @@ export class LiveHub implements ServerExtension {
     return this.fanout.count
   }
 
+  /** The server refused an upgrade by a connection cap (503). */
+  connectionRefused(path: string): void {
+    if (path !== HUB_WS_PATHS.browsers && path !== HUB_WS_PATHS.ingress) return
+    this.connectionsRefused++
+    this.changed(false)
+  }
+
+  /** `GET /api/status` shows the hub's counters. */
+  statusDetails(): Record<string, unknown> {
+    return { hub: this.counters() }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     if (this.idleSweep) clearInterval(this.idleSweep)
+    if (this.liveness) clearInterval(this.liveness)
     this.fanout.close()
     for (const channel of this.channels) channel.terminate()
     this.channels.clear()
@@ -210,7 +251,11 @@ export class LiveHub implements ServerExtension {
       ingressConnections: this.channels.size,
       browsers: this.fanout.count,
       slowBrowsersDropped: this.fanout.slowDropped,
-      producersEvicted: this.producersEvicted
+      producersEvicted: this.producersEvicted,
+      producerIdsRefused: this.producerIdsRefused,
+      producerIdSocketsClosed: this.producerIdSocketsClosed,
+      connectionsRefused: this.connectionsRefused,
+      idleSocketsClosed: this.idleSocketsClosed
     }
   }
 
@@ -364,6 +409,7 @@ export class LiveHub implements ServerExtension {
 
     const now = this.now()
     let roster = false
+    if (channel && !this.admitProducer(channel, parsed.producer.producerId)) return false
     const { record, evicted } = this.roster.upsert(parsed.producer, channel ? 'websocket' : 'http', now)
     for (const victim of evicted) {
       this.producersEvicted++
@@ -423,6 +469,51 @@ export class LiveHub implements ServerExtension {
     if (message) this.track(record.id, message, parsed.receivedAt ?? formatInstant(now))
     this.changed(roster)
     return true
+  }
+
+  /**
+   * Producer-id caps of a socket envelope: a socket may carry maxProducerIdsPerConnection ids, and
+   * open sockets together maxLiveProducers. Over either, the envelope is refused (counted, logged
+   * once per burst); a socket that keeps at it is closed 1008 with the reason.
+   */
+  private admitProducer(channel: IngressChannel, producerId: string): boolean {
+    if (channel.carried.has(producerId)) return true
+    let reason: string | null = null
+    if (channel.carried.size >= this.caps.idsPerConnection) {
+      reason = `Too many producer ids on one connection (limit ${this.caps.idsPerConnection})`
+    } else if (!this.roster.get(producerId)?.channel && this.roster.connectedCount >= this.caps.liveProducers) {
+      reason = `Too many connected producers (limit ${this.caps.liveProducers})`
+    }
+    if (reason === null) return true
+    this.producerIdsRefused++
+    channel.refusedIds++
+    this.logRefusal(reason)
+    if (channel.refusedIds >= this.caps.refusedPerConnection && !channel.closing) {
+      this.producerIdSocketsClosed++
+      channel.close(1008, reason)
+    }
+    this.changed(false)
+    return false
+  }
+
+  /** One log line per burst of refusals (at most one every 10 s, with how many since the last). */
+  private logRefusal(reason: string): void {
+    this.refusalLog.pending++
+    const at = performance.now()
+    if (at - this.refusalLog.loggedAt < 10_000) return
+    console.warn(`vigil hub: refused ${this.refusalLog.pending} ingress envelope(s): ${reason}`)
+    this.refusalLog = { pending: 0, loggedAt: at }
+  }
+
+  /** Pings quiet /ingress and /ws sockets, terminates silent ones (see ingress-channel.ts). */
+  private sweepIdleSockets(idleTimeoutMs: number, pingMs: number): void {
+    if (this.closed) return
+    const now = performance.now()
+    let closed = this.fanout.sweepIdle(now, idleTimeoutMs, pingMs)
+    for (const channel of this.channels) if (channel.checkIdle(now, idleTimeoutMs, pingMs)) closed++
+    if (closed === 0) return
+    this.idleSocketsClosed += closed
+    this.changed(false)
   }
 
   private evictIdle(idleAfterMs: number): void {

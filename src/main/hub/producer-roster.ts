@@ -1,6 +1,11 @@
 // The hub's producers (spec §7): identity and metadata, connection state, late-join buffers,
 // pending review ids and diagnostics. Keyed by producerId; capacity eviction prefers producers
 // that no socket carries, least recently seen first.
+//
+// Cost per envelope is O(1) whatever the roster's size: the roster keeps the set of producers no
+// socket carries (the only eviction candidates, at most ~maxProducers of them), so finding a victim
+// and counting connected producers never walks every producer (10,000 ids on one socket used to
+// stall the event loop for seconds; see also LiveHub's per-connection and live-producer caps).
 import { formatInstant, serializeProducerInfo } from '../../shared/protocol/agentensemble'
 import type { ProducerInfo } from '../../shared/protocol/agentensemble'
 import { IterationBuffer, SnapshotRing } from './snapshot-buffer'
@@ -45,6 +50,8 @@ export interface RosterLimits {
 
 export class ProducerRoster {
   private readonly records = new Map<string, ProducerRecord>()
+  /** Records whose channel is null: the eviction candidates. */
+  private readonly disconnected = new Set<ProducerRecord>()
   /** reviewId → the producer that asked for it. */
   private readonly pendingOwner = new Map<string, ProducerRecord>()
 
@@ -52,6 +59,11 @@ export class ProducerRoster {
 
   get size(): number {
     return this.records.size
+  }
+
+  /** Producers an open ingress socket carries (their `channel` is set). O(1). */
+  get connectedCount(): number {
+    return this.records.size - this.disconnected.size
   }
 
   get(producerId: string): ProducerRecord | undefined {
@@ -82,11 +94,23 @@ export class ProducerRoster {
       this.remove(victim)
       evicted.push(victim)
     }
+    const records = this.records
+    const disconnected = this.disconnected
+    let channel: ProducerChannel | null = null
     const record: ProducerRecord = {
       id: info.producerId,
       info,
       transport,
-      channel: null,
+      // Tracked so eviction and connectedCount never scan the whole roster.
+      get channel(): ProducerChannel | null {
+        return channel
+      },
+      set channel(next: ProducerChannel | null) {
+        channel = next
+        if (records.get(this.id) !== this) return
+        if (next === null) disconnected.add(this)
+        else disconnected.delete(this)
+      },
       announced: false,
       firstSeenAt: now,
       joinedAt: now,
@@ -99,7 +123,8 @@ export class ProducerRoster {
       pending: new Set(),
       diagnostics: emptyDiagnostics()
     }
-    this.records.set(record.id, record)
+    records.set(record.id, record)
+    disconnected.add(record)
     return { record, evicted }
   }
 
@@ -108,7 +133,7 @@ export class ProducerRoster {
    * hub evicts after 30 idle minutes), so a long-running Vigil does not keep every producer forever.
    */
   evictIdle(idleSince: number): ProducerRecord[] {
-    const victims = [...this.records.values()].filter((r) => r.channel === null && r.lastSeenAt < idleSince)
+    const victims = [...this.disconnected].filter((r) => r.lastSeenAt < idleSince)
     for (const victim of victims) this.remove(victim)
     return victims
   }
@@ -179,8 +204,7 @@ export class ProducerRoster {
 
   private evictionCandidate(): ProducerRecord | null {
     let best: ProducerRecord | null = null
-    for (const r of this.records.values()) {
-      if (r.channel !== null) continue
+    for (const r of this.disconnected) {
       if (!best || r.lastSeenAt < best.lastSeenAt) best = r
     }
     return best
@@ -188,6 +212,7 @@ export class ProducerRoster {
 
   private remove(record: ProducerRecord): void {
     this.records.delete(record.id)
+    this.disconnected.delete(record)
     for (const id of record.pending) this.pendingOwner.delete(id)
     record.pending.clear()
   }

@@ -47,6 +47,14 @@ export interface HubCounters {
   /** Browsers disconnected because their send queue passed maxBrowserQueueBytes. */
   slowBrowsersDropped: number
   producersEvicted: number
+  /** Socket envelopes refused for a new producer id past maxProducerIdsPerConnection or maxLiveProducers. */
+  producerIdsRefused: number
+  /** /ingress sockets closed 1008 for repeatedly sending producer ids over a cap. */
+  producerIdSocketsClosed: number
+  /** /ingress and /ws upgrades refused with 503 by a connection cap (vigil-server.ts). */
+  connectionsRefused: number
+  /** /ingress and /ws sockets closed after idleTimeoutMs with no traffic (frames or pongs). */
+  idleSocketsClosed: number
 }
 
 export const HUB_DEFAULTS = {
@@ -72,6 +80,16 @@ export const HUB_DEFAULTS = {
   maxIterationTasks: 100,
   /** review_requested ids remembered per producer. */
   maxPendingReviewsPerProducer: 1000,
+  /** Distinct producer ids one /ingress socket may carry; envelopes for more are refused (counted). */
+  maxProducerIdsPerConnection: 16,
+  /** Producers carried by open /ingress sockets, all sockets together; envelopes for more are refused. */
+  maxLiveProducers: 256,
+  /** Refused envelopes on one socket after which it is closed 1008. */
+  maxRefusedIdsPerConnection: 100,
+  /** /ingress and /ws sockets with no traffic (any frame, or a pong to Vigil's pings) this long are closed. */
+  idleTimeoutMs: 120_000,
+  /** A socket silent this long gets a WebSocket ping (a live peer answers with a pong, which counts as traffic). */
+  idlePingMs: 30_000,
   /** onChange listeners hear about counter-only changes at most this often (roster changes: next tick). */
   changeThrottleMs: 500
 } as const

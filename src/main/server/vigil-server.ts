@@ -7,8 +7,10 @@ import type { EventHub } from '../core/event-hub'
 import { createAuth, type AuthGate } from './auth/auth-gate'
 import { ExposureError, exposureProblem } from './auth/exposure'
 import { STATUS_PATH } from './auth/route-kinds'
+import { CONNECTION_LIMITS, ConnectionGate, refuseUpgrade, upgradeRoute } from './connection-limits'
+import type { ConnectionLimits, ConnectionStats } from './connection-limits'
 import { attachEventSocket } from './event-socket'
-import { BodyTooLargeError, readBody, sendError, sendJson, STATUS_BY_CODE } from './json-http'
+import { BodyTimeoutError, BodyTooLargeError, readBody, sendBodyTimeout, sendError, sendJson, STATUS_BY_CODE } from './json-http'
 import { forbidCors } from './no-cors'
 import { isAllowedHostHeader, isAllowedRequestOrigin, isAllowedWebSocketOrigin } from './origin-policy'
 import { SECURITY_HEADERS } from './security-headers'
@@ -28,6 +30,10 @@ export interface ServerExtension {
   handleUpgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, path: string, ctx: ServerContext): boolean
   /** Browser clients it holds, added to `GET /api/status` "clients". */
   clientCount?(): number
+  /** An upgrade on `path` was refused by a connection cap (503), before any extension saw it. */
+  connectionRefused?(path: string): void
+  /** Fields merged into `GET /api/status` for a signed-in caller (e.g. `{hub: counters}`). */
+  statusDetails?(): Record<string, unknown>
   close?(): Promise<void>
 }
 
@@ -41,6 +47,8 @@ export interface VigilServerOptions {
   version: string
   maxBodyBytes?: number
   extensions?: ServerExtension[]
+  /** Connection caps and HTTP timeouts (default CONNECTION_LIMITS). */
+  limits?: Partial<ConnectionLimits>
   /**
    * Login, agent tokens and CSRF rules (createAuth). Without it: no login, loopback callers only, and
    * a non-loopback host is refused (ExposureError).
@@ -54,6 +62,8 @@ export interface RunningServer {
   url: string
   /** Browsers connected to the event socket. */
   clientCount(): number
+  /** Open WebSockets and sockets, refusals and caps (also in `GET /api/status` "connections"). */
+  connections(): ConnectionStats
   close(): Promise<void>
 }
 
@@ -73,6 +83,8 @@ export async function startVigilServer(opts: VigilServerOptions): Promise<Runnin
   const ctx: ServerContext = { bindHost: opts.host }
   const clientCount = () => eventSockets.clients.size + extensions.reduce((n, e) => n + (e.clientCount?.() ?? 0), 0)
   const eventSockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
+  const limits: ConnectionLimits = { ...CONNECTION_LIMITS, ...opts.limits }
+  const gate = new ConnectionGate(limits)
 
   async function handleRpc(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
     if (req.method !== 'POST') return sendError(res, 405, 'bad-request', 'Use POST for API calls.')
@@ -88,6 +100,7 @@ export async function startVigilServer(opts: VigilServerOptions): Promise<Runnin
       body = JSON.parse((await readBody(req, maxBody)).toString('utf8') || '{}')
     } catch (err) {
       if (err instanceof BodyTooLargeError) return sendError(res, 413, 'bad-request', `Body over ${maxBody} bytes.`)
+      if (err instanceof BodyTimeoutError) return sendBodyTimeout(res)
       return sendError(res, 400, 'bad-request', 'The body is not valid JSON.')
     }
     const args = typeof body === 'object' && body !== null && 'args' in body ? (body as { args: unknown }).args : []
@@ -122,7 +135,7 @@ export async function startVigilServer(opts: VigilServerOptions): Promise<Runnin
     if (await auth.handleHttp(req, res, path, opts.host)) return
     if (path === STATUS_PATH) {
       // Public, so a signed-out caller learns nothing beyond what answers here.
-      const details = auth.canSeeDetails(req) ? { clients: clientCount() } : {}
+      const details = auth.canSeeDetails(req) ? statusDetails() : {}
       return sendJson(res, 200, { name: 'vigil', version: opts.version, ...details })
     }
     if (path.startsWith(RPC_PATH_PREFIX)) return handleRpc(req, res, path.slice(RPC_PATH_PREFIX.length))
@@ -133,13 +146,26 @@ export async function startVigilServer(opts: VigilServerOptions): Promise<Runnin
     return handleStatic(req, res, path)
   }
 
+  function statusDetails(): Record<string, unknown> {
+    const details: Record<string, unknown> = { clients: clientCount(), connections: gate.stats() }
+    for (const ext of extensions) Object.assign(details, ext.statusDetails?.())
+    return details
+  }
+
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    gate.onHead(socket)
     const path = new URL(req.url ?? '/', 'http://vigil.invalid').pathname
     if (!isAllowedHostHeader(req.headers.host, opts.host)) {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n')
       return
     }
     if (auth.refuseUpgrade(req, socket, path)) return
+    const refused = gate.admitUpgrade(upgradeRoute(path), socket)
+    if (refused) {
+      refuseUpgrade(socket, refused)
+      for (const ext of extensions) ext.connectionRefused?.(path)
+      return
+    }
     if (path !== EVENTS_PATH) {
       for (const ext of extensions) {
         if (ext.handleUpgrade?.(req, socket, head, path, ctx)) return
@@ -156,13 +182,22 @@ export async function startVigilServer(opts: VigilServerOptions): Promise<Runnin
     })
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      console.error('vigil: request failed:', err)
-      if (!res.headersSent) sendError(res, 500, 'internal', 'Internal error.')
-      else res.destroy()
-    })
-  })
+  // Slowloris: a request head must arrive within headersTimeoutMs and the whole request within
+  // requestTimeoutMs (Node answers 408 and closes), checked every second; bodies also have
+  // readBody's own deadline (BODY_TIMEOUT_MS).
+  const server = createServer(
+    { headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, connectionsCheckingInterval: 1000 },
+    (req, res) => {
+      gate.onHead(req.socket)
+      handle(req, res).catch((err: unknown) => {
+        if (err instanceof BodyTimeoutError) return sendBodyTimeout(res)
+        console.error('vigil: request failed:', err)
+        if (!res.headersSent) sendError(res, 500, 'internal', 'Internal error.')
+        else res.destroy()
+      })
+    }
+  )
+  server.on('connection', (socket: Duplex) => gate.onConnection(socket))
   server.on('upgrade', handleUpgrade)
   server.on('clientError', (_err, socket) => socket.destroy())
 
@@ -189,6 +224,7 @@ export async function startVigilServer(opts: VigilServerOptions): Promise<Runnin
     port,
     url: `http://${urlHost}:${port}`,
     clientCount,
+    connections: () => gate.stats(),
     close: async () => {
       auth.close()
       await Promise.all(extensions.map((e) => e.close?.()))
