@@ -73,7 +73,7 @@ export interface ReviewGate extends ReviewRequestFields {
   /** False while the agent that asked cannot be reached (its connection dropped). */
   connected: boolean
   outcome: ReviewOutcome | null
-  /** True when taskOutput / revisedOutput were cut to keep pushes small (recent lists); getReview has them whole. */
+  /** True when any text (description, output, prompt, revised output, labels) was cut to keep pushes and lists small; getReview has them whole. */
   truncated?: boolean
 }
 
@@ -82,7 +82,7 @@ export const RECENT_TEXT_CHARS = 2000
 /** Longest taskOutput sent in `ReviewsState.pending`: a burst of gates must not make pushes of megabytes. */
 export const PENDING_TEXT_CHARS = 16 * 1024
 
-/** What every window starts from and is pushed on each change. */
+/** The gate lists (the coordinator's; windows get it with a seq and texts cut, then deltas: review-delta.ts). */
 export interface ReviewsState {
   /** Ordered by deadline (gates without one last), then by arrival; texts cut to PENDING_TEXT_CHARS (getReview has them whole). */
   pending: ReviewGate[]
