@@ -17,7 +17,8 @@ import type {
   SandboxView,
   SessionSummary
 } from '../../shared/model/perspt-views'
-import type { ReviewDecisionWord, ReviewGate, ReviewHistoryPage, ReviewsState } from '../../shared/model/reviews'
+import type { ReviewsSnapshot } from '../../shared/model/review-delta'
+import type { ReviewDecisionWord, ReviewGate, ReviewHistoryPage } from '../../shared/model/reviews'
 import type { SourceInfo } from '../../shared/model/sources'
 import type { InboxSurface } from '../../shared/api/contract'
 import { parseClientFrame } from '../../shared/protocol/agentensemble'
@@ -25,8 +26,9 @@ import { startDemo, type DemoOptions, type RunningDemo } from '../demo/demo'
 import { LiveHub } from '../hub/live-hub'
 import { Recorder } from '../recorder/recorder'
 import { DuckReviewLog } from '../recorder/review-history'
-import { ReviewCoordinator } from '../reviews/review-coordinator'
+import { ReviewCoordinator, type ReviewGateEvent } from '../reviews/review-coordinator'
 import { ReviewHttpApi } from '../reviews/review-http'
+import { ReviewPush } from '../reviews/review-push'
 import type { ServerExtension } from '../server/vigil-server'
 import { exportRunTrace, importTraceFile, ingestImportedTrace, traceFileName, traceSourceId } from '../recorder/trace-files'
 import type { PersptStore } from '../perspt/perspt-store'
@@ -67,7 +69,7 @@ export class VigilService implements VigilApi {
   readonly reviews: ReviewCoordinator
   private demo: Promise<RunningDemo> | null = null
   private recorder: Recorder | null = null
-  private reviewsPush: NodeJS.Immediate | null = null
+  private reviewsPush: ReviewPush | null = null
   private recording: AppInfo['recording'] = { path: null, active: false, problem: null }
 
   constructor(private readonly opts: VigilServiceOptions) {
@@ -114,7 +116,7 @@ export class VigilService implements VigilApi {
         const g = event.gate
         tracker.ingest(HUB_SOURCE_ID, g.source.producerId, { type: 'review_timed_out', reviewId: g.reviewId, action: g.onTimeout }, g.outcome?.decidedAt ?? new Date().toISOString())
       }
-      this.pushReviewsSoon()
+      this.pushReviewsSoon(event)
     })
     this.events.subscribe((frame) => {
       if (frame.event === 'sources-changed') this.syncGateConnections()
@@ -295,8 +297,8 @@ export class VigilService implements VigilApi {
     return [this.hub, new ReviewHttpApi(this.reviews)]
   }
 
-  async listReviews(): Promise<ReviewsState> {
-    return this.reviews.state()
+  async listReviews(): Promise<ReviewsSnapshot> {
+    return this.pushReviewsSoon().snapshot()
   }
 
   async getReview(gateId: string): Promise<ReviewGate> {
@@ -312,13 +314,13 @@ export class VigilService implements VigilApi {
     return this.reviews.history(offset, limit)
   }
 
-  async setDoNotDisturb(enabled: boolean): Promise<ReviewsState> {
-    return this.reviews.setDoNotDisturb(enabled)
+  async setDoNotDisturb(enabled: boolean): Promise<ReviewsSnapshot> {
+    this.reviews.setDoNotDisturb(enabled)
+    return this.pushReviewsSoon().snapshot()
   }
 
   async close(): Promise<void> {
-    if (this.reviewsPush) clearImmediate(this.reviewsPush)
-    this.reviewsPush = null
+    this.reviewsPush?.close()
     this.reviews.close()
     await this.hub.close()
     await this.registry.close()
@@ -336,15 +338,14 @@ export class VigilService implements VigilApi {
   }
 
   /**
-   * One reviews-changed push per event-loop turn: a burst of gates (a hub replay, 500 agents at once)
-   * makes one push, not one per gate, and a single change still goes out at once.
+   * One reviews-changed push per event-loop turn, a small delta with a seq (src/main/reviews/review-push.ts):
+   * a burst of gates makes one push, not one per gate, and a single change still goes out at once.
+   * Without an event, just the push (listReviews reads its bounded snapshot and seq).
    */
-  private pushReviewsSoon(): void {
-    if (this.reviewsPush) return
-    this.reviewsPush = setImmediate(() => {
-      this.reviewsPush = null
-      this.events.emit('reviews-changed', this.reviews.state())
-    })
+  private pushReviewsSoon(event?: ReviewGateEvent): ReviewPush {
+    this.reviewsPush ??= new ReviewPush(this.reviews, (delta) => this.events.emit('reviews-changed', delta))
+    if (event) this.reviewsPush.note(event)
+    return this.reviewsPush
   }
 
   /** AgentEnsemble's viz on Vigil's /ws decides with the agent's review id; invalid words are dropped (§2.2.4 reads them as exit). */

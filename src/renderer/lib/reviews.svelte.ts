@@ -1,8 +1,11 @@
 // Review gates as every view sees them: the pending queue (by deadline), the latest decided gates, and
-// the do-not-disturb switch. Fed by listReviews() and the 'reviews-changed' push, which carries the
-// whole state on every change, so a window never shows a gate someone else already decided.
+// the do-not-disturb switch. Fed by a listReviews() snapshot and the 'reviews-changed' deltas (one per
+// change turn, texts cut; ReviewFeed applies them in seq order and refetches on a gap, a resync marker
+// or a reconnect), so a window never shows a gate someone else already decided. Whole texts: getReview.
 import type { VigilBridge } from '../../shared/api/contract'
-import type { ReviewGate, ReviewsState } from '../../shared/model/reviews'
+import type { ReviewsSnapshot } from '../../shared/model/review-delta'
+import type { ReviewGate } from '../../shared/model/reviews'
+import { ReviewFeed } from './review-feed'
 
 export class ReviewsStore {
   pending = $state.raw<ReviewGate[]>([])
@@ -13,26 +16,23 @@ export class ReviewsStore {
   error = $state<string | null>(null)
   /** Bumped on every change: pages that fetch more (the history) refetch on it. */
   version = $state(0)
-  /** Counts pushes, so a listReviews() answer older than a push is not applied over it. */
-  private pushes = 0
-  private connected = true
+  private readonly feed: ReviewFeed
+  /** Unknown until the transport says; every change to "connected" refetches (pushes may have been missed). */
+  private connected: boolean | null = null
 
-  constructor(private readonly bridge: VigilBridge) {}
+  constructor(private readonly bridge: VigilBridge) {
+    this.feed = new ReviewFeed({ load: () => this.bridge.listReviews(), onState: (state) => this.show(state) })
+  }
 
   /** Subscribes first, then loads, so nothing that happens in between is missed. */
   async start(): Promise<void> {
-    this.bridge.on('reviews-changed', (state) => {
-      this.pushes++
-      this.apply(state)
-    })
+    this.bridge.on('reviews-changed', (delta) => this.feed.push(delta))
     await this.reload()
   }
 
   async reload(): Promise<void> {
-    const seen = this.pushes
     try {
-      const state = await this.bridge.listReviews()
-      if (this.pushes === seen) this.apply(state)
+      await this.feed.resync()
       this.error = null
     } catch (err) {
       this.error = err instanceof Error ? err.message : String(err)
@@ -41,19 +41,11 @@ export class ReviewsStore {
     }
   }
 
-  /** The event socket dropped or came back; after a drop, pushes may have been missed. */
+  /** The event socket connected, dropped or came back: on (re)connect, pushes may have been missed. */
   setConnected(connected: boolean): void {
-    const wasDown = !this.connected
+    const was = this.connected
     this.connected = connected
-    if (connected && wasDown) void this.reload()
-  }
-
-  apply(state: ReviewsState): void {
-    this.pending = state.pending
-    this.recent = state.recent
-    this.doNotDisturb = state.doNotDisturb
-    this.historyPersisted = state.historyPersisted
-    this.version++
+    if (connected && was !== true) void this.reload()
   }
 
   /**
@@ -62,9 +54,11 @@ export class ReviewsStore {
    */
   noteResolved(gate: ReviewGate): void {
     if (gate.status === 'pending') return
-    this.pending = this.pending.filter((g) => g.id !== gate.id)
-    this.recent = [gate, ...this.recent.filter((g) => g.id !== gate.id)]
-    this.version++
+    this.feed.patch((s) => ({
+      ...s,
+      pending: s.pending.filter((g) => g.id !== gate.id),
+      recent: [gate, ...s.recent.filter((g) => g.id !== gate.id)]
+    }))
   }
 
   /** Pending or recently decided; undefined when older (ask getReview). */
@@ -77,7 +71,17 @@ export class ReviewsStore {
   }
 
   async setDoNotDisturb(enabled: boolean): Promise<void> {
-    this.apply(await this.bridge.setDoNotDisturb(enabled))
+    const answer = await this.bridge.setDoNotDisturb(enabled)
+    // Only the switch, and only if no later push (another window's switch) was applied already.
+    this.feed.patch((s) => (s.seq <= answer.seq ? { ...s, doNotDisturb: answer.doNotDisturb } : s))
+  }
+
+  private show(state: ReviewsSnapshot): void {
+    if (this.pending !== state.pending) this.pending = state.pending
+    if (this.recent !== state.recent) this.recent = state.recent
+    this.doNotDisturb = state.doNotDisturb
+    this.historyPersisted = state.historyPersisted
+    this.version++
   }
 }
 

@@ -3,7 +3,8 @@
 import type { AppInfo } from '../model/app'
 import type { RunDetail, RunSummary } from '../model/live'
 import type { SessionRow } from '../model/perspt'
-import type { ReviewDecisionWord, ReviewGate, ReviewHistoryPage, ReviewsState } from '../model/reviews'
+import type { ReviewsDelta, ReviewsSnapshot } from '../model/review-delta'
+import type { ReviewDecisionWord, ReviewGate, ReviewHistoryPage } from '../model/reviews'
 import { REVIEW_DECISION_WORDS } from '../model/reviews'
 import type {
   DagGraph,
@@ -50,8 +51,11 @@ export interface VigilApi {
   exportRunTrace(runId: string): Promise<{ fileName: string; json: string }>
   /** Loads a `.trace.json` (or `.dag.json`) as a source of its own; returns the runs it made. */
   importTraceFile(fileName: string, text: string): Promise<{ sourceId: string; kind: 'trace' | 'dag'; runIds: string[] }>
-  /** Pending review gates (by deadline), the latest decided ones, and the do-not-disturb switch. */
-  listReviews(): Promise<ReviewsState>
+  /**
+   * Pending review gates (by deadline), the latest decided ones, and the do-not-disturb switch, texts
+   * cut (getReview has a gate whole), with the seq of the last `reviews-changed` push it includes.
+   */
+  listReviews(): Promise<ReviewsSnapshot>
   /** One gate, pending or decided (decided ones are looked up in the history too). */
   getReview(gateId: string): Promise<ReviewGate>
   /** First decision wins: a gate already resolved is a conflict naming how, where and when. */
@@ -59,7 +63,7 @@ export interface VigilApi {
   /** Decided gates, newest first, from Vigil's DuckDB file. */
   getReviewHistory(offset: number, limit: number): Promise<ReviewHistoryPage>
   /** Silences notifications and dialogs for new gates (the badge still counts them). */
-  setDoNotDisturb(enabled: boolean): Promise<ReviewsState>
+  setDoNotDisturb(enabled: boolean): Promise<ReviewsSnapshot>
 }
 
 /** Which inbox a decision came from (kept in the audit history). */
@@ -72,8 +76,12 @@ export interface VigilEvents {
   'run-updated': RunSummary
   /** Main asks the UI to show a place, e.g. from the app menu or a notification: "#/attach". */
   navigate: { route: string }
-  /** Any gate raised, decided, timed out, or changed connection; or do-not-disturb switched. */
-  'reviews-changed': ReviewsState
+  /**
+   * Any gate raised, decided, timed out, or changed connection; or do-not-disturb switched: one delta
+   * per event-loop turn, texts cut, at most MAX_REVIEWS_PUSH_BYTES. A window that misses a seq, or gets
+   * a resync marker, refetches listReviews() (see src/shared/model/review-delta.ts).
+   */
+  'reviews-changed': ReviewsDelta
 }
 
 export type MethodName = keyof VigilApi

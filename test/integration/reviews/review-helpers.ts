@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { VigilService } from '../../../src/main/core/vigil-service'
 import { startVigilServer, type RunningServer } from '../../../src/main/server/vigil-server'
 import type { EventFrame } from '../../../src/shared/api/contract'
+import { applyReviewsDelta, type ReviewsDelta, type ReviewsSnapshot } from '../../../src/shared/model/review-delta'
 import type { ReviewsState } from '../../../src/shared/model/reviews'
 import { connect, type TestClient } from '../live/helpers'
 
@@ -68,15 +69,30 @@ export async function createGate(v: ReviewVigil, extra: Record<string, unknown> 
   return String(res.body.reviewId)
 }
 
-/** A renderer-like client on /api/events that keeps every reviews-changed state it is pushed. */
-export function watchReviews(v: ReviewVigil): TestClient & { states: () => ReviewsState[] } {
+/**
+ * A renderer-like client on /api/events that keeps the state after every reviews-changed delta it is
+ * pushed, applied in order from an empty list (watch before raising gates). Also keeps the raw frames.
+ */
+export function watchReviews(v: ReviewVigil): TestClient & { states: () => ReviewsState[]; deltas: () => ReviewsDelta[] } {
   const client = connect(`${v.ws}/api/events`, v.base)
+  const deltas = (): ReviewsDelta[] =>
+    client.frames
+      .map((f) => JSON.parse(f) as EventFrame)
+      .filter((f): f is EventFrame<'reviews-changed'> => f.event === 'reviews-changed')
+      .map((f) => f.payload)
   return {
     ...client,
-    states: () =>
-      client.frames
-        .map((f) => JSON.parse(f) as EventFrame)
-        .filter((f): f is EventFrame<'reviews-changed'> => f.event === 'reviews-changed')
-        .map((f) => f.payload)
+    deltas,
+    states: () => {
+      const all = deltas()
+      let state: ReviewsSnapshot = { pending: [], recent: [], doNotDisturb: false, historyPersisted: true, seq: (all[0]?.seq ?? 1) - 1 }
+      return all.map((delta) => {
+        if (delta.seq !== state.seq + 1) throw new Error(`push ${delta.seq} after ${state.seq}: one was missed`)
+        const next = applyReviewsDelta(state, delta)
+        if (!next) throw new Error(`push ${delta.seq} cannot be applied (resync)`)
+        state = next
+        return state
+      })
+    }
   }
 }
