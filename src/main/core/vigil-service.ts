@@ -2,7 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { VigilApi } from '../../shared/api/contract'
 import { ApiError } from '../../shared/api/errors'
-import type { AppInfo, AppMode } from '../../shared/model/app'
+import type { AppInfo, AppMode, RecordingStatus } from '../../shared/model/app'
 import type { RunDetail, RunSummary } from '../../shared/model/live'
 import type { SessionRow } from '../../shared/model/perspt'
 import type {
@@ -70,7 +70,7 @@ export class VigilService implements VigilApi {
   private demo: Promise<RunningDemo> | null = null
   private recorder: Recorder | null = null
   private reviewsPush: ReviewPush | null = null
-  private recording: AppInfo['recording'] = { path: null, active: false, problem: null }
+  private recording: Pick<RecordingStatus, 'path' | 'active' | 'problem'> = { path: null, active: false, problem: null }
 
   constructor(private readonly opts: VigilServiceOptions) {
     this.registry = new SourceRegistry({
@@ -137,6 +137,8 @@ export class VigilService implements VigilApi {
       // Recorded review_requested frames are history, not gates waiting now.
       await this.reviews.ignoreWhile(() => recorder.replayInto(this.registry.tracker))
       recorder.attach(this.registry.tracker)
+      // From now on a hub envelope is journaled (durable) before it is acknowledged, relayed or shown.
+      this.hub.useDurability(recorder)
       this.reviews.useLog(await DuckReviewLog.open(recorder))
       // Pending gates live next to the recording (this Vigil holds the folder's lock): restored now.
       this.reviews.persistPendingIn(dirname(path))
@@ -165,7 +167,7 @@ export class VigilService implements VigilApi {
       platform: process.platform,
       demoRunning: this.demo !== null,
       timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
-      recording: this.recording
+      recording: this.recordingStatus()
     }
   }
 
@@ -294,7 +296,19 @@ export class VigilService implements VigilApi {
 
   /** What Vigil's server mounts next to the web bridge: the AgentEnsemble hub and the review API. */
   serverExtensions(): ServerExtension[] {
-    return [this.hub, new ReviewHttpApi(this.reviews)]
+    return [this.hub, new ReviewHttpApi(this.reviews), { statusDetails: () => ({ recording: this.recordingStatus() }) }]
+  }
+
+  /** Whether live runs are recorded now, and what was not (per source). */
+  recordingStatus(): RecordingStatus {
+    const stats = this.recorder?.stats()
+    const notRecorded: Record<string, number> = { ...stats?.unrecordedBySource }
+    return {
+      ...this.recording,
+      paused: this.recorder?.pausedText() ?? null,
+      notRecorded,
+      recorded: stats?.recorded ?? 0
+    }
   }
 
   async listReviews(): Promise<ReviewsSnapshot> {

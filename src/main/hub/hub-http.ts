@@ -7,10 +7,12 @@ import type { ServerContext } from '../server/vigil-server'
 
 export const HUB_HTTP_PATHS = { ingress: '/api/hub/ingress', producers: '/api/hub/producers' } as const
 
+export type HttpIngestReply = { status: 202 } | { status: 400 } | { status: 503; message: string }
+
 export interface HubHttpTarget {
   readonly maxFrameBytes: number
-  /** Ingests one envelope text; true when accepted. */
-  ingestHttp(text: string, bytes: Buffer): boolean
+  /** Ingests one envelope text; resolves once it is durable (202), or refused (400, 503 with why). */
+  ingestHttp(text: string, bytes: Buffer): Promise<HttpIngestReply>
   /** A body refused before it could be read. */
   countRefused(kind: 'malformed' | 'oversize'): void
   producersJson(): string
@@ -70,8 +72,15 @@ export async function handleHubHttp(
     sendError(res, 400, 'bad-request', 'Empty body: send one envelope JSON.')
     return true
   }
-  if (!target.ingestHttp(text, body)) {
+  const reply = await target.ingestHttp(text, body)
+  if (reply.status === 400) {
     sendError(res, 400, 'bad-request', 'Not a valid envelope: {"type":"event","producer":{"producerId":…},…,"message":{…}}.')
+    return true
+  }
+  if (reply.status === 503) {
+    // Not acknowledged, so the publisher still has it: it should send it again.
+    res.setHeader('retry-after', '1')
+    sendError(res, 503, 'unavailable', reply.message)
     return true
   }
   res.writeHead(202, { 'content-length': 0, 'cache-control': 'no-store' })

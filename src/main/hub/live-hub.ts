@@ -25,9 +25,10 @@ import { isAllowedWebSocketOrigin } from '../server/origin-policy'
 import type { ServerContext, ServerExtension } from '../server/vigil-server'
 import { BrowserFanout } from './browser-fanout'
 import { handleHubHttp } from './hub-http'
-import type { HubHttpTarget } from './hub-http'
+import type { HubHttpTarget, HttpIngestReply } from './hub-http'
 import { IngressChannel } from './ingress-channel'
 import { instantSortKey, parseEnvelope } from './ingress-parse'
+import type { ParsedEnvelope } from './ingress-parse'
 import { ProducerRoster } from './producer-roster'
 import type { ProducerRecord } from './producer-roster'
 import { mergeSnapshots } from './snapshot-buffer'
@@ -47,6 +48,8 @@ export interface LiveHubOptions {
   maxSnapshotPerProducer?: number
   /** Bytes of envelopes kept per producer (default 4 MiB). */
   maxSnapshotBytesPerProducer?: number
+  /** Bytes of all producers' snapshots together (default 256 MiB; a producer pushing past it drops its own oldest). */
+  maxSnapshotBytesTotal?: number
   /** Bytes of hub_hello.snapshotTrace (default 32 MiB; the newest envelopes are kept). */
   maxHelloSnapshotBytes?: number
   /** Unsent bytes a browser may have before it is dropped (default 4 MiB; see browser-fanout.ts). */
@@ -79,6 +82,23 @@ export interface LiveHubOptions {
 }
 
 export const HUB_WS_PATHS = { browsers: '/ws', ingress: '/ingress' } as const
+
+/**
+ * Where envelopes are made durable before the hub acts on them (Vigil's recorder and its journal).
+ * Without one, envelopes are acted on at once (recording off: nothing to make durable).
+ */
+export interface HubDurability {
+  /** Journals an envelope; `then` runs when durable (err null) or not. Null: cannot journal now. */
+  journalEnvelope(sourceId: string, producerId: string, text: string, receivedAt: string, then: (seq: number, err: Error | null) => void): number | null
+  applyJournaled(seq: number, apply: () => void): void
+  /** Acts on an envelope that could not be made durable: shown live, counted as not recorded. */
+  applyUnrecorded(sourceId: string, apply: () => void): void
+  /** "Recording paused: why" while envelopes cannot be made durable. */
+  pausedText(): string | null
+  /** Behind: publishers are paused and POSTs answered 503 until onDrain. */
+  congested(): boolean
+  onDrain(listener: () => void): () => void
+}
 
 /**
  * Envelopes ingested per event-loop turn before the publisher sockets are paused until the next
@@ -114,6 +134,10 @@ export class LiveHub implements ServerExtension {
   private immediate: NodeJS.Immediate | null = null
   private throttle: NodeJS.Timeout | null = null
   private readonly idleSweep: NodeJS.Timeout | null
+  private durability: HubDurability | null = null
+  private undrain: (() => void) | null = null
+  /** Publisher sockets paused until the recording catches up. */
+  private readonly heldBack = new Set<IngressChannel>()
   private readonly caps: { idsPerConnection: number; liveProducers: number; refusedPerConnection: number }
   private readonly liveness: NodeJS.Timeout | null
   private producerIdsRefused = 0
@@ -149,6 +173,7 @@ export class LiveHub implements ServerExtension {
       maxProducers: Math.max(1, opts.maxProducers ?? HUB_DEFAULTS.maxProducers),
       maxSnapshotPerProducer: Math.max(1, opts.maxSnapshotPerProducer ?? HUB_DEFAULTS.maxSnapshotPerProducer),
       maxSnapshotBytesPerProducer: Math.max(1, opts.maxSnapshotBytesPerProducer ?? HUB_DEFAULTS.maxSnapshotBytesPerProducer),
+      maxSnapshotBytesTotal: Math.max(1, opts.maxSnapshotBytesTotal ?? HUB_DEFAULTS.maxSnapshotBytesTotal),
       maxIterationsPerTask: Math.max(0, opts.maxIterationsPerTask ?? HUB_DEFAULTS.maxIterationsPerTask),
       maxIterationTasks: HUB_DEFAULTS.maxIterationTasks,
       maxPendingReviewsPerProducer: HUB_DEFAULTS.maxPendingReviewsPerProducer
@@ -165,7 +190,7 @@ export class LiveHub implements ServerExtension {
     })
     this.httpTarget = {
       maxFrameBytes: this.maxFrameBytes,
-      ingestHttp: (text, bytes) => this.ingest(text, bytes, null),
+      ingestHttp: (text, bytes) => this.ingestHttp(text, bytes),
       countRefused: (kind) => {
         this.unattributed.frames++
         this.unattributed[kind]++
@@ -308,9 +333,22 @@ export class LiveHub implements ServerExtension {
     })
   }
 
-  /** Ingests one envelope as POST /api/hub/ingress does (in-process publishers, tests). */
+  /**
+   * Ingests one envelope as POST /api/hub/ingress does (in-process publishers, tests). True when it
+   * was valid; with durability on, it is acted on once durable (a moment later).
+   */
   ingestEnvelope(text: string): boolean {
-    return this.ingest(text, Buffer.from(text), null)
+    return this.ingest(text, Buffer.from(text), null, () => undefined)
+  }
+
+  /**
+   * Makes every envelope durable before it is acknowledged (202), relayed, snapshotted or tracked.
+   * Call once, before publishers connect.
+   */
+  useDurability(durability: HubDurability): void {
+    this.durability = durability
+    this.undrain?.()
+    this.undrain = durability.onDrain(() => this.releaseHeldBack())
   }
 
   // -------------------------------------------------------------------------------------------
@@ -339,8 +377,9 @@ export class LiveHub implements ServerExtension {
     }
     const channel = new IngressChannel(ws, {
       onEnvelope: (ch, text, raw) => {
-        this.ingest(text, raw, ch)
+        this.ingest(text, raw, ch, null)
         this.spendBudget(ch)
+        if (this.durability?.congested()) this.holdBack(ch)
       },
       onBadFrame: (ch, kind) => {
         const diag = this.channelDiagnostics(ch)
@@ -360,7 +399,7 @@ export class LiveHub implements ServerExtension {
     this.turnReset ??= setImmediate(() => {
       this.turnReset = null
       this.ingestedThisTurn = 0
-      for (const ch of this.paused) ch.resume()
+      for (const ch of this.paused) if (!this.heldBack.has(ch)) ch.resume()
       this.paused.clear()
     })
     if (this.ingestedThisTurn > INGEST_BUDGET_PER_TURN && !this.paused.has(channel)) {
@@ -376,6 +415,7 @@ export class LiveHub implements ServerExtension {
 
   private channelClosed(channel: IngressChannel): void {
     this.paused.delete(channel)
+    this.heldBack.delete(channel)
     if (!this.channels.delete(channel)) return
     if (channel.boundProducer === null || !this.roster.get(channel.boundProducer)) addDiagnostics(this.unattributed, channel.diagnostics)
     let roster = false
@@ -394,8 +434,26 @@ export class LiveHub implements ServerExtension {
   // -------------------------------------------------------------------------------------------
   // Ingest
 
-  /** One envelope from a socket (`channel`) or a POST (null). True when accepted. */
-  private ingest(text: string, raw: Buffer, channel: IngressChannel | null): boolean {
+  /** POST /api/hub/ingress: 202 once the envelope is durable; 400 invalid; 503 while recording is paused or behind. */
+  private ingestHttp(text: string, raw: Buffer): Promise<HttpIngestReply> {
+    const d = this.durability
+    if (d && !this.closed) {
+      const paused = d.pausedText()
+      if (paused) return Promise.resolve({ status: 503, message: `${paused}. The event was not accepted; send it again later.` })
+      if (d.congested()) return Promise.resolve({ status: 503, message: 'Vigil is behind on recording events. The event was not accepted; send it again in a moment.' })
+    }
+    return new Promise((resolve) => {
+      if (!this.ingest(text, raw, null, resolve)) resolve({ status: 400 })
+    })
+  }
+
+  /**
+   * One envelope from a socket (`channel`) or a POST (`reply`). False when refused. With durability
+   * on, it is journaled first and acted on (relayed, snapshotted, tracked) once durable, in order;
+   * `reply` learns the outcome then. A socket's envelope that cannot be made durable (disk full) is
+   * still relayed and shown, and counted as not recorded; a POST's is refused 503 instead.
+   */
+  private ingest(text: string, raw: Buffer, channel: IngressChannel | null, reply: ((r: HttpIngestReply) => void) | null): boolean {
     if (this.closed) return false
     const parsed = parseEnvelope(text)
     if (!parsed.ok) {
@@ -406,17 +464,46 @@ export class LiveHub implements ServerExtension {
       this.changed(false)
       return false
     }
+    if (channel && !this.admitProducer(channel, parsed.producer.producerId)) return false
+    // Claimed at once, so the per-connection caps hold while envelopes wait to be durable.
+    channel?.carried.add(parsed.producer.producerId)
+    const apply = () => this.applyEnvelope(parsed, text, raw, channel)
+    const d = this.durability
+    if (!d) {
+      apply()
+      reply?.({ status: 202 })
+      return true
+    }
+    const producerId = parsed.producer.producerId
+    const seq = d.journalEnvelope(this.sourceId, producerId, text, parsed.receivedAt ?? formatInstant(this.now()), (journaled, err) => {
+      if (!err) {
+        d.applyJournaled(journaled, apply)
+        reply?.({ status: 202 })
+      } else if (reply) {
+        reply({ status: 503, message: `Recording paused: ${err.message}. The event was not accepted; send it again later.` })
+      } else {
+        d.applyUnrecorded(this.sourceId, apply)
+      }
+    })
+    if (seq === null) {
+      if (reply) reply({ status: 503, message: `${d.pausedText() ?? 'Recording paused'}. The event was not accepted; send it again later.` })
+      else d.applyUnrecorded(this.sourceId, apply)
+    }
+    return true
+  }
 
+  /** What the hub does with a valid envelope (once it is durable, when durability is on). */
+  private applyEnvelope(parsed: ParsedEnvelope, text: string, raw: Buffer, channel: IngressChannel | null): void {
     const now = this.now()
     let roster = false
-    if (channel && !this.admitProducer(channel, parsed.producer.producerId)) return false
     const { record, evicted } = this.roster.upsert(parsed.producer, channel ? 'websocket' : 'http', now)
     for (const victim of evicted) {
       this.producersEvicted++
       if (victim.announced) this.leave(victim, 'evicted')
       roster = true
     }
-    if (channel) {
+    // A socket that closed while its envelope was being made durable no longer carries the producer.
+    if (channel && this.channels.has(channel)) {
       if (channel.boundProducer === null || !this.roster.get(channel.boundProducer)) {
         channel.boundProducer = record.id
         addDiagnostics(record.diagnostics, channel.diagnostics)
@@ -468,7 +555,18 @@ export class LiveHub implements ServerExtension {
     this.fanout.broadcast(raw)
     if (message) this.track(record.id, message, parsed.receivedAt ?? formatInstant(now))
     this.changed(roster)
-    return true
+  }
+
+  /** Pauses a publisher socket while the recording is behind; onDrain resumes it. */
+  private holdBack(channel: IngressChannel): void {
+    if (this.heldBack.has(channel)) return
+    this.heldBack.add(channel)
+    channel.pause()
+  }
+
+  private releaseHeldBack(): void {
+    for (const ch of this.heldBack) if (!this.paused.has(ch)) ch.resume()
+    this.heldBack.clear()
   }
 
   /**

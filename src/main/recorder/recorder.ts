@@ -36,7 +36,10 @@ import {
   serializeClientMessage,
   serializeServerMessage
 } from '../../shared/protocol/agentensemble'
+import { parseEnvelope } from '../hub/ingress-parse'
 import type { Incoming, RunTracker } from '../live/run-tracker'
+import { IngestJournal } from './ingest-journal'
+import type { JournalEntry, JournalRecord, JournalStats, JournalWriteError } from './ingest-journal'
 import { segmentRuns } from './trace-files'
 
 export const RECORDER_FORMAT = 'vigil-recordings'
@@ -51,13 +54,23 @@ export interface RecorderOptions {
   maxEvents?: number
   /** Batch interval. Default 250 ms. */
   flushMs?: number
-  /** Unflushed events kept in memory; beyond it the oldest unflushed are dropped and counted. Default 50,000. */
-  maxQueued?: number
   /**
-   * Unflushed message text kept in memory, in UTF-16 code units (about bytes for ASCII); beyond it the
-   * oldest unflushed events are dropped and counted, as for maxQueued. Default 64 Mi.
+   * Unflushed events kept in memory. Past half of it the recorder reports itself congested (the hub
+   * pauses publishers and answers POSTs 503 until it drains); past it the oldest unflushed are dropped
+   * from memory and counted. They stay in the journal, which is then kept from that point and replayed
+   * into the recording at the next start, so nothing journaled is lost. Default 50,000.
    */
+  maxQueued?: number
+  /** Unflushed message text kept in memory, in UTF-16 code units; as for maxQueued. Default 64 Mi. */
   maxQueuedChars?: number
+  /**
+   * The ingest journal's folder: events are made durable there before they are acknowledged, and
+   * replayed from there into the recording at start. Default: `<path>.journal`; null: none
+   * (events reach the recording only with its batches: a crash loses up to flushMs of them).
+   */
+  journalDir?: string | null
+  /** Journal file access (tests inject disk-full and read-only failures). */
+  journalOpenFile?: Parameters<typeof IngestJournal.start>[0]['openFile']
   /** How often retention runs while open. Default 10 minutes. */
   pruneEveryMs?: number
   /** Clock (tests). */
@@ -74,6 +87,15 @@ export interface RecorderStats {
    */
   replaced: number
   lastFlushMs: number | null
+  /** Events not recorded (journal or recording could not be written), per source id. */
+  unrecordedBySource: Record<string, number>
+  /** Events dropped from memory by the queue bound, per source id (still in the journal). */
+  droppedBySource: Record<string, number>
+  /** Events replayed from the journal into the recording at start. */
+  recoveredFromJournal: number
+  journal: JournalStats | null
+  /** "Recording paused: why", or null while recording works. */
+  paused: string | null
 }
 
 /** One stored message, as it was ingested (hub envelopes unwrapped: producerId is the envelope's producer). */
@@ -109,6 +131,8 @@ interface Row {
   ordinal: number | null
   dedupeKey: string | null
   iterKey: string | null
+  /** The journal record it came from, or null without a journal. */
+  journalSeq: number | null
 }
 
 interface StreamState {
@@ -130,6 +154,8 @@ const DAY_MS = 86_400_000
 export const RECORDER_MEMORY_LIMIT = '128MB'
 const ENVELOPE_KEYS_PER_STREAM = 4096
 const REPLAY_CHUNK = 5000
+/** Unsynced journal bytes past which the recording reports itself congested. */
+const JOURNAL_PENDING_BYTES = 32 * 1024 * 1024
 const SKIPPED_TYPES: ReadonlySet<string> = new Set(['heartbeat', 'pong', 'ping'])
 
 const SCHEMA = [
@@ -148,6 +174,14 @@ const SCHEMA = [
      iter_key VARCHAR
    )`
 ]
+/** Added to files of schema 1 in place: older readers ignore the column. */
+const JOURNAL_SEQ_COLUMN = `ALTER TABLE events ADD COLUMN IF NOT EXISTS journal_seq BIGINT`
+/** The meta row holding the journal seq up to which everything is in the recording. */
+const JOURNAL_MARK = 'journal_seq'
+/** `applying` value for an event that could not be journaled: shown live, not recorded. */
+const NOT_JOURNALED = -1
+/** Rows per commit while replaying the journal at start. */
+const RECOVERY_BATCH = 20_000
 
 export class Recorder {
   private readonly retentionMs: number
@@ -171,7 +205,26 @@ export class Recorder {
   private flushTimer: NodeJS.Timeout | null = null
   private pruneTimer: NodeJS.Timeout | null = null
   private closed = false
-  private writeProblemLogged = false
+  private journal: IngestJournal | null = null
+  /** Journal seq of the event being applied now (its rows take it), NOT_JOURNALED, or null. */
+  private applying: number | null = null
+  /** Journal seqs appended for the hub, not yet applied (in order). */
+  private readonly unapplied: number[] = []
+  private unappliedHead = 0
+  /** Lowest journal seq dropped from memory by the queue bound: the journal is kept from there. */
+  private keepJournalFrom = Infinity
+  private readonly unrecordedBySource = new Map<string, number>()
+  private readonly droppedBySource = new Map<string, number>()
+  private recoveredFromJournal = 0
+  /** Why the recording file could not be written (batches are kept and retried), or null. */
+  private writeProblem: string | null = null
+  private readonly drainListeners = new Set<() => void>()
+  private wasCongested = false
+  /** Journal seq the rows being captured now take. */
+  private rowSeq: number | null = null
+  /** The journal mark last committed to the recording. */
+  private committedMark = 0
+  private catchUp: NodeJS.Immediate | null = null
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -205,8 +258,11 @@ export class Recorder {
     try {
       con = await instance.connect()
       await initSchema(con, path)
+      await con.run(JOURNAL_SEQ_COLUMN)
       const rec = new Recorder(instance, con, opts)
       await rec.loadState()
+      const journalDir = opts.journalDir === undefined ? `${path}.journal` : opts.journalDir
+      if (journalDir !== null) rec.journal = await rec.recoverJournal(journalDir, opts.journalOpenFile)
       await rec.prune()
       const flushMs = Math.max(1, opts.flushMs ?? 250)
       rec.flushTimer = setInterval(() => void rec.flush(), flushMs)
@@ -226,7 +282,7 @@ export class Recorder {
     const untap = tracker.tap((sourceId, producerId, message, receivedAt) => {
       if (this.closed || this.replaying.has(tracker)) return
       try {
-        this.capture(sourceId, producerId, message, receivedAt)
+        this.captureLive(sourceId, producerId, message, receivedAt)
       } catch (err) {
         console.error('vigil recorder: could not capture a message:', err)
       }
@@ -297,19 +353,89 @@ export class Recorder {
     return this.run(() => fn(this.con))
   }
 
+  /**
+   * Journals a hub envelope before anything acts on it. `then` runs once it is durable (null: apply it
+   * with `applyJournaled(seq, …)`) or could not be written (the error). Returns the seq, or null when
+   * it cannot be journaled now (no journal, or the journal is paused): then nothing is called.
+   */
+  journalEnvelope(sourceId: string, producerId: string, text: string, receivedAt: string, then: (seq: number, err: JournalWriteError | null) => void): number | null {
+    if (!this.journal || this.closed) return null
+    const entry: JournalEntry = { kind: 'env', sourceId, producerId, receivedAt, text }
+    const seq = this.journal.append(entry, (err) => {
+      // Callbacks come in append order, so the head is this one.
+      if (this.unapplied[this.unappliedHead] === seq) this.unappliedHead++
+      if (this.unappliedHead > 1024 && this.unappliedHead * 2 > this.unapplied.length) {
+        this.unapplied.splice(0, this.unappliedHead)
+        this.unappliedHead = 0
+      }
+      then(seq ?? NOT_JOURNALED, err)
+    })
+    if (seq !== null) this.unapplied.push(seq)
+    return seq
+  }
+
+  /** Runs `apply` (a journaled envelope's effects); what it records is attributed to journal record `seq`. */
+  applyJournaled(seq: number, apply: () => void): void {
+    this.withApplying(seq, apply)
+  }
+
+  /** Runs `apply` for an event that could not be journaled: it is shown live but not recorded, and counted. */
+  applyUnrecorded(sourceId: string, apply: () => void): void {
+    if (this.journal) this.countUnrecorded(sourceId)
+    this.withApplying(this.journal ? NOT_JOURNALED : null, apply)
+  }
+
+  /** True while there is a journal to make events durable in (and it is not paused). */
+  get durable(): boolean {
+    return this.journal !== null && !this.journal.paused && !this.closed
+  }
+
+  /**
+   * True when the recording is behind (its queue past half its bound, or the journal's unsynced bytes
+   * over 32 MiB): the hub pauses publishers and answers POSTs 503 until `onDrain` fires.
+   */
+  congested(): boolean {
+    const queued = this.queue.length - this.head
+    return (
+      queued * 2 > this.maxQueued ||
+      this.queuedChars * 2 > this.maxQueuedChars ||
+      (this.journal?.stats().pendingBytes ?? 0) > JOURNAL_PENDING_BYTES
+    )
+  }
+
+  /** Called once each time the recording stops being congested. */
+  onDrain(listener: () => void): () => void {
+    this.drainListeners.add(listener)
+    return () => this.drainListeners.delete(listener)
+  }
+
   stats(): RecorderStats {
+    const journal = this.journal?.stats() ?? null
     return {
       recorded: this.recorded,
       queued: this.queue.length - this.head,
       dropped: this.dropped,
       replaced: this.replaced,
-      lastFlushMs: this.lastFlushMs
+      lastFlushMs: this.lastFlushMs,
+      unrecordedBySource: Object.fromEntries(this.unrecordedBySource),
+      droppedBySource: Object.fromEntries(this.droppedBySource),
+      recoveredFromJournal: this.recoveredFromJournal,
+      journal,
+      paused: this.pausedText()
     }
   }
 
-  /** Writes everything queued so far in one transaction. */
+  /** "Recording paused: why" while the journal or the recording file cannot be written; else null. */
+  pausedText(): string | null {
+    const why = this.journal?.problemText() ?? this.writeProblem
+    return why ? `Recording paused: ${why}` : null
+  }
+
+  /** Writes everything queued so far in one transaction (kept and retried later if it cannot be written). */
   flush(): Promise<void> {
-    return this.run(() => this.writeBatch())
+    return this.run(async () => {
+      await this.writeBatch()
+    })
   }
 
   /** Applies retention now: by age, then by count (oldest first). Returns the rows deleted. */
@@ -338,10 +464,12 @@ export class Recorder {
     this.flushTimer = null
     this.pruneTimer = null
     try {
+      await this.journal?.settle()
       await this.flush()
     } finally {
       this.closed = true
       await this.chain.catch(() => undefined)
+      await this.journal?.close()
       this.con.closeSync()
       this.instance.closeSync()
     }
@@ -349,6 +477,49 @@ export class Recorder {
 
   // -------------------------------------------------------------------------------------------
   // Capture (synchronous, in tap order)
+
+  /** A message the tracker ingested. Outside a hub envelope's apply, it is journaled here first. */
+  private captureLive(sourceId: string, producerId: string | null, message: Incoming, receivedAt: string): void {
+    if (this.applying === NOT_JOURNALED) return
+    if (this.applying !== null || !this.journal) {
+      this.rowSeq = this.applying
+      this.capture(sourceId, producerId, message, receivedAt)
+      return
+    }
+    if (SKIPPED_TYPES.has(message.type)) return
+    const text = serializeForStorage(message, () => undefined)
+    const seq = this.journal.append({ kind: 'msg', sourceId, producerId, receivedAt, text })
+    if (seq === null) return this.countUnrecorded(sourceId)
+    this.rowSeq = seq
+    this.capture(sourceId, producerId, message, receivedAt)
+  }
+
+  /** A journal record replayed at start: captured exactly as it was live. */
+  private captureRecord(rec: JournalRecord): void {
+    this.rowSeq = rec.seq
+    if (rec.kind === 'env') {
+      const parsed = parseEnvelope(rec.text)
+      if (!parsed.ok || !parsed.message) return
+      this.capture(rec.sourceId, parsed.producer.producerId, parsed.message, parsed.receivedAt ?? rec.receivedAt)
+      return
+    }
+    const message = parseStored(rec.text)
+    if (message) this.capture(rec.sourceId, rec.producerId, message, rec.receivedAt)
+  }
+
+  private withApplying(seq: number | null, apply: () => void): void {
+    const outer = this.applying
+    this.applying = seq
+    try {
+      apply()
+    } finally {
+      this.applying = outer
+    }
+  }
+
+  private countUnrecorded(sourceId: string): void {
+    this.unrecordedBySource.set(sourceId, (this.unrecordedBySource.get(sourceId) ?? 0) + 1)
+  }
 
   private capture(sourceId: string, producerId: string | null, message: Incoming, receivedAt: string): void {
     switch (message.type) {
@@ -470,15 +641,21 @@ export class Recorder {
       runKey: extra.runKey ?? null,
       ordinal: extra.ordinal ?? null,
       dedupeKey: extra.dedupeKey ?? null,
-      iterKey: extra.iterKey ?? null
+      iterKey: extra.iterKey ?? null,
+      journalSeq: this.rowSeq
     })
     this.queuedChars += text.length
     // Bounded memory (by count and by text size): drop the oldest unflushed rows and count them. The
-    // newest row always stays, even alone over the size bound (frames are at most 1 MiB anyway).
+    // newest row always stays, even alone over the size bound (frames are at most 1 MiB anyway). A
+    // dropped row's journal record is kept (the mark stops below it) and recorded at the next start.
     while (this.queue.length - this.head > 1 && (this.queue.length - this.head > this.maxQueued || this.queuedChars > this.maxQueuedChars)) {
-      this.queuedChars -= this.queue[this.head]!.message.length
+      const row = this.queue[this.head]!
+      this.queuedChars -= row.message.length
       this.head++
       this.dropped++
+      this.droppedBySource.set(row.sourceId, (this.droppedBySource.get(row.sourceId) ?? 0) + 1)
+      if (row.journalSeq !== null) this.keepJournalFrom = Math.min(this.keepJournalFrom, row.journalSeq)
+      else this.countUnrecorded(row.sourceId)
     }
     if (this.head > 4096 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head)
@@ -509,47 +686,133 @@ export class Recorder {
     return next
   }
 
-  private async writeBatch(): Promise<void> {
-    if (this.head >= this.queue.length) return
+  /**
+   * Commits the queue (and the journal mark) in one transaction. True when written (or nothing to
+   * write). A failed batch is put back at the head of the queue and retried with the next flush; the
+   * recording shows "Recording paused" meanwhile.
+   */
+  private async writeBatch(): Promise<boolean> {
+    const mark = this.journalMark()
+    if (this.head >= this.queue.length && (mark === null || mark <= this.committedMark)) {
+      this.checkDrain()
+      return true
+    }
     const batch = this.head === 0 ? this.queue : this.queue.slice(this.head)
+    const chars = this.queuedChars
     this.queue = []
     this.head = 0
     this.queuedChars = 0
     const started = performance.now()
     try {
       await this.con.run('BEGIN TRANSACTION')
-      const appender = await this.con.createAppender('events')
-      try {
-        for (const row of batch) {
-          appender.appendBigInt(BigInt(row.seq))
-          appender.appendBigInt(BigInt(Math.floor(row.recordedMs)))
-          appender.appendVarchar(row.sourceId)
-          appendNullable(appender, row.producerId)
-          appender.appendVarchar(row.receivedAt)
-          appender.appendVarchar(row.type)
-          appender.appendVarchar(row.message)
-          appendNullable(appender, row.runKey)
-          if (row.ordinal === null) appender.appendNull()
-          else appender.appendInteger(row.ordinal)
-          appendNullable(appender, row.dedupeKey)
-          appendNullable(appender, row.iterKey)
-          appender.endRow()
+      if (batch.length > 0) {
+        const appender = await this.con.createAppender('events')
+        try {
+          for (const row of batch) {
+            appender.appendBigInt(BigInt(row.seq))
+            appender.appendBigInt(BigInt(Math.floor(row.recordedMs)))
+            appender.appendVarchar(row.sourceId)
+            appendNullable(appender, row.producerId)
+            appender.appendVarchar(row.receivedAt)
+            appender.appendVarchar(row.type)
+            appender.appendVarchar(row.message)
+            appendNullable(appender, row.runKey)
+            if (row.ordinal === null) appender.appendNull()
+            else appender.appendInteger(row.ordinal)
+            appendNullable(appender, row.dedupeKey)
+            appendNullable(appender, row.iterKey)
+            if (row.journalSeq === null) appender.appendNull()
+            else appender.appendBigInt(BigInt(row.journalSeq))
+            appender.endRow()
+          }
+          appender.flushSync()
+        } finally {
+          appender.closeSync()
         }
-        appender.flushSync()
-      } finally {
-        appender.closeSync()
+      }
+      if (mark !== null && mark > this.committedMark) {
+        await this.con.run('INSERT OR REPLACE INTO meta VALUES ($1, $2)', [JOURNAL_MARK, String(mark)])
       }
       await this.con.run('COMMIT')
       this.recorded += batch.length
       this.lastFlushMs = performance.now() - started
+      if (mark !== null && mark > this.committedMark) {
+        this.committedMark = mark
+        this.journal?.release(mark)
+      }
+      if (this.writeProblem) {
+        console.warn(`vigil recorder: recording again (${this.writeProblem} is over).`)
+        this.writeProblem = null
+      }
+      this.checkDrain()
+      return true
     } catch (err) {
       await this.con.run('ROLLBACK').catch(() => undefined)
-      this.dropped += batch.length
-      if (!this.writeProblemLogged) {
-        this.writeProblemLogged = true
-        console.error('vigil recorder: a batch could not be written (its events are counted as dropped):', err)
+      // Nothing is lost: the batch goes back to the head of the queue (the bound still applies) and
+      // its journal records stay until a later commit covers them.
+      this.queue = this.queue.length === 0 ? batch : batch.concat(this.queue)
+      this.queuedChars += chars
+      const why = writeProblemText(err)
+      if (this.writeProblem !== why) console.error(`vigil recorder: recording paused: ${why}:`, err)
+      this.writeProblem = why
+      return false
+    }
+  }
+
+  /** The journal seq below which every record is in the recording (or produced no row), or null without a journal. */
+  private journalMark(): number | null {
+    if (!this.journal) return null
+    const unapplied = this.unappliedHead < this.unapplied.length ? this.unapplied[this.unappliedHead]! : Infinity
+    return Math.min(unapplied, this.journal.next, this.keepJournalFrom) - 1
+  }
+
+  /** After a commit: wake paused publishers once the recording caught up, or keep writing while behind. */
+  private checkDrain(): void {
+    const congested = this.congested()
+    if (congested && !this.catchUp && !this.closed) {
+      this.catchUp = setImmediate(() => {
+        this.catchUp = null
+        void this.flush()
+      })
+    }
+    if (this.wasCongested && !congested) {
+      for (const listener of [...this.drainListeners]) {
+        try {
+          listener()
+        } catch (err) {
+          console.error('vigil recorder: a drain listener failed:', err)
+        }
       }
     }
+    this.wasCongested = congested
+  }
+
+  /**
+   * Replays the journal records the recording lacks (past its mark, and not already stored with their
+   * seq), commits them, then starts a fresh journal after the highest seq seen.
+   */
+  private async recoverJournal(dir: string, openFile: RecorderOptions['journalOpenFile']): Promise<IngestJournal> {
+    const markRows = await this.con.runAndReadAll('SELECT value FROM meta WHERE key = $1', [JOURNAL_MARK])
+    const mark = Number(markRows.getRowObjectsJS()[0]?.value ?? 0) || 0
+    const stored = await this.con.runAndReadAll('SELECT DISTINCT journal_seq AS s FROM events WHERE journal_seq > $1', [BigInt(mark)])
+    const seen = new Set(stored.getRowObjectsJS().map((r) => Number(r.s)))
+    const found = IngestJournal.recover(dir)
+    for (const rec of found.records()) {
+      if (rec.seq <= mark || seen.has(rec.seq)) continue
+      this.captureRecord(rec)
+      this.recoveredFromJournal++
+      if (this.queue.length - this.head >= RECOVERY_BATCH && !(await this.writeBatch())) {
+        throw new Error(`the journal could not be replayed into the recording: ${this.writeProblem ?? 'write failed'}`)
+      }
+    }
+    this.rowSeq = null
+    if (!(await this.writeBatch())) throw new Error(`the journal could not be replayed into the recording: ${this.writeProblem ?? 'write failed'}`)
+    if (found.torn > 0) console.warn(`vigil recorder: ${found.torn} journal segment(s) ended in a torn write (a crash mid-write); the unacknowledged tail was skipped.`)
+    if (this.recoveredFromJournal > 0) console.log(`vigil recorder: ${this.recoveredFromJournal} event(s) replayed from the journal into the recording.`)
+    const last = Math.max(mark, found.lastSeq)
+    await this.con.run('INSERT OR REPLACE INTO meta VALUES ($1, $2)', [JOURNAL_MARK, String(last)])
+    this.committedMark = last
+    return IngestJournal.start({ dir, openFile }, last)
   }
 
   private async readChunk(afterSeq: number, sourceId: string | null): Promise<RecordedEvent[]> {
@@ -668,6 +931,13 @@ function parseStored(text: string): Incoming | null {
   if (server.ok) return server.message
   const client = parseClientFrame(text)
   return client.ok ? client.message : null
+}
+
+function writeProblemText(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err)
+  if (/No space left|ENOSPC|disk full|quota/i.test(text)) return 'disk full'
+  if (/read-only|EROFS|EACCES|Permission denied/i.test(text)) return 'data folder is read-only'
+  return `cannot write the recording (${text.slice(0, 200)})`
 }
 
 function nullable(v: unknown): string | null {

@@ -11,5 +11,19 @@ export interface AppInfo {
   /** The IANA time zone Vigil uses to show times, e.g. "UTC" or "Europe/Paris". */
   timeZone: string
   /** Where live runs are recorded (Vigil's own DuckDB file), or why they are not. */
-  recording: { path: string | null; active: boolean; problem: string | null }
+  recording: RecordingStatus
+}
+
+export interface RecordingStatus {
+  path: string | null
+  /** True while live runs are recorded (the file is open). */
+  active: boolean
+  /** Why recording is off altogether (the file could not be opened), or null. */
+  problem: string | null
+  /** "Recording paused: disk full" while events cannot be written; resumes by itself. Null when fine. */
+  paused: string | null
+  /** Events shown live but not recorded (journal or file could not be written), per source id. */
+  notRecorded: Record<string, number>
+  /** Events recorded since start. */
+  recorded: number
 }
