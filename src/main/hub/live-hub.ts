@@ -107,6 +107,9 @@ export interface HubDurability {
  */
 const INGEST_BUDGET_PER_TURN = 2000
 
+/** ...and at most this many bytes of them (2,000 envelopes of 16 KiB would hold one turn for 150+ ms). */
+const INGEST_BYTES_PER_TURN = 4 * 1024 * 1024
+
 /** The spec's refusal (§3): upgrade accepted, then closed 1008 with no hello. */
 const ORIGIN_REFUSED = { code: 1008, reason: 'Origin not allowed' }
 
@@ -146,6 +149,8 @@ export class LiveHub implements ServerExtension {
   private idleSocketsClosed = 0
   /** Refusals not yet logged, and when the last log line was written (one line per burst). */
   private refusalLog = { pending: 0, loggedAt: -Infinity }
+  private bytesThisTurn = 0
+  private bytesReset: NodeJS.Immediate | null = null
 
   constructor(opts: LiveHubOptions) {
     this.tracker = opts.tracker
@@ -246,6 +251,7 @@ export class LiveHub implements ServerExtension {
     this.closed = true
     if (this.idleSweep) clearInterval(this.idleSweep)
     if (this.liveness) clearInterval(this.liveness)
+    if (this.bytesReset) clearImmediate(this.bytesReset)
     this.fanout.close()
     for (const channel of this.channels) channel.terminate()
     this.channels.clear()
@@ -379,6 +385,7 @@ export class LiveHub implements ServerExtension {
       onEnvelope: (ch, text, raw) => {
         this.ingest(text, raw, ch, null)
         this.spendBudget(ch)
+        this.spendBytes(ch, raw.length)
         if (this.durability?.congested()) this.holdBack(ch)
       },
       onBadFrame: (ch, kind) => {
@@ -592,6 +599,19 @@ export class LiveHub implements ServerExtension {
     }
     this.changed(false)
     return false
+  }
+
+  /** The byte side of the per-turn ingest budget: past it, pauses the socket until the next turn (spendBudget resumes it). */
+  private spendBytes(channel: IngressChannel, bytes: number): void {
+    this.bytesThisTurn += bytes
+    this.bytesReset ??= setImmediate(() => {
+      this.bytesReset = null
+      this.bytesThisTurn = 0
+    })
+    if (this.bytesThisTurn > INGEST_BYTES_PER_TURN && !this.paused.has(channel)) {
+      this.paused.add(channel)
+      channel.pause()
+    }
   }
 
   /** One log line per burst of refusals (at most one every 10 s, with how many since the last). */

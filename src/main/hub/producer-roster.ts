@@ -8,7 +8,7 @@
 // stall the event loop for seconds; see also LiveHub's per-connection and live-producer caps).
 import { formatInstant, serializeProducerInfo } from '../../shared/protocol/agentensemble'
 import type { ProducerInfo } from '../../shared/protocol/agentensemble'
-import { IterationBuffer, SnapshotRing } from './snapshot-buffer'
+import { IterationBuffer, SnapshotBudget, SnapshotRing } from './snapshot-buffer'
 import { emptyDiagnostics } from './types'
 import type { HubDiagnostics, ProducerStatus, ProducerTransport } from './types'
 
@@ -43,6 +43,8 @@ export interface RosterLimits {
   maxProducers: number
   maxSnapshotPerProducer: number
   maxSnapshotBytesPerProducer: number
+  /** Snapshot bytes of all producers together (default: unlimited). */
+  maxSnapshotBytesTotal?: number
   maxIterationsPerTask: number
   maxIterationTasks: number
   maxPendingReviewsPerProducer: number
@@ -52,10 +54,18 @@ export class ProducerRoster {
   private readonly records = new Map<string, ProducerRecord>()
   /** Records whose channel is null: the eviction candidates. */
   private readonly disconnected = new Set<ProducerRecord>()
+  private readonly snapshotBudget: SnapshotBudget
   /** reviewId → the producer that asked for it. */
   private readonly pendingOwner = new Map<string, ProducerRecord>()
 
-  constructor(private readonly limits: RosterLimits) {}
+  constructor(private readonly limits: RosterLimits) {
+    this.snapshotBudget = new SnapshotBudget(limits.maxSnapshotBytesTotal ?? Infinity)
+  }
+
+  /** Bytes of every producer's late-join snapshot together. */
+  get snapshotBytes(): number {
+    return this.snapshotBudget.bytes
+  }
 
   get size(): number {
     return this.records.size
@@ -118,7 +128,7 @@ export class ProducerRoster {
       leftAt: null,
       lastSequence: 0,
       sequenceGaps: 0,
-      snapshot: new SnapshotRing(this.limits.maxSnapshotPerProducer, this.limits.maxSnapshotBytesPerProducer),
+      snapshot: new SnapshotRing(this.limits.maxSnapshotPerProducer, this.limits.maxSnapshotBytesPerProducer, this.snapshotBudget),
       iterations: new IterationBuffer(this.limits.maxIterationsPerTask, this.limits.maxIterationTasks),
       pending: new Set(),
       diagnostics: emptyDiagnostics()
@@ -213,6 +223,7 @@ export class ProducerRoster {
   private remove(record: ProducerRecord): void {
     this.records.delete(record.id)
     this.disconnected.delete(record)
+    record.snapshot.release()
     for (const id of record.pending) this.pendingOwner.delete(id)
     record.pending.clear()
   }

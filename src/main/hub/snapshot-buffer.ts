@@ -16,6 +16,16 @@ export interface SnapshotEntry {
   bytes: number
 }
 
+/**
+ * Bytes all of a hub's rings hold together. A ring that pushes while the total is over `maxBytes`
+ * drops its own oldest entries (keeping its newest), so the hub's late-join state stays under
+ * maxBytes plus one envelope per producer however many producers fill their rings.
+ */
+export class SnapshotBudget {
+  bytes = 0
+  constructor(readonly maxBytes: number) {}
+}
+
 /** Fixed-capacity FIFO of envelopes, oldest evicted first, bounded by count and bytes. */
 export class SnapshotRing {
   private readonly slots: (SnapshotEntry | undefined)[]
@@ -25,7 +35,8 @@ export class SnapshotRing {
 
   constructor(
     private readonly maxEntries: number,
-    private readonly maxBytes: number
+    private readonly maxBytes: number,
+    private readonly budget: SnapshotBudget | null = null
   ) {
     this.slots = new Array<SnapshotEntry | undefined>(Math.max(1, maxEntries))
   }
@@ -43,8 +54,14 @@ export class SnapshotRing {
     this.slots[(this.head + this.count) % this.slots.length] = entry
     this.count++
     this.totalBytes += entry.bytes
+    if (this.budget) this.budget.bytes += entry.bytes
     // Always keep the newest entry, even if it alone is over the byte budget.
-    while (this.totalBytes > this.maxBytes && this.count > 1) this.shift()
+    while ((this.totalBytes > this.maxBytes || (this.budget !== null && this.budget.bytes > this.budget.maxBytes)) && this.count > 1) this.shift()
+  }
+
+  /** Drops every entry (their bytes go back to the shared budget). */
+  release(): void {
+    while (this.count > 0) this.shift()
   }
 
   /** Oldest first. */
@@ -57,7 +74,10 @@ export class SnapshotRing {
     this.slots[this.head] = undefined
     this.head = (this.head + 1) % this.slots.length
     this.count--
-    if (e) this.totalBytes -= e.bytes
+    if (e) {
+      this.totalBytes -= e.bytes
+      if (this.budget) this.budget.bytes -= e.bytes
+    }
   }
 }
 

@@ -68,6 +68,8 @@ export const HUB_DEFAULTS = {
   maxSnapshotPerProducer: 2000,
   /** ...and at most this many bytes of them per producer. */
   maxSnapshotBytesPerProducer: 4 * 1024 * 1024,
+  /** ...and all producers' snapshots together at most this many bytes (a producer pushing past it drops its own oldest). */
+  maxSnapshotBytesTotal: 256 * 1024 * 1024,
   /** hub_hello.snapshotTrace carries at most this many bytes (the newest envelopes win). */
   maxHelloSnapshotBytes: 32 * 1024 * 1024,
   /** A browser whose unsent data passes this is disconnected (the hub_hello itself is exempt). */
