@@ -26,8 +26,8 @@ export class DuckReviewLog implements ReviewLog {
     return new DuckReviewLog(recorder)
   }
 
-  save(gate: ReviewGate): void {
-    void this.recorder
+  save(gate: ReviewGate): Promise<void> {
+    return this.recorder
       .withConnection((con) => insert(con, gate))
       .catch((err: unknown) => console.error('vigil: could not store a review decision:', err instanceof Error ? err.message : err))
   }

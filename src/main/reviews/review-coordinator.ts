@@ -108,6 +108,8 @@ const RESERVED_IDS: ReadonlySet<string> = new Set(['history', '.', '..'])
 /** setTimeout's largest delay; longer deadlines are reached in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 const DIRECT_ACTIONS: ReadonlySet<string> = new Set(['CONTINUE', 'EXIT_EARLY'])
+/** Longest a resolution waits for the history (DuckDB) before it is taken off the pending journal anyway. */
+const SAVE_WAIT_MS = 2000
 
 export class ReviewCoordinator {
   private readonly entries = new Map<string, Entry>()
@@ -124,6 +126,8 @@ export class ReviewCoordinator {
   private readonly budget: GateBudget
   private journal: GateJournal | null = null
   private restored = 0
+  /** Resolutions being stored (settle()): decideOrExplain answers once its own is done. */
+  private readonly settling = new Map<string, Promise<void>>()
   private appliedAtRestart = 0
 
   constructor(private readonly opts: ReviewCoordinatorOptions) {
@@ -300,7 +304,10 @@ export class ReviewCoordinator {
    */
   async decideOrExplain(id: string, input: DecideInput): Promise<ReviewGate> {
     try {
-      return this.decide(id, input)
+      const gate = this.decide(id, input)
+      // Answered once stored: a decision acknowledged is never undone by a crash.
+      await this.settling.get(gate.id)
+      return gate
     } catch (err) {
       if (!(err instanceof ApiError) || err.code !== 'not-found') throw err
       const stored = await this.log.get(id)
@@ -611,17 +618,44 @@ export class ReviewCoordinator {
     this.entries.delete(gate.id)
     if (this.byKey.get(entry.key) === gate.id) this.byKey.delete(entry.key)
     this.budget.release(entry.budgetKey, entry.bytes)
-    this.journal?.remove(gate.id)
     this.recent.unshift(copy(gate))
     if (this.recent.length > this.recentLimit) this.recent.length = this.recentLimit
-    try {
-      this.log.save(copy(gate))
-    } catch (err) {
-      console.error('vigil: could not save a review decision to the history:', err)
-    }
-    for (const waiter of [...entry.waiters]) waiter(copy(gate))
+    const waiters = [...entry.waiters]
     entry.waiters.clear()
+    // Waiting callers learn the outcome once it is stored (history, then the journal), so a crash just
+    // after cannot bring back as pending a gate whose decision an agent already acted on.
+    void this.settle(copy(gate)).then(() => {
+      for (const waiter of waiters) waiter(copy(gate))
+    })
     this.emit({ type: 'resolved', gate: copy(gate) })
+  }
+
+  /**
+   * Stores a resolved gate: in the history first, then its removal from the pending journal (so a crash
+   * in between restores it pending rather than losing the outcome), committed. A history that does not
+   * answer within SAVE_WAIT_MS does not hold this up.
+   */
+  private settle(gate: ReviewGate): Promise<void> {
+    const done = (async () => {
+      let timer: NodeJS.Timeout | undefined
+      try {
+        const saved = Promise.resolve(this.log.save(gate)).catch((err: unknown) => {
+          console.error('vigil: could not save a review decision to the history:', err instanceof Error ? err.message : err)
+        })
+        await Promise.race([saved, new Promise<void>((r) => (timer = setTimeout(r, SAVE_WAIT_MS)))])
+      } catch (err) {
+        console.error('vigil: could not save a review decision to the history:', err)
+      } finally {
+        if (timer) clearTimeout(timer)
+      }
+      this.journal?.remove(gate.id)
+      if (this.journal) await this.journal.flush()
+    })()
+    this.settling.set(gate.id, done)
+    void done.finally(() => {
+      if (this.settling.get(gate.id) === done) this.settling.delete(gate.id)
+    })
+    return done
   }
 
   private setConnected(entry: Entry, connected: boolean): void {

@@ -5,8 +5,8 @@ import type { ReviewGate, ReviewHistoryPage } from '../../shared/model/reviews'
 export interface ReviewLog {
   /** True when the history survives a restart. */
   readonly persisted: boolean
-  /** Stores a resolved gate; never throws for a storage problem it can report later. */
-  save(gate: ReviewGate): void
+  /** Stores a resolved gate (settles once stored); never rejects for a storage problem it can report later. */
+  save(gate: ReviewGate): void | Promise<void>
   /** Newest first. */
   list(offset: number, limit: number): Promise<ReviewHistoryPage>
   get(id: string): Promise<ReviewGate | null>
