@@ -1,0 +1,158 @@
+// Shared by the hard-bounds cases (producer ids, connection caps, idle sockets, slowloris): a real
+// Vigil server on 127.0.0.1:0 with chosen caps, the event-loop and heap probes every case asserts
+// with, and a check that a fresh browser still gets its hub_hello.
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { expect } from 'vitest'
+import WebSocket from 'ws'
+import { VigilService } from '../../src/main/core/vigil-service'
+import { LiveHub } from '../../src/main/hub/live-hub'
+import type { LiveHubOptions } from '../../src/main/hub/live-hub'
+import type { HubCounters } from '../../src/main/hub/types'
+import type { ConnectionLimits, ConnectionStats } from '../../src/main/server/connection-limits'
+import { startVigilServer } from '../../src/main/server/vigil-server'
+import type { RunningServer } from '../../src/main/server/vigil-server'
+import { LOOPBACK_ORIGIN } from './support'
+
+export interface Bounded {
+  service: VigilService
+  server: RunningServer
+  hub: LiveHub
+  url: string
+  wsUrl: string
+  port: number
+  close(): Promise<void>
+}
+
+/** VigilService + startVigilServer wired as `vigil serve` does (hub + review API), with chosen caps. */
+export async function startBounded(opts: { hub?: Partial<LiveHubOptions>; limits?: Partial<ConnectionLimits> } = {}): Promise<Bounded> {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-bounds-'))
+  const service = new VigilService({ mode: 'web', version: 'bounds', tmpRoot: join(dir, 'tmp') })
+  const hub = opts.hub ? new LiveHub({ tracker: service.registry.tracker, heartbeatMs: 0, ...opts.hub }) : service.hub
+  const server = await startVigilServer({
+    host: '127.0.0.1',
+    port: 0,
+    api: service,
+    events: service.events,
+    staticDir: null,
+    version: 'bounds',
+    extensions: opts.hub ? [hub] : service.serverExtensions(),
+    limits: opts.limits
+  })
+  return {
+    service,
+    server,
+    hub,
+    url: server.url,
+    wsUrl: server.url.replace('http', 'ws'),
+    port: server.port,
+    close: async () => {
+      await server.close()
+      if (hub !== service.hub) await hub.close()
+      await service.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+export interface Status {
+  name: string
+  clients: number
+  connections: ConnectionStats
+  hub: HubCounters
+}
+
+export async function status(v: { url: string }): Promise<Status> {
+  const res = await fetch(`${v.url}/api/status`)
+  expect(res.status).toBe(200)
+  return (await res.json()) as Status
+}
+
+/**
+ * Event-loop stalls while it runs. `max` is the wall-clock maximum gap between 10 ms ticks
+ * (monitorEventLoopDelay's view); `stall` is that gap counted only as far as this process used the
+ * CPU during it (process.cpuUsage, all threads), so a test machine that deschedules the process
+ * (two cores shared by several test runs) does not read as Vigil blocking its loop, while a
+ * synchronous 150 ms of work still reads as 150 ms. Tests assert `stall`, log both.
+ */
+export function loopProbe(): { stop(): number; stopBoth(): { stall: number; max: number } } {
+  const h = monitorEventLoopDelay({ resolution: 10 })
+  h.enable()
+  let last = performance.now()
+  let lastCpu = process.cpuUsage()
+  let stall = 0
+  const timer = setInterval(() => {
+    const now = performance.now()
+    const cpu = process.cpuUsage(lastCpu)
+    const gap = now - last - 10
+    const cpuMs = (cpu.user + cpu.system) / 1000
+    stall = Math.max(stall, Math.min(gap, cpuMs))
+    last = now
+    lastCpu = process.cpuUsage()
+  }, 10)
+  const stopBoth = () => {
+    clearInterval(timer)
+    h.disable()
+    // The histogram's delay includes the 10 ms resolution itself.
+    return { stall: Math.max(0, stall), max: Math.max(0, h.max / 1e6 - 10) }
+  }
+  return { stopBoth, stop: () => stopBoth().stall }
+}
+
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
+
+/** heapUsed in MiB after a full collection. */
+export function heapMiB(): number {
+  gc()
+  gc()
+  return process.memoryUsage().heapUsed / (1024 * 1024)
+}
+
+/** A fresh /ws browser: resolves with its hub_hello (parsed) and how long it took. */
+export async function freshHello(v: { wsUrl: string }, timeoutMs = 5000): Promise<{ hello: { type: string; producers: { producerId: string }[] }; ms: number }> {
+  const t0 = performance.now()
+  const ws = new WebSocket(`${v.wsUrl}/ws`, { origin: LOOPBACK_ORIGIN })
+  ws.on('error', () => undefined)
+  try {
+    const text = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no hub_hello in time')), timeoutMs)
+      ws.once('message', (data: Buffer) => {
+        clearTimeout(timer)
+        resolve(data.toString())
+      })
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)))
+    })
+    const hello = JSON.parse(text) as { type: string; producers: { producerId: string }[] }
+    expect(hello.type).toBe('hub_hello')
+    return { hello, ms: performance.now() - t0 }
+  } finally {
+    ws.terminate()
+  }
+}
+
+/** Opens a WebSocket and resolves once it is open, or with the HTTP status and body of a refused upgrade. */
+export function tryOpen(url: string, origin?: string): Promise<{ ws: WebSocket; status: 101 } | { status: number; body: string }> {
+  const ws = new WebSocket(url, origin === undefined ? {} : { origin })
+  ws.on('error', () => undefined)
+  return new Promise((resolve) => {
+    ws.once('open', () => resolve({ ws, status: 101 }))
+    ws.once('unexpected-response', (_req, res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (d: Buffer) => chunks.push(d))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }))
+      res.on('error', () => resolve({ status: res.statusCode ?? 0, body: '' }))
+    })
+  })
+}
+
+/** Opens `n` sockets, `batch` at a time (the listen backlog is finite). */
+export async function openMany<T>(n: number, open: () => Promise<T>, batch = 50): Promise<T[]> {
+  const out: T[] = []
+  for (let i = 0; i < n; i += batch) out.push(...(await Promise.all(Array.from({ length: Math.min(batch, n - i) }, open))))
+  return out
+}
