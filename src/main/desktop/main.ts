@@ -29,6 +29,13 @@ let reviewDesktop: ElectronReviewDesktop | null = null
 // Packaged: extraResources; from a checkout: the repo's resources folder.
 const resourcesDir = app.isPackaged ? join(process.resourcesPath, 'resources') : join(__dirname, '../../resources')
 
+// The npm package is "vigil-agent-tower" (plain "vigil" is someone else's on npm), and Electron would name the
+// app and its data folder after it. Keep both fixed: "Vigil" in menus and notifications, and the data folder
+// (remembered sources, recordings, server.json, the single-instance lock) at <appData>/vigil, where
+// `npm start`'s browser fallback also looks (scripts/launcher/lib.mjs, desktopDataDir).
+app.setName('Vigil')
+app.setPath('userData', join(app.getPath('appData'), 'vigil'))
+
 app.enableSandbox()
 registerAppScheme()
 // Windows shows notifications only for the Application User Model ID of the installed shortcut (electron-builder's appId).
