@@ -51,12 +51,14 @@ function startReviewer(base: string): Promise<WebSocket> {
   const seen = new Set<string>()
   const ws = new WebSocket(`${base.replace('http', 'ws')}/api/events`, { origin: base })
   ws.on('message', (data) => {
-    const frame = JSON.parse(data.toString()) as { event: string; payload: { pending?: { id: string; connected: boolean }[] } }
+    // reviews-changed is a delta: gates raised since the last push are in `added`.
+    const frame = JSON.parse(data.toString()) as { event: string; payload: { added?: { id: string; connected: boolean }[] } }
     if (frame.event !== 'reviews-changed') return
-    for (const gate of frame.payload.pending ?? []) {
+    for (const gate of frame.payload.added ?? []) {
       if (seen.has(gate.id)) continue
       seen.add(gate.id)
-      void fetch(`${base}/api/reviews/${encodeURIComponent(gate.id)}`, { method: 'POST', body: '{"decision":"CONTINUE"}' })
+      // Its answer may still be on the way when the last round ends and the server stops.
+      fetch(`${base}/api/reviews/${encodeURIComponent(gate.id)}`, { method: 'POST', body: '{"decision":"CONTINUE"}' }).catch(() => undefined)
     }
   })
   return new Promise((resolve, reject) => {
