@@ -188,7 +188,7 @@ async function readJsonObject(req: IncomingMessage): Promise<Record<string, unkn
 function requiredText(value: unknown, name: string, min: number): string {
   if (typeof value !== 'string') missing(name)
   if (value.length < min) throw new ApiError('bad-request', `"${name}" must not be empty.`)
-  if (value.length > MAX_TEXT) throw new ApiError('bad-request', `"${name}" is over ${MAX_TEXT} characters.`)
+  if (value.length > MAX_TEXT) throw new GateLimitError('maxTextChars', MAX_TEXT, 413, `"${name}" is over ${MAX_TEXT} characters (limit maxTextChars).`)
   return value
 }
 

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { EnsembleSimulator } from '../../../src/main/demo/ensemble-simulator'
 import { formatInstant, serializeClientMessage } from '../../../src/shared/protocol/agentensemble'
 import { connect, waitFor } from '../live/helpers'
 import { call, createGate, GATE, startReviewVigil, type ReviewVigil } from './review-helpers'
@@ -128,6 +129,27 @@ describe('pending gates across a restart', () => {
     expect((await third.service.getReviewHistory(0, 10)).total).toBe(2)
   })
 
+  it('a gate from an attached dashboard comes back, reconnects with the attachment, and is answered once', async () => {
+    const data = dataDir()
+    const sim = new EnsembleSimulator({ paceMs: 5, loop: false, heartbeatMs: 60_000, reviewTimeoutMs: 0 })
+    await sim.start()
+    cleanups.push(() => sim.stop())
+    const first = await vigil({ record: true, dataDir: data })
+    await first.service.addAttachment(sim.url)
+    const gate = await waitFor(() => first.service.reviews.pending()[0], 'the gate from the simulator', 10_000)
+    await stop(first)
+
+    const second = await vigil({ record: true, dataDir: data })
+    expect(second.service.reviews.pending()).toEqual([expect.objectContaining({ id: gate.id, createdAt: gate.createdAt, connected: false })])
+    await second.service.addAttachment(sim.url)
+    await waitFor(() => second.service.reviews.pending()[0]?.connected, 'the attachment back', 10_000)
+    // The dashboard's own late-join copy of the request is the same gate, not a second one.
+    expect(second.service.reviews.pending()).toHaveLength(1)
+    await second.service.decideReview(gate.id, 'CONTINUE')
+    await waitFor(() => sim.decisions.length === 1, 'the decision at the agent')
+    expect(sim.decisions).toEqual([{ reviewId: gate.reviewId, decision: 'CONTINUE' }])
+  })
+
   it('without a data folder gates work in memory and GET /api/reviews says they are not durable', async () => {
     const v = await vigil()
     const res = await call(v, 'POST', '/api/reviews', GATE)
@@ -164,6 +186,8 @@ describe('caps on pending gates', () => {
     expect((await call(v, 'GET', '/api/reviews')).body).toMatchObject({ usage: { gates: 3 } })
     const huge = await call(v, 'POST', '/api/reviews', `{"taskDescription":"x","taskOutput":"${'y'.repeat(8 * 1024 * 1024 + 10)}","timeoutMs":0,"onTimeout":"CONTINUE"}`)
     expect(huge).toMatchObject({ status: 413, body: { error: { limit: { name: 'maxBodyBytes', value: 8 * 1024 * 1024 } } } })
+    const long = await call(v, 'POST', '/api/reviews', { ...GATE, taskDescription: 'd'.repeat(4 * 1024 * 1024 + 1) })
+    expect(long).toMatchObject({ status: 413, body: { error: { limit: { name: 'maxTextChars', value: 4 * 1024 * 1024 } } } })
   })
 
   it('gates from a hub producer past the cap are refused and counted, never raised and dropped', async () => {
