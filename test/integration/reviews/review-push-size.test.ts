@@ -115,7 +115,6 @@ describe('the gate list push through the web bridge', () => {
     const apiId = String(api.body.reviewId)
     await waitFor(() => w.feed.state?.pending.length === 6, 'the API gate in the window')
 
-    console.log(`reviews-changed push: before ${(before / MiB).toFixed(1)} MiB for five 4 MiB gates; now ${w.pushBytes.map((b) => `${(b / 1024).toFixed(1)} KiB`).join(', ')}`)
     expect(before).toBeGreaterThan(35 * MiB)
     expect(w.pushBytes.length).toBeGreaterThanOrEqual(2)
     for (const bytes of w.pushBytes) expect(bytes).toBeLessThanOrEqual(MAX_REVIEWS_PUSH_BYTES + 64)
@@ -140,6 +139,8 @@ describe('the gate list push through the web bridge', () => {
     expect(w.state().pending.map((g) => g.id)).not.toContain(apiId)
     expect(w.state().recent[0]?.outcome?.revisedOutput?.length).toBeLessThan(PENDING_TEXT_CHARS)
     expect(Math.max(...w.pushBytes)).toBeLessThanOrEqual(MAX_REVIEWS_PUSH_BYTES + 64)
+    const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`
+    console.log(`reviews-changed: before ${(before / MiB).toFixed(1)} MiB per push; now ${w.pushBytes.map(kib).join(', ')}; listReviews ${w.listBytes.map(kib).join(', ')}`)
   })
 
   it('a window that missed pushes while its socket was down refetches on reconnect and on a seq gap', async () => {
