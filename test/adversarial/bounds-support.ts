@@ -5,6 +5,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { connect as netConnect } from 'node:net'
+import type { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect } from 'vitest'
@@ -155,4 +157,50 @@ export async function openMany<T>(n: number, open: () => Promise<T>, batch = 50)
   const out: T[] = []
   for (let i = 0; i < n; i += batch) out.push(...(await Promise.all(Array.from({ length: Math.min(batch, n - i) }, open))))
   return out
+}
+
+export interface RawUpgrade {
+  socket: Socket
+  /** The status code of the server's answer (101 when upgraded), once its head arrived. */
+  status: Promise<number>
+  closed: Promise<void>
+}
+
+/** A raw TCP client that asks for a WebSocket on `path` and then never reads a frame nor answers a ping. */
+export function rawUpgrade(port: number, path: string, origin: string | null = null): Promise<RawUpgrade> {
+  const socket = netConnect(port, '127.0.0.1')
+  socket.on('error', () => undefined)
+  const closed = new Promise<void>((r) => socket.on('close', () => r()))
+  let head = ''
+  const status = new Promise<number>((resolve) => {
+    socket.on('data', (d: Buffer) => {
+      if (head.includes('\r\n')) return
+      head += d.toString('latin1')
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(head)
+      if (m) resolve(Number(m[1]))
+    })
+    socket.on('close', () => resolve(0))
+  })
+  return new Promise((resolve) => {
+    socket.once('connect', () => {
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${origin === null ? '' : `Origin: ${origin}\r\n`}\r\n`
+      )
+      resolve({ socket, status, closed })
+    })
+  })
+}
+
+/** A raw TCP client that sends half a request head and then nothing (slowloris). */
+export function halfHead(port: number, path = '/ws'): Promise<{ socket: Socket; closed: Promise<void> }> {
+  const socket = netConnect(port, '127.0.0.1')
+  socket.on('error', () => undefined)
+  const closed = new Promise<void>((r) => socket.on('close', () => r()))
+  return new Promise((resolve) => {
+    socket.once('connect', () => {
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n`)
+      resolve({ socket, closed })
+    })
+  })
 }
