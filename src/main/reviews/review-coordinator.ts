@@ -211,7 +211,9 @@ export class ReviewCoordinator {
   /** Looks in memory, then in the persisted history. */
   async find(id: string): Promise<ReviewGate> {
     try {
-      return this.get(id)
+      const gate = this.get(id)
+      if (!gate.truncated || gate.status === 'pending') return gate
+      return (await this.log.get(id)) ?? gate
     } catch (err) {
       const stored = await this.log.get(id)
       if (stored) return stored
@@ -618,7 +620,8 @@ export class ReviewCoordinator {
     this.entries.delete(gate.id)
     if (this.byKey.get(entry.key) === gate.id) this.byKey.delete(entry.key)
     this.budget.release(entry.budgetKey, entry.bytes)
-    this.recent.unshift(copy(gate))
+    // With a persisted history, recent gates are kept cut (find() reads a cut one whole from the history).
+    this.recent.unshift(this.log.persisted ? cutTexts(gate, RECENT_TEXT_CHARS) : copy(gate))
     if (this.recent.length > this.recentLimit) this.recent.length = this.recentLimit
     const waiters = [...entry.waiters]
     entry.waiters.clear()

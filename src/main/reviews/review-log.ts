@@ -12,23 +12,40 @@ export interface ReviewLog {
   get(id: string): Promise<ReviewGate | null>
 }
 
-/** A bounded in-memory history: the oldest entries go first. */
+/**
+ * A bounded in-memory history: the oldest entries go first, past `limit` gates or `maxBytes` of their
+ * texts (decided gates keep their texts whole: without the bound, a flood of large gates decided one
+ * after another would fill the heap).
+ */
 export class MemoryReviewLog implements ReviewLog {
   readonly persisted = false
-  private readonly gates: ReviewGate[] = []
+  private readonly gates: { gate: ReviewGate; bytes: number }[] = []
+  private bytes = 0
 
-  constructor(private readonly limit = 1000) {}
+  constructor(
+    private readonly limit = 1000,
+    private readonly maxBytes = 64 * 1024 * 1024
+  ) {}
 
   save(gate: ReviewGate): void {
-    this.gates.unshift(gate)
-    if (this.gates.length > this.limit) this.gates.length = this.limit
+    const bytes = textBytes(gate)
+    this.gates.unshift({ gate, bytes })
+    this.bytes += bytes
+    while (this.gates.length > 1 && (this.gates.length > this.limit || this.bytes > this.maxBytes)) {
+      this.bytes -= this.gates.pop()!.bytes
+    }
   }
 
   async list(offset: number, limit: number): Promise<ReviewHistoryPage> {
-    return { rows: this.gates.slice(offset, offset + limit), total: this.gates.length }
+    return { rows: this.gates.slice(offset, offset + limit).map((e) => e.gate), total: this.gates.length }
   }
 
   async get(id: string): Promise<ReviewGate | null> {
-    return this.gates.find((g) => g.id === id) ?? null
+    return this.gates.find((e) => e.gate.id === id)?.gate ?? null
   }
+}
+
+function textBytes(gate: ReviewGate): number {
+  const texts = [gate.taskDescription, gate.taskOutput, gate.prompt, gate.outcome?.revisedOutput]
+  return texts.reduce((n, t) => n + (typeof t === 'string' ? Buffer.byteLength(t) : 0), 0)
 }

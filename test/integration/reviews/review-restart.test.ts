@@ -150,6 +150,20 @@ describe('pending gates across a restart', () => {
     expect(sim.decisions).toEqual([{ reviewId: gate.reviewId, decision: 'CONTINUE' }])
   })
 
+  it('a decided gate with a long output is kept cut in memory and read whole from the history', async () => {
+    const v = await vigil({ record: true })
+    const output = 'o'.repeat(100_000)
+    const id = await createGate(v, { taskOutput: output })
+    expect((await call(v, 'POST', `/api/reviews/${id}`, { decision: 'EDIT', revisedOutput: `${output}!` })).status).toBe(200)
+    // What stays in memory is cut…
+    expect(v.service.reviews.get(id)).toMatchObject({ truncated: true })
+    expect(v.service.reviews.get(id).taskOutput.length).toBeLessThan(10_000)
+    // …and the API reads it whole from the history.
+    const whole = await call(v, 'GET', `/api/reviews/${id}`)
+    expect((whole.body.taskOutput as string).length).toBe(100_000)
+    expect((whole.body.outcome as { revisedOutput: string }).revisedOutput).toHaveLength(100_001)
+  })
+
   it('without a data folder gates work in memory and GET /api/reviews says they are not durable', async () => {
     const v = await vigil()
     const res = await call(v, 'POST', '/api/reviews', GATE)
