@@ -4,6 +4,7 @@ import { version } from '../../../package.json'
 import { ExposureError } from '../server/auth/exposure'
 import { ListenError } from '../server/vigil-server'
 import { parseArgs, USAGE, UsageError } from './args'
+import { serveBanner } from './banner'
 import { startServe, StartupError } from './serve'
 
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -45,9 +46,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     throw err
   }
-  process.stdout.write(`Vigil listening on ${running.server.url}\n`)
-
-  return new Promise<number>((resolve) => {
+  // Signal handlers first: a SIGTERM right after the URL line must still shut down cleanly.
+  const served = new Promise<number>((resolve) => {
     let stopping = false
     const stop = (signal: string) => {
       if (stopping) return
@@ -64,4 +64,18 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'))
     process.once('SIGTERM', () => stop('SIGTERM'))
   })
+  // Scripts and tests parse this first line; the banner after it is for people.
+  process.stdout.write(`Vigil listening on ${running.server.url}\n`)
+  process.stdout.write(
+    serveBanner({
+      url: running.server.url,
+      dataDir: running.dataDir,
+      login: running.login,
+      demo: command.demo,
+      sources: await running.service.listSources(),
+      stop: 'Ctrl+C (or SIGTERM)'
+    })
+  )
+
+  return served
 }

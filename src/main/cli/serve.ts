@@ -25,6 +25,10 @@ export interface ServeContext {
 export interface RunningVigil {
   service: VigilService
   server: RunningServer
+  /** Vigil's own data folder in use (recordings, review history). */
+  dataDir: string
+  /** A password guards the interface. */
+  login: boolean
   close(): Promise<void>
 }
 
@@ -77,6 +81,8 @@ export async function startServe(opts: ServeOptions, ctx: ServeContext): Promise
     return {
       service,
       server,
+      dataDir,
+      login: secrets.password !== null,
       async close() {
         await server.close()
         await service.close()

@@ -82,19 +82,79 @@ describe('vigil command', () => {
     const url = await new Promise<string>((resolveUrl, reject) => {
       const timer = setTimeout(() => reject(new Error(`no URL in: ${out}`)), 15_000)
       proc.stdout.on('data', () => {
-        const m = /^Vigil listening on (http:\/\/127\.0\.0\.1:(\d+))\n$/m.exec(out)
-        if (m) {
+        const m = /^Vigil listening on (http:\/\/127\.0\.0\.1:(\d+))$/m.exec(out)
+        // Ready, and the banner after it printed in full.
+        if (m && /^ {2}Stop /m.test(out)) {
           clearTimeout(timer)
           resolveUrl(m[1]!)
         }
       })
     })
-    expect(out).toMatch(/^Vigil listening on http:\/\/127\.0\.0\.1:\d+\n$/)
+    // The first line stays the one scripts parse; the banner follows it.
+    expect(out.split('\n')[0]).toMatch(/^Vigil listening on http:\/\/127\.0\.0\.1:\d+$/)
+    expect(out).toContain(`  Interface      ${url}/`)
+    expect(out).toMatch(/ {2}Watching {7}nothing yet/)
     expect((await fetch(`${url}/api/status`)).status).toBe(200)
     const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)))
     proc.kill(signal)
     expect(await exited).toBe(0)
     await expect(fetch(`${url}/api/status`)).rejects.toThrow()
+  })
+
+  it('introduces the demo: interface, hub, review API, data folder, the simulated store, how to stop', async () => {
+    const data = mkdtempSync(join(dir, 'demo-data-'))
+    const proc = spawn(process.execPath, [bin, 'serve', '--demo', '--port', '0', '--no-default-store', '--data-dir', data], {
+      env: { ...process.env, XDG_DATA_HOME: dir }
+    })
+    let out = ''
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)))
+    try {
+      await new Promise<void>((resolveBanner, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no banner in: ${out}`)), 15_000)
+        proc.stdout.on('data', () => {
+          if (/^ {2}Stop /m.test(out)) {
+            clearTimeout(timer)
+            resolveBanner()
+          }
+        })
+      })
+      const lines = out.split('\n')
+      const url = /^Vigil listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(lines[0]!)?.[1]
+      expect(url).toBeDefined()
+      const ws = url!.replace('http', 'ws')
+      const value = (label: string) => {
+        const line = lines.find((l) => l.startsWith(`  ${label} `))
+        expect(line, `a "${label}" line in:\n${out}`).toBeDefined()
+        return line!.slice(2 + 15).split('   (')[0]!
+      }
+      expect(lines[1]).toMatch(/^Demo mode: simulated agents are running/)
+      expect(value('Interface')).toBe(`${url}/`)
+      expect(value('Hub ingress')).toBe(`${ws}/ingress`)
+      expect(value('Hub dashboard')).toBe(`${ws}/ws`)
+      expect(value('Review API')).toBe(`${url}/api/reviews`)
+      expect(value('Data folder')).toBe(data)
+      expect(value('Stop')).toMatch(/^Ctrl\+C/)
+
+      // Each fact is true: the page, the review API, the data folder, the store being written, the ensemble.
+      expect((await fetch(value('Interface'))).status).toBe(200)
+      expect((await fetch(value('Review API'))).status).toBe(200)
+      expect(existsSync(join(data, 'recordings.duckdb'))).toBe(true)
+      const store = value('Demo store')
+      expect(store).toMatch(/perspt\.db$/)
+      expect(existsSync(store)).toBe(true)
+      const res = await fetch(`${url}/api/rpc/listSources`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"args":[]}' })
+      const sources = ((await res.json()) as { value: Array<{ path?: string; url?: string; origin: string }> }).value
+      expect(sources).toContainEqual(expect.objectContaining({ path: store, origin: 'demo' }))
+      expect(sources).toContainEqual(expect.objectContaining({ url: value('Demo ensemble'), origin: 'demo' }))
+      const { WebSocket } = await import('ws')
+      const hub = new WebSocket(value('Hub ingress'))
+      await new Promise<void>((r, reject) => (hub.once('open', () => r()), hub.once('error', reject)))
+      hub.close()
+    } finally {
+      proc.kill('SIGINT')
+      expect(await exited).toBe(0)
+    }
   })
 
   it('opens Perspt’s default store when no --db is given', async () => {
