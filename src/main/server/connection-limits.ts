@@ -10,6 +10,7 @@
 //    room (a slowloris client loses its place, a new client gets in); if there is none, the new socket
 //    is. Half-sent heads are also cut by the server's headersTimeout.
 import type { Duplex } from 'node:stream'
+import { BODY_TIMEOUT_MS } from './json-http'
 
 export type UpgradeRoute = 'ingress' | 'ws' | 'events' | 'other'
 
@@ -28,6 +29,8 @@ export interface ConnectionLimits {
   headersTimeoutMs: number
   /** A whole request, head and body, must arrive within this (Node's requestTimeout). */
   requestTimeoutMs: number
+  /** An API call's body must arrive within this from its first read (readBody's deadline; 408). */
+  bodyTimeoutMs: number
 }
 
 /** Stays well under a 1,024 file-descriptor limit (DuckDB files, the listener and stdio need some too). */
@@ -38,7 +41,8 @@ export const CONNECTION_LIMITS: ConnectionLimits = {
   websockets: 700,
   sockets: 900,
   headersTimeoutMs: 10_000,
-  requestTimeoutMs: 60_000
+  requestTimeoutMs: 60_000,
+  bodyTimeoutMs: BODY_TIMEOUT_MS
 }
 
 const ROUTES: Record<string, UpgradeRoute> = { '/ingress': 'ingress', '/ws': 'ws', '/api/events': 'events' }

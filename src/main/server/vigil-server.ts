@@ -97,7 +97,7 @@ export async function startVigilServer(opts: VigilServerOptions): Promise<Runnin
     }
     let body: unknown
     try {
-      body = JSON.parse((await readBody(req, maxBody)).toString('utf8') || '{}')
+      body = JSON.parse((await readBody(req, maxBody, limits.bodyTimeoutMs)).toString('utf8') || '{}')
     } catch (err) {
       if (err instanceof BodyTooLargeError) return sendError(res, 413, 'bad-request', `Body over ${maxBody} bytes.`)
       if (err instanceof BodyTimeoutError) return sendBodyTimeout(res)
@@ -191,6 +191,8 @@ export async function startVigilServer(opts: VigilServerOptions): Promise<Runnin
       gate.onHead(req.socket)
       handle(req, res).catch((err: unknown) => {
         if (err instanceof BodyTimeoutError) return sendBodyTimeout(res)
+        // The client went away or was cut (requestTimeout, a shed socket): nothing to answer or log.
+        if (req.socket.destroyed) return void res.destroy()
         console.error('vigil: request failed:', err)
         if (!res.headersSent) sendError(res, 500, 'internal', 'Internal error.')
         else res.destroy()
