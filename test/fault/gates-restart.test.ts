@@ -184,4 +184,29 @@ describe('the pending-gate flood that used to crash Vigil', () => {
     await stopWith(v, 'SIGTERM')
     expect(v.proc.exitCode).toBe(0)
   }, 120_000)
+
+  it('96 near-8 MiB bodies at once are read within the in-flight budget: 413/429, never a crash', async () => {
+    const data = mkdtempSync(join(dir, 'data-parallel-'))
+    const v = await startVigil(data)
+    const body = JSON.stringify({ taskDescription: 'd'.repeat(4 * 1024 * 1024 - 1024), taskOutput: 'o'.repeat(4 * 1024 * 1024 - 1024), timeoutMs: 0, onTimeout: 'CONTINUE' })
+    expect(Buffer.byteLength(body)).toBeLessThan(8 * 1024 * 1024)
+    const results = await Promise.all(
+      Array.from({ length: 96 }, async () => {
+        try {
+          const res = await fetch(`${v.url}/api/reviews`, { method: 'POST', body })
+          const json = (await res.json()) as { error?: { limit?: { name: string } } }
+          return `${res.status} ${json.error?.limit?.name ?? ''}`.trim()
+        } catch {
+          return 'closed early' // refused before the client finished sending: the connection is closed
+        }
+      })
+    )
+    const kinds = new Set(results)
+    for (const kind of kinds) expect(['201', '413 maxBytesPerSource', '429 maxInFlightBodyBytes', 'closed early']).toContain(kind)
+    expect(results.filter((r) => r === '201')).toHaveLength(2)
+    expect(v.proc.exitCode).toBeNull()
+    expect((await call(v, 'GET', '/api/reviews')).body).toMatchObject({ total: 2 })
+    await stopWith(v, 'SIGTERM')
+    expect(v.proc.exitCode).toBe(0)
+  }, 120_000)
 })

@@ -24,8 +24,8 @@ export const DEFAULT_GATE_LIMITS: GateLimits = {
   maxBytesPerSource: 16 * 1024 * 1024
 }
 
-/** A cap's name as errors and counters give it (maxBodyBytes, maxTextChars: the review API's request limits). */
-export type GateLimitName = keyof GateLimits | 'maxBodyBytes' | 'maxTextChars'
+/** A cap's name as errors and counters give it (the last three: the review API's request limits). */
+export type GateLimitName = keyof GateLimits | 'maxBodyBytes' | 'maxTextChars' | 'maxInFlightBodyBytes'
 
 /** A gate refused by a cap: `status` is 429 for a count, 413 for bytes. */
 export class GateLimitError extends Error {

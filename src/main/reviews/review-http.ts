@@ -22,6 +22,11 @@ import type { CreateGateInput, ReviewCoordinator } from './review-coordinator'
 export const REVIEWS_PATH = '/api/reviews'
 /** Task outputs can be long; edits travel back in the same size. Bigger: 413. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024
+/**
+ * Bytes of request bodies being read and parsed at once (a declared length, or MAX_BODY_BYTES for a body
+ * without one): many large bodies in parallel would otherwise be held in memory together. Over it: 429.
+ */
+export const MAX_IN_FLIGHT_BODY_BYTES = 64 * 1024 * 1024
 /** Longest timeout a gate may ask for: a week. */
 const MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000
 export const MAX_TEXT = 4 * 1024 * 1024
@@ -35,7 +40,29 @@ const REASONS: Partial<Record<ApiError['code'], string>> = {
 }
 
 export class ReviewHttpApi implements ServerExtension {
+  private inFlightBytes = 0
+
   constructor(private readonly reviews: ReviewCoordinator) {}
+
+  /** readJsonObject within the in-flight budget. */
+  private async readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+    const declared = Number(req.headers['content-length'])
+    const reserve = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, MAX_BODY_BYTES + 1) : MAX_BODY_BYTES
+    if (this.inFlightBytes > 0 && this.inFlightBytes + reserve > MAX_IN_FLIGHT_BODY_BYTES) {
+      throw new GateLimitError(
+        'maxInFlightBodyBytes',
+        MAX_IN_FLIGHT_BODY_BYTES,
+        429,
+        `Too many large review requests at once (limit maxInFlightBodyBytes = ${MAX_IN_FLIGHT_BODY_BYTES} bytes being read). Retry shortly.`
+      )
+    }
+    this.inFlightBytes += reserve
+    try {
+      return await readJsonObject(req)
+    } finally {
+      this.inFlightBytes -= reserve
+    }
+  }
 
   async handleHttp(req: IncomingMessage, res: ServerResponse, path: string, ctx: ServerContext): Promise<boolean> {
     if (path !== REVIEWS_PATH && !path.startsWith(`${REVIEWS_PATH}/`)) return false
@@ -70,7 +97,7 @@ export class ReviewHttpApi implements ServerExtension {
       return
     }
     if (req.method === 'POST') {
-      const body = await readJsonObject(req)
+      const body = await this.readJson(req)
       const gate = await this.reviews.decideOrExplain(id, {
         decision: typeof body.decision === 'string' ? body.decision : missing('decision'),
         revisedOutput: optionalText(body.revisedOutput, 'revisedOutput'),
@@ -85,7 +112,7 @@ export class ReviewHttpApi implements ServerExtension {
   private async create(req: IncomingMessage, res: ServerResponse, wait: boolean): Promise<void> {
     // Full already: refuse before reading (up to 8 MiB of) the body.
     this.reviews.checkApiAdmission()
-    const gate = this.reviews.create(parseCreate(await readJsonObject(req)))
+    const gate = this.reviews.create(parseCreate(await this.readJson(req)))
     // On disk before anyone is told the gate exists (false: Vigil keeps it in memory only; see GET /api/reviews "persistence").
     const persisted = await this.reviews.persisted()
     if (!wait) return sendJson(res, 201, { reviewId: gate.id, status: 'PENDING', createdAt: gate.createdAt, expiresAt: gate.expiresAt, persisted })
@@ -221,6 +248,7 @@ function sendProblem(res: ServerResponse, err: unknown): void {
   if (err instanceof GateLimitError) {
     // The body may not have been read: do not keep the connection for a next request behind it.
     res.setHeader('connection', 'close')
+    if (err.limit === 'maxInFlightBodyBytes') res.setHeader('retry-after', '1')
     const code = err.status === 429 ? 'rate-limited' : 'too-large'
     sendJson(res, err.status, { ok: false, error: { code, message: err.message, reason: 'GATE_LIMIT', limit: { name: err.limit, value: err.value } } })
     return
