@@ -44,6 +44,12 @@ export class ReviewHttpApi implements ServerExtension {
 
   constructor(private readonly reviews: ReviewCoordinator) {}
 
+  /** `GET /api/status` (signed-in callers): pending gates, their caps, refusals, and whether they are on disk. */
+  statusDetails(): Record<string, unknown> {
+    const { limits, usage, refused, persistence } = this.reviews.stats()
+    return { reviews: { pending: usage.gates, limits, usage, refused, persistence } }
+  }
+
   /** readJsonObject within the in-flight budget. */
   private async readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
     const declared = Number(req.headers['content-length'])

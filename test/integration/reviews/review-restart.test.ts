@@ -66,6 +66,7 @@ describe('pending gates across a restart', () => {
     expect((await call(second, 'POST', '/api/reviews/r-hub-1', { decision: 'CONTINUE' })).status).toBe(503)
     const listed = await call(second, 'GET', '/api/reviews')
     expect(listed.body).toMatchObject({ total: 3, persistence: { durable: true, problem: null, restored: 3, appliedAtRestart: 0 } })
+    expect((await call(second, 'GET', '/api/status')).body).toMatchObject({ reviews: { pending: 3, persistence: { durable: true, restored: 3 } } })
 
     // The API caller waits again on the same id and gets the decision.
     const again = call(second, 'GET', `/api/reviews/${apiId}?wait=true`)
@@ -169,6 +170,8 @@ describe('pending gates across a restart', () => {
     const res = await call(v, 'POST', '/api/reviews', GATE)
     expect(res).toMatchObject({ status: 201, body: { persisted: false } })
     expect((await call(v, 'GET', '/api/reviews')).body).toMatchObject({ total: 1, persistence: { durable: false, problem: expect.stringMatching(/memory only/) } })
+    // And in the status every monitor reads.
+    expect((await call(v, 'GET', '/api/status')).body).toMatchObject({ reviews: { pending: 1, persistence: { durable: false, problem: expect.stringMatching(/memory only/) } } })
   })
 })
 
