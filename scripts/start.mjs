@@ -189,15 +189,22 @@ async function runBrowser() {
   forwardSignals(child)
   let out = ''
   let opened = false
+  let timer = null
+  const open = (url) => {
+    if (opened) return
+    opened = true
+    clearTimeout(timer)
+    openBrowser(url)
+  }
   child.stdout.on('data', (d) => {
     process.stdout.write(d)
     if (opened) return
     out += d
     const m = /Vigil listening on (http:\/\/\S+)/.exec(out)
-    if (m) {
-      opened = true
-      openBrowser(m[1])
-    }
+    if (!m) return
+    // After serve's banner (its last line is "Stop"), so the browser line comes last.
+    if (/^ {2}Stop /m.test(out)) open(m[1])
+    else timer ??= setTimeout(() => open(m[1]), 2_000)
   })
   const res = await finish(child)
   return res.code
