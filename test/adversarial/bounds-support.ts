@@ -31,7 +31,9 @@ export interface Bounded {
 }
 
 /** VigilService + startVigilServer wired as `vigil serve` does (hub + review API), with chosen caps. */
-export async function startBounded(opts: { hub?: Partial<LiveHubOptions>; limits?: Partial<ConnectionLimits> } = {}): Promise<Bounded> {
+export async function startBounded(
+  opts: { hub?: Partial<LiveHubOptions>; limits?: Partial<ConnectionLimits>; eventsIdle?: { pingMs: number; timeoutMs: number } } = {}
+): Promise<Bounded> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bounds-'))
   const service = new VigilService({ mode: 'web', version: 'bounds', tmpRoot: join(dir, 'tmp') })
   const hub = opts.hub ? new LiveHub({ tracker: service.registry.tracker, heartbeatMs: 0, ...opts.hub }) : service.hub
@@ -43,7 +45,8 @@ export async function startBounded(opts: { hub?: Partial<LiveHubOptions>; limits
     staticDir: null,
     version: 'bounds',
     extensions: opts.hub ? [hub] : service.serverExtensions(),
-    limits: opts.limits
+    limits: opts.limits,
+    eventsIdle: opts.eventsIdle
   })
   return {
     service,

@@ -66,6 +66,22 @@ describe('idle sockets', () => {
     browser.close()
   })
 
+  it('a raw /api/events socket that never answers pings is terminated and counted in /api/status; a quiet renderer is kept', async () => {
+    v = await startBounded({ eventsIdle: { timeoutMs: IDLE.idleTimeoutMs, pingMs: IDLE.idlePingMs } })
+    const dead = await rawUpgrade(v.port, '/api/events', LOOPBACK_ORIGIN)
+    expect(await dead.status).toBe(101)
+    const renderer = new WebSocket(`${v.wsUrl}/api/events`, { origin: LOOPBACK_ORIGIN })
+    renderer.on('error', () => undefined)
+    await new Promise((r) => renderer.once('open', r))
+    await dead.closed
+    await sleep(800)
+    expect(renderer.readyState).toBe(WebSocket.OPEN)
+    const s = await status(v)
+    expect(s.connections.idleClosed.events).toBe(1)
+    expect(s.connections.open.events).toBe(1)
+    renderer.close()
+  })
+
   it('1,100 idle raw sockets that completed the /ingress upgrade: 256 held, the rest refused 503; browsers are served at once and publishers again once the idle ones are cut', async () => {
     v = await startBounded({ hub: { idleTimeoutMs: 2500, idlePingMs: 500 } })
     const heap0 = heapMiB()

@@ -58,6 +58,8 @@ export interface ConnectionStats {
   sockets: number
   /** Upgrades answered 503 per route, and sockets destroyed by the socket cap. */
   refused: Record<UpgradeRoute, number> & { sockets: number }
+  /** /api/events sockets terminated after EVENTS_IDLE.timeoutMs of silence (hub sockets: hub counters). */
+  idleClosed: { events: number }
   limits: { ingress: number; ws: number; events: number; websockets: number; sockets: number }
 }
 
@@ -73,6 +75,7 @@ export class ConnectionGate {
   /** Sockets that have not sent a complete request head yet, oldest first. */
   private readonly pending = new Set<Tracked>()
   private sockets = 0
+  private eventsIdleClosed = 0
 
   constructor(readonly limits: ConnectionLimits) {}
 
@@ -122,12 +125,18 @@ export class ConnectionGate {
     return null
   }
 
+  /** An /api/events socket was cut for silence. */
+  countIdleEvents(): void {
+    this.eventsIdleClosed++
+  }
+
   stats(): ConnectionStats {
     const { ingress, ws, events, websockets, sockets } = this.limits
     return {
       open: { ...this.open, total: this.total },
       sockets: this.sockets,
       refused: { ...this.refused },
+      idleClosed: { events: this.eventsIdleClosed },
       limits: { ingress, ws, events, websockets, sockets }
     }
   }

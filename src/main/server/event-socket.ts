@@ -21,6 +21,13 @@ export const SLOW_CLIENT_CLOSE = { code: 1013, reason: 'Client too slow' } as co
 export const SLOW_CLOSE_GRACE_MS = 2000
 
 /**
+ * Liveness (as on the hub's /ws): a socket quiet for `pingMs` is pinged (browsers answer by
+ * themselves); one that sent nothing, not even a pong, for `timeoutMs` is terminated, so a dead
+ * peer does not hold its place under the connection cap until TCP notices.
+ */
+export const EVENTS_IDLE = { pingMs: 30_000, timeoutMs: 120_000 } as const
+
+/**
  * EventHub hands the same frame object to every listener: it is serialized once, not once per
  * browser (a frame listing every pending review, sent to 100 tabs, would otherwise cost 100 stringifies).
  */
@@ -36,7 +43,35 @@ function frameText(frame: object): string {
 }
 
 /** Streams push events to one browser over the web bridge's event socket. */
-export function attachEventSocket(ws: WebSocket, events: EventHub): void {
+export function attachEventSocket(
+  ws: WebSocket,
+  events: EventHub,
+  idle: { pingMs: number; timeoutMs: number; onIdleClose?: () => void } = EVENTS_IDLE
+): void {
+  let lastTrafficAt = performance.now()
+  let lastPingAt = 0
+  const alive = () => {
+    lastTrafficAt = performance.now()
+  }
+  ws.on('pong', alive)
+  ws.on('ping', alive)
+  const liveness = setInterval(
+    () => {
+      if (ws.readyState !== ws.OPEN) return
+      const now = performance.now()
+      if (now - lastTrafficAt >= idle.timeoutMs) {
+        clearInterval(liveness)
+        ws.terminate()
+        idle.onIdleClose?.()
+      } else if (now - lastTrafficAt >= idle.pingMs && now - lastPingAt >= idle.pingMs) {
+        lastPingAt = now
+        ws.ping()
+      }
+    },
+    Math.max(50, Math.min(10_000, Math.floor(idle.pingMs / 3)))
+  )
+  liveness.unref()
+  ws.on('close', () => clearInterval(liveness))
   const unsubscribe = events.subscribe((frame) => {
     if (ws.readyState !== ws.OPEN) return
     // Judged on the backlog before this frame, so one large frame never drops a browser that keeps up.
@@ -53,6 +88,6 @@ export function attachEventSocket(ws: WebSocket, events: EventHub): void {
   }
   ws.on('close', unsubscribe)
   ws.on('error', unsubscribe)
-  // Clients have nothing to say on this socket; anything they send is ignored.
-  ws.on('message', () => undefined)
+  // Clients have nothing to say on this socket; anything they send is ignored (but counts as traffic).
+  ws.on('message', alive)
 }

@@ -9,7 +9,7 @@ import { ExposureError, exposureProblem } from './auth/exposure'
 import { STATUS_PATH } from './auth/route-kinds'
 import { CONNECTION_LIMITS, ConnectionGate, refuseUpgrade, upgradeRoute } from './connection-limits'
 import type { ConnectionLimits, ConnectionStats } from './connection-limits'
-import { attachEventSocket } from './event-socket'
+import { attachEventSocket, EVENTS_IDLE } from './event-socket'
 import { BodyTimeoutError, BodyTooLargeError, readBody, sendBodyTimeout, sendError, sendJson, STATUS_BY_CODE } from './json-http'
 import { forbidCors } from './no-cors'
 import { isAllowedHostHeader, isAllowedRequestOrigin, isAllowedWebSocketOrigin } from './origin-policy'
@@ -49,6 +49,8 @@ export interface VigilServerOptions {
   extensions?: ServerExtension[]
   /** Connection caps and HTTP timeouts (default CONNECTION_LIMITS). */
   limits?: Partial<ConnectionLimits>
+  /** Liveness of /api/events sockets (default EVENTS_IDLE: ping after 30 s quiet, cut after 120 s silent). */
+  eventsIdle?: { pingMs: number; timeoutMs: number }
   /**
    * Login, agent tokens and CSRF rules (createAuth). Without it: no login, loopback callers only, and
    * a non-loopback host is refused (ExposureError).
@@ -178,7 +180,7 @@ export async function startVigilServer(opts: VigilServerOptions): Promise<Runnin
         ws.close(ORIGIN_REFUSED.code, ORIGIN_REFUSED.reason)
         return
       }
-      attachEventSocket(ws, opts.events)
+      attachEventSocket(ws, opts.events, { ...EVENTS_IDLE, ...opts.eventsIdle, onIdleClose: () => gate.countIdleEvents() })
     })
   }
 
