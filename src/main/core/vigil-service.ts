@@ -25,6 +25,7 @@ import { parseClientFrame } from '../../shared/protocol/agentensemble'
 import { startDemo, type DemoOptions, type RunningDemo } from '../demo/demo'
 import { LiveHub } from '../hub/live-hub'
 import { Recorder } from '../recorder/recorder'
+import { RecordingOff } from '../recorder/recording-off'
 import { DuckReviewLog } from '../recorder/review-history'
 import { ReviewCoordinator, type ReviewGateEvent } from '../reviews/review-coordinator'
 import { ReviewHttpApi } from '../reviews/review-http'
@@ -69,6 +70,9 @@ export class VigilService implements VigilApi {
   readonly reviews: ReviewCoordinator
   private demo: Promise<RunningDemo> | null = null
   private recorder: Recorder | null = null
+  private recordingOff: RecordingOff | null = null
+  private recordingWatch: NodeJS.Timeout | null = null
+  private lastRecordingPush = ''
   private reviewsPush: ReviewPush | null = null
   private recording: Pick<RecordingStatus, 'path' | 'active' | 'problem'> = { path: null, active: false, problem: null }
 
@@ -144,9 +148,14 @@ export class VigilService implements VigilApi {
       this.reviews.persistPendingIn(dirname(path))
       this.recorder = recorder
       this.recording = { path, active: true, problem: null }
+      this.watchRecording()
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)
       this.recording = { path, active: false, problem: message }
+      // Nothing can be made durable: POSTs to the hub are refused 503 rather than acknowledged.
+      this.recordingOff = new RecordingOff(message)
+      this.hub.useDurability(this.recordingOff)
+      this.watchRecording()
       console.warn(`vigil: not recording live runs: ${message}`)
     }
   }
@@ -299,13 +308,27 @@ export class VigilService implements VigilApi {
     return [this.hub, new ReviewHttpApi(this.reviews), { statusDetails: () => ({ recording: this.recordingStatus() }) }]
   }
 
+  /** Pushes the recording status to every window when it changed (paused, resumed, events not recorded); checked every second. */
+  private watchRecording(): void {
+    if (this.recordingWatch) return
+    this.lastRecordingPush = JSON.stringify({ ...this.recordingStatus(), recorded: 0 })
+    this.recordingWatch = setInterval(() => {
+      const status = this.recordingStatus()
+      const text = JSON.stringify({ ...status, recorded: 0 })
+      if (text === this.lastRecordingPush) return
+      this.lastRecordingPush = text
+      this.events.emit('recording-changed', status)
+    }, 1000)
+    this.recordingWatch.unref()
+  }
+
   /** Whether live runs are recorded now, and what was not (per source). */
   recordingStatus(): RecordingStatus {
     const stats = this.recorder?.stats()
-    const notRecorded: Record<string, number> = { ...stats?.unrecordedBySource }
+    const notRecorded: Record<string, number> = { ...stats?.unrecordedBySource, ...this.recordingOff?.counts() }
     return {
       ...this.recording,
-      paused: this.recorder?.pausedText() ?? null,
+      paused: this.recorder?.pausedText() ?? this.recordingOff?.pausedText() ?? null,
       notRecorded,
       recorded: stats?.recorded ?? 0
     }
@@ -334,6 +357,8 @@ export class VigilService implements VigilApi {
   }
 
   async close(): Promise<void> {
+    if (this.recordingWatch) clearInterval(this.recordingWatch)
+    this.recordingWatch = null
     this.reviewsPush?.close()
     this.reviews.close()
     await this.hub.close()

@@ -60,6 +60,11 @@ export interface JournalStats {
   diskBytes: number
   /** Last group commit (write + fdatasync), ms. */
   lastSyncMs: number | null
+  /**
+   * How long appended records waited to be durable (the oldest of each of the last 1,024 batches), ms:
+   * the window in which an unacknowledged socket event could be lost by a crash.
+   */
+  durableWithinMs: { p50: number; p99: number; max: number } | null
   /** Why the journal is paused, or null. */
   problem: string | null
 }
@@ -76,6 +81,7 @@ export interface IngestJournalOptions {
 }
 
 const FRAME_HEADER = 8
+const WINDOW_SAMPLES = 1024
 const SEGMENT_RE = /^journal-(\d{16})\.log$/
 
 export interface RecoveredJournal {
@@ -89,6 +95,7 @@ export interface RecoveredJournal {
 
 interface Pending {
   seq: number
+  at: number
   frame: Buffer
   cb: DurableCallback | undefined
 }
@@ -118,6 +125,8 @@ export class IngestJournal {
   private failed = 0
   private lastSyncMs: number | null = null
   private durableSeq: number
+  private readonly windows = new Float64Array(WINDOW_SAMPLES)
+  private windowCount = 0
   private closed = false
   private readonly idleWaiters: Array<() => void> = []
 
@@ -196,7 +205,7 @@ export class IngestJournal {
     }
     const seq = this.nextSeq++
     const frame = encodeFrame(seq, entry)
-    this.pending.push({ seq, frame, cb })
+    this.pending.push({ seq, frame, cb, at: performance.now() })
     this.pendingBytes += frame.length
     this.schedule()
     return seq
@@ -231,6 +240,7 @@ export class IngestJournal {
       pendingBytes: this.pendingBytes,
       diskBytes: this.segments.reduce((n, s) => n + s.bytes, 0),
       lastSyncMs: this.lastSyncMs,
+      durableWithinMs: this.windowPercentiles(),
       problem: this.problemText()
     }
   }
@@ -247,6 +257,14 @@ export class IngestJournal {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  private windowPercentiles(): JournalStats['durableWithinMs'] {
+    const n = Math.min(this.windowCount, WINDOW_SAMPLES)
+    if (n === 0) return null
+    const sorted = this.windows.slice(0, n).sort()
+    const at = (q: number) => Math.round(sorted[Math.min(n - 1, Math.floor(q * n))]! * 100) / 100
+    return { p50: at(0.5), p99: at(0.99), max: at(1) }
+  }
 
   private schedule(): void {
     if (this.writing || this.scheduled) return
@@ -282,6 +300,7 @@ export class IngestJournal {
       this.synced += batch.length
       this.durableSeq = batch[batch.length - 1]!.seq
       this.lastSyncMs = performance.now() - started
+      this.windows[this.windowCount++ % WINDOW_SAMPLES] = performance.now() - batch[0]!.at
       if (this.problem) {
         console.warn(`vigil journal: writing again (${this.problem.why} is over).`)
         this.problem = null
@@ -319,6 +338,8 @@ export class IngestJournal {
   private async openSegment(): Promise<void> {
     const firstSeq = this.pending[0]?.seq ?? this.nextSeq
     const path = join(this.dir, `journal-${String(firstSeq).padStart(16, '0')}.log`)
+    // The folder may have been removed while paused (someone freeing space).
+    mkdirSync(this.dir, { recursive: true })
     const fh = await this.openFile(path)
     const last = this.segments[this.segments.length - 1]
     if (last?.path === path) last.bytes = (await fh.stat()).size

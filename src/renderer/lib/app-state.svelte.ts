@@ -27,6 +27,9 @@ export class AppState {
       this.storeVersions = { ...this.storeVersions, [storeId]: version }
     })
     this.bridge.on('run-updated', (run) => this.upsertRun(run))
+    this.bridge.on('recording-changed', (recording) => {
+      if (this.info) this.info = { ...this.info, recording }
+    })
     this.bridge.on('navigate', ({ route }) => onNavigate(route))
     await this.reload()
   }

@@ -1,6 +1,6 @@
 // The one API between Vigil's renderer and its main process. Implemented by the main process
 // (src/main/core), carried by IPC (preload) in the desktop app and by HTTP + WebSocket in `vigil serve`.
-import type { AppInfo } from '../model/app'
+import type { AppInfo, RecordingStatus } from '../model/app'
 import type { RunDetail, RunSummary } from '../model/live'
 import type { SessionRow } from '../model/perspt'
 import type { ReviewsDelta, ReviewsSnapshot } from '../model/review-delta'
@@ -82,6 +82,8 @@ export interface VigilEvents {
    * a resync marker, refetches listReviews() (see src/shared/model/review-delta.ts).
    */
   'reviews-changed': ReviewsDelta
+  /** Recording paused or resumed, or events not recorded: at most once a second, only on change. */
+  'recording-changed': RecordingStatus
 }
 
 export type MethodName = keyof VigilApi
@@ -159,7 +161,8 @@ const EVENT_SET: { [E in EventName]: true } = {
   'store-updated': true,
   'run-updated': true,
   navigate: true,
-  'reviews-changed': true
+  'reviews-changed': true,
+  'recording-changed': true
 }
 export const EVENT_NAMES = Object.keys(EVENT_SET) as EventName[]
 
