@@ -156,8 +156,10 @@ export class ReviewCoordinator {
   }
 
   /** Resolves once every gate raised or resolved so far is on disk (true), or could not be (false: memory only). */
-  persisted(): Promise<boolean> {
-    return this.journal ? this.journal.flush() : Promise.resolve(false)
+  async persisted(): Promise<boolean> {
+    // Resolutions still being stored queue their journal removal after the history answers.
+    if (this.settling.size > 0) await Promise.all([...this.settling.values()])
+    return this.journal ? this.journal.flush() : false
   }
 
   stats(): ReviewGateStats {
@@ -406,7 +408,9 @@ export class ReviewCoordinator {
       if (entry.timer) clearTimeout(entry.timer)
       entry.timer = null
     }
-    void this.journal?.close()
+    // Resolutions still being stored finish first, so none comes back pending at the next start.
+    const journal = this.journal
+    if (journal) void Promise.all([...this.settling.values()]).then(() => journal.close())
   }
 
   // -------------------------------------------------------------------------------------------
