@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -307,3 +307,55 @@ describe('Recorder', () => {
     expect((err as RecorderOpenError).reason).toBe('newer-schema')
   })
 })
+
+describe('Recorder with its journal', () => {
+  const tool = (i: number): ServerMessage => ({ type: 'tool_called', agentRole: 'R', taskIndex: 1, toolName: `t${i}`, durationMs: 1, outcome: 'SUCCESS', toolArguments: '{}', toolResult: 'ok', structuredResult: null })
+
+  it('replays what a crash left only in the journal into the recording at the next start, none twice', async () => {
+    const pathA = dbPath()
+    const a = await openRec({ path: pathA, flushMs: 3_600_000 })
+    const t = tracker()
+    a.attach(t)
+    feed(t, 'src', [run('e1')[0]!, ...Array.from({ length: 10 }, (_, i) => tool(i))])
+    await a.flush()
+    feed(t, 'src', Array.from({ length: 10 }, (_, i) => tool(10 + i)))
+    await waitForJournal(a)
+    // The crash: the recording file and the journal as they are now, with the last ten only in the journal.
+    const pathB = dbPath()
+    for (const suffix of ['', '.wal']) if (existsSync(pathA + suffix)) copyFileSync(pathA + suffix, pathB + suffix)
+    cpSync(`${pathA}.journal`, `${pathB}.journal`, { recursive: true })
+
+    const b = await openRec({ path: pathB })
+    expect(b.stats().recoveredFromJournal).toBe(10)
+    const names = (await b.readEvents()).flatMap((e) => (e.message.type === 'tool_called' ? [e.message.toolName] : []))
+    expect(names).toEqual(Array.from({ length: 20 }, (_, i) => `t${i}`))
+
+    // A second start finds nothing left to replay.
+    await b.close()
+    open.splice(open.indexOf(b), 1)
+    const c = await openRec({ path: pathB })
+    expect(c.stats().recoveredFromJournal).toBe(0)
+    expect((await c.readEvents()).filter((e) => e.message.type === 'tool_called')).toHaveLength(20)
+  })
+
+  it('keeps a batch it could not write and commits it once writing works again, losing nothing', async () => {
+    const rec = await openRec({ path: dbPath(), flushMs: 3_600_000 })
+    const t = tracker()
+    rec.attach(t)
+    feed(t, 'src', Array.from({ length: 5 }, (_, i) => tool(i)))
+    // A failing write: the table is gone for one flush.
+    await rec.withConnection((con) => con.run('ALTER TABLE events RENAME TO events_away'))
+    await rec.flush()
+    expect(rec.stats()).toMatchObject({ recorded: 0, queued: 5, dropped: 0 })
+    expect(rec.pausedText()).toMatch(/^Recording paused: /)
+    await rec.withConnection((con) => con.run('ALTER TABLE events_away RENAME TO events'))
+    await rec.flush()
+    expect(rec.stats()).toMatchObject({ recorded: 5, queued: 0, dropped: 0, paused: null })
+    expect((await rec.readEvents()).map((e) => (e.message.type === 'tool_called' ? e.message.toolName : ''))).toEqual(['t0', 't1', 't2', 't3', 't4'])
+  })
+})
+
+async function waitForJournal(rec: Recorder): Promise<void> {
+  for (let i = 0; i < 200 && (rec.stats().journal?.pending ?? 0) > 0; i++) await new Promise((r) => setTimeout(r, 5))
+  expect(rec.stats().journal?.pending).toBe(0)
+}
