@@ -176,12 +176,20 @@ export class GateJournal {
     }
   }
 
+  /**
+   * Writes `gates` (taken when the rewrite starts: later changes are queued and appended after it) one
+   * line per write, so up to 64 MiB of gates never make one big string or one long pause of the loop.
+   */
   private async rewrite(gates: ReviewGate[]): Promise<void> {
     const tmp = `${this.path}.tmp`
-    const text = gates.map((gate) => lineOf({ op: 'put', gate })).join('')
     const out = await open(tmp, 'w')
+    let bytes = 0
     try {
-      await out.write(text)
+      for (const gate of gates) {
+        const line = lineOf({ op: 'put', gate })
+        bytes += Buffer.byteLength(line)
+        await out.write(line)
+      }
       await out.datasync()
     } finally {
       await out.close()
@@ -190,7 +198,7 @@ export class GateJournal {
     syncFolder(dirname(this.path))
     await this.fd?.close().catch(() => undefined)
     this.fd = await open(this.path, 'a')
-    this.afterRewrite(Buffer.byteLength(text))
+    this.afterRewrite(bytes)
   }
 
   private rewriteSync(gates: ReviewGate[]): void {

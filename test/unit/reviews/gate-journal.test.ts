@@ -119,6 +119,29 @@ describe('GateJournal', () => {
     await reopened.journal.close()
   })
 
+  it('compacts while running once the appended lines outgrow the live set', async () => {
+    const live = new Map<string, ReviewGate>()
+    const { journal } = openJournal(live)
+    const big = 'x'.repeat(4 * 1024 * 1024)
+    for (let i = 0; i < 6; i++) {
+      journal.put(gate(`big${i}`, { taskOutput: big }))
+      journal.remove(`big${i}`)
+      await journal.flush()
+    }
+    live.set('small', gate('small'))
+    journal.put(gate('small'))
+    await journal.flush()
+    // 25 MiB were appended; past 16 MiB a commit rewrote the journal to the live gates, so at most the
+    // lines appended since remain (one big put and its removal, and the small gate).
+    expect(statSync(join(dir, GATE_JOURNAL_FILE)).size).toBeLessThan(9 * 1024 * 1024)
+    live.set('after', gate('after'))
+    journal.put(gate('after'))
+    await journal.flush()
+    const again = readJournal(readFileSync(join(dir, GATE_JOURNAL_FILE)))
+    expect(again.gates.map((g) => g.id).sort()).toEqual(['after', 'small'])
+    await journal.close()
+  })
+
   it('a data folder it cannot write: gates stay in memory, the problem is reported and logged once, and it recovers', async () => {
     // A file where the folder should be: every write fails (ENOTDIR), as for a read-only or full folder, even as root.
     const data = join(dir, 'data')
