@@ -1,7 +1,7 @@
 // Entry of the desktop app (Electron main process). Everything Electron-specific lives in this folder;
 // the service, IPC dispatch and settings it wires up are plain Node, shared with `vigil serve`.
 import { app, BrowserWindow, dialog, ipcMain } from 'electron'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { processTmpRoot } from '../app-paths'
 import { addDefaultStoreIfPresent } from '../core/default-store'
 import { VigilService } from '../core/vigil-service'
@@ -16,6 +16,7 @@ import { rememberedSourcesFile } from '../settings/remembered-sources'
 import { desktopServerSecrets, serverSettingsFile } from '../settings/server-settings'
 import { handleAppProtocol, registerAppScheme } from './app-protocol'
 import { setAppMenu } from './app-menu'
+import { applyDeepLink, DEEP_LINK_SCHEME, deepLinksIn, describeDeepLink, parseDeepLink } from './deep-links'
 import { createMainWindow, defaultPreloadPath } from './main-window'
 import { ElectronReviewDesktop } from './review-desktop'
 import { hardenApp } from './security'
@@ -32,19 +33,38 @@ const resourcesDir = app.isPackaged ? join(process.resourcesPath, 'resources') :
 // The npm package is "vigil-agent-tower" (plain "vigil" is someone else's on npm), and Electron would name the
 // app and its data folder after it. Keep both fixed: "Vigil" in menus and notifications, and the data folder
 // (remembered sources, recordings, server.json, the single-instance lock) at <appData>/vigil, where
-// `npm start`'s browser fallback also looks (scripts/launcher/lib.mjs, desktopDataDir).
+// `npm start`'s browser fallback also looks (scripts/launcher/lib.mjs, desktopDataDir). An explicit
+// --user-data-dir (the Electron e2e tests use one per test) still wins.
 app.setName('Vigil')
-app.setPath('userData', join(app.getPath('appData'), 'vigil'))
+if (!app.commandLine.hasSwitch('user-data-dir')) app.setPath('userData', join(app.getPath('appData'), 'vigil'))
 
 app.enableSandbox()
 registerAppScheme()
 // Windows shows notifications only for the Application User Model ID of the installed shortcut (electron-builder's appId).
 if (process.platform === 'win32') app.setAppUserModelId('org.vigil.desktop')
 
+// vigil:// links (deep-links.ts). Windows and Linux pass them as a launch argument, and a second launch
+// forwards its arguments here (second-instance); macOS sends open-url, which must be listened to before ready.
+// Links that arrive before the service is up wait in pendingLinks.
+const pendingLinks: string[] = deepLinksIn(process.argv)
+app.on('open-url', (event, url) => {
+  event.preventDefault()
+  handleDeepLink(url)
+})
+// Installed builds claim the scheme (electron-builder.yml protocols does it at install time; this covers the
+// AppImage). A development Electron never takes it over from an installed Vigil.
+if (app.isPackaged) app.setAsDefaultProtocolClient(DEEP_LINK_SCHEME)
+else if (process.env.VIGIL_DEV_PROTOCOL === '1' && process.argv[1]) {
+  app.setAsDefaultProtocolClient(DEEP_LINK_SCHEME, process.execPath, [resolve(process.argv[1])])
+}
+
 if (!app.requestSingleInstanceLock()) {
   app.quit()
 } else {
-  app.on('second-instance', () => showMainWindow())
+  app.on('second-instance', (_event, argv) => {
+    showMainWindow()
+    for (const link of deepLinksIn(argv)) handleDeepLink(link)
+  })
   app.whenReady().then(start, (err: unknown) => {
     console.error('vigil: could not start:', err)
     app.exit(1)
@@ -86,6 +106,35 @@ function showMainWindow(): BrowserWindow {
   mainWindow.show()
   mainWindow.focus()
   return mainWindow
+}
+
+function handleDeepLink(raw: string): void {
+  if (!service || !app.isReady()) {
+    pendingLinks.push(raw)
+    return
+  }
+  void runDeepLink(raw, service).catch((err: unknown) => console.error('vigil: link failed:', err))
+}
+
+/** Any web page can fire a vigil:// link: nothing happens until the user says yes in a native dialog. */
+async function runDeepLink(raw: string, vigil: VigilService): Promise<void> {
+  const win = showMainWindow()
+  const parsed = parseDeepLink(raw)
+  if (!parsed.ok) {
+    await dialog.showMessageBox(win, { type: 'warning', message: 'Vigil cannot open this link', detail: `${parsed.error}.` })
+    return
+  }
+  const { response } = await dialog.showMessageBox(win, {
+    type: 'question',
+    buttons: ['Open', 'Cancel'],
+    defaultId: 0,
+    cancelId: 1,
+    message: describeDeepLink(parsed.link),
+    detail: 'A vigil:// link asked for this. Open it only if you started it.'
+  })
+  if (response !== 0) return
+  const result = await applyDeepLink(parsed.link, vigil)
+  if (!result.ok) await dialog.showMessageBox(win, { type: 'warning', message: 'Vigil could not open this link', detail: result.error })
 }
 
 async function start(): Promise<void> {
@@ -145,6 +194,7 @@ async function start(): Promise<void> {
   alerts.start()
   showMainWindow()
   app.on('activate', () => showMainWindow())
+  for (const link of pendingLinks.splice(0)) handleDeepLink(link)
 
   // The hub port AgentEnsemble publishers already point at (ws://localhost:7400/ingress), loopback only.
   try {

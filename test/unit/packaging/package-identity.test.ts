@@ -87,6 +87,6 @@ describe('installing never downloads Electron', () => {
 describe('the desktop data folder survives the rename', () => {
   it('is pinned to <appData>/vigil in the desktop main process, where the launcher looks', () => {
     const main = readFileSync(join(root, 'src/main/desktop/main.ts'), 'utf8')
-    expect(main).toContain("app.setPath('userData', join(app.getPath('appData'), 'vigil'))")
+    expect(main).toContain("if (!app.commandLine.hasSwitch('user-data-dir')) app.setPath('userData', join(app.getPath('appData'), 'vigil'))")
   })
 })
