@@ -444,10 +444,9 @@ export class LiveHub implements ServerExtension {
   /** POST /api/hub/ingress: 202 once the envelope is durable; 400 invalid; 503 while recording is paused or behind. */
   private ingestHttp(text: string, raw: Buffer): Promise<HttpIngestReply> {
     const d = this.durability
-    if (d && !this.closed) {
-      const paused = d.pausedText()
-      if (paused) return Promise.resolve({ status: 503, message: `${paused}. The event was not accepted; send it again later.` })
-      if (d.congested()) return Promise.resolve({ status: 503, message: 'Vigil is behind on recording events. The event was not accepted; send it again in a moment.' })
+    // Paused journals are probed by the appends themselves (once a second), so a POST still tries.
+    if (d && !this.closed && d.congested()) {
+      return Promise.resolve({ status: 503, message: 'Vigil is behind on recording events. The event was not accepted; send it again in a moment.' })
     }
     return new Promise((resolve) => {
       if (!this.ingest(text, raw, null, resolve)) resolve({ status: 400 })

@@ -82,6 +82,8 @@ export interface IngestJournalOptions {
 
 const FRAME_HEADER = 8
 const WINDOW_SAMPLES = 1024
+/** A fully released segment being written is begun anew past this size. */
+const ROTATE_RELEASED_BYTES = 1024 * 1024
 const SEGMENT_RE = /^journal-(\d{16})\.log$/
 
 export interface RecoveredJournal {
@@ -125,6 +127,7 @@ export class IngestJournal {
   private failed = 0
   private lastSyncMs: number | null = null
   private durableSeq: number
+  private released = 0
   private readonly windows = new Float64Array(WINDOW_SAMPLES)
   private windowCount = 0
   private closed = false
@@ -174,7 +177,7 @@ export class IngestJournal {
     mkdirSync(opts.dir, { recursive: true })
     const journal = new IngestJournal(opts, afterSeq + 1)
     for (const s of listSegments(opts.dir)) rmSync(s.path, { force: true })
-    await journal.openSegment()
+    await journal.openSegment(journal.nextSeq)
     return journal
   }
 
@@ -222,8 +225,13 @@ export class IngestJournal {
     return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
-  /** Deletes the segments whose every record is at or below `seq` (the recording has them). */
+  /**
+   * Deletes the segments whose every record is at or below `seq` (the recording has them). The segment
+   * being written is begun anew by the next write once all of it is released and it is over 1 MiB, so
+   * a journal the recording keeps up with stays small (on a small or full disk too).
+   */
   release(seq: number): void {
+    this.released = Math.max(this.released, seq)
     while (this.segments.length > 1) {
       const second = this.segments[1]!
       if (second.firstSeq - 1 > seq) break
@@ -284,7 +292,12 @@ export class IngestJournal {
     const started = performance.now()
     let error: JournalWriteError | null = null
     try {
-      if (!this.fh) await this.openSegment()
+      const current = this.segments[this.segments.length - 1]
+      if (this.fh && current && this.released >= this.durableSeq && current.bytes >= ROTATE_RELEASED_BYTES) {
+        await this.rotate(batch[0]!.seq)
+        this.release(this.released)
+      }
+      if (!this.fh) await this.openSegment(batch[0]!.seq)
       const fh = this.fh!
       const frames = batch.map((p) => p.frame)
       // writev takes at most IOV_MAX (1024) buffers per call.
@@ -305,7 +318,7 @@ export class IngestJournal {
         console.warn(`vigil journal: writing again (${this.problem.why} is over).`)
         this.problem = null
       }
-      if (seg.bytes >= this.segmentBytes) await this.rotate()
+      if (seg.bytes >= this.segmentBytes) await this.rotate(this.pending[0]?.seq ?? this.nextSeq)
     } catch (err) {
       error = toWriteError(this.dir, err)
       this.failed += batch.length
@@ -329,14 +342,14 @@ export class IngestJournal {
     else for (const resolve of this.idleWaiters.splice(0)) resolve()
   }
 
-  private async rotate(): Promise<void> {
+  private async rotate(firstSeq: number): Promise<void> {
     await this.fh?.close().catch(() => undefined)
     this.fh = null
-    await this.openSegment()
+    await this.openSegment(firstSeq)
   }
 
-  private async openSegment(): Promise<void> {
-    const firstSeq = this.pending[0]?.seq ?? this.nextSeq
+  /** Opens the segment whose first record is `firstSeq` (its name says so; release() relies on it). */
+  private async openSegment(firstSeq: number): Promise<void> {
     const path = join(this.dir, `journal-${String(firstSeq).padStart(16, '0')}.log`)
     // The folder may have been removed while paused (someone freeing space).
     mkdirSync(this.dir, { recursive: true })

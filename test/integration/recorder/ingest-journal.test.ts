@@ -92,7 +92,7 @@ describe('IngestJournal', () => {
     expect(segments.length).toBeGreaterThanOrEqual(3)
     const first = join(dir, segments[0]!)
     const bytes = readFileSync(first)
-    bytes[bytes.length - 3] ^= 0xff
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 3) ^ 0xff, bytes.length - 3)
     writeFileSync(first, bytes)
     const { records, torn } = readAll(dir)
     expect(torn).toBe(1)
@@ -137,6 +137,21 @@ describe('IngestJournal', () => {
     expect(after.length).toBeLessThan(200)
     j.release(Number.MAX_SAFE_INTEGER)
     expect(readdirSync(dir)).toHaveLength(1)
+    await j.close()
+  })
+
+  it('begins the segment being written anew once all of it is released, so the journal stays small', async () => {
+    const dir = freshDir()
+    const j = await IngestJournal.start({ dir }, 0)
+    const big = 'x'.repeat(64 * 1024)
+    for (let b = 0; b < 20; b++) {
+      await Promise.all(Array.from({ length: 2 }, () => new Promise<void>((r) => j.append({ ...entry(b), text: big }, () => r()))))
+      j.release(j.durable)
+    }
+    await appendAll(j, 100, 1)
+    // 2.5 MiB written, every record released: the old segments are gone.
+    const bytes = readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0)
+    expect(bytes).toBeLessThan(1.2 * 1024 * 1024)
     await j.close()
   })
 
