@@ -147,7 +147,8 @@ function runDesktop(electronPath) {
     if (stderr.length < 64_000) stderr += d
   })
   return finish(child).then((res) => {
-    const early = Date.now() - started < CRASH_WINDOW_MS
+    // A failing `electron-vite dev` is usually a build error to fix, not a reason to switch to the browser.
+    const early = !dev && Date.now() - started < CRASH_WINDOW_MS
     if (res.code !== 0 && early && !res.signal) return { reason: `Electron exited at start (${installFailureLine(stderr)})` }
     return { code: res.code }
   })
