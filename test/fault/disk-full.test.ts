@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import WebSocket from 'ws'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '../integration/live/helpers'
-import { killAll, recordedToolNames, requireBuild, startVigil, status, stopWith, toolEnvelope, type VigilProcess } from './vigil-process'
+import { killAll, recordedToolNames, requireBuild, startVigil, status, stopWith, toolEnvelope, waitUntil, type VigilProcess } from './vigil-process'
 
 let dir: string
 const mounts: string[] = []
@@ -89,7 +89,7 @@ describe.skipIf(!canMount)('a data folder that fills up or is read-only', () => 
     await new Promise((r) => publisher.once('open', r))
     for (let i = 1; i <= 20; i++) publisher.send(toolEnvelope('socket', i, `socket-${i}`, 16_000))
     await waitFor(() => seen.size === 20, 'socket events shown while the disk is full', 10_000)
-    await waitFor(async () => ((await recording(v)).notRecorded.hub ?? 0) > 0 || undefined, 'not-recorded count', 5000).catch(() => undefined)
+    await waitUntil(async () => ((await recording(v)).notRecorded.hub ?? 0) > 0, 'not-recorded count', 5000)
     const during = await recording(v)
     expect(during.notRecorded.hub ?? 0).toBeGreaterThan(0)
     expect(during.paused).toMatch(/disk full/)
@@ -114,7 +114,7 @@ describe.skipIf(!canMount)('a data folder that fills up or is read-only', () => 
       expect((await post(v, toolEnvelope('after', 100 + i, name, 100))).status).toBe(202)
       acked.push(name)
     }
-    await waitFor(async () => (await recording(v)).paused === null || undefined, 'recording resumed', 10_000)
+    await waitUntil(async () => (await recording(v)).paused === null, 'recording resumed', 10_000)
     observer.terminate()
     publisher.terminate()
 
@@ -147,7 +147,7 @@ describe.skipIf(!canMount)('a data folder that fills up or is read-only', () => 
     await new Promise((res) => publisher.once('open', res))
     publisher.send(toolEnvelope('p', 2, 'shown'))
     await waitFor(() => seen.includes('shown'), 'a socket event shown live', 5000)
-    await waitFor(async () => ((await recording(v)).notRecorded.hub ?? 0) >= 1 || undefined, 'counted as not recorded', 5000)
+    await waitUntil(async () => ((await recording(v)).notRecorded.hub ?? 0) >= 1, 'counted as not recorded', 5000)
     observer.terminate()
     publisher.terminate()
     expect(await stopWith(v, 'SIGTERM')).toBe(0)

@@ -104,3 +104,13 @@ export function toolEnvelope(producerId: string, sequence: number, toolName: str
   }
   return JSON.stringify({ type: 'event', producer: { producerId, serviceName: 'fault' }, sequence, receivedAt: new Date().toISOString(), message })
 }
+
+/** Polls an async condition every 50 ms until it holds; fails naming `what` after `timeoutMs`. */
+export async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await check()) return
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
