@@ -12,7 +12,7 @@
 // (and a retry every 10 s) tries a full rewrite until the disk takes it again.
 import { createHash } from 'node:crypto'
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
-import { open, rename, type FileHandle } from 'node:fs/promises'
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { ReviewGate } from '../../shared/model/reviews'
 
@@ -161,7 +161,7 @@ export class GateJournal {
       } else if (lines.length > 0) {
         const text = lines.join('')
         this.fd ??= await open(this.path, 'a')
-        await this.fd.write(text)
+        await writeAll(this.fd, text)
         await this.fd.datasync()
         this.appended += Buffer.byteLength(text)
       }
@@ -188,12 +188,16 @@ export class GateJournal {
       for (const gate of gates) {
         const line = lineOf({ op: 'put', gate })
         bytes += Buffer.byteLength(line)
-        await out.write(line)
+        await writeAll(out, line)
       }
       await out.datasync()
-    } finally {
-      await out.close()
+    } catch (err) {
+      // A half-written copy only takes space a full disk needs back.
+      await out.close().catch(() => undefined)
+      await unlink(tmp).catch(() => undefined)
+      throw err
     }
+    await out.close()
     await rename(tmp, this.path)
     syncFolder(dirname(this.path))
     await this.fd?.close().catch(() => undefined)
@@ -206,7 +210,12 @@ export class GateJournal {
     const text = gates.map((gate) => lineOf({ op: 'put', gate })).join('')
     const out = openSync(tmp, 'w')
     try {
-      writeSync(out, text)
+      const bytes = Buffer.from(text)
+      for (let done = 0; done < bytes.length; ) {
+        const n = writeSync(out, bytes, done, bytes.length - done)
+        if (n <= 0) throw new Error('short write (is the disk full?)')
+        done += n
+      }
       fsyncSync(out)
     } finally {
       closeSync(out)
@@ -239,6 +248,16 @@ export class GateJournal {
       }, RETRY_MS)
       this.retry.unref?.()
     }
+  }
+}
+
+/** A write that returns fewer bytes than asked (a full disk does that before ENOSPC) is continued, never taken as done. */
+async function writeAll(handle: FileHandle, text: string): Promise<void> {
+  const bytes = Buffer.from(text)
+  for (let done = 0; done < bytes.length; ) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done)
+    if (bytesWritten <= 0) throw new Error('short write (is the disk full?)')
+    done += bytesWritten
   }
 }
 
