@@ -110,6 +110,12 @@ const INGEST_BUDGET_PER_TURN = 2000
 /** ...and at most this many bytes of them (2,000 envelopes of 16 KiB would hold one turn for 150+ ms). */
 const INGEST_BYTES_PER_TURN = 4 * 1024 * 1024
 
+/**
+ * ...and at most this many new producers per turn on sockets (each new one costs a roster entry, a
+ * producer_joined and a run; 2,000 of them in one turn held the loop for 100+ ms).
+ */
+const NEW_PRODUCERS_PER_TURN = 200
+
 /** The spec's refusal (§3): upgrade accepted, then closed 1008 with no hello. */
 const ORIGIN_REFUSED = { code: 1008, reason: 'Origin not allowed' }
 
@@ -150,6 +156,7 @@ export class LiveHub implements ServerExtension {
   /** Refusals not yet logged, and when the last log line was written (one line per burst). */
   private refusalLog = { pending: 0, loggedAt: -Infinity }
   private bytesThisTurn = 0
+  private newProducersThisTurn = 0
   private bytesReset: NodeJS.Immediate | null = null
 
   constructor(opts: LiveHubOptions) {
@@ -588,7 +595,10 @@ export class LiveHub implements ServerExtension {
     } else if (!this.roster.get(producerId)?.channel && this.roster.connectedCount >= this.caps.liveProducers) {
       reason = `Too many connected producers (limit ${this.caps.liveProducers})`
     }
-    if (reason === null) return true
+    if (reason === null) {
+      if (!this.roster.get(producerId)) this.spendNewProducer(channel)
+      return true
+    }
     this.producerIdsRefused++
     channel.refusedIds++
     this.logRefusal(reason)
@@ -598,6 +608,19 @@ export class LiveHub implements ServerExtension {
     }
     this.changed(false)
     return false
+  }
+
+  /** Admitted now; past NEW_PRODUCERS_PER_TURN this turn, the socket waits for the next turn (spendBudget resumes it). */
+  private spendNewProducer(channel: IngressChannel): void {
+    if (this.newProducersThisTurn++ === 0) {
+      setImmediate(() => {
+        this.newProducersThisTurn = 0
+      })
+    }
+    if (this.newProducersThisTurn >= NEW_PRODUCERS_PER_TURN && !this.paused.has(channel)) {
+      this.paused.add(channel)
+      channel.pause()
+    }
   }
 
   /** The byte side of the per-turn ingest budget: past it, pauses the socket until the next turn (spendBudget resumes it). */

@@ -28,7 +28,8 @@ export class SnapshotBudget {
 
 /** Fixed-capacity FIFO of envelopes, oldest evicted first, bounded by count and bytes. */
 export class SnapshotRing {
-  private readonly slots: (SnapshotEntry | undefined)[]
+  /** Grows by doubling up to maxEntries (a producer that sends little costs little). */
+  private slots: (SnapshotEntry | undefined)[]
   private head = 0
   private count = 0
   private totalBytes = 0
@@ -38,7 +39,7 @@ export class SnapshotRing {
     private readonly maxBytes: number,
     private readonly budget: SnapshotBudget | null = null
   ) {
-    this.slots = new Array<SnapshotEntry | undefined>(Math.max(1, maxEntries))
+    this.slots = new Array<SnapshotEntry | undefined>(Math.min(16, Math.max(1, maxEntries)))
   }
 
   get size(): number {
@@ -50,7 +51,10 @@ export class SnapshotRing {
   }
 
   push(entry: SnapshotEntry): void {
-    if (this.count === this.slots.length) this.shift()
+    if (this.count === this.slots.length) {
+      if (this.slots.length < this.maxEntries) this.grow()
+      else this.shift()
+    }
     this.slots[(this.head + this.count) % this.slots.length] = entry
     this.count++
     this.totalBytes += entry.bytes
@@ -67,6 +71,13 @@ export class SnapshotRing {
   /** Oldest first. */
   appendTo(out: SnapshotEntry[]): void {
     for (let i = 0; i < this.count; i++) out.push(this.slots[(this.head + i) % this.slots.length] as SnapshotEntry)
+  }
+
+  private grow(): void {
+    const next = new Array<SnapshotEntry | undefined>(Math.min(this.maxEntries, this.slots.length * 2))
+    for (let i = 0; i < this.count; i++) next[i] = this.slots[(this.head + i) % this.slots.length]
+    this.slots = next
+    this.head = 0
   }
 
   private shift(): void {
