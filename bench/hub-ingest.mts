@@ -46,10 +46,10 @@ function runMessages(ensembleId: string): DashboardMessage[] {
 }
 
 /** Inner messages with `__RUN__` where the ensemble id goes, so the worker only concatenates strings. */
-const TEMPLATES = runMessages('__RUN__').map((m) => serializeServerMessage(m))
+export const TEMPLATES = runMessages('__RUN__').map((m) => serializeServerMessage(m))
 
 // Runs in the worker: N publisher sockets + 1 reading browser, sending round-robin until told to stop.
-const WORKER = `
+export const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads')
 const WebSocket = require(workerData.wsPath)
 const { url, producers, templates } = workerData

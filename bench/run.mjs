@@ -1,6 +1,7 @@
 // `npm run bench [suite]`: every benchmark (or one suite), one JSON line per measurement on stdout
 // ({name, unit, median, p95, n, ...}). Run on a quiet machine and compare medians, not single runs.
 // `live-soak` takes 10 minutes (VIGIL_SOAK_SECONDS), so it runs only when named.
+import { run as durableIngest } from './durable-ingest.mts'
 import { run as hubIngest } from './hub-ingest.mts'
 import { run as idleRss } from './idle-rss.mjs'
 import { run as liveLatency } from './live-latency.mts'
@@ -15,6 +16,7 @@ const suites = {
   'idle-rss': idleRss,
   'perspt-views': persptViews,
   'hub-ingest': hubIngest,
+  'durable-ingest': durableIngest,
   'live-latency': liveLatency,
   'live-soak': liveSoak,
   'review-roundtrip': reviewRoundtrip

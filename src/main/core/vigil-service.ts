@@ -305,7 +305,7 @@ export class VigilService implements VigilApi {
 
   /** What Vigil's server mounts next to the web bridge: the AgentEnsemble hub and the review API. */
   serverExtensions(): ServerExtension[] {
-    return [this.hub, new ReviewHttpApi(this.reviews), { statusDetails: () => ({ recording: this.recordingStatus() }) }]
+    return [this.hub, new ReviewHttpApi(this.reviews), { statusDetails: () => ({ recording: { ...this.recordingStatus(), journal: this.recorder?.stats().journal ?? null } }) }]
   }
 
   /** Pushes the recording status to every window when it changed (paused, resumed, events not recorded); checked every second. */
