@@ -9,7 +9,8 @@ import WebSocket from 'ws'
 import type { DashboardMessage } from '../../src/shared/protocol/agentensemble'
 import { freshHello, heapMiB, loopProbe, startBounded, status } from './bounds-support'
 import type { Bounded } from './bounds-support'
-import { envelope, sleep, waitFor } from './support'
+import { envelope, sleep, startVigil, waitFor } from './support'
+import type { LiveHub } from '../../src/main/hub/live-hub'
 
 let v: Bounded | null = null
 afterEach(async () => {
@@ -51,7 +52,7 @@ async function flood(p: Publisher, count: number, make: (i: number) => string, p
   return sent
 }
 
-const connectedWith = (b: Bounded, prefix: string) => b.hub.producers().filter((p) => p.connected && p.producer.producerId.startsWith(prefix))
+const connectedWith = (b: { hub: LiveHub }, prefix: string) => b.hub.producers().filter((p) => p.connected && p.producer.producerId.startsWith(prefix))
 
 describe('producer ids on /ingress', () => {
   it('10,000 distinct ids on one socket: 16 are accepted, the rest refused and counted, the socket closed 1008 with the reason; no stall, no growth', async () => {
@@ -148,6 +149,25 @@ describe('producer ids on /ingress', () => {
     fresh.ws.send(envelope({ producerId: 'late-comer' }, 1, started('late-comer')))
     await waitFor(() => connectedWith(v!, 'late-comer').length === 1, 'late comer admitted')
     for (const p of [...pubs, fresh]) p.ws.close()
+  })
+
+  it('with durable ingest on (recording), a burst of new ids on 17 sockets still stops at exactly 256 connected producers', async () => {
+    const rec = await startVigil()
+    try {
+      vi.spyOn(console, 'warn').mockImplementation(() => undefined)
+      const pubs = await Promise.all(Array.from({ length: 17 }, () => publisher(rec.wsUrl)))
+      // All sent before any is journaled: admission cannot wait for the roster.
+      pubs.forEach((p, s) => {
+        for (let i = 0; i < 16; i++) p.ws.send(envelope({ producerId: `dur-${s}-${i}` }, 1, started(`dur-${s}-${i}`)))
+      })
+      await waitFor(() => rec.hub.counters().producerIdsRefused === 16 && connectedWith(rec, 'dur-').length === 256, '256 admitted, 16 refused', 10_000)
+      await sleep(200)
+      expect(connectedWith(rec, 'dur-')).toHaveLength(256)
+      expect(rec.hub.counters().producerIdsRefused).toBe(16)
+      for (const p of pubs) p.ws.close()
+    } finally {
+      await rec.close()
+    }
   })
 
   it('many sockets filling their late-join snapshots stay under the shared snapshot budget (the heap-exhaustion attack)', async () => {

@@ -157,6 +157,8 @@ export class LiveHub implements ServerExtension {
   private refusalLog = { pending: 0, loggedAt: -Infinity }
   private bytesThisTurn = 0
   private newProducersThisTurn = 0
+  /** New producers admitted on a socket whose first envelope is not in the roster yet (waiting to be durable). */
+  private readonly claims = new Map<string, IngressChannel>()
   private bytesReset: NodeJS.Immediate | null = null
 
   constructor(opts: LiveHubOptions) {
@@ -592,10 +594,11 @@ export class LiveHub implements ServerExtension {
     let reason: string | null = null
     if (channel.carried.size >= this.caps.idsPerConnection) {
       reason = `Too many producer ids on one connection (limit ${this.caps.idsPerConnection})`
-    } else if (!this.roster.get(producerId)?.channel && this.roster.connectedCount >= this.caps.liveProducers) {
+    } else if (!this.roster.get(producerId)?.channel && this.liveProducers() >= this.caps.liveProducers) {
       reason = `Too many connected producers (limit ${this.caps.liveProducers})`
     }
     if (reason === null) {
+      if (!this.roster.get(producerId)?.channel) this.claims.set(producerId, channel)
       if (!this.roster.get(producerId)) this.spendNewProducer(channel)
       return true
     }
@@ -608,6 +611,15 @@ export class LiveHub implements ServerExtension {
     }
     this.changed(false)
     return false
+  }
+
+  /**
+   * Producers carried by open sockets, counting those admitted whose envelope is still on its way to
+   * the roster (durable ingest applies it after the journal commit), so a burst cannot pass the cap.
+   */
+  private liveProducers(): number {
+    for (const [id, ch] of this.claims) if (this.roster.get(id)?.channel || ch.closing) this.claims.delete(id)
+    return this.roster.connectedCount + this.claims.size
   }
 
   /** Admitted now; past NEW_PRODUCERS_PER_TURN this turn, the socket waits for the next turn (spendBudget resumes it). */
