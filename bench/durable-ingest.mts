@@ -14,7 +14,7 @@ import WebSocket from 'ws'
 import { VigilService } from '../src/main/core/vigil-service'
 import { IngestJournal } from '../src/main/recorder/ingest-journal'
 import { startVigilServer } from '../src/main/server/vigil-server'
-import { TEMPLATES, WORKER } from './hub-ingest.mts'
+import { TEMPLATES, WORKER } from './hub-ingest.mjs'
 import { report } from './stats.mjs'
 
 const log = (m: string) => process.stderr.write(`durable-ingest: ${m}\n`)
@@ -37,7 +37,7 @@ async function withService<T>(durable: boolean, fn: (service: VigilService, url:
 }
 
 /** Sustained socket ingest, counted at the hub, with publishers in a worker thread. */
-async function socketRate(durable: boolean, producerCount: number): Promise<void> {
+export async function socketRate(durable: boolean, producerCount: number): Promise<void> {
   await withService(durable, async (service, url) => {
     const frames = () => service.hub.producers().reduce((n, p) => n + p.diagnostics.frames, 0)
     const worker = new Worker(WORKER, {

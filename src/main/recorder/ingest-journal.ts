@@ -191,6 +191,11 @@ export class IngestJournal {
     return this.durableSeq
   }
 
+  /** Bytes appended, not yet durable (cheap: checked per event). */
+  get unsyncedBytes(): number {
+    return this.pendingBytes
+  }
+
   get paused(): boolean {
     return this.problem !== null
   }

@@ -399,7 +399,7 @@ export class Recorder {
     return (
       queued * 2 > this.maxQueued ||
       this.queuedChars * 2 > this.maxQueuedChars ||
-      (this.journal?.stats().pendingBytes ?? 0) > JOURNAL_PENDING_BYTES
+      (this.journal?.unsyncedBytes ?? 0) > JOURNAL_PENDING_BYTES
     )
   }
 
