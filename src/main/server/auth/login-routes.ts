@@ -94,8 +94,11 @@ async function login(req: IncomingMessage, res: ServerResponse, deps: LoginRoute
   const asPage = isFormPost(req)
   if (!deps.checkPassword) return sendError(res, 404, 'not-found', 'This Vigil has no password: there is nothing to sign in to.')
 
-  const wait = deps.limiter.retryAfterSeconds(deps.clientAddress)
-  if (wait > 0) {
+  // Counted now, as the request arrives and before its body is read (login-rate-limit.ts): sending every
+  // head first and every body later gets no more passwords checked than sending them one by one.
+  const admission = deps.limiter.begin(deps.clientAddress)
+  if (!admission.ok) {
+    const wait = admission.retryAfterSeconds
     const message = `Too many attempts, try again in ${wait} s.`
     const headers = { 'retry-after': String(wait) }
     if (asPage) return sendPage(res, 429, { kind: 'form', error: message }, headers)
@@ -112,12 +115,13 @@ async function login(req: IncomingMessage, res: ServerResponse, deps: LoginRoute
   }
   const password = passwordFrom(req, body)
   if (password === null || !deps.checkPassword(password)) {
-    deps.limiter.recordFailure(deps.clientAddress)
+    // The attempt stays counted: it is a failure now.
     const message = password === null ? 'Enter the password.' : 'Wrong password.'
     if (asPage) return sendPage(res, 401, { kind: 'form', error: message })
     return sendError(res, 401, 'unauthorized', password === null ? 'Send {"password": "…"} as JSON or a form.' : message)
   }
 
+  admission.attempt.succeeded()
   // A fresh token for every login; the one this browser held before (if any) ends here.
   if (deps.token) deps.sessions.revoke(deps.token)
   const cookie = buildSessionCookie(deps.sessions.create(), deps.sessions.maxAgeSeconds, deps.cookie)
