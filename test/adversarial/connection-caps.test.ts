@@ -30,14 +30,14 @@ describe('connection caps (defaults)', () => {
     const probe = loopProbe()
     const publishers = await openMany(256, () => mustOpen('/ingress'))
     const browsers = await openMany(256, () => mustOpen('/ws', LOOPBACK_ORIGIN))
-    const renderers = await openMany(188, () => mustOpen('/api/events', LOOPBACK_ORIGIN))
+    const renderers = await openMany(188, () => mustOpen('/api/events', v.url))
 
     // Per route: the 257th publisher.
     const extraPublisher = await tryOpen(`${v.wsUrl}/ingress`)
     expect(extraPublisher.status).toBe(503)
     expect('body' in extraPublisher && extraPublisher.body).toBe('Too many /ingress connections (limit 256).')
     // Overall: /api/events has room (188 of 256) but 700 WebSockets are open.
-    const extraRenderer = await tryOpen(`${v.wsUrl}/api/events`, LOOPBACK_ORIGIN)
+    const extraRenderer = await tryOpen(`${v.wsUrl}/api/events`, v.url)
     expect(extraRenderer.status).toBe(503)
     expect('body' in extraRenderer && extraRenderer.body).toBe('Too many WebSocket connections (limit 700).')
     const extraBrowser = await tryOpen(`${v.wsUrl}/ws`, LOOPBACK_ORIGIN)

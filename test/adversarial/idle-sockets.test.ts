@@ -68,9 +68,9 @@ describe('idle sockets', () => {
 
   it('a raw /api/events socket that never answers pings is terminated and counted in /api/status; a quiet renderer is kept', async () => {
     v = await startBounded({ eventsIdle: { timeoutMs: IDLE.idleTimeoutMs, pingMs: IDLE.idlePingMs } })
-    const dead = await rawUpgrade(v.port, '/api/events', LOOPBACK_ORIGIN)
+    const dead = await rawUpgrade(v.port, '/api/events', v.url)
     expect(await dead.status).toBe(101)
-    const renderer = new WebSocket(`${v.wsUrl}/api/events`, { origin: LOOPBACK_ORIGIN })
+    const renderer = new WebSocket(`${v.wsUrl}/api/events`, { origin: v.url })
     renderer.on('error', () => undefined)
     await new Promise((r) => renderer.once('open', r))
     await dead.closed

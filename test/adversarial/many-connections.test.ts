@@ -115,7 +115,7 @@ describe(`${CONNECTIONS} concurrent connections`, () => {
     )
 
     // The renderers join: now all 600 are open at once.
-    const renderers = await openMany(RENDERERS, '/api/events', LOOPBACK_ORIGIN)
+    const renderers = await openMany(RENDERERS, '/api/events', v.url)
     const all = [...browsers, ...renderers, ...publishers]
     expect(all.every((c) => c.ws.readyState === WebSocket.OPEN)).toBe(true)
     expect(all).toHaveLength(CONNECTIONS)

@@ -7,6 +7,8 @@
 // with no data and is never counted; a refused POST is 403 and changes nothing; a foreign Host is 403
 // before anything else. A missing Origin (non-browser client) is refused on /ws and /api/events and
 // accepted on /ingress, POST /api/rpc and POST /api/hub/ingress (JDK publishers and scripts send none).
+// Loopback pages on other ports pass only on /ws (no password here: spec §3 compatibility); Vigil's own
+// endpoints take only its own origin (test/adversarial/origin-ports.test.ts has the full port matrix).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { envelope, expectIntact, expectServing, rawHttp, rawTcp, seedBaseline, serverCloseCode, sleep, startVigil, waitFor, wsClient } from './support'
 import type { Recorded, Vigil } from './support'
@@ -124,13 +126,29 @@ describe('WebSocket endpoints refuse spoofed origins with 1008 and no data', () 
     p.ws.terminate()
   })
 
-  it.each(LOOPBACK)('loopback page %s is accepted on every WebSocket endpoint', async (origin) => {
+  it.each(LOOPBACK)('loopback page %s is accepted on /ws (spec §3, no password) and refused on /ingress and /api/events', async (origin) => {
+    const c = wsClient(v, '/ws', origin)
+    await c.opened
+    await waitFor(() => c.frames[0]?.startsWith('{"type":"hub_hello"'), 'hub_hello')
+    await sleep(30)
+    expect(c.ws.readyState).toBe(c.ws.OPEN)
+    c.ws.close()
+    await c.closed
+    for (const path of ['/ingress', '/api/events']) {
+      const refused = wsClient(v, path, origin)
+      await refused.opened
+      expect(await refused.closed, path).toEqual({ code: 1008, reason: 'Origin not allowed' })
+      expect(refused.frames).toEqual([])
+    }
+  })
+
+  it("Vigil's own page is accepted on every WebSocket endpoint", async () => {
     for (const path of WS_PATHS) {
-      const c = wsClient(v, path, origin)
+      const c = wsClient(v, path, v.url)
       await c.opened
       if (path === '/ws') await waitFor(() => c.frames[0]?.startsWith('{"type":"hub_hello"'), 'hub_hello')
       await sleep(30)
-      expect(c.ws.readyState).toBe(c.ws.OPEN)
+      expect(c.ws.readyState, path).toBe(c.ws.OPEN)
       c.ws.close()
       await c.closed
     }
@@ -182,19 +200,24 @@ describe('state-changing HTTP refuses spoofed origins with 403 and changes nothi
       const hub = await rawHttp(v, 'POST', '/api/hub/ingress', { origin: 'http://evil.com', 'content-type': type }, envelope({ producerId: 'form' }, 1, { type: 'pong' }))
       expect(hub.status).toBe(403)
     }
-    // Even a loopback page cannot call the API with a form: the JSON content type is required (it forces a preflight).
-    const local = await rawHttp(v, 'POST', '/api/rpc/addStore', { origin: 'http://localhost:3000', 'content-type': 'text/plain' }, '{"args":["/etc/passwd"]}')
-    expect(local.status).toBe(415)
+    // A loopback page on another port is a foreign page (403); even Vigil's own page cannot call the API
+    // with a form: the JSON content type is required (it forces a preflight).
+    const other = await rawHttp(v, 'POST', '/api/rpc/addStore', { origin: 'http://localhost:3000', 'content-type': 'text/plain' }, '{"args":["/etc/passwd"]}')
+    expect(other.status).toBe(403)
+    const own = await rawHttp(v, 'POST', '/api/rpc/addStore', { origin: v.url, 'content-type': 'text/plain' }, '{"args":["/etc/passwd"]}')
+    expect(own.status).toBe(415)
     expect((await v.service.listSources()).some((s) => s.kind === 'store' && s.path === '/etc/passwd')).toBe(false)
     await expectIntact(v, baseline)
   })
 
-  it('scripts without an Origin and loopback pages are accepted (the documented exception)', async () => {
+  it("scripts without an Origin and Vigil's own page are accepted; loopback pages on other ports are not", async () => {
     const res = await rawHttp(v, 'POST', '/api/rpc/listSources', { 'content-type': 'application/json' }, '{"args":[]}')
     expect(res.status).toBe(200)
+    const own = await rawHttp(v, 'POST', '/api/rpc/listSources', { origin: v.url, 'content-type': 'application/json' }, '{"args":[]}')
+    expect(own.status).toBe(200)
     for (const origin of LOOPBACK) {
       const r = await rawHttp(v, 'POST', '/api/rpc/listSources', { origin, 'content-type': 'application/json' }, '{"args":[]}')
-      expect(r.status, origin).toBe(200)
+      expect(r.status, origin).toBe(403)
     }
   })
 })

@@ -46,7 +46,7 @@ function liveBytes(): number {
 
 /** A renderer on /api/events that reads everything and keeps only counters. */
 function countingBrowser(v: Vigil, path = '/api/events') {
-  const ws = new WebSocket(`${v.wsUrl}${path}`, { origin: LOOPBACK_ORIGIN })
+  const ws = new WebSocket(`${v.wsUrl}${path}`, { origin: v.url })
   const state = { frames: 0, closed: null as number | null }
   ws.on('message', () => void state.frames++)
   ws.on('error', () => undefined)

@@ -186,7 +186,8 @@ export async function expectServing(v: Vigil): Promise<number> {
 // ---------------------------------------------------------------------------------------------
 // WebSocket clients
 
-export function wsClient(v: Vigil, path: string, origin: string | null = LOOPBACK_ORIGIN): TestClient {
+/** A WebSocket client; by default from Vigil's own page (the only origin every endpoint accepts). */
+export function wsClient(v: Vigil, path: string, origin: string | null = v.url): TestClient {
   return connect(`${v.wsUrl}${path}`, origin ?? undefined)
 }
 
@@ -219,7 +220,7 @@ export function clientFrame(opcode: number, payload: Buffer, opts: { fin?: boole
 }
 
 /** A raw TCP client that completes the WebSocket handshake on `path` and then does what the test says. */
-export async function rawWebSocket(v: Vigil, path: string, origin: string | null = LOOPBACK_ORIGIN): Promise<{ socket: Socket; received: () => Buffer; closed: Promise<void> }> {
+export async function rawWebSocket(v: Vigil, path: string, origin: string | null = v.url): Promise<{ socket: Socket; received: () => Buffer; closed: Promise<void> }> {
   const socket = netConnect(v.port, '127.0.0.1')
   const chunks: Buffer[] = []
   socket.on('data', (d: Buffer) => chunks.push(d))

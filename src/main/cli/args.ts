@@ -1,4 +1,5 @@
 // `vigil` command-line parsing. Every mistake becomes a one-line reason, never a stack trace.
+import { parseAllowedOrigin } from '../server/origin-policy'
 
 export interface ServeOptions {
   command: 'serve'
@@ -16,6 +17,8 @@ export interface ServeOptions {
   ingressTokenFile: string | null
   /** Allow a non-loopback --host with nothing guarding it. */
   insecure: boolean
+  /** Origins (normalised) whose pages may open /ws besides Vigil's own; also accepted as Host names. */
+  allowOrigins: string[]
 }
 
 export type CliCommand = ServeOptions | { command: 'help' } | { command: 'version' }
@@ -40,18 +43,30 @@ Options:
   --ingress-token-file FILE
                        bearer token agents on other machines must send to /ingress, /api/hub/ingress
                        and /api/reviews (else env VIGIL_INGRESS_TOKEN); loopback agents need none
-  --insecure           allow a non-loopback --host with no password and no token (everyone gets in)
+  --insecure           allow a non-loopback --host with no password and no token (everyone gets in);
+                       the Host check (DNS rebinding) and the Origin rules stay on
+  --allow-origin URL   let pages from this origin (e.g. AgentEnsemble's viz, http://localhost:7329) open
+                       /ws when a password is set; its host is also accepted in the Host header, e.g. a
+                       reverse proxy's https://vigil.example (repeatable)
   -h, --help           show this help
   -v, --version        show Vigil's version
 
 Access:
   By default Vigil listens on 127.0.0.1 and serves only this machine. With a password, every page, API
-  and WebSocket needs a login at /login (a session ends after 12 h idle or 24 h); only /login and
-  /api/status (name and version) stay public. A --host other machines can reach needs --password-file,
-  --ingress-token-file or --insecure.
+  and WebSocket needs a login at /login (a session ends after 12 h idle or 24 h); public are /login,
+  /logout, POST /api/login and /api/logout, and /api/status (name and version only). Agents on this
+  machine need nothing on /ingress, /api/hub/ingress and /api/reviews; from elsewhere they need the
+  ingress token. A --host other machines can reach needs --password-file, --ingress-token-file or
+  --insecure. Logins: 5 failed attempts a minute per client (all of loopback is one client, IPv6 per
+  /64) and 20 a minute overall, then 429.
+  Browsers: Vigil's own endpoints (/api/rpc, /api/events, /api/reviews, the hub's HTTP routes, /ingress)
+  accept only Vigil's own origin (scheme, host and port); /ws also accepts --allow-origin origins, and,
+  when no password is set, any page on localhost/127.0.0.1/[::1] (AgentEnsemble's rule). A Host header
+  naming another host (DNS rebinding) is refused in every mode. Behind an HTTPS proxy, pass the Host
+  header and X-Forwarded-Proto, and --allow-origin the proxy's URL.
 `
 
-const VALUE_FLAGS = new Set(['--db', '--attach', '--host', '--port', '--data-dir', '--password-file', '--ingress-token-file'])
+const VALUE_FLAGS = new Set(['--db', '--attach', '--host', '--port', '--data-dir', '--password-file', '--ingress-token-file', '--allow-origin'])
 const BOOLEAN_FLAGS = new Set(['--demo', '--no-default-store', '--insecure'])
 
 function parsePort(raw: string): number {
@@ -74,6 +89,14 @@ function parseAttachUrl(raw: string): string {
   return raw
 }
 
+function parseOrigin(raw: string): string {
+  try {
+    return parseAllowedOrigin(raw)
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+}
+
 export function parseArgs(argv: readonly string[]): CliCommand {
   if (argv.length === 0) throw new UsageError('missing command: try "vigil serve" or "vigil --help"')
   const [first, ...rest] = argv
@@ -92,7 +115,8 @@ export function parseArgs(argv: readonly string[]): CliCommand {
     dataDir: null,
     passwordFile: null,
     ingressTokenFile: null,
-    insecure: false
+    insecure: false,
+    allowOrigins: []
   }
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!
@@ -133,6 +157,9 @@ export function parseArgs(argv: readonly string[]): CliCommand {
         break
       case '--ingress-token-file':
         opts.ingressTokenFile = value
+        break
+      case '--allow-origin':
+        opts.allowOrigins.push(parseOrigin(value))
         break
     }
   }

@@ -76,7 +76,7 @@ export async function startServe(opts: ServeOptions, ctx: ServeContext): Promise
       staticDir: ctx.staticDir,
       version: ctx.version,
       extensions: service.serverExtensions(),
-      auth: createAuth({ password: secrets.password, ingressToken: secrets.ingressToken, insecure: opts.insecure })
+      auth: createAuth({ password: secrets.password, ingressToken: secrets.ingressToken, insecure: opts.insecure, allowOrigins: opts.allowOrigins })
     })
     return {
       service,

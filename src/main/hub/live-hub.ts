@@ -21,7 +21,7 @@ import type WebSocket from 'ws'
 import { formatInstant, parseClientFrame, serializeHubHello, serializeReviewForward, serializeServerMessage } from '../../shared/protocol/agentensemble'
 import type { IterationSnapshot, ServerMessage } from '../../shared/protocol/agentensemble'
 import type { RunTracker } from '../live/run-tracker'
-import { isAllowedWebSocketOrigin } from '../server/origin-policy'
+import { isAllowedUpgradeOrigin } from '../server/origin-policy'
 import type { ServerContext, ServerExtension } from '../server/vigil-server'
 import { BrowserFanout } from './browser-fanout'
 import { handleHubHttp } from './hub-http'
@@ -369,10 +369,10 @@ export class LiveHub implements ServerExtension {
   // -------------------------------------------------------------------------------------------
   // Connections
 
-  private acceptBrowser(ws: WebSocket, socket: Duplex, req: IncomingMessage, ctx: ServerContext): void {
+  private acceptBrowser(ws: WebSocket, socket: Duplex, req: IncomingMessage, _ctx: ServerContext): void {
     ws.on('error', () => undefined)
     if (this.closed) return void ws.terminate()
-    if (!isAllowedWebSocketOrigin(req.headers.origin, ctx.bindHost, req.headers.host)) {
+    if (!isAllowedUpgradeOrigin(req)) {
       ws.close(ORIGIN_REFUSED.code, ORIGIN_REFUSED.reason)
       return
     }
@@ -380,13 +380,13 @@ export class LiveHub implements ServerExtension {
     this.fanout.add(ws, socket, () => this.helloFrame())
   }
 
-  private acceptPublisher(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
+  private acceptPublisher(ws: WebSocket, req: IncomingMessage, _ctx: ServerContext): void {
     ws.on('error', () => undefined)
     if (this.closed) return void ws.terminate()
     // AgentEnsemble publishers (JDK HttpClient) send no Origin: strict §3 would lock every one of them
     // out of a loopback-bound hub. Browsers always send one, so a present Origin must pass §3.
     const origin = req.headers.origin
-    if (origin !== undefined && !isAllowedWebSocketOrigin(origin, ctx.bindHost, req.headers.host)) {
+    if (origin !== undefined && !isAllowedUpgradeOrigin(req)) {
       ws.close(ORIGIN_REFUSED.code, ORIGIN_REFUSED.reason)
       return
     }

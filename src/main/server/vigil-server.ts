@@ -12,7 +12,7 @@ import type { ConnectionLimits, ConnectionStats } from './connection-limits'
 import { attachEventSocket, EVENTS_IDLE } from './event-socket'
 import { BodyTimeoutError, BodyTooLargeError, readBody, sendBodyTimeout, sendError, sendJson, STATUS_BY_CODE } from './json-http'
 import { forbidCors } from './no-cors'
-import { isAllowedHostHeader, isAllowedRequestOrigin, isAllowedWebSocketOrigin } from './origin-policy'
+import { isAllowedHostHeader, isAllowedRequestOrigin, isAllowedUpgradeOrigin } from './origin-policy'
 import { SECURITY_HEADERS } from './security-headers'
 import { readStaticFile } from './static-files'
 
@@ -128,7 +128,7 @@ export async function startVigilServer(opts: VigilServerOptions): Promise<Runnin
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!isAllowedHostHeader(req.headers.host, opts.host)) {
+    if (!isAllowedHostHeader(req.headers.host, opts.host, auth.allowedHostnames)) {
       return sendError(res, 403, 'forbidden', 'Unexpected Host header.')
     }
     forbidCors(res)
@@ -157,7 +157,7 @@ export async function startVigilServer(opts: VigilServerOptions): Promise<Runnin
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     gate.onHead(socket)
     const path = new URL(req.url ?? '/', 'http://vigil.invalid').pathname
-    if (!isAllowedHostHeader(req.headers.host, opts.host)) {
+    if (!isAllowedHostHeader(req.headers.host, opts.host, auth.allowedHostnames)) {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n')
       return
     }
@@ -176,7 +176,7 @@ export async function startVigilServer(opts: VigilServerOptions): Promise<Runnin
       return
     }
     eventSockets.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      if (!isAllowedWebSocketOrigin(req.headers.origin, opts.host, req.headers.host)) {
+      if (!isAllowedUpgradeOrigin(req)) {
         ws.close(ORIGIN_REFUSED.code, ORIGIN_REFUSED.reason)
         return
       }

@@ -99,14 +99,14 @@ describe('Origin (spec §3, loopback binding)', () => {
     expect(h.hub.clientCount()).toBe(0)
   })
 
-  it('/ingress accepts publishers without an Origin (JDK HttpClient) and loopback pages, refuses foreign pages with 1008', async () => {
+  it("/ingress accepts publishers without an Origin (JDK HttpClient) and Vigil's own page, refuses other pages (other local ports too) with 1008", async () => {
     const h = await hubServer()
     const jdk = await open(track(publisher(h, 'svc-a-pod-1')))
     jdk.ws.send(envelope(SVC_A, 1, AT, started('ea')))
-    const local = await open(track(publisher(h, 'x', 'http://localhost:8080')))
+    const local = await open(track(publisher(h, 'x', h.server.url)))
     local.ws.send(envelope(SVC_B, 1, AT, started('eb')))
     await waitFor(() => h.hub.producers().length === 2, 'both producers')
-    for (const origin of ['http://evil.com', 'http://localhost.evil.com', 'null']) {
+    for (const origin of ['http://evil.com', 'http://localhost.evil.com', 'null', 'http://localhost:8080']) {
       const evil = track(publisher(h, 'x', origin))
       await evil.opened
       expect(await evil.closed).toEqual({ code: 1008, reason: 'Origin not allowed' })

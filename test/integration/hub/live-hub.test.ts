@@ -203,7 +203,9 @@ describe('REST: POST /api/hub/ingress and GET /api/hub/producers', () => {
     expect((await fetch(`${h.server.url}/api/hub/ingress`)).status).toBe(405)
     // A web page elsewhere cannot inject events (publishers send no Origin).
     expect((await post(env, { origin: 'http://evil.com' })).status).toBe(403)
-    expect((await post(envelope(SVC_A, 2, at(2), token('x')), { origin: 'http://localhost:5173' })).status).toBe(202)
+    // Nor can a page on another local port; Vigil's own page can.
+    expect((await post(env, { origin: 'http://localhost:5173' })).status).toBe(403)
+    expect((await post(envelope(SVC_A, 2, at(2), token('x')), { origin: h.server.url })).status).toBe(202)
     expect(h.hub.producers()[0]!.diagnostics).toEqual({ frames: 3, malformed: 0, unknown: 1, oversize: 0 })
     expect(h.hub.counters().unattributed).toEqual({ frames: 5, malformed: 4, unknown: 0, oversize: 1 })
   })

@@ -79,9 +79,13 @@ describe.each([
   })
 
   it('lets same-origin pages and Origin-less clients through', async () => {
-    for (const origin of [`http://127.0.0.1:${s.port}`, 'http://localhost:5173', undefined]) {
+    for (const origin of [`http://127.0.0.1:${s.port}`, undefined]) {
       const headers: Record<string, string> = { cookie, ...(origin ? { origin } : {}) }
       expect((await call(s, '/api/rpc/listSources', json({ args: [] }, headers))).status, origin).toBe(200)
+    }
+    // Vigil's own origin is exact: a page on another local port, or another scheme, is a foreign page.
+    for (const origin of ['http://localhost:5173', `http://127.0.0.1:${s.port + 1}`, `https://127.0.0.1:${s.port}`, 'http://127.0.0.1']) {
+      expect((await call(s, '/api/rpc/listSources', json({ args: [] }, { cookie, origin }))).status, origin).toBe(403)
     }
   })
 

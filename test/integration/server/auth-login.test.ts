@@ -14,7 +14,8 @@ beforeAll(async () => {
 })
 afterAll(() => s.close())
 
-const local = { origin: 'http://127.0.0.1' }
+/** Vigil's own origin as a browser on it sends it (scheme, host and port). */
+const local = (srv: { port: number }) => ({ origin: `http://127.0.0.1:${srv.port}` })
 
 describe('with a password, before signing in', () => {
   it('redirects pages and assets to /login with 303', async () => {
@@ -44,7 +45,7 @@ describe('with a password, before signing in', () => {
 
   it('refuses WebSocket upgrades on /api/events and /ws with HTTP 401, before any hello', async () => {
     for (const path of ['/api/events', '/ws']) {
-      const result = await openSocket(s, path, local)
+      const result = await openSocket(s, path, local(s))
       expect(result, path).toMatchObject({ kind: 'refused', status: 401 })
     }
   })
@@ -71,14 +72,14 @@ describe('with a password, before signing in', () => {
 
 describe('signing in', () => {
   it('through the form: a wrong password shows the page again with 401 and a clear message', async () => {
-    const reply = await call(s, '/api/login', form({ password: 'nope' }, local))
+    const reply = await call(s, '/api/login', form({ password: 'nope' }, local(s)))
     expect(reply.status).toBe(401)
     expect(reply.body).toContain('role="alert">Wrong password.')
     expect(reply.headers['set-cookie']).toBeUndefined()
   })
 
   it('through the form: the right one sets the cookie and redirects to the app (303)', async () => {
-    const reply = await call(s, '/api/login', form({ password: PASSWORD }, local))
+    const reply = await call(s, '/api/login', form({ password: PASSWORD }, local(s)))
     expect(reply.status).toBe(303)
     expect(reply.headers.location).toBe('/')
     const cookie = String(reply.headers['set-cookie'])
@@ -103,7 +104,7 @@ describe('signing in', () => {
   it('opens WebSockets and the hub with a session', async () => {
     const cookie = await login(s, PASSWORD)
     for (const path of ['/api/events', '/ws']) {
-      const result = await openSocket(s, path, { ...local, cookie })
+      const result = await openSocket(s, path, { ...local(s), cookie })
       expect(result.kind, path).toBe('open')
       if (result.kind === 'open') result.ws.close()
     }
@@ -138,7 +139,7 @@ describe('signing out', () => {
   it('ends that session only, clears the cookie and closes its sockets', async () => {
     const cookie = await login(s, PASSWORD)
     const other = await login(s, PASSWORD)
-    const socket = await openSocket(s, '/api/events', { ...local, cookie })
+    const socket = await openSocket(s, '/api/events', { ...local(s), cookie })
     expect(socket.kind).toBe('open')
     const reply = await call(s, '/api/logout', { method: 'POST', headers: { cookie } })
     expect(reply.status).toBe(200)
@@ -146,7 +147,7 @@ describe('signing out', () => {
     if (socket.kind === 'open') await closed(socket.ws)
     expect((await call(s, '/api/rpc/listSources', json({ args: [] }, { cookie }))).status).toBe(401)
     expect((await call(s, '/', { headers: { cookie } })).headers.location).toBe('/login')
-    expect((await openSocket(s, '/api/events', { ...local, cookie })).kind).toBe('refused')
+    expect((await openSocket(s, '/api/events', { ...local(s), cookie })).kind).toBe('refused')
     expect((await call(s, '/api/rpc/listSources', json({ args: [] }, { cookie: other }))).status).toBe(200)
   })
 
@@ -155,7 +156,7 @@ describe('signing out', () => {
     const get = await call(s, '/logout', { headers: { cookie } })
     expect(get).toMatchObject({ status: 303, headers: { location: '/login' } })
     expect((await call(s, '/api/rpc/listSources', json({ args: [] }, { cookie }))).status).toBe(200)
-    const post = await call(s, '/api/logout', form({}, { cookie, ...local }))
+    const post = await call(s, '/api/logout', form({}, { cookie, ...local(s) }))
     expect(post).toMatchObject({ status: 303, headers: { location: '/login' } })
     expect((await call(s, '/api/rpc/listSources', json({ args: [] }, { cookie }))).status).toBe(401)
   })
@@ -172,7 +173,7 @@ describe('expiry', () => {
 
   it('ends an active session 24 h after login, and closes its sockets', async () => {
     const cookie = await login(s, PASSWORD)
-    const socket = await openSocket(s, '/api/events', { ...local, cookie })
+    const socket = await openSocket(s, '/api/events', { ...local(s), cookie })
     for (let h = 0; h < 23; h++) {
       now += HOUR
       expect((await call(s, '/api/rpc/listSources', json({ args: [] }, { cookie }))).status).toBe(200)
@@ -206,10 +207,10 @@ describe('rate limit and logs', () => {
 
   it('allows 5 failed logins a minute per address, then 429 "Too many attempts, try again in N s", even for the right password', async () => {
     for (let i = 0; i < 5; i++) {
-      expect((await call(limited, '/api/login', form({ password: `wrong-${i}` }, local))).status).toBe(401)
+      expect((await call(limited, '/api/login', form({ password: `wrong-${i}` }, local(limited)))).status).toBe(401)
       t += 1000
     }
-    const page = await call(limited, '/api/login', form({ password: PASSWORD }, local))
+    const page = await call(limited, '/api/login', form({ password: PASSWORD }, local(limited)))
     expect(page.status).toBe(429)
     expect(page.headers['retry-after']).toBe('55')
     expect(page.body).toContain('role="alert">Too many attempts, try again in 55 s.')
@@ -229,11 +230,11 @@ describe('rate limit and logs', () => {
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => (capture(chunk), true))
     vi.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => (capture(chunk), true))
 
-    await call(limited, '/api/login', form({ password: `${PASSWORD}-nearly` }, local))
-    const reply = await call(limited, '/api/login', form({ password: PASSWORD }, local))
+    await call(limited, '/api/login', form({ password: `${PASSWORD}-nearly` }, local(limited)))
+    const reply = await call(limited, '/api/login', form({ password: PASSWORD }, local(limited)))
     const cookie = cookieOf(reply)
     await call(limited, '/api/rpc/listSources', json({ args: [] }, { cookie }))
-    await call(limited, '/api/logout', form({}, { cookie, ...local }))
+    await call(limited, '/api/logout', form({}, { cookie, ...local(limited) }))
     vi.restoreAllMocks()
 
     const token = cookie.split('=')[1]!

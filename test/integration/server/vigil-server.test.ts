@@ -117,7 +117,9 @@ describe('vigil server', () => {
       expect(result).toEqual({ code: 1008, reason: 'Origin not allowed', messages: [] })
     }
     const frames: string[] = []
-    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`, { origin: 'http://localhost:5173' })
+    // Vigil's own endpoint: a page on another local port is refused, its own page is served.
+    expect(await openEvents('http://localhost:5173')).toEqual({ code: 1008, reason: 'Origin not allowed', messages: [] })
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`, { origin: server.url })
     await new Promise((r) => ws.on('open', r))
     ws.on('message', (d: Buffer) => frames.push(d.toString()))
     expect(((await (await fetch(`${server.url}/api/status`)).json()) as { clients: number }).clients).toBe(1)

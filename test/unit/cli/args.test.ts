@@ -14,9 +14,18 @@ describe('vigil command line', () => {
       dataDir: null,
       passwordFile: null,
       ingressTokenFile: null,
-      insecure: false
+      insecure: false,
+      allowOrigins: []
     })
     expect(DEFAULT_PORT).toBe(7400)
+  })
+
+  it('takes repeatable --allow-origin as normalised origins, and refuses what is not an origin', () => {
+    const opts = parseArgs(['serve', '--allow-origin', 'http://LocalHost:7329/', '--allow-origin=https://vigil.example'])
+    expect(opts).toMatchObject({ allowOrigins: ['http://localhost:7329', 'https://vigil.example'] })
+    for (const bad of ['localhost:7329', 'ws://localhost:7329', 'http://localhost:7329/viz', 'http://u:p@localhost', 'file:///x']) {
+      expect(() => parseArgs(['serve', '--allow-origin', bad]), bad).toThrow(UsageError)
+    }
   })
 
   it('takes repeatable --db and --attach, both spellings of values', () => {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import {
   isAllowedHostHeader,
@@ -51,7 +52,16 @@ describe('origin policy (AgentEnsemble spec §3 while bound to loopback)', () =>
     expect(isAllowedHostHeader('[::1]:7400', '::1')).toBe(true)
     expect(isAllowedHostHeader('attacker.example:7400', '127.0.0.1')).toBe(false)
     expect(isAllowedHostHeader(undefined, '127.0.0.1')).toBe(false)
-    expect(isAllowedHostHeader('anything', '0.0.0.0')).toBe(true)
+    // Every mode (a LAN binding, --insecure too): a foreign name is refused; IP addresses, this machine's
+    // name and the hosts of allowed origins (a reverse proxy's) are not.
+    expect(isAllowedHostHeader('anything', '0.0.0.0')).toBe(false)
+    expect(isAllowedHostHeader('evil.example:7400', '192.168.1.5')).toBe(false)
+    expect(isAllowedHostHeader('192.168.1.5:7400', '0.0.0.0')).toBe(true)
+    expect(isAllowedHostHeader('[fe80::1]:7400', '::')).toBe(true)
+    expect(isAllowedHostHeader(`${hostname()}:7400`, '0.0.0.0')).toBe(true)
+    expect(isAllowedHostHeader('192.168.1.5:7400', '127.0.0.1')).toBe(false)
+    expect(isAllowedHostHeader('vigil.example', '127.0.0.1', ['vigil.example'])).toBe(true)
+    expect(isAllowedHostHeader('evil@localhost:7400', '127.0.0.1')).toBe(false)
   })
 
   it('knows the loopback names', () => {

@@ -2,8 +2,11 @@
 // extension, so the hub, the review API and whatever comes next are covered without knowing of it.
 //
 // Rules (README "Login and remote agents"):
-//  * OPTIONS is never granted (no CORS, ever); state-changing methods need a same-origin (or absent)
-//    Origin, or a valid bearer token (CSRF).
+//  * OPTIONS is never granted (no CORS, ever); a request that carries an Origin must come from Vigil's own
+//    origin (exact scheme, host and port), or carry a valid bearer token (CSRF, cross-port pages).
+//  * WebSocket upgrades: the Origin rule of origin-policy.ts upgradeOriginAllowed (own origin; on /ws also
+//    --allow-origin origins, and loopback pages while there is no password); the verdict is recorded for
+//    the handler, which refuses with close 1008 (spec §3).
 //  * public: /login, /logout, POST /api/login, POST /api/logout, GET /api/status (name + version only
 //    unless the caller may see the rest).
 //  * agent routes (/ingress, /api/hub/ingress, /api/reviews…): a loopback caller needs nothing; others
@@ -13,7 +16,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { sendError } from '../json-http'
-import { isAllowedRequestOrigin } from '../origin-policy'
+import { isOwnOrigin, parseAllowedOrigin, recordUpgradeOrigin, upgradeOriginAllowed, type OriginRules } from '../origin-policy'
 import { LoginRateLimiter } from './login-rate-limit'
 import { handleLoginRoute, redirect } from './login-routes'
 import { bearerToken, clientAddress, isLoopbackRequest, isOnLoopbackHost } from './request-facts'
@@ -29,6 +32,11 @@ export interface AuthOptions {
   ingressToken?: string | null
   /** Allow a non-loopback bind with no password or token, and let any browser in when there is no password. */
   insecure?: boolean
+  /**
+   * Origins (http(s)://host[:port]) whose pages may open /ws besides Vigil's own (`--allow-origin`); their
+   * hosts are also accepted in the Host header (a reverse proxy's name).
+   */
+  allowOrigins?: readonly string[]
   /** Clock for session expiry and rate limits (tests). */
   now?: () => number
   /** Whether a request comes from this machine (tests simulate remote callers with it). */
@@ -41,6 +49,8 @@ export interface AuthGate {
   readonly requiresLogin: boolean
   readonly hasIngressToken: boolean
   readonly insecure: boolean
+  /** Host names the Host header may carry besides loopback ones (from allowOrigins). */
+  readonly allowedHostnames: readonly string[]
   /** Answers (and returns true for) auth routes and refused requests; false lets the request through. */
   handleHttp(req: IncomingMessage, res: ServerResponse, path: string, bindHost: string): Promise<boolean>
   /** Refuses an upgrade the caller may not make (HTTP 401/403, before any WebSocket frame): true. */
@@ -52,7 +62,6 @@ export interface AuthGate {
   close(): void
 }
 
-const STATE_CHANGING = new Set(['POST', 'PUT', 'DELETE', 'PATCH'])
 const SWEEP_MS = 60_000
 
 type Access = { ok: true; token: string | null } | { ok: false; status: 401 | 403; message: string }
@@ -64,6 +73,9 @@ export function createAuth(opts: AuthOptions = {}): AuthGate {
   const isLoopback = opts.isLoopback ?? isLoopbackRequest
   const sessions = new SessionStore({ now: opts.now, idleMs: opts.sessionIdleMs, absoluteMs: opts.sessionAbsoluteMs })
   const limiter = new LoginRateLimiter({ now: opts.now })
+  const allowedOrigins = new Set((opts.allowOrigins ?? []).map(parseAllowedOrigin))
+  const originRules: OriginRules = { allowedOrigins, loopbackPagesOnWs: !checkPassword }
+  const allowedHostnames = [...allowedOrigins].map((o) => new URL(o).hostname)
   const sweeper = checkPassword ? setInterval(() => sessions.sweep(), SWEEP_MS) : null
   sweeper?.unref()
 
@@ -113,15 +125,17 @@ export function createAuth(opts: AuthOptions = {}): AuthGate {
     requiresLogin: checkPassword !== null,
     hasIngressToken: checkToken !== null,
     insecure,
+    allowedHostnames,
 
-    async handleHttp(req, res, path, bindHost) {
+    async handleHttp(req, res, path, _bindHost) {
       const method = req.method ?? 'GET'
       if (method === 'OPTIONS') {
         res.setHeader('allow', 'GET, HEAD, POST')
         sendError(res, 405, 'bad-request', 'Cross-origin requests are not allowed.')
         return true
       }
-      if (STATE_CHANGING.has(method) && !isAllowedRequestOrigin(req.headers.origin, bindHost, req.headers.host) && !hasBearer(req)) {
+      // Any method: a page on another port (or site) gets nothing, even with the user's cookie.
+      if (req.headers.origin !== undefined && !isOwnOrigin(req) && !hasBearer(req)) {
         sendError(res, 403, 'forbidden', 'Cross-origin requests are not allowed.')
         return true
       }
@@ -137,6 +151,7 @@ export function createAuth(opts: AuthOptions = {}): AuthGate {
     },
 
     refuseUpgrade(req, socket, path) {
+      recordUpgradeOrigin(req, upgradeOriginAllowed(req, path, originRules, isLoopback(req)))
       const verdict = access(req, routeKind(path))
       if (verdict.ok) {
         if (verdict.token) sessions.bind(verdict.token, socket)
