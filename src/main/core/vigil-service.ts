@@ -93,16 +93,9 @@ export class VigilService implements VigilApi {
             return false // the source was removed
           }
         },
-        toHubProducer: (reviewId, decisionJson, producerId) => {
-          if (this.hub.forwardDecision(reviewId, decisionJson)) return true
-          // A gate restored after a restart: this hub never saw its request. If its producer is back on
-          // /ingress, register the review with it again, then forward. (TODO hub: a public method for this.)
-          const roster = this.hub['roster']
-          const record = producerId === null ? undefined : roster.get(producerId)
-          if (!record?.channel || roster.pendingOwnerOf(reviewId)) return false
-          roster.addPending(record, reviewId)
-          return this.hub.forwardDecision(reviewId, decisionJson)
-        }
+        // A gate restored after a restart is unknown to this hub: it is registered again with its producer.
+        toHubProducer: (reviewId, decisionJson, producerId) =>
+          producerId === null ? this.hub.forwardDecision(reviewId, decisionJson) : this.hub.forwardRestoredDecision(producerId, reviewId, decisionJson)
       },
       hubSourceId: HUB_SOURCE_ID,
       labelOf: (sourceId) => this.registry.list().find((s) => s.id === sourceId)?.label,

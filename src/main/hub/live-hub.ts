@@ -329,6 +329,19 @@ export class LiveHub implements ServerExtension {
     return true
   }
 
+  /**
+   * A decision for a gate Vigil restored after a restart: this hub never saw its `review_requested`, so
+   * the review is registered with its producer again (if that producer is connected now and no one
+   * else has the id pending), then forwarded as forwardDecision does. False when it cannot be delivered now.
+   */
+  forwardRestoredDecision(producerId: string, reviewId: string, decisionJson: string): boolean {
+    if (this.forwardDecision(reviewId, decisionJson)) return true
+    const record = this.roster.get(producerId)
+    if (!record?.channel || this.roster.pendingOwnerOf(reviewId)) return false
+    this.roster.addPending(record, reviewId)
+    return this.forwardDecision(reviewId, decisionJson)
+  }
+
   /** The hub_hello a browser connecting now gets. */
   helloFrame(): string {
     const records = this.roster.sorted()
