@@ -61,7 +61,7 @@ function openEvents(origin?: string): Promise<{ code: number; reason: string; me
 describe('vigil server', () => {
   it('reports status with the client count', async () => {
     const res = await fetch(`${server.url}/api/status`)
-    expect(await res.json()).toEqual({ name: 'vigil', version: '1.2.3', clients: 0 })
+    expect(await res.json()).toMatchObject({ name: 'vigil', version: '1.2.3', clients: 0, connections: { open: { total: 0 } } })
   })
 
   it('answers API calls as {ok, value} and errors with the matching HTTP status', async () => {
