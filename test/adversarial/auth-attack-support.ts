@@ -101,9 +101,9 @@ export type UpgradeResult =
  * Opens a WebSocket with these headers (Host, Origin, Cookie as an attacker would send them) and reports
  * what the server did within `waitMs`.
  */
-export function tryUpgrade(port: number, path: string, headers: Record<string, string>, waitMs = 300): Promise<UpgradeResult> {
+export function tryUpgrade(port: number, path: string, headers: Record<string, string>, waitMs = 300, host = '127.0.0.1'): Promise<UpgradeResult> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers })
+    const ws = new WebSocket(`ws://${host}:${port}${path}`, { headers })
     const frames: string[] = []
     let settled = false
     const done = (r: UpgradeResult) => {
@@ -117,6 +117,7 @@ export function tryUpgrade(port: number, path: string, headers: Record<string, s
       res.resume()
       done({ kind: 'http', status: res.statusCode ?? 0 })
     })
+    // No HTTP answer at all (connection refused or cut): status 0, which no test accepts as a refusal.
     ws.on('error', () => done({ kind: 'http', status: 0 }))
     ws.on('close', (code) => done({ kind: 'ws', closeCode: code, frames }))
     ws.on('open', () => setTimeout(() => done({ kind: 'ws', closeCode: null, frames }), waitMs))
