@@ -116,6 +116,20 @@ describe('with a password: a logged-in browser on another local port gets nothin
     expect(await tryUpgrade(withPassword.port, '/ingress?producerId=x', {})).toEqual({ kind: 'ws', closeCode: null, frames: [] })
   })
 
+  it('a no-cors request a page sends without an Origin (an <img>, a no-cors fetch) is refused by its Fetch Metadata; navigations are not', async () => {
+    for (const site of ['same-site', 'cross-site']) {
+      for (const mode of ['no-cors', 'cors']) {
+        expect((await http(withPassword, 'GET', '/api/reviews', { cookie, 'sec-fetch-site': site, 'sec-fetch-mode': mode })).status, `${site} ${mode}`).toBe(403)
+        expect((await http(withPassword, 'GET', '/api/hub/producers', { cookie, 'sec-fetch-site': site, 'sec-fetch-mode': mode })).status, `${site} ${mode}`).toBe(403)
+      }
+      // A link followed from elsewhere opens the app (top-level navigation).
+      expect((await http(withPassword, 'GET', '/', { cookie, 'sec-fetch-site': site, 'sec-fetch-mode': 'navigate' })).status, site).toBe(200)
+    }
+    for (const site of ['same-origin', 'none']) {
+      expect((await http(withPassword, 'GET', '/api/reviews', { cookie, 'sec-fetch-site': site, 'sec-fetch-mode': 'cors' })).status, site).toBe(200)
+    }
+  })
+
   it('behind an HTTPS proxy, https:// is Vigil’s own origin only when the proxy says so (X-Forwarded-Proto)', async () => {
     const https = `https://127.0.0.1:${withPassword.port}`
     expect((await http(withPassword, 'POST', '/api/rpc/listSources', { origin: https, cookie }, '{"args":[]}')).status).toBe(403)

@@ -21,6 +21,7 @@ import { LoginRateLimiter } from './login-rate-limit'
 import { handleLoginRoute, redirect } from './login-routes'
 import { bearerToken, clientAddress, isLoopbackRequest, isOnLoopbackHost } from './request-facts'
 import { AUTH_PATHS, routeKind, type RouteKind } from './route-kinds'
+import { createPasswordHashMatcher } from './password-hash'
 import { createSecretMatcher } from './secret-match'
 import { readCookie, sessionCookieName, type CookieSettings } from './session-cookie'
 import { SessionStore } from './session-store'
@@ -28,6 +29,8 @@ import { SessionStore } from './session-store'
 export interface AuthOptions {
   /** Browsers must sign in with it. null/undefined: no login. */
   password?: string | null
+  /** Instead of `password`: a stored salted scrypt hash of it (password-hash.ts; the desktop's Settings page). */
+  passwordHash?: string | null
   /** Agents off loopback send it as `Authorization: Bearer <token>`. */
   ingressToken?: string | null
   /** Allow a non-loopback bind with no password or token, and let any browser in when there is no password. */
@@ -64,10 +67,22 @@ export interface AuthGate {
 
 const SWEEP_MS = 60_000
 
+/** An Origin header that is not Vigil's own origin. */
+function foreignOrigin(req: IncomingMessage): boolean {
+  return req.headers.origin !== undefined && !isOwnOrigin(req)
+}
+
+/** A browser request made by another origin's page, other than a top-level navigation (Sec-Fetch-*). */
+function foreignFetch(req: IncomingMessage): boolean {
+  const site = req.headers['sec-fetch-site']
+  if (typeof site !== 'string' || site === 'same-origin' || site === 'none') return false
+  return req.headers['sec-fetch-mode'] !== 'navigate'
+}
+
 type Access = { ok: true; token: string | null } | { ok: false; status: 401 | 403; message: string }
 
 export function createAuth(opts: AuthOptions = {}): AuthGate {
-  const checkPassword = opts.password ? createSecretMatcher(opts.password) : null
+  const checkPassword = opts.password ? createSecretMatcher(opts.password) : opts.passwordHash ? createPasswordHashMatcher(opts.passwordHash) : null
   const checkToken = opts.ingressToken ? createSecretMatcher(opts.ingressToken) : null
   const insecure = opts.insecure ?? false
   const isLoopback = opts.isLoopback ?? isLoopbackRequest
@@ -134,8 +149,10 @@ export function createAuth(opts: AuthOptions = {}): AuthGate {
         sendError(res, 405, 'bad-request', 'Cross-origin requests are not allowed.')
         return true
       }
-      // Any method: a page on another port (or site) gets nothing, even with the user's cookie.
-      if (req.headers.origin !== undefined && !isOwnOrigin(req) && !hasBearer(req)) {
+      // Any method: a page on another port (or site) gets nothing, even with the user's cookie. Browsers send
+      // no Origin on a no-cors GET (an <img>, a no-cors fetch), but do send Fetch Metadata: anything but
+      // Vigil's own pages, the user's own navigation (typed, bookmarked) and links followed is refused.
+      if ((foreignOrigin(req) || foreignFetch(req)) && !hasBearer(req)) {
         sendError(res, 403, 'forbidden', 'Cross-origin requests are not allowed.')
         return true
       }
