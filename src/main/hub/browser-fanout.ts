@@ -30,8 +30,17 @@ export const SLOW_GRACE_MS = 1000
 /** A browser whose backlog passes this many times its limit is dropped at once. */
 export const SLOW_HARD_FACTOR = 4
 
+/** Close for a browser refused while the others hold more than maxTotalQueueBytes unsent. */
+export const HUB_BUSY_CLOSE = { code: 1013, reason: 'Hub busy: too much unsent data, try again later' } as const
+
 export interface BrowserFanoutOptions {
   maxQueueBytes: number
+  /**
+   * Bytes of hub_hello frames still pinned by browsers that have not read them (each distinct frame
+   * counted once: browsers joining the same state share one) beyond which a new browser is refused
+   * with 1013 before a hello is built for it.
+   */
+  maxTotalQueueBytes?: number
   heartbeatMs: number
   now: () => number
   /** A browser's review_decision: the reviewId and the frame's exact text. */
@@ -47,6 +56,8 @@ interface Browser {
   allowance: number
   /** performance.now() when the backlog was first seen over `allowance`; null while within it. */
   overSince: number | null
+  /** The hub_hello sent to it, until its backlog fell to maxQueueBytes (then null: read, or nearly). */
+  hello: string | Buffer | null
   /** performance.now() of the latest frame, ping or pong from the browser (see sweepIdle). */
   lastTrafficAt: number
   lastPingAt: number
@@ -56,6 +67,9 @@ export class BrowserFanout {
   private readonly browsers = new Map<WebSocket, Browser>()
   private readonly heartbeat: NodeJS.Timeout | null
   private dropped = 0
+  private busy = 0
+  /** Counts every broadcast (with or without browsers): the hub_hello cache is valid while it stays the same. */
+  generation = 0
   private batch: Buffer[] = []
   private flushQueued = false
 
@@ -76,14 +90,27 @@ export class BrowserFanout {
     return this.dropped
   }
 
+  /** Browsers refused with HUB_BUSY_CLOSE. */
+  get busyRefused(): number {
+    return this.busy
+  }
+
   /**
    * Registers an accepted browser and sends it `hello()`. Frames still batched are flushed first, so
    * they are neither lost for nor duplicated to the newcomer (the hello already contains them).
    */
-  add(ws: WebSocket, socket: Duplex, hello: () => string): void {
+  add(ws: WebSocket, socket: Duplex, hello: () => string | Buffer): void {
     this.flush()
+    if (this.opts.maxTotalQueueBytes !== undefined && this.pinnedHelloBytes() > this.opts.maxTotalQueueBytes) {
+      // Browsers that do not read would otherwise each pin a hub_hello of up to 32 MiB.
+      this.busy++
+      ws.close(HUB_BUSY_CLOSE.code, HUB_BUSY_CLOSE.reason)
+      this.opts.onCountChanged()
+      return
+    }
     const text = hello()
-    const browser: Browser = { socket, allowance: this.opts.maxQueueBytes + Buffer.byteLength(text), overSince: null, lastTrafficAt: performance.now(), lastPingAt: 0 }
+    const helloBytes = typeof text === 'string' ? Buffer.byteLength(text) : text.length
+    const browser: Browser = { socket, allowance: this.opts.maxQueueBytes + helloBytes, overSince: null, hello: text, lastTrafficAt: performance.now(), lastPingAt: 0 }
     this.browsers.set(ws, browser)
     const alive = () => {
       browser.lastTrafficAt = performance.now()
@@ -97,12 +124,14 @@ export class BrowserFanout {
     ws.on('close', () => {
       if (this.browsers.delete(ws)) this.opts.onCountChanged()
     })
-    ws.send(text)
+    // A Buffer is sent as a text frame without a copy: browsers that join the same state share it.
+    ws.send(text, { binary: false })
     this.opts.onCountChanged()
   }
 
   /** Queues one text frame (a string, or UTF-8 bytes sent as text without re-encoding) for every browser. */
   broadcast(frame: string | Buffer): void {
+    this.generation++
     if (this.browsers.size === 0) return
     const data = typeof frame === 'string' ? Buffer.from(frame) : frame
     this.batch.push(data)
@@ -137,6 +166,19 @@ export class BrowserFanout {
       }
       browser.socket.write(payload)
     }
+  }
+
+  /** Bytes of distinct hellos that browsers have not read yet (a browser is done once its backlog is within maxQueueBytes). */
+  private pinnedHelloBytes(): number {
+    const pinned = new Set<string | Buffer>()
+    for (const [ws, browser] of this.browsers) {
+      if (browser.hello === null) continue
+      if (ws.bufferedAmount <= this.opts.maxQueueBytes) browser.hello = null
+      else pinned.add(browser.hello)
+    }
+    let bytes = 0
+    for (const hello of pinned) bytes += typeof hello === 'string' ? Buffer.byteLength(hello) : hello.length
+    return bytes
   }
 
   /**

@@ -7,7 +7,7 @@ import type { ServerContext } from '../server/vigil-server'
 
 export const HUB_HTTP_PATHS = { ingress: '/api/hub/ingress', producers: '/api/hub/producers' } as const
 
-export type HttpIngestReply = { status: 202 } | { status: 400 } | { status: 503; message: string }
+export type HttpIngestReply = { status: 202 } | { status: 400 } | { status: 409 | 503; message: string }
 
 export interface HubHttpTarget {
   readonly maxFrameBytes: number
@@ -75,6 +75,10 @@ export async function handleHubHttp(
   const reply = await target.ingestHttp(text, body)
   if (reply.status === 400) {
     sendError(res, 400, 'bad-request', 'Not a valid envelope: {"type":"event","producer":{"producerId":…},…,"message":{…}}.')
+    return true
+  }
+  if (reply.status === 409) {
+    sendError(res, 409, 'conflict', reply.message)
     return true
   }
   if (reply.status === 503) {

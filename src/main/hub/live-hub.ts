@@ -54,6 +54,8 @@ export interface LiveHubOptions {
   maxHelloSnapshotBytes?: number
   /** Unsent bytes a browser may have before it is dropped (default 4 MiB; see browser-fanout.ts). */
   maxBrowserQueueBytes?: number
+  /** Unsent bytes of all browsers past which a new browser is refused 1013 (default 256 MiB). */
+  maxBrowsersQueueBytes?: number
   /** Producers retained (default 50); disconnected ones are evicted first, connected ones never. */
   maxProducers?: number
   /** Completed LLM iterations kept per agentRole:taskDescription for iterationsByProducer (default 5). */
@@ -135,6 +137,7 @@ export class LiveHub implements ServerExtension {
   private readonly listeners = new Set<() => void>()
   private readonly httpTarget: HubHttpTarget
   private producersEvicted = 0
+  private ownershipRefused = 0
   private ingestedThisTurn = 0
   private readonly paused = new Set<IngressChannel>()
   private turnReset: NodeJS.Immediate | null = null
@@ -159,6 +162,8 @@ export class LiveHub implements ServerExtension {
   private newProducersThisTurn = 0
   /** New producers admitted on a socket whose first envelope is not in the roster yet (waiting to be durable). */
   private readonly claims = new Map<string, IngressChannel>()
+  /** The latest hub_hello, shared by browsers that join while nothing changed. */
+  private helloCache: { key: string; frame: Buffer } | null = null
   private bytesReset: NodeJS.Immediate | null = null
 
   constructor(opts: LiveHubOptions) {
@@ -194,6 +199,7 @@ export class LiveHub implements ServerExtension {
     })
     this.fanout = new BrowserFanout({
       maxQueueBytes: Math.max(1024, opts.maxBrowserQueueBytes ?? HUB_DEFAULTS.maxBrowserQueueBytes),
+      maxTotalQueueBytes: Math.max(1024, opts.maxBrowsersQueueBytes ?? HUB_DEFAULTS.maxBrowsersQueueBytes),
       heartbeatMs: opts.heartbeatMs ?? HUB_DEFAULTS.heartbeatMs,
       now: this.now,
       onDecision: (reviewId, text) => {
@@ -261,6 +267,7 @@ export class LiveHub implements ServerExtension {
     if (this.idleSweep) clearInterval(this.idleSweep)
     if (this.liveness) clearInterval(this.liveness)
     if (this.bytesReset) clearImmediate(this.bytesReset)
+    this.helloCache = null
     this.fanout.close()
     for (const channel of this.channels) channel.terminate()
     this.channels.clear()
@@ -295,7 +302,9 @@ export class LiveHub implements ServerExtension {
       producerIdsRefused: this.producerIdsRefused,
       producerIdSocketsClosed: this.producerIdSocketsClosed,
       connectionsRefused: this.connectionsRefused,
-      idleSocketsClosed: this.idleSocketsClosed
+      idleSocketsClosed: this.idleSocketsClosed,
+      browsersRefusedBusy: this.fanout.busyRefused,
+      ownershipRefused: this.ownershipRefused
     }
   }
 
@@ -335,6 +344,9 @@ export class LiveHub implements ServerExtension {
    * else has the id pending), then forwarded as forwardDecision does. False when it cannot be delivered now.
    */
   forwardRestoredDecision(producerId: string, reviewId: string, decisionJson: string): boolean {
+    // Only ever to the producer whose gate it is.
+    const holder = this.roster.pendingOwnerOf(reviewId)
+    if (holder && holder.id !== producerId) return false
     if (this.forwardDecision(reviewId, decisionJson)) return true
     const record = this.roster.get(producerId)
     if (!record?.channel || this.roster.pendingOwnerOf(reviewId)) return false
@@ -390,7 +402,7 @@ export class LiveHub implements ServerExtension {
       return
     }
     // Built and sent in the same tick as the registration: no live frame can fall between the two.
-    this.fanout.add(ws, socket, () => this.helloFrame())
+    this.fanout.add(ws, socket, () => this.sharedHello())
   }
 
   private acceptPublisher(ws: WebSocket, req: IncomingMessage, _ctx: ServerContext): void {
@@ -491,6 +503,18 @@ export class LiveHub implements ServerExtension {
       diag[parsed.reason]++
       this.changed(false)
       return false
+    }
+    const stolen = this.ownershipProblem(parsed, channel)
+    if (stolen) {
+      this.ownershipRefused++
+      this.logRefusal(stolen)
+      const diag = channel ? this.channelDiagnostics(channel) : this.unattributed
+      diag.frames++
+      diag.malformed++
+      this.changed(false)
+      // Refused, not invalid: a POST learns why (409); a socket's envelope is dropped and counted.
+      reply?.({ status: 409, message: `${stolen}.` })
+      return reply !== null
     }
     if (channel && !this.admitProducer(channel, parsed.producer.producerId)) return false
     // Claimed at once, so the per-connection caps hold while envelopes wait to be durable.
@@ -624,6 +648,41 @@ export class LiveHub implements ServerExtension {
     }
     this.changed(false)
     return false
+  }
+
+  /**
+   * Gate ownership (SECURITY.md): a producer id belongs to the open connection that carries it (or has
+   * claimed it, its envelope still on the way to the roster), so another connection or a POST cannot
+   * speak for it — send its review_timed_out or ensemble_completed, or take its decisions — while it is
+   * connected; and a review id pending for one producer cannot be raised again by another (the decision
+   * would go to whoever raised it last). Returns why the envelope is refused, or null.
+   */
+  private ownershipProblem(parsed: ParsedEnvelope, channel: IngressChannel | null): string | null {
+    const producerId = parsed.producer.producerId
+    const record = this.roster.get(producerId)
+    // The roster knows channels by their ProducerChannel face; they are this hub's IngressChannels.
+    const owner = (record?.channel ?? this.claims.get(producerId) ?? null) as IngressChannel | null
+    if (owner && owner !== channel && this.channels.has(owner) && !owner.closing) {
+      return `Producer id "${producerId.slice(0, 128)}" is in use by another connection`
+    }
+    const message = parsed.message
+    if (message?.type === 'review_requested') {
+      const holder = this.roster.pendingOwnerOf(message.reviewId)
+      if (holder && holder.id !== producerId) return `Review id "${message.reviewId.slice(0, 128)}" is pending for another producer`
+    }
+    return null
+  }
+
+  /**
+   * helloFrame() as UTF-8, built once per state: every change a browser could see is broadcast (which
+   * bumps the fan-out's generation), and an eviction changes the roster's size or the eviction count.
+   * Browsers joining between two changes share one Buffer instead of a copy each (64 non-reading
+   * browsers held 1.1 GB of hello strings, and each hello cost the loop up to 170 ms to build).
+   */
+  private sharedHello(): Buffer {
+    const key = `${this.fanout.generation}:${this.roster.size}:${this.producersEvicted}`
+    if (this.helloCache?.key !== key) this.helloCache = { key, frame: Buffer.from(this.helloFrame()) }
+    return this.helloCache.frame
   }
 
   /**

@@ -55,6 +55,13 @@ export interface HubCounters {
   connectionsRefused: number
   /** /ingress and /ws sockets closed after idleTimeoutMs with no traffic (frames or pongs). */
   idleSocketsClosed: number
+  /** /ws browsers refused with 1013 while the others held over maxBrowsersQueueBytes unsent. */
+  browsersRefusedBusy: number
+  /**
+   * Envelopes refused because they claimed what another producer owns: a producer id carried by another
+   * open connection, or a review id pending for another producer (gate ownership, SECURITY.md).
+   */
+  ownershipRefused: number
 }
 
 export const HUB_DEFAULTS = {
@@ -72,6 +79,8 @@ export const HUB_DEFAULTS = {
   maxSnapshotBytesTotal: 256 * 1024 * 1024,
   /** hub_hello.snapshotTrace carries at most this many bytes (the newest envelopes win). */
   maxHelloSnapshotBytes: 32 * 1024 * 1024,
+  /** Unsent bytes of all /ws browsers together past which a new browser is refused (1013) before its hub_hello. */
+  maxBrowsersQueueBytes: 256 * 1024 * 1024,
   /** A browser whose unsent data passes this is disconnected (the hub_hello itself is exempt). */
   maxBrowserQueueBytes: 4 * 1024 * 1024,
   /** Producers retained (AgentEnsemble's maxRetainedProducers); disconnected ones are evicted first. */

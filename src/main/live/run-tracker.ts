@@ -20,6 +20,7 @@ import type {
   ServerMessage,
   ToolCalledMessage
 } from '../../shared/protocol/agentensemble'
+import { clampGateTimeout } from '../../shared/model/reviews'
 import { formatInstant } from '../../shared/protocol/agentensemble'
 import type {
   DelegationView,
@@ -689,10 +690,10 @@ export class RunTracker {
         taskOutput: this.text(message.taskOutput) ?? '',
         timing: message.timing,
         prompt: this.text(message.prompt ?? null),
-        timeoutMs: message.timeoutMs,
+        timeoutMs: clampGateTimeout(message.timeoutMs),
         onTimeout: message.onTimeout,
         // The server's clock starts at broadcast; our receive time is the closest we can know.
-        expiresAt: message.timeoutMs > 0 ? formatInstant(start + message.timeoutMs) : null,
+        expiresAt: clampGateTimeout(message.timeoutMs) > 0 ? formatInstant(start + clampGateTimeout(message.timeoutMs)) : null,
         requestedAt: receivedAt,
         requiredRole: message.requiredRole ?? null
       })

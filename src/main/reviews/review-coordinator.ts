@@ -20,6 +20,8 @@ import type {
 import { formatInstant, serializeClientMessage } from '../../shared/protocol/agentensemble'
 import {
   compareByDeadline,
+  clampGateTimeout,
+  MAX_GATE_TIMEOUT_MS,
   normalizeDecisionWord,
   PENDING_TEXT_CHARS,
   RECENT_TEXT_CHARS,
@@ -478,7 +480,10 @@ export class ReviewCoordinator {
     request: { taskDescription: string; taskOutput: string; timing: string; prompt?: string; timeoutMs: number; onTimeout: string; requiredRole?: string },
     startMs: number
   ): ReviewGate {
-    const timeoutMs = Math.max(0, Math.floor(request.timeoutMs))
+    const timeoutMs = clampGateTimeout(request.timeoutMs)
+    if (timeoutMs !== request.timeoutMs) {
+      console.warn(`vigil reviews: gate "${reviewId.slice(0, 80)}" from ${source.label.slice(0, 80)} asked for timeoutMs ${String(request.timeoutMs).slice(0, 40)}; using ${timeoutMs} (0 = no deadline, at most ${MAX_GATE_TIMEOUT_MS} = 7 days).`)
+    }
     const gate: ReviewGate = {
       id,
       reviewId,
@@ -727,3 +732,4 @@ function conflict(gate: ReviewGate): ApiError {
   const what = o?.decision ? ` (${o.decision}${o.surface ? ` via ${o.surface}` : ''}${o.decidedBy ? ` by ${o.decidedBy}` : ''})` : ''
   return new ApiError('conflict', `Review gate "${gate.id}" was already ${how}${what} at ${o?.decidedAt ?? 'an earlier time'}.`)
 }
+

@@ -12,7 +12,7 @@
 // Vigil restarted) waits again with GET /api/reviews/{id}?wait=true.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ApiError } from '../../shared/api/errors'
-import { REVIEW_TIMEOUT_ACTIONS, type ReviewGate, type ReviewTimeoutAction } from '../../shared/model/reviews'
+import { MAX_GATE_TIMEOUT_MS, REVIEW_TIMEOUT_ACTIONS, type ReviewGate, type ReviewTimeoutAction } from '../../shared/model/reviews'
 import { BodyTooLargeError, readBody, sendJson, STATUS_BY_CODE } from '../server/json-http'
 import { isAllowedRequestOrigin } from '../server/origin-policy'
 import type { ServerContext, ServerExtension } from '../server/vigil-server'
@@ -28,7 +28,7 @@ export const MAX_BODY_BYTES = 8 * 1024 * 1024
  */
 export const MAX_IN_FLIGHT_BODY_BYTES = 64 * 1024 * 1024
 /** Longest timeout a gate may ask for: a week. */
-const MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000
+const MAX_TIMEOUT_MS = MAX_GATE_TIMEOUT_MS
 export const MAX_TEXT = 4 * 1024 * 1024
 
 /** AgentEnsemble's error words, sent next to Vigil's codes so its clients keep working. */

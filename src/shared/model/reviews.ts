@@ -11,6 +11,9 @@ export type ReviewDecisionWord = (typeof REVIEW_DECISION_WORDS)[number]
 export const REVIEW_TIMEOUT_ACTIONS = ['CONTINUE', 'EXIT_EARLY', 'FAIL'] as const
 export type ReviewTimeoutAction = (typeof REVIEW_TIMEOUT_ACTIONS)[number]
 
+/** The longest deadline a gate may have (7 days); 0 means no deadline. */
+export const MAX_GATE_TIMEOUT_MS = 7 * 24 * 3600 * 1000
+
 export const REVIEW_TIMINGS = ['BEFORE_EXECUTION', 'DURING_EXECUTION', 'AFTER_EXECUTION'] as const
 
 /** Where a decision was made. */
@@ -112,4 +115,13 @@ export function compareByDeadline(a: ReviewGate, b: ReviewGate): number {
   const db = b.expiresAt === null ? Infinity : Date.parse(b.expiresAt)
   if (da !== db) return da < db ? -1 : 1
   return a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0
+}
+
+/**
+ * An agent's timeoutMs as a deadline Vigil can keep: whole milliseconds from 0 (no deadline) to 7 days.
+ * Beyond it (1e300, Infinity) is clamped to 7 days, a negative or non-number to 0, never dropped.
+ */
+export function clampGateTimeout(timeoutMs: number): number {
+  if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) return 0
+  return Math.min(MAX_GATE_TIMEOUT_MS, Math.floor(timeoutMs))
 }
