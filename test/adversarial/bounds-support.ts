@@ -169,8 +169,12 @@ export interface RawUpgrade {
   closed: Promise<void>
 }
 
-/** A raw TCP client that asks for a WebSocket on `path` and then never reads a frame nor answers a ping. */
-export function rawUpgrade(port: number, path: string, origin: string | null = null): Promise<RawUpgrade> {
+/**
+ * A raw TCP client that asks for a WebSocket on `path` and then never answers a ping. With
+ * `read: false` it also stops reading once the answer's head arrived (what it is sent piles up in
+ * the server); `closed` then settles only if the server resets the connection.
+ */
+export function rawUpgrade(port: number, path: string, origin: string | null = null, opts: { read?: boolean } = {}): Promise<RawUpgrade> {
   const socket = netConnect(port, '127.0.0.1')
   socket.on('error', () => undefined)
   const closed = new Promise<void>((r) => socket.on('close', () => r()))
@@ -181,6 +185,7 @@ export function rawUpgrade(port: number, path: string, origin: string | null = n
       head += d.toString('latin1')
       const m = /^HTTP\/1\.1 (\d{3})/.exec(head)
       if (m) resolve(Number(m[1]))
+      if (opts.read === false && head.includes('\r\n\r\n')) socket.pause()
     })
     socket.on('close', () => resolve(0))
   })
