@@ -195,6 +195,8 @@ export class LiveHub implements ServerExtension {
       maxSnapshotBytesTotal: Math.max(1, opts.maxSnapshotBytesTotal ?? HUB_DEFAULTS.maxSnapshotBytesTotal),
       maxIterationsPerTask: Math.max(0, opts.maxIterationsPerTask ?? HUB_DEFAULTS.maxIterationsPerTask),
       maxIterationTasks: HUB_DEFAULTS.maxIterationTasks,
+      maxIterationBytesPerProducer: HUB_DEFAULTS.maxIterationBytesPerProducer,
+      maxIterationBytesTotal: HUB_DEFAULTS.maxIterationBytesTotal,
       maxPendingReviewsPerProducer: HUB_DEFAULTS.maxPendingReviewsPerProducer
     })
     this.fanout = new BrowserFanout({

@@ -45,6 +45,9 @@ export interface RosterLimits {
   maxSnapshotBytesPerProducer: number
   /** Snapshot bytes of all producers together (default: unlimited). */
   maxSnapshotBytesTotal?: number
+  /** LLM-iteration bytes kept per producer and for all together (default: unlimited). */
+  maxIterationBytesPerProducer?: number
+  maxIterationBytesTotal?: number
   maxIterationsPerTask: number
   maxIterationTasks: number
   maxPendingReviewsPerProducer: number
@@ -55,16 +58,23 @@ export class ProducerRoster {
   /** Records whose channel is null: the eviction candidates. */
   private readonly disconnected = new Set<ProducerRecord>()
   private readonly snapshotBudget: SnapshotBudget
+  private readonly iterationBudget: SnapshotBudget
   /** reviewId → the producer that asked for it. */
   private readonly pendingOwner = new Map<string, ProducerRecord>()
 
   constructor(private readonly limits: RosterLimits) {
     this.snapshotBudget = new SnapshotBudget(limits.maxSnapshotBytesTotal ?? Infinity)
+    this.iterationBudget = new SnapshotBudget(limits.maxIterationBytesTotal ?? Infinity)
   }
 
   /** Bytes of every producer's late-join snapshot together. */
   get snapshotBytes(): number {
     return this.snapshotBudget.bytes
+  }
+
+  /** Approximate bytes of every producer's LLM-iteration buffer together. */
+  get iterationBytes(): number {
+    return this.iterationBudget.bytes
   }
 
   get size(): number {
@@ -129,7 +139,12 @@ export class ProducerRoster {
       lastSequence: 0,
       sequenceGaps: 0,
       snapshot: new SnapshotRing(this.limits.maxSnapshotPerProducer, this.limits.maxSnapshotBytesPerProducer, this.snapshotBudget),
-      iterations: new IterationBuffer(this.limits.maxIterationsPerTask, this.limits.maxIterationTasks),
+      iterations: new IterationBuffer(
+        this.limits.maxIterationsPerTask,
+        this.limits.maxIterationTasks,
+        this.limits.maxIterationBytesPerProducer ?? Infinity,
+        this.iterationBudget
+      ),
       pending: new Set(),
       diagnostics: emptyDiagnostics()
     }
@@ -224,6 +239,7 @@ export class ProducerRoster {
     this.records.delete(record.id)
     this.disconnected.delete(record)
     record.snapshot.release()
+    record.iterations.clear()
     for (const id of record.pending) this.pendingOwner.delete(id)
     record.pending.clear()
   }

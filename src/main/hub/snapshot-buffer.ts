@@ -123,16 +123,30 @@ interface TaskIterations {
  * One producer's conversation hydration buffer, as ConnectionManager keeps recentIterations (§1.2):
  * per `agentRole:taskDescription`, the last N completed `{started, completed}` pairs plus the
  * in-flight `{started}`; cleared at each ensemble_started.
+ *
+ * Bounded by bytes too (an llm_iteration_started carries a whole prompt, up to the 1 MiB frame
+ * limit): at most `maxBytes` per producer and `budget.maxBytes` for all producers together; past
+ * either, the oldest pairs go first (then other tasks' in-flight starts), never the message just added.
  */
 export class IterationBuffer {
   private readonly tasks = new Map<string, TaskIterations>()
+  private readonly sizes = new WeakMap<object, number>()
+  private bytes = 0
 
   constructor(
     private readonly maxPerTask: number,
-    private readonly maxTasks: number
+    private readonly maxTasks: number,
+    private readonly maxBytes = Infinity,
+    private readonly budget: SnapshotBudget | null = null
   ) {}
 
+  /** Approximate bytes held (the strings of the messages kept). */
+  get size(): number {
+    return this.bytes
+  }
+
   clear(): void {
+    for (const entry of this.tasks.values()) this.release(entry)
     this.tasks.clear()
   }
 
@@ -144,17 +158,26 @@ export class IterationBuffer {
       if (message.type === 'llm_iteration_completed') return
       entry = { pairs: [], pending: null }
       this.tasks.set(key, entry)
-      if (this.tasks.size > this.maxTasks) this.tasks.delete(this.tasks.keys().next().value as string)
+      if (this.tasks.size > this.maxTasks) {
+        const oldest = this.tasks.keys().next().value as string
+        this.release(this.tasks.get(oldest) as TaskIterations)
+        this.tasks.delete(oldest)
+      }
     }
     if (message.type === 'llm_iteration_started') {
+      if (entry.pending) this.account(entry.pending, -1)
       entry.pending = message
+      this.account(message, 1)
+      this.trim(entry)
       return
     }
     // A completion without its start is dropped, as in ConnectionManager.
     if (!entry.pending) return
     entry.pairs.push({ started: entry.pending, completed: message })
+    this.account(message, 1)
     entry.pending = null
-    while (entry.pairs.length > this.maxPerTask) entry.pairs.shift()
+    while (entry.pairs.length > this.maxPerTask) this.releasePair(entry.pairs.shift() as IterationSnapshot)
+    this.trim(entry)
   }
 
   snapshot(): IterationSnapshot[] {
@@ -165,4 +188,59 @@ export class IterationBuffer {
     }
     return out
   }
+
+  private over(): boolean {
+    return this.bytes > this.maxBytes || (this.budget !== null && this.budget.bytes > this.budget.maxBytes)
+  }
+
+  /** Drops the oldest kept items until within both budgets, keeping what `current` just received. */
+  private trim(current: TaskIterations): void {
+    if (!this.over()) return
+    for (const [key, entry] of this.tasks) {
+      const keepLast = entry === current ? 1 : 0
+      while (entry.pairs.length > keepLast && this.over()) this.releasePair(entry.pairs.shift() as IterationSnapshot)
+      if (!this.over()) return
+      if (entry !== current) {
+        this.release(entry)
+        this.tasks.delete(key)
+      }
+    }
+  }
+
+  private release(entry: TaskIterations): void {
+    for (const pair of entry.pairs) this.releasePair(pair)
+    entry.pairs = []
+    if (entry.pending) this.account(entry.pending, -1)
+    entry.pending = null
+  }
+
+  private releasePair(pair: IterationSnapshot): void {
+    this.account(pair.started, -1)
+    if (pair.completed) this.account(pair.completed, -1)
+  }
+
+  private account(message: LlmIterationStartedMessage | LlmIterationCompletedMessage, sign: 1 | -1): void {
+    let n = this.sizes.get(message)
+    if (n === undefined) {
+      n = iterationBytes(message)
+      this.sizes.set(message, n)
+    }
+    this.bytes += sign * n
+    if (this.budget) this.budget.bytes += sign * n
+  }
+}
+
+/** The strings an iteration message holds (UTF-16 code units, about its UTF-8 size for ASCII) plus a little per object. */
+export function iterationBytes(m: LlmIterationStartedMessage | LlmIterationCompletedMessage): number {
+  let n = 64 + m.agentRole.length + m.taskDescription.length
+  if (m.type === 'llm_iteration_started') {
+    for (const msg of m.messages) {
+      n += 32 + (msg.role?.length ?? 0) + (msg.content?.length ?? 0) + (msg.toolName?.length ?? 0)
+      for (const call of msg.toolCalls ?? []) n += 16 + (call.name?.length ?? 0) + (call.arguments?.length ?? 0)
+    }
+  } else {
+    n += m.responseType.length + (m.responseText?.length ?? 0)
+    for (const call of m.toolRequests ?? []) n += 16 + (call.name?.length ?? 0) + (call.arguments?.length ?? 0)
+  }
+  return n
 }

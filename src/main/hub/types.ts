@@ -89,6 +89,9 @@ export const HUB_DEFAULTS = {
   maxIterationsPerTask: 5,
   /** Task keys with iterations kept per producer (the oldest key goes first). */
   maxIterationTasks: 100,
+  /** ...and at most this many bytes of iterations per producer, and for all producers together (oldest pairs go first). */
+  maxIterationBytesPerProducer: 4 * 1024 * 1024,
+  maxIterationBytesTotal: 64 * 1024 * 1024,
   /** review_requested ids remembered per producer. */
   maxPendingReviewsPerProducer: 1000,
   /** Distinct producer ids one /ingress socket may carry; envelopes for more are refused (counted). */
