@@ -7,6 +7,7 @@ import { addDefaultStoreIfPresent } from '../core/default-store'
 import { createAuth } from '../server/auth/auth-gate'
 import { ExposureError, exposureProblem, exposureWarning } from '../server/auth/exposure'
 import { startVigilServer, type RunningServer } from '../server/vigil-server'
+import { ServeSettings } from '../settings/app-settings'
 import type { ServeOptions } from './args'
 import { resolveSecrets } from './secrets'
 
@@ -57,9 +58,18 @@ export async function startServe(opts: ServeOptions, ctx: ServeContext): Promise
   const warning = exposureWarning(exposure)
   if (warning) ctx.warn?.(warning)
 
-  const service = new VigilService({ mode: 'web', version: ctx.version, tmpRoot: processTmpRoot() })
+  const dataDir = opts.dataDir ? resolve(opts.dataDir) : defaultDataDir(ctx.env ?? process.env, ctx.platform ?? process.platform, ctx.home)
+  // The Settings page shows these, read-only: they are command-line flags here.
+  const settings = new ServeSettings({
+    mode: 'web',
+    host: opts.host,
+    port: opts.port,
+    passwordSource: opts.passwordFile ? 'file' : secrets.password !== null ? 'env' : null,
+    ingressTokenSource: opts.ingressTokenFile ? 'file' : secrets.ingressToken !== null ? 'env' : null,
+    dataDir
+  })
+  const service = new VigilService({ mode: 'web', version: ctx.version, tmpRoot: processTmpRoot(), settings })
   try {
-    const dataDir = opts.dataDir ? resolve(opts.dataDir) : defaultDataDir(ctx.env ?? process.env, ctx.platform ?? process.platform, ctx.home)
     await service.startRecording(join(dataDir, 'recordings.duckdb'))
     for (const path of opts.dbPaths) service.registry.addStore(resolve(path), 'flag')
     if (opts.dbPaths.length === 0 && opts.defaultStore) {
@@ -78,6 +88,7 @@ export async function startServe(opts: ServeOptions, ctx: ServeContext): Promise
       extensions: service.serverExtensions(),
       auth: createAuth({ password: secrets.password, ingressToken: secrets.ingressToken, insecure: opts.insecure, allowOrigins: opts.allowOrigins })
     })
+    settings.listening(server.url, server.port)
     return {
       service,
       server,

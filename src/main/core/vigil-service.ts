@@ -20,6 +20,7 @@ import type {
 import type { ReviewsSnapshot } from '../../shared/model/review-delta'
 import type { ReviewDecisionWord, ReviewGate, ReviewHistoryPage } from '../../shared/model/reviews'
 import type { SourceInfo } from '../../shared/model/sources'
+import type { IngressTokenCreated, PlacesFacts, SettingsChanges, SettingsView } from '../../shared/model/settings'
 import type { InboxSurface } from '../../shared/api/contract'
 import { parseClientFrame } from '../../shared/protocol/agentensemble'
 import { startDemo, type DemoOptions, type RunningDemo } from '../demo/demo'
@@ -41,6 +42,7 @@ import { readSandbox } from '../perspt/views/sandbox'
 import { readSessionSummary } from '../perspt/views/session-summary'
 import type { RememberedSources } from '../settings/remembered-sources'
 import type { SettingsFile } from '../settings/settings-file'
+import { placesFacts, ServeSettings, type SettingsProvider } from '../settings/app-settings'
 import { EventHub } from './event-hub'
 import { SourceRegistry } from './source-registry'
 
@@ -58,6 +60,8 @@ export interface VigilServiceOptions {
   remembered?: SettingsFile<RememberedSources>
   pollMs?: number
   demo?: DemoOptions
+  /** The Settings page: AppSettings (desktop window), ServeSettings (vigil serve); default read-only, facts unknown. */
+  settings?: SettingsProvider
 }
 
 /** Vigil's API implementation: the same object serves the desktop window (IPC) and browsers (HTTP). */
@@ -347,6 +351,40 @@ export class VigilService implements VigilApi {
   async setDoNotDisturb(enabled: boolean): Promise<ReviewsSnapshot> {
     this.reviews.setDoNotDisturb(enabled)
     return this.pushReviewsSoon().snapshot()
+  }
+
+  async getSettings(): Promise<SettingsView> {
+    return this.settingsProvider().view()
+  }
+
+  async updateSettings(changes: SettingsChanges): Promise<SettingsView> {
+    return this.settingsProvider().update(changes)
+  }
+
+  async setPassword(password: string): Promise<SettingsView> {
+    return this.settingsProvider().setPassword(password)
+  }
+
+  async clearPassword(): Promise<SettingsView> {
+    return this.settingsProvider().clearPassword()
+  }
+
+  async createIngressToken(): Promise<IngressTokenCreated> {
+    return this.settingsProvider().createIngressToken()
+  }
+
+  async removeIngressToken(): Promise<SettingsView> {
+    return this.settingsProvider().removeIngressToken()
+  }
+
+  async getPlaces(): Promise<PlacesFacts> {
+    const demo = this.demo ? await this.demo.catch(() => null) : null
+    return placesFacts(this.settingsProvider().places(), demo ? { storePath: demo.storePath, ensembleUrl: demo.attachUrl } : null)
+  }
+
+  private settingsProvider(): SettingsProvider {
+    this.opts.settings ??= new ServeSettings({ mode: this.opts.mode, host: null, port: null, passwordSource: null, ingressTokenSource: null, dataDir: null })
+    return this.opts.settings
   }
 
   async close(): Promise<void> {

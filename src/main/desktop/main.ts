@@ -8,23 +8,24 @@ import { VigilService } from '../core/vigil-service'
 import { eventChannel } from '../../shared/api/contract'
 import { forwardEventsOverIpc, registerIpcApi } from '../ipc/ipc-api'
 import { APP_ORIGIN, createSenderCheck, type TrustedOrigin } from '../ipc/trusted-sender'
-import { DEFAULT_PORT } from '../cli/args'
-import { createAuth } from '../server/auth/auth-gate'
-import { startVigilServer, type RunningServer } from '../server/vigil-server'
 import { ReviewAlerts } from '../reviews/review-alerts'
+import { AppSettings, withoutSettingsWrites } from '../settings/app-settings'
+import { EmbeddedServer } from '../settings/embedded-server'
+import { withNotificationSwitch } from '../settings/notification-switch'
 import { rememberedSourcesFile } from '../settings/remembered-sources'
-import { desktopServerSecrets, serverSettingsFile } from '../settings/server-settings'
+import { chooseSecretStore } from '../settings/secret-store'
 import { handleAppProtocol, registerAppScheme } from './app-protocol'
 import { setAppMenu } from './app-menu'
 import { applyDeepLink, DEEP_LINK_SCHEME, deepLinksIn, describeDeepLink, parseDeepLink } from './deep-links'
 import { createMainWindow, defaultPreloadPath } from './main-window'
 import { ElectronReviewDesktop } from './review-desktop'
 import { hardenApp } from './security'
+import { electronLoginItem, safeStorageCipher } from './settings-adapters'
 
 const devServerUrl = app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL
 let mainWindow: BrowserWindow | null = null
 let service: VigilService | null = null
-let server: RunningServer | null = null
+let server: EmbeddedServer | null = null
 let reviewAlerts: ReviewAlerts | null = null
 let reviewDesktop: ElectronReviewDesktop | null = null
 // Packaged: extraResources; from a checkout: the repo's resources folder.
@@ -141,12 +142,25 @@ async function start(): Promise<void> {
   hardenApp()
   handleAppProtocol(join(__dirname, '../renderer'))
 
+  // The Settings page: server.json + preferences.json, the ingress token in safeStorage (or a 0600 file),
+  // and the embedded server it restarts on a change of host, port, password or token.
+  const dataDir = app.getPath('userData')
+  const embedded = new EmbeddedServer({ staticDir: join(__dirname, '../renderer'), version: app.getVersion(), log: (m) => console.warn(m) })
+  server = embedded
+  const settings = new AppSettings({
+    dataDir,
+    env: process.env,
+    secrets: chooseSecretStore(dataDir, safeStorageCipher()),
+    loginItem: electronLoginItem(),
+    server: embedded
+  })
   const vigil = new VigilService({
     mode: 'desktop',
     version: app.getVersion(),
     tmpRoot: processTmpRoot(),
     chooseStoreFile,
-    remembered: rememberedSourcesFile(app.getPath('userData'))
+    remembered: rememberedSourcesFile(dataDir),
+    settings
   })
   service = vigil
   await vigil.startRecording(join(app.getPath('userData'), 'recordings.duckdb'))
@@ -172,7 +186,7 @@ async function start(): Promise<void> {
     showWindow: () => showMainWindow(),
     navigate: (route) => navigateWindow(route)
   })
-  const alerts = new ReviewAlerts({ coordinator: vigil.reviews, desktop: reviewDesktop })
+  const alerts = new ReviewAlerts({ coordinator: vigil.reviews, desktop: withNotificationSwitch(reviewDesktop, () => settings.notificationsEnabled()) })
   reviewAlerts = alerts
 
   setAppMenu({
@@ -196,24 +210,12 @@ async function start(): Promise<void> {
   app.on('activate', () => showMainWindow())
   for (const link of pendingLinks.splice(0)) handleDeepLink(link)
 
-  // The hub port AgentEnsemble publishers already point at (ws://localhost:7400/ingress), loopback only.
-  try {
-    const secrets = desktopServerSecrets(serverSettingsFile(app.getPath('userData')).read(), process.env)
-    server = await startVigilServer({
-      auth: createAuth({ password: secrets.password, ingressToken: secrets.ingressToken }),
-      host: '127.0.0.1',
-      port: Number(process.env.VIGIL_PORT ?? DEFAULT_PORT),
-      api: vigil,
-      events: vigil.events,
-      staticDir: join(__dirname, '../renderer'),
-      version: app.getVersion(),
-      extensions: vigil.serverExtensions()
-    })
-  } catch (err) {
-    // Another Vigil (or AgentEnsemble's own hub) has the port, or the password setting is unusable
-    // (server.json in the app's data folder): the window works without the server, never unprotected.
-    console.warn(`vigil: hub not started: ${err instanceof Error ? err.message : String(err)}`)
-  }
+  // The hub port AgentEnsemble publishers already point at (ws://localhost:7400/ingress; host and port from
+  // Settings). Browsers on it reach the same API without settings changes: only this window changes them.
+  // Another Vigil (or AgentEnsemble's own hub) with the port, or an unusable password setting, keeps the
+  // server off (never unprotected); the window works without it and the Settings page says why.
+  embedded.serve({ api: withoutSettingsWrites(vigil), events: vigil.events, extensions: vigil.serverExtensions() })
+  await settings.startServer()
 }
 
 app.on('window-all-closed', () => {

@@ -18,6 +18,8 @@ import type {
   SandboxView,
   SessionSummary
 } from '../model/perspt-views'
+import type { IngressTokenCreated, PlacesFacts, SettingsChanges, SettingsView } from '../model/settings'
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../model/settings'
 import type { SourceInfo } from '../model/sources'
 import { args, bool, integer, oneOf, optional, record, text, wsUrl } from './validate'
 
@@ -64,6 +66,20 @@ export interface VigilApi {
   getReviewHistory(offset: number, limit: number): Promise<ReviewHistoryPage>
   /** Silences notifications and dialogs for new gates (the badge still counts them). */
   setDoNotDisturb(enabled: boolean): Promise<ReviewsSnapshot>
+  /** The Settings page: server, password and token (never their values), start at login, notifications. */
+  getSettings(): Promise<SettingsView>
+  /** Desktop window only (a browser gets forbidden). Port or host changes restart the embedded server. */
+  updateSettings(changes: SettingsChanges): Promise<SettingsView>
+  /** Desktop window only: sets the login password (stored as a salted scrypt hash); restarts the server. */
+  setPassword(password: string): Promise<SettingsView>
+  /** Desktop window only: no login any more (loopback only); restarts the server. */
+  clearPassword(): Promise<SettingsView>
+  /** Desktop window only: a new ingress token (replacing any), returned this once; restarts the server. */
+  createIngressToken(): Promise<IngressTokenCreated>
+  /** Desktop window only: no ingress token any more; restarts the server. */
+  removeIngressToken(): Promise<SettingsView>
+  /** What is running and where: interface, hub, review API, data folder, the demo's store and ensemble. */
+  getPlaces(): Promise<PlacesFacts>
 }
 
 /** Which inbox a decision came from (kept in the audit history). */
@@ -147,6 +163,21 @@ export const ARG_PARSERS: ArgParsers = {
   ),
   getReviewHistory: args<[number, number]>(['offset', 'limit'], integer({ min: 0 }), integer({ min: 1, max: 500 })),
   setDoNotDisturb: args<[boolean]>(['enabled'], bool),
+  getSettings: args<[]>([]),
+  updateSettings: args<[SettingsChanges]>(
+    ['changes'],
+    record<SettingsChanges>({
+      host: optional(text({ min: 1, max: 253 })),
+      port: optional(integer({ min: 1, max: 65535 })),
+      startAtLogin: optional(bool),
+      notifications: optional(bool)
+    })
+  ),
+  setPassword: args<[string]>(['password'], text({ min: MIN_PASSWORD_LENGTH, max: MAX_PASSWORD_LENGTH })),
+  clearPassword: args<[]>([]),
+  createIngressToken: args<[]>([]),
+  removeIngressToken: args<[]>([]),
+  getPlaces: args<[]>([]),
   getRun: args<[string, number | undefined]>(
     ['runId', 'recentEvents'],
     id,

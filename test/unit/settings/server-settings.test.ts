@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { desktopServerSecrets, serverSettingsFile } from '../../../src/main/settings/server-settings'
+import { DEFAULT_SERVER_SETTINGS, desktopServerSecrets, serverSettingsFile } from '../../../src/main/settings/server-settings'
 
 let dir: string
 beforeEach(() => {
@@ -13,11 +13,11 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }))
 describe('desktop server settings', () => {
   it('default to no login and no token; damaged or odd files read as defaults', () => {
     const file = serverSettingsFile(dir)
-    expect(file.read()).toEqual({ passwordFile: null, ingressTokenFile: null })
+    expect(file.read()).toEqual(DEFAULT_SERVER_SETTINGS)
     writeFileSync(file.path, '{"passwordFile": 42, "ingressTokenFile": "  "}')
-    expect(file.read()).toEqual({ passwordFile: null, ingressTokenFile: null })
+    expect(file.read()).toEqual(DEFAULT_SERVER_SETTINGS)
     writeFileSync(file.path, 'not json')
-    expect(file.read()).toEqual({ passwordFile: null, ingressTokenFile: null })
+    expect(file.read()).toEqual(DEFAULT_SERVER_SETTINGS)
     expect(desktopServerSecrets(file.read(), {})).toEqual({ password: null, ingressToken: null })
   })
 
@@ -25,7 +25,7 @@ describe('desktop server settings', () => {
     writeFileSync(join(dir, 'pw'), 'hunter2\n')
     writeFileSync(join(dir, 'tok'), 'tok-123')
     const file = serverSettingsFile(dir)
-    file.write({ passwordFile: join(dir, 'pw'), ingressTokenFile: join(dir, 'tok') })
+    file.write({ ...DEFAULT_SERVER_SETTINGS, passwordFile: join(dir, 'pw'), ingressTokenFile: join(dir, 'tok') })
     expect(desktopServerSecrets(file.read(), {})).toEqual({ password: 'hunter2', ingressToken: 'tok-123' })
     expect(desktopServerSecrets({ passwordFile: null, ingressTokenFile: null }, { VIGIL_PASSWORD: 'p', VIGIL_INGRESS_TOKEN: 't' })).toEqual({ password: 'p', ingressToken: 't' })
   })
