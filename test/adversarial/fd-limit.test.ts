@@ -3,13 +3,15 @@
 // /ingress upgrade, then 1,100 sockets hanging mid-handshake, used to take every descriptor so that
 // no client could connect. With the caps (256 per route, 700 WebSockets, 900 TCP sockets, the
 // oldest half-sent head shed first) the process stays up, a fresh browser gets its hub_hello and
-// GET /api/status answers; its resident memory is read from /proc.
+// GET /api/status answers; its resident memory is read from /proc. The same process then takes the
+// producer-id flood that used to run it out of heap (1,189 ids on one socket in 35 s).
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
 import { freshHello, halfHead, openMany, rawUpgrade, status } from './bounds-support'
 import { waitFor } from './support'
 
@@ -83,5 +85,45 @@ describe.skipIf(!linux)('vigil serve at a 1,024 file limit', () => {
     console.log('fd-limit:', JSON.stringify({ fds, rssBeforeMiB: Math.round(rss0), rssAfterMiB: Math.round(rss1), shed: s.connections.refused.sockets, helloMs: Math.round(ms) }))
     for (const r of upgraded) r.socket.destroy()
     for (const h of halves) h.socket.destroy()
+  }, 30_000)
+
+  it('the producer-id flood that crashed it (1,189+ ids, big envelopes) on 20 sockets: refused past the caps, RSS stays far under 1 GiB', async () => {
+    const v = { url, wsUrl: url.replace('http', 'ws') }
+    const pid = proc!.pid!
+    const rss0 = rssMiB(pid)
+    const pad = 'x'.repeat(16 * 1024)
+    const sockets = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const ws = new WebSocket(`${v.wsUrl}/ingress`)
+        ws.on('error', () => undefined)
+        await new Promise((r) => ws.once('open', r))
+        return ws
+      })
+    )
+    // 20 × 300 envelopes of 16 KiB (~96 MB), each socket cycling through 100 producer ids.
+    for (let round = 0; round < 300; round += 10) {
+      sockets.forEach((ws, s) => {
+        for (let i = round; i < round + 10; i++) {
+          if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'event', producer: { producerId: `oom-${s}-${i % 100}` }, sequence: i + 1, receivedAt: '2026-03-05T14:00:00Z', message: { type: 'custom_blob', data: pad } }))
+        }
+      })
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    // Every flooding socket is closed 1008 once it has had 100 envelopes refused.
+    let s = await status(v)
+    for (const deadline = Date.now() + 20_000; s.hub.producerIdSocketsClosed < 20 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 100))
+      s = await status(v)
+    }
+    expect(s.hub.producerIdSocketsClosed).toBe(20)
+    const { ms } = await freshHello(v)
+    const rss1 = rssMiB(pid)
+    expect(proc!.exitCode).toBeNull()
+    expect(s.hub.producerIdsRefused).toBeGreaterThanOrEqual(20 * 100)
+    expect(ms).toBeLessThan(2000)
+    expect(rss1).toBeLessThan(1024)
+    expect(stderr).not.toMatch(/heap out of memory/i)
+    console.log('fd-limit/producer-flood:', JSON.stringify({ refused: s.hub.producerIdsRefused, rssBeforeMiB: Math.round(rss0), rssAfterMiB: Math.round(rss1), helloMs: Math.round(ms) }))
+    for (const ws of sockets) ws.terminate()
   }, 30_000)
 })
