@@ -31,7 +31,7 @@ interface Round {
 
 /** POSTs envelopes at up to `rate` per second over keep-alive connections; collects the names answered 202. */
 function postStream(v: VigilProcess, prefix: string, rate: number, acked: Set<string>): { stop: () => Promise<number> } {
-  const agent = new Agent({ keepAlive: true, maxSockets: 16 })
+  const agent = new Agent({ keepAlive: true, maxSockets: 32 })
   const started = Date.now()
   let sent = 0
   let stopped = false
@@ -60,7 +60,7 @@ function postStream(v: VigilProcess, prefix: string, rate: number, acked: Set<st
       await post(`${prefix}-http-${seq}`, seq)
     }
   }
-  const workers = Array.from({ length: 16 }, worker)
+  const workers = Array.from({ length: 32 }, worker)
   return {
     stop: async () => {
       stopped = true

@@ -82,6 +82,10 @@ export interface IngestJournalOptions {
 
 const FRAME_HEADER = 8
 const WINDOW_SAMPLES = 1024
+/** Bytes per group commit. */
+const BATCH_BYTES = 8 * 1024 * 1024
+/** Durability callbacks run per event-loop turn. */
+const CALLBACKS_PER_TURN = 500
 /** A fully released segment being written is begun anew past this size. */
 const ROTATE_RELEASED_BYTES = 1024 * 1024
 const SEGMENT_RE = /^journal-(\d{16})\.log$/
@@ -127,6 +131,11 @@ export class IngestJournal {
   private failed = 0
   private lastSyncMs: number | null = null
   private durableSeq: number
+  /** Durable (or failed) records whose callbacks are still to run, in order. */
+  private ready: Array<{ cb: DurableCallback | undefined; err: JournalWriteError | null; bytes: number }> = []
+  private readyHead = 0
+  private readyBytes = 0
+  private draining: NodeJS.Immediate | null = null
   private released = 0
   private readonly windows = new Float64Array(WINDOW_SAMPLES)
   private windowCount = 0
@@ -191,9 +200,9 @@ export class IngestJournal {
     return this.durableSeq
   }
 
-  /** Bytes appended, not yet durable (cheap: checked per event). */
-  get unsyncedBytes(): number {
-    return this.pendingBytes
+  /** Bytes appended and not yet acted on: not durable yet, or durable with the callback still to run (cheap: checked per event). */
+  get backlogBytes(): number {
+    return this.pendingBytes + this.readyBytes
   }
 
   get paused(): boolean {
@@ -224,9 +233,9 @@ export class IngestJournal {
     return this.problem ? this.problem.why : null
   }
 
-  /** Resolves when everything appended so far was written (or failed). */
+  /** Resolves when everything appended so far was written (or failed) and its callback ran. */
   settle(): Promise<void> {
-    if (!this.writing && this.pending.length === 0) return Promise.resolve()
+    if (!this.writing && this.pending.length === 0 && this.readyHead >= this.ready.length) return Promise.resolve()
     return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
@@ -263,6 +272,7 @@ export class IngestJournal {
     if (this.closed) return
     await this.settle()
     this.closed = true
+    if (this.draining) clearImmediate(this.draining)
     if (this.scheduled) clearImmediate(this.scheduled)
     this.scheduled = null
     await this.fh?.close().catch(() => undefined)
@@ -290,10 +300,16 @@ export class IngestJournal {
   private async writeBatch(): Promise<void> {
     if (this.writing || this.pending.length === 0) return
     this.writing = true
-    const batch = this.pending
-    this.pending = []
-    const bytes = this.pendingBytes
-    this.pendingBytes = 0
+    // At most BATCH_BYTES per commit, so one slow write does not hold everything behind it.
+    let take = 0
+    let bytes = 0
+    while (take < this.pending.length && (take === 0 || bytes + this.pending[take]!.frame.length <= BATCH_BYTES)) {
+      bytes += this.pending[take]!.frame.length
+      take++
+    }
+    const batch = take === this.pending.length ? this.pending : this.pending.slice(0, take)
+    this.pending = take === this.pending.length ? [] : this.pending.slice(take)
+    this.pendingBytes -= bytes
     const started = performance.now()
     let error: JournalWriteError | null = null
     try {
@@ -336,15 +352,42 @@ export class IngestJournal {
     } finally {
       this.writing = false
     }
-    for (const p of batch) {
+    // The next commit starts at once; the callbacks (acting on each record) run in slices between
+    // event-loop turns, in order, so a big batch never stalls ingest, timers or browsers.
+    for (const p of batch) this.ready.push({ cb: p.cb, err: error, bytes: p.frame.length })
+    this.readyBytes += bytes
+    this.drainReady()
+    if (this.pending.length > 0) this.schedule()
+    else this.notifyIdle()
+  }
+
+  private drainReady(): void {
+    if (this.draining) return
+    const end = Math.min(this.ready.length, this.readyHead + CALLBACKS_PER_TURN)
+    for (; this.readyHead < end; this.readyHead++) {
+      const r = this.ready[this.readyHead]!
+      this.readyBytes -= r.bytes
       try {
-        p.cb?.(error)
+        r.cb?.(r.err)
       } catch (err) {
         console.error('vigil journal: a durability callback failed:', err)
       }
     }
-    if (this.pending.length > 0) this.schedule()
-    else for (const resolve of this.idleWaiters.splice(0)) resolve()
+    if (this.readyHead >= this.ready.length) {
+      this.ready = []
+      this.readyHead = 0
+      this.notifyIdle()
+      return
+    }
+    this.draining = setImmediate(() => {
+      this.draining = null
+      this.drainReady()
+    })
+  }
+
+  private notifyIdle(): void {
+    if (this.writing || this.pending.length > 0 || this.readyHead < this.ready.length) return
+    for (const resolve of this.idleWaiters.splice(0)) resolve()
   }
 
   private async rotate(firstSeq: number): Promise<void> {
