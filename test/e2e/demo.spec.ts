@@ -12,7 +12,7 @@ test.afterAll(async () => {
 
 test('the demo store shows every session and its data updates live, without a reload', async ({ page }) => {
   await page.goto(vigil.url)
-  await expect(page.getByRole('heading', { name: 'Overview' })).toBeVisible()
+  await expect(page.getByRole('heading', { name: 'Now', level: 1 })).toBeVisible()
   await page.getByRole('link', { name: /Demo · Perspt store/ }).first().click()
 
   const rows = page.locator('[role=row][data-session]')

@@ -46,7 +46,7 @@ test.afterAll(async () => {
 
 test('every broken store says what is wrong and what to do, the others keep working', async ({ page }) => {
   await page.goto(vigil.url)
-  await expect(page.getByRole('heading', { name: 'Overview' })).toBeVisible()
+  await expect(page.getByRole('heading', { name: 'Now', level: 1 })).toBeVisible()
   const tile = (name: string) => page.locator('[data-source-kind=store]', { hasText: `${name}/perspt.db` })
 
   for (const name of ['good', 'newer']) {

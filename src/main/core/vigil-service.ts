@@ -4,6 +4,7 @@ import type { VigilApi } from '../../shared/api/contract'
 import { ApiError } from '../../shared/api/errors'
 import type { AppInfo, AppMode, RecordingStatus } from '../../shared/model/app'
 import type { RunDetail, RunSummary } from '../../shared/model/live'
+import type { Overview } from '../../shared/model/overview'
 import type { SessionRow } from '../../shared/model/perspt'
 import type {
   DagGraph,
@@ -44,6 +45,7 @@ import type { RememberedSources } from '../settings/remembered-sources'
 import type { SettingsFile } from '../settings/settings-file'
 import { placesFacts, ServeSettings, type SettingsProvider } from '../settings/app-settings'
 import { EventHub } from './event-hub'
+import { OverviewReader } from './overview'
 import { SourceRegistry } from './source-registry'
 
 /** Run-tracker source id of producers on Vigil's own hub. */
@@ -78,6 +80,7 @@ export class VigilService implements VigilApi {
   private recordingWatch: NodeJS.Timeout | null = null
   private lastRecordingPush = ''
   private reviewsPush: ReviewPush | null = null
+  private overviewReader: OverviewReader | null = null
   private recording: Pick<RecordingStatus, 'path' | 'active' | 'problem'> = { path: null, active: false, problem: null }
 
   constructor(private readonly opts: VigilServiceOptions) {
@@ -351,6 +354,19 @@ export class VigilService implements VigilApi {
   async setDoNotDisturb(enabled: boolean): Promise<ReviewsSnapshot> {
     this.reviews.setDoNotDisturb(enabled)
     return this.pushReviewsSoon().snapshot()
+  }
+
+  async getOverview(): Promise<Overview> {
+    this.overviewReader ??= new OverviewReader({
+      sources: () => this.registry.list(),
+      store: (id) => this.registry.store(id),
+      listRuns: () => this.registry.tracker.listRuns(),
+      getRun: (runId) => this.registry.tracker.getRun(runId, 200),
+      producers: () => this.hub.producers().map((p) => ({ producerId: p.producer.producerId, connected: p.connected, active: p.active, lastSeenAt: p.lastSeenAt })),
+      pendingGates: () => this.reviews.pending().map((g) => ({ runId: g.runId, taskDescription: g.taskDescription })),
+      timeZone: () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
+    })
+    return this.overviewReader.read()
   }
 
   async getSettings(): Promise<SettingsView> {

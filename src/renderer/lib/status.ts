@@ -15,6 +15,12 @@ const TONES: Record<string, StatusTone> = {
   aborted: 'failed',
   closed: 'failed',
   stale: 'stale',
+  // A run waiting on a human: amber, the one colour for "needs attention".
+  waiting: 'stale',
+  disconnected: 'stale',
+  // A recorded or imported run whose trace stops before its end: not running, not a known failure.
+  incomplete: 'pending',
+  left: 'pending',
   escalated: 'stale',
   partial: 'stale',
   reconnecting: 'stale',
@@ -30,8 +36,13 @@ export function toneOf(status: string): StatusTone {
   return TONES[status.toLowerCase()] ?? 'pending'
 }
 
+const LABELS: Record<string, string> = {
+  waiting: 'Waiting for review',
+  incomplete: 'Ended without completion'
+}
+
 export function statusLabel(status: string): string {
-  return status.charAt(0).toUpperCase() + status.slice(1)
+  return LABELS[status] ?? status.charAt(0).toUpperCase() + status.slice(1)
 }
 
 /** A run still "running" whose source is disconnected shows amber: it may be out of date. */

@@ -2,6 +2,7 @@
 // (src/main/core), carried by IPC (preload) in the desktop app and by HTTP + WebSocket in `vigil serve`.
 import type { AppInfo, RecordingStatus } from '../model/app'
 import type { RunDetail, RunSummary } from '../model/live'
+import type { Overview } from '../model/overview'
 import type { SessionRow } from '../model/perspt'
 import type { ReviewsDelta, ReviewsSnapshot } from '../model/review-delta'
 import type { ReviewDecisionWord, ReviewGate, ReviewHistoryPage } from '../model/reviews'
@@ -66,6 +67,12 @@ export interface VigilApi {
   getReviewHistory(offset: number, limit: number): Promise<ReviewHistoryPage>
   /** Silences notifications and dialogs for new gates (the badge still counts them). */
   setDoNotDisturb(enabled: boolean): Promise<ReviewsSnapshot>
+  /**
+   * The Now page: running sessions and runs (progress, elapsed, current step, spend), recent finishes
+   * with failures first and a one-line reason, totals for today and 7 days, each source's health.
+   * Bounded (OVERVIEW_LIMITS); refetch it on push events, coalesced.
+   */
+  getOverview(): Promise<Overview>
   /** The Settings page: server, password and token (never their values), start at login, notifications. */
   getSettings(): Promise<SettingsView>
   /** Desktop window only (a browser gets forbidden). Port or host changes restart the embedded server. */
@@ -163,6 +170,7 @@ export const ARG_PARSERS: ArgParsers = {
   ),
   getReviewHistory: args<[number, number]>(['offset', 'limit'], integer({ min: 0 }), integer({ min: 1, max: 500 })),
   setDoNotDisturb: args<[boolean]>(['enabled'], bool),
+  getOverview: args<[]>([]),
   getSettings: args<[]>([]),
   updateSettings: args<[SettingsChanges]>(
     ['changes'],

@@ -150,6 +150,25 @@ describe.each([
     expect(await h.bridge.listSources()).toHaveLength(1)
   })
 
+  it('serves the Now page’s overview: the store’s running session, its sources, bounded lists', async () => {
+    const empty = await h.bridge.getOverview()
+    expect(empty).toMatchObject({ running: [], recent: [], sources: [], more: { running: 0, recent: 0 } })
+    expect(empty.days).toHaveLength(7)
+    const ready = nextEvent(h.bridge, 'sources-changed', (sources) => sources.some((s) => s.kind === 'store' && s.state === 'ready'))
+    const added = await h.bridge.addStore(storePath)
+    await ready
+    const overview = await h.bridge.getOverview()
+    // The simulator stopped, so its RUNNING session has no agent: listed as running, flagged stale with why.
+    const open = overview.running.filter((i) => i.kind === 'session')
+    expect(open).toHaveLength(1)
+    expect(open[0]).toMatchObject({ sourceId: added.id, status: 'stale', progress: { unit: 'nodes' } })
+    expect(open[0]!.staleReason).toMatch(/no agent is writing/)
+    expect(open[0]!.activity).toHaveLength(12)
+    expect(overview.sources).toEqual([expect.objectContaining({ id: added.id, kind: 'store', running: 1 })])
+    const sessions = await h.bridge.listSessions(added.id)
+    for (const item of overview.recent) expect(sessions.map((s) => s.sessionId)).toContain(item.id)
+  })
+
   it('renames and removes sources', async () => {
     const added = await h.bridge.addStore(storePath)
     expect((await h.bridge.renameSource(added.id, 'My store')).label).toBe('My store')

@@ -82,6 +82,12 @@ describe('IPC handlers', () => {
     await unchanged()
   })
 
+  it('getOverview answers a trusted sender with the empty Now page', async () => {
+    const result = await invoke('getOverview')
+    expect(result).toMatchObject({ ok: true, value: { running: [], recent: [], sources: [], today: { sessions: 0, runs: 0 } } })
+    expect(logged).toEqual([])
+  })
+
   it('a trusted sender with good arguments still gets its answer', async () => {
     const result = await invoke('listReviews')
     expect(result).toMatchObject({ ok: true, value: { pending: [], recent: [], doNotDisturb: false } })
