@@ -15,6 +15,7 @@ export type Route =
   /** One gate; `edit` opens its editor (the desktop dialog's "Edit…" lands here). */
   | { name: 'review'; id: string; edit: boolean }
   | { name: 'review-history' }
+  | { name: 'settings' }
   | { name: 'not-found'; path: string }
 
 export function parseRoute(hash: string): Route {
@@ -38,6 +39,7 @@ export function parseRoute(hash: string): Route {
     if (SESSION_VIEWS.includes(view)) return { name: 'session', storeId: id, sessionId: parts[3], view, params }
   }
   if (parts.length === 2 && head === 'run' && id) return { name: 'run', id }
+  if (parts.length === 1 && head === 'settings') return { name: 'settings' }
   if (head === 'reviews' && parts.length === 1) return { name: 'reviews' }
   if (head === 'reviews' && parts.length === 2 && id === 'history') return { name: 'review-history' }
   if (head === 'reviews' && parts.length === 2 && id) return { name: 'review', id, edit: params.edit === '1' }
@@ -62,6 +64,8 @@ export function href(route: Route): string {
       return '#/reviews/history'
     case 'home':
       return '#/'
+    case 'settings':
+      return '#/settings'
     case 'not-found':
       return `#${route.path}`
     case 'welcome':
