@@ -4,35 +4,28 @@
 // cannot record, resumes by itself once space is back, and loses nothing it acknowledged.
 // Needs `mount` (root in a sandbox, as here and in CI); elsewhere the journal's injected-ENOSPC tests
 // (test/integration/recorder/ingest-journal.test.ts) cover the same paths and these are skipped.
-import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import WebSocket from 'ws'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '../integration/live/helpers'
-import { killAll, recordedToolNames, requireBuild, startVigil, status, stopWith, toolEnvelope, waitUntil, type VigilProcess } from './vigil-process'
+import {
+  canMountTmpfs,
+  killAll,
+  mountTmpfs,
+  recordedToolNames,
+  requireBuild,
+  startVigil,
+  status,
+  stopWith,
+  toolEnvelope,
+  unmountAll,
+  waitUntil,
+  type VigilProcess
+} from './vigil-process'
 
 let dir: string
-const mounts: string[] = []
-
-function mountTmpfs(at: string, size: string, readOnly = false): boolean {
-  mkdirSync(at, { recursive: true })
-  const res = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}${readOnly ? ',ro' : ''}`, 'tmpfs', at], { encoding: 'utf8' })
-  if (res.status !== 0) return false
-  mounts.push(at)
-  return true
-}
-
-const canMount = (() => {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false
-  const probe = mkdtempSync(join(tmpdir(), 'vigil-mount-probe-'))
-  const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe]).status === 0
-  if (ok) spawnSync('umount', [probe])
-  rmSync(probe, { recursive: true, force: true })
-  if (!ok) console.warn('disk-full fault tests skipped: this machine does not allow mounting a tmpfs')
-  return ok
-})()
 
 beforeAll(() => {
   requireBuild()
@@ -40,7 +33,7 @@ beforeAll(() => {
 })
 afterEach(() => killAll())
 afterAll(() => {
-  for (const at of mounts.splice(0).reverse()) spawnSync('umount', ['-l', at])
+  unmountAll()
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -53,10 +46,10 @@ async function post(v: VigilProcess, body: string): Promise<{ status: number; me
 type Recording = { active: boolean; paused: string | null; problem: string | null; notRecorded: Record<string, number> }
 const recording = async (v: VigilProcess) => (await status(v)).recording as Recording
 
-describe.skipIf(!canMount)('a data folder that fills up or is read-only', () => {
+describe.skipIf(!canMountTmpfs)('a data folder that fills up or is read-only', () => {
   it('pauses recording on a full disk, refuses POSTs 503, shows socket events, resumes by itself, loses nothing acknowledged', async () => {
     const disk = join(dir, 'small')
-    expect(mountTmpfs(disk, '12m')).toBe(true)
+    mountTmpfs(disk, '12m')
     const data = join(disk, 'data')
     // Room to give back later: a user deleting files to free space.
     const filler = join(disk, 'filler')
@@ -126,7 +119,7 @@ describe.skipIf(!canMount)('a data folder that fills up or is read-only', () => 
 
   it('starts on a read-only data folder, says recording is off, refuses POSTs 503 and still shows socket events', async () => {
     const data = join(dir, 'readonly')
-    expect(mountTmpfs(data, '1m', true)).toBe(true)
+    mountTmpfs(data, '1m', true)
     const v = await startVigil(data)
     const r = await recording(v)
     expect(r.active).toBe(false)

@@ -3,79 +3,26 @@
 // gate (also those raised while the disk was full) is on disk again and survives kill -9.
 // Needs `mount` (root in a sandbox, as here and in CI); elsewhere skipped (test/unit/reviews/gate-journal.test.ts
 // covers an unwritable folder without it).
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { canMountTmpfs, killAll, mountTmpfs, requireBuild, startVigil, stopWith, unmountAll, type VigilProcess } from './vigil-process'
 
-const root = resolve(__dirname, '../..')
-const bin = join(root, 'bin/vigil.js')
 let dir: string
-const mounts: string[] = []
-const running: ChildProcessWithoutNullStreams[] = []
-
-const canMount = (() => {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false
-  const probe = mkdtempSync(join(tmpdir(), 'vigil-gates-mount-probe-'))
-  const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe]).status === 0
-  if (ok) spawnSync('umount', [probe])
-  rmSync(probe, { recursive: true, force: true })
-  return ok
-})()
-
-function mountTmpfs(at: string, size: string, readOnly = false): void {
-  mkdirSync(at, { recursive: true })
-  const res = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}${readOnly ? ',ro' : ''}`, 'tmpfs', at], { encoding: 'utf8' })
-  if (res.status !== 0) throw new Error(`mount failed: ${res.stderr}`)
-  mounts.push(at)
-}
 
 beforeAll(() => {
-  if (!existsSync(join(root, 'out/main/cli.js'))) throw new Error('Build first: npm run build')
+  requireBuild()
   dir = mkdtempSync(join(tmpdir(), 'vigil-fault-gates-disk-'))
 })
-afterEach(() => {
-  for (const proc of running.splice(0)) if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
-})
+afterEach(() => killAll())
 afterAll(() => {
-  for (const at of mounts.splice(0).reverse()) spawnSync('umount', ['-l', at])
+  unmountAll()
   rmSync(dir, { recursive: true, force: true })
 })
 
-interface Vigil {
-  proc: ChildProcessWithoutNullStreams
-  url: string
-  output: () => string
-}
-
-async function startVigil(data: string): Promise<Vigil> {
-  const proc = spawn(process.execPath, ['--max-old-space-size=1024', bin, 'serve', '--port', '0', '--no-default-store', '--data-dir', data], {
-    env: { ...process.env, XDG_DATA_HOME: join(dir, 'xdg') }
-  })
-  running.push(proc)
-  let out = ''
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
-  proc.stderr.on('data', (d: Buffer) => (out += d.toString()))
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL in: ${out}`)), 20_000)
-    proc.stdout.on('data', () => {
-      const m = /Vigil listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
-      if (m) {
-        clearTimeout(timer)
-        resolveUrl(m[1]!)
-      }
-    })
-    proc.once('exit', (code, signal) => reject(new Error(`vigil exited (${code ?? signal}) before it was ready: ${out}`)))
-  })
-  return { proc, url, output: () => out }
-}
-
-async function kill9(v: Vigil): Promise<void> {
-  const exited = new Promise<void>((r) => v.proc.once('exit', () => r()))
-  v.proc.kill('SIGKILL')
-  await exited
-}
+type Vigil = VigilProcess
+const kill9 = async (v: Vigil) => void (await stopWith(v, 'SIGKILL'))
 
 async function call(v: Vigil, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${v.url}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) })
@@ -103,7 +50,7 @@ function fill(path: string): void {
 const gate = (name: string, size = 10) => ({ taskDescription: name, taskOutput: 'o'.repeat(size), timeoutMs: 0, onTimeout: 'CONTINUE' })
 type Persistence = { durable: boolean; problem: string | null }
 
-describe.skipIf(!canMount)('pending gates on a data folder that fills up or is read-only', () => {
+describe.skipIf(!canMountTmpfs)('pending gates on a data folder that fills up or is read-only', () => {
   it('a full disk: gates keep working in memory and say so; once space is back all are on disk and survive kill -9', async () => {
     const disk = join(dir, 'small')
     mountTmpfs(disk, '24m')

@@ -1,62 +1,23 @@
 // Fault injection on the real `vigil serve` (built CLI, own process, real signals): pending review gates
 // across kill -9 and SIGTERM, and the pending-gate flood that used to crash Vigil (heap capped at 1 GiB).
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { formatInstant, serializeClientMessage } from '../../src/shared/protocol/agentensemble'
 import { connect, waitFor } from '../integration/live/helpers'
+import { killAll, requireBuild, startVigil, stopWith, type VigilProcess } from './vigil-process'
 
-const root = resolve(__dirname, '../..')
-const bin = join(root, 'bin/vigil.js')
 let dir: string
-const running: ChildProcessWithoutNullStreams[] = []
 
 beforeAll(() => {
-  if (!existsSync(join(root, 'out/main/cli.js'))) throw new Error('Build first: npm run build')
+  requireBuild()
   dir = mkdtempSync(join(tmpdir(), 'vigil-fault-gates-'))
 })
-afterEach(() => {
-  for (const proc of running.splice(0)) if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
-})
+afterEach(() => killAll())
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-interface Vigil {
-  proc: ChildProcessWithoutNullStreams
-  url: string
-  output: () => string
-}
-
-/** `vigil serve` on port 0 with its heap capped at 1 GiB: going over it kills the process. */
-async function startVigil(data: string): Promise<Vigil> {
-  const proc = spawn(process.execPath, ['--max-old-space-size=1024', bin, 'serve', '--port', '0', '--no-default-store', '--data-dir', data], {
-    env: { ...process.env, XDG_DATA_HOME: join(dir, 'xdg') }
-  })
-  running.push(proc)
-  let out = ''
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
-  proc.stderr.on('data', (d: Buffer) => (out += d.toString()))
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL in: ${out}`)), 20_000)
-    const look = () => {
-      const m = /Vigil listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
-      if (m) {
-        clearTimeout(timer)
-        resolveUrl(m[1]!)
-      }
-    }
-    proc.stdout.on('data', look)
-    proc.once('exit', (code, signal) => reject(new Error(`vigil exited (${code ?? signal}) before it was ready: ${out}`)))
-  })
-  return { proc, url, output: () => out }
-}
-
-async function stopWith(v: Vigil, signal: NodeJS.Signals): Promise<void> {
-  const exited = new Promise<void>((r) => v.proc.once('exit', () => r()))
-  v.proc.kill(signal)
-  await exited
-}
+type Vigil = VigilProcess
 
 async function call(v: Vigil, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${v.url}${path}`, {

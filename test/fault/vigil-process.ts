@@ -1,7 +1,8 @@
 // A real `vigil serve` process for fault tests (built CLI, its own process, real signals), and what its
 // recording holds once it has stopped.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 
@@ -113,4 +114,29 @@ export async function waitUntil(check: () => Promise<boolean>, what: string, tim
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 50))
   }
+}
+
+const mounts: string[] = []
+
+/** True where this process may mount a tmpfs (root on Linux, as here and in CI); disk-full tests need it. */
+export const canMountTmpfs = (() => {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false
+  const probe = mkdtempSync(join(tmpdir(), 'vigil-mount-probe-'))
+  const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe]).status === 0
+  if (ok) spawnSync('umount', [probe])
+  rmSync(probe, { recursive: true, force: true })
+  if (!ok) console.warn('disk-full fault tests skipped: this machine does not allow mounting a tmpfs')
+  return ok
+})()
+
+/** A small tmpfs at `at` (read-only if asked); unmountAll() removes every one. */
+export function mountTmpfs(at: string, size: string, readOnly = false): void {
+  mkdirSync(at, { recursive: true })
+  const res = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}${readOnly ? ',ro' : ''}`, 'tmpfs', at], { encoding: 'utf8' })
+  if (res.status !== 0) throw new Error(`mount failed: ${res.stderr}`)
+  mounts.push(at)
+}
+
+export function unmountAll(): void {
+  for (const at of mounts.splice(0).reverse()) spawnSync('umount', ['-l', at])
 }
