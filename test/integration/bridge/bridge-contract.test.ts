@@ -169,6 +169,21 @@ describe.each([
     for (const item of overview.recent) expect(sessions.map((s) => s.sessionId)).toContain(item.id)
   })
 
+  it('settings: read-only facts without a desktop window behind them, every change refused the same way', async () => {
+    const view = await h.bridge.getSettings()
+    expect(view).toMatchObject({ mode: 'web', editable: false, readOnlyReason: expect.stringMatching(/command-line flags/), minPasswordLength: 10 })
+    await expectApiError(h.bridge.setPassword('long enough, but no'), 'forbidden', /command-line flags/)
+    await expectApiError(h.bridge.clearPassword(), 'forbidden')
+    await expectApiError(h.bridge.updateSettings({ port: 8080 }), 'forbidden')
+    await expectApiError(h.bridge.createIngressToken(), 'forbidden')
+    await expectApiError(h.bridge.removeIngressToken(), 'forbidden')
+    // Arguments are checked first, on both transports.
+    await expectApiError(h.bridge.setPassword('short'), 'bad-request', /at least 10 characters/)
+    await expectApiError(h.bridge.updateSettings({ port: 0 }), 'bad-request')
+    await expectApiError(h.bridge.updateSettings({ colour: 'red' } as never), 'bad-request', /unknown field/)
+    expect(await h.bridge.getPlaces()).toEqual({ url: null, hubIngress: null, hubDashboard: null, reviewApi: null, dataDir: null, demo: null })
+  })
+
   it('renames and removes sources', async () => {
     const added = await h.bridge.addStore(storePath)
     expect((await h.bridge.renameSource(added.id, 'My store')).label).toBe('My store')
