@@ -49,11 +49,11 @@ const recording = async (v: VigilProcess) => (await status(v)).recording as Reco
 describe.skipIf(!canMountTmpfs)('a data folder that fills up or is read-only', () => {
   it('pauses recording on a full disk, refuses POSTs 503, shows socket events, resumes by itself, loses nothing acknowledged', async () => {
     const disk = join(dir, 'small')
-    mountTmpfs(disk, '12m')
+    mountTmpfs(disk, '16m')
     const data = join(disk, 'data')
     // Room to give back later: a user deleting files to free space.
     const filler = join(disk, 'filler')
-    writeFileSync(filler, Buffer.alloc(3 * 1024 * 1024))
+    writeFileSync(filler, Buffer.alloc(6 * 1024 * 1024))
     const v = await startVigil(data)
     expect(await recording(v)).toMatchObject({ active: true, paused: null })
 
@@ -107,7 +107,7 @@ describe.skipIf(!canMountTmpfs)('a data folder that fills up or is read-only', (
       expect((await post(v, toolEnvelope('after', 100 + i, name, 100))).status).toBe(202)
       acked.push(name)
     }
-    await waitUntil(async () => (await recording(v)).paused === null, 'recording resumed', 10_000)
+    await waitUntil(async () => (await recording(v)).paused === null, 'recording resumed', 20_000)
     observer.terminate()
     publisher.terminate()
 
