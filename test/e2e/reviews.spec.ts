@@ -189,7 +189,7 @@ test.describe('review inbox with the review API', () => {
 
     await page.getByTestId('approve').click()
     const outcome = page.getByTestId('gate-outcome')
-    await expect(outcome).toContainText('Decided via the review API by alice: EXIT_EARLY at')
+    await expect(outcome).toContainText('Decided via the review API by local (no password): EXIT_EARLY at')
     await expect(page.getByTestId('gate-lost')).toContainText('Your approval was not applied')
     await expect(page.getByTestId('approve')).toHaveCount(0)
     await shootBothSchemes(page, 'reviews-lost-race')
@@ -302,7 +302,7 @@ test.describe('review inbox with the review API', () => {
 
     const api = await decideByApi(vigil, id, { decision: 'approve', decidedBy: 'ci' })
     expect(api.status).toBe(200)
-    await expect(page.getByTestId('gate-outcome')).toContainText('Decided via the review API by ci: CONTINUE at', { timeout: 2000 })
+    await expect(page.getByTestId('gate-outcome')).toContainText('Decided via the review API by local (no password): CONTINUE at', { timeout: 2000 })
   })
 
   test('exit early asks first: Esc keeps the gate, Enter confirms', async ({ page }) => {
@@ -353,7 +353,9 @@ test.describe('review inbox with the review API', () => {
     await expect(inboxRow.getByTestId('history-surface')).toHaveText('Browser inbox')
     await expect(apiRow).toContainText('Edited')
     await expect(apiRow.getByTestId('history-surface')).toHaveText('API')
-    await expect(apiRow).toContainText('bob')
+    // Who decided is the server's record, not the body's "bob".
+    await expect(apiRow).toContainText('local (no password)')
+    await expect(apiRow).not.toContainText('bob')
     // Newest first.
     const ids = await table.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-gate-id')))
     expect(ids.indexOf(viaApi)).toBeLessThan(ids.indexOf(viaInbox))

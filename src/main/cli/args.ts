@@ -15,6 +15,8 @@ export interface ServeOptions {
   passwordFile: string | null
   /** File holding the bearer token remote agents send (else VIGIL_INGRESS_TOKEN). */
   ingressTokenFile: string | null
+  /** File holding the bearer token reviewers' scripts send to read and decide gates (else VIGIL_REVIEWER_TOKEN). */
+  reviewerTokenFile: string | null
   /** Allow a non-loopback --host with nothing guarding it. */
   insecure: boolean
   /** Origins (normalised) whose pages may open /ws besides Vigil's own; also accepted as Host names. */
@@ -42,7 +44,11 @@ Options:
   --password-file FILE require a login; the password is the file's content (else env VIGIL_PASSWORD)
   --ingress-token-file FILE
                        bearer token agents on other machines must send to /ingress, /api/hub/ingress
-                       and /api/reviews (else env VIGIL_INGRESS_TOKEN); loopback agents need none
+                       and POST /api/reviews (else env VIGIL_INGRESS_TOKEN); loopback agents need none.
+                       It publishes and raises gates only: it never reads or decides one
+  --reviewer-token-file FILE
+                       bearer token that opens the review API (list, read, decide gates) to scripts, from
+                       anywhere, also with a password set (else env VIGIL_REVIEWER_TOKEN); nothing else
   --insecure           allow a non-loopback --host with no password and no token (everyone gets in);
                        the Host check (DNS rebinding) and the Origin rules stay on
   --allow-origin URL   let pages from this origin (e.g. AgentEnsemble's viz, http://localhost:7329) open
@@ -53,10 +59,15 @@ Options:
 
 Access:
   By default Vigil listens on 127.0.0.1 and serves only this machine. With a password, every page, API
-  and WebSocket needs a login at /login (a session ends after 12 h idle or 24 h); public are /login,
-  /logout, POST /api/login and /api/logout, and /api/status (name and version only). Agents on this
-  machine need nothing on /ingress, /api/hub/ingress and /api/reviews; from elsewhere they need the
-  ingress token. A --host other machines can reach needs --password-file, --ingress-token-file or
+  and WebSocket needs a login at /login (a session ends after 12 h idle or 24 h). Public, with or
+  without a password: /login, /logout, POST /api/login and /api/logout, /api/status (name and version
+  only), and, from this machine, hub ingest (/ingress, POST /api/hub/ingress) and raising a review gate
+  (POST /api/reviews); from elsewhere those need the ingress token.
+  Review gates: with a password, reading and deciding them (GET /api/reviews…, POST /api/reviews/ID,
+  the inbox) needs a login or the reviewer token, also from this machine; the agent that raised a gate
+  reads its outcome with the gateSecret from the 201 (Authorization: Gate SECRET). WITHOUT a password,
+  anyone who can reach the port can read and decide every gate: every user and process on this
+  machine. A --host other machines can reach needs --password-file, --ingress-token-file or
   --insecure. Logins: 5 failed attempts a minute per client (all of loopback is one client, IPv6 per
   /64) and 20 a minute overall, then 429.
   Browsers: Vigil's own endpoints (/api/rpc, /api/events, /api/reviews, the hub's HTTP routes, /ingress)
@@ -66,7 +77,7 @@ Access:
   header and X-Forwarded-Proto, and --allow-origin the proxy's URL.
 `
 
-const VALUE_FLAGS = new Set(['--db', '--attach', '--host', '--port', '--data-dir', '--password-file', '--ingress-token-file', '--allow-origin'])
+const VALUE_FLAGS = new Set(['--db', '--attach', '--host', '--port', '--data-dir', '--password-file', '--ingress-token-file', '--reviewer-token-file', '--allow-origin'])
 const BOOLEAN_FLAGS = new Set(['--demo', '--no-default-store', '--insecure'])
 
 function parsePort(raw: string): number {
@@ -115,6 +126,7 @@ export function parseArgs(argv: readonly string[]): CliCommand {
     dataDir: null,
     passwordFile: null,
     ingressTokenFile: null,
+    reviewerTokenFile: null,
     insecure: false,
     allowOrigins: []
   }
@@ -157,6 +169,9 @@ export function parseArgs(argv: readonly string[]): CliCommand {
         break
       case '--ingress-token-file':
         opts.ingressTokenFile = value
+        break
+      case '--reviewer-token-file':
+        opts.reviewerTokenFile = value
         break
       case '--allow-origin':
         opts.allowOrigins.push(parseOrigin(value))

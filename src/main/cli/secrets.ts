@@ -1,4 +1,5 @@
-// The password and the ingress token: from --password-file / --ingress-token-file, else the environment.
+// The password and the ingress token: from --password-file / --ingress-token-file, else the environment;
+// `vigil serve`'s reviewer token from --reviewer-token-file, else VIGIL_REVIEWER_TOKEN.
 // Never echoed: errors name the file or variable, not what it holds.
 import { readFileSync, statSync } from 'node:fs'
 import type { ServeOptions } from './args'
@@ -41,4 +42,13 @@ export function resolveSecrets(opts: Pick<ServeOptions, 'passwordFile' | 'ingres
       ? readSecretFile('--ingress-token-file', opts.ingressTokenFile)
       : fromEnv('VIGIL_INGRESS_TOKEN', env)
   }
+}
+
+/** The reviewer token (`vigil serve` only), which must not be the ingress token: every agent would then review. */
+export function resolveReviewerToken(opts: Pick<ServeOptions, 'reviewerTokenFile'>, ingressToken: string | null, env: NodeJS.ProcessEnv): string | null {
+  const token = opts.reviewerTokenFile ? readSecretFile('--reviewer-token-file', opts.reviewerTokenFile) : fromEnv('VIGIL_REVIEWER_TOKEN', env)
+  if (token !== null && token === ingressToken) {
+    throw new StartupError('the reviewer token must differ from the ingress token (agents hold the ingress token; reviewers decide gates)')
+  }
+  return token
 }

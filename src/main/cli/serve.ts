@@ -9,7 +9,7 @@ import { ExposureError, exposureProblem, exposureWarning } from '../server/auth/
 import { startVigilServer, type RunningServer } from '../server/vigil-server'
 import { ServeSettings } from '../settings/app-settings'
 import type { ServeOptions } from './args'
-import { resolveSecrets } from './secrets'
+import { resolveReviewerToken, resolveSecrets } from './secrets'
 
 export class StartupError extends Error {}
 
@@ -52,6 +52,7 @@ function checkReadableStore(path: string): void {
 export async function startServe(opts: ServeOptions, ctx: ServeContext): Promise<RunningVigil> {
   for (const path of opts.dbPaths) checkReadableStore(path)
   const secrets = resolveSecrets(opts, ctx.env ?? process.env)
+  const reviewerToken = resolveReviewerToken(opts, secrets.ingressToken, ctx.env ?? process.env)
   const exposure = { host: opts.host, hasPassword: secrets.password !== null, hasIngressToken: secrets.ingressToken !== null, insecure: opts.insecure }
   const problem = exposureProblem(exposure)
   if (problem) throw new ExposureError(problem)
@@ -86,7 +87,13 @@ export async function startServe(opts: ServeOptions, ctx: ServeContext): Promise
       staticDir: ctx.staticDir,
       version: ctx.version,
       extensions: service.serverExtensions(),
-      auth: createAuth({ password: secrets.password, ingressToken: secrets.ingressToken, insecure: opts.insecure, allowOrigins: opts.allowOrigins })
+      auth: createAuth({
+        password: secrets.password,
+        ingressToken: secrets.ingressToken,
+        reviewerToken,
+        insecure: opts.insecure,
+        allowOrigins: opts.allowOrigins
+      })
     })
     settings.listening(server.url, server.port)
     return {

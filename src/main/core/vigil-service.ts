@@ -44,6 +44,7 @@ import { readSessionSummary } from '../perspt/views/session-summary'
 import type { RememberedSources } from '../settings/remembered-sources'
 import type { SettingsFile } from '../settings/settings-file'
 import { placesFacts, ServeSettings, type SettingsProvider } from '../settings/app-settings'
+import { currentCaller } from '../server/auth/caller'
 import { EventHub } from './event-hub'
 import { OverviewReader } from './overview'
 import { SourceRegistry } from './source-registry'
@@ -342,9 +343,17 @@ export class VigilService implements VigilApi {
     return this.reviews.find(gateId)
   }
 
-  async decideReview(gateId: string, decision: ReviewDecisionWord, revisedOutput?: string, surface?: InboxSurface): Promise<ReviewGate> {
-    const fallback: InboxSurface = this.opts.mode === 'desktop' ? 'desktop-inbox' : 'browser-inbox'
-    return this.reviews.decideOrExplain(gateId, { decision, revisedOutput, surface: surface ?? fallback })
+  /**
+   * Who decided and where are the server's to say (SECURITY.md "Who may raise, see and decide a gate"): a
+   * call over /api/rpc runs as the caller the auth gate proved ("signed-in browser", "local (no password)")
+   * on the browser inbox; a call with no HTTP request behind it is the desktop window's IPC. The
+   * `_claimedSurface` a client sends is ignored (a page on the desktop's server would claim the window).
+   */
+  async decideReview(gateId: string, decision: ReviewDecisionWord, revisedOutput?: string, _claimedSurface?: InboxSurface): Promise<ReviewGate> {
+    const caller = currentCaller()
+    if (caller && !caller.reviewer) throw new ApiError('unauthorized', 'Deciding review gates needs a login.')
+    const surface: InboxSurface = caller || this.opts.mode === 'web' ? 'browser-inbox' : 'desktop-inbox'
+    return this.reviews.decideOrExplain(gateId, { decision, revisedOutput, surface, decidedBy: caller?.label })
   }
 
   async getReviewHistory(offset: number, limit: number): Promise<ReviewHistoryPage> {

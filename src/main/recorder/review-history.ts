@@ -1,7 +1,9 @@
 // Decided review gates in Vigil's own DuckDB file (next to the recorded events), so the inbox's
 // history and its audit trail survive restarts. One row per resolved gate (agents may reuse review ids
 // across runs, so ids are not unique here: the newest row wins a lookup); the gate is stored as JSON
-// next to the columns the history pages sort and count on.
+// next to the columns the history pages sort and count on. `secret_hash` is the SHA-256 (hex) of the
+// secret the review API gave a gate's creator (never the secret): it may read that gate's outcome later.
+// `decidedBy` and `surface` in the JSON are the server's record of who decided and where (auth/caller.ts).
 import type { DuckDBConnection } from '@duckdb/node-api'
 import type { ReviewGate, ReviewHistoryPage } from '../../shared/model/reviews'
 import type { ReviewLog } from '../reviews/review-log'
@@ -16,19 +18,24 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS review_gates (
   source_label VARCHAR NOT NULL,
   gate VARCHAR NOT NULL
 )`
+/** Files from before creator secrets get the column (empty for their gates). */
+const MIGRATE = 'ALTER TABLE review_gates ADD COLUMN IF NOT EXISTS secret_hash VARCHAR'
 
 export class DuckReviewLog implements ReviewLog {
   readonly persisted = true
   private constructor(private readonly recorder: Recorder) {}
 
   static async open(recorder: Recorder): Promise<DuckReviewLog> {
-    await recorder.withConnection((con) => con.run(SCHEMA))
+    await recorder.withConnection(async (con) => {
+      await con.run(SCHEMA)
+      await con.run(MIGRATE)
+    })
     return new DuckReviewLog(recorder)
   }
 
-  save(gate: ReviewGate): Promise<void> {
+  save(gate: ReviewGate, secretHash?: string | null): Promise<void> {
     return this.recorder
-      .withConnection((con) => insert(con, gate))
+      .withConnection((con) => insert(con, gate, secretHash ?? null))
       .catch((err: unknown) => console.error('vigil: could not store a review decision:', err instanceof Error ? err.message : err))
   }
 
@@ -52,16 +59,25 @@ export class DuckReviewLog implements ReviewLog {
       return row ? (JSON.parse(String(row.gate)) as ReviewGate) : null
     })
   }
+
+  secretHashOf(id: string): Promise<string | null> {
+    return this.recorder.withConnection(async (con) => {
+      const rows = await con.runAndReadAll('SELECT secret_hash FROM review_gates WHERE id = $1 ORDER BY decided_at DESC LIMIT 1', [id])
+      const value = rows.getRowObjectsJS()[0]?.secret_hash
+      return typeof value === 'string' ? value : null
+    })
+  }
 }
 
-async function insert(con: DuckDBConnection, gate: ReviewGate): Promise<void> {
-  await con.run('INSERT INTO review_gates VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+async function insert(con: DuckDBConnection, gate: ReviewGate, secretHash: string | null): Promise<void> {
+  await con.run('INSERT INTO review_gates (id, decided_at, status, decision, surface, source_label, gate, secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
     gate.id,
     gate.outcome?.decidedAt ?? gate.createdAt,
     gate.status,
     gate.outcome?.decision ?? null,
     gate.outcome?.surface ?? null,
     gate.source.label,
-    JSON.stringify(gate)
+    JSON.stringify(gate),
+    secretHash
   ])
 }

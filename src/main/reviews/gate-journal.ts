@@ -1,7 +1,10 @@
 // Pending review gates on disk, so they survive kill -9 and restarts: an append-only journal in Vigil's
 // data folder (next to recordings.duckdb), one line per change:
 //
-//   <16 hex of sha1(json)> <json>\n      json = {"op":"put","gate":{…}} | {"op":"del","id":"…"}
+//   <16 hex of sha1(json)> <json>\n      json = {"op":"put","gate":{…},"secretHash"?:"…"} | {"op":"del","id":"…"}
+//
+// `secretHash` is the SHA-256 (hex) of the per-gate secret the review API gave the gate's creator, so it
+// can wait for its own decision again after a restart; the secret itself is never written.
 //
 // One writer, group commit: every change made in one event-loop turn is written with one write() and one
 // fdatasync(); `flush()` resolves once everything queued before it is on disk (the review API answers 201
@@ -31,11 +34,13 @@ export interface GateJournalStatus {
   skippedAtOpen: number
 }
 
-type Op = { op: 'put'; gate: ReviewGate } | { op: 'del'; id: string }
+type Op = { op: 'put'; gate: ReviewGate; secretHash?: string } | { op: 'del'; id: string }
 
 export interface GateJournalOptions {
   /** The live pending gates now (what a rewrite writes). */
   snapshot: () => ReviewGate[]
+  /** The hash of a live gate's creator secret (review API gates), written with it; null when it has none. */
+  secretOf?: (id: string) => string | null
   log?: (message: string) => void
 }
 
@@ -68,13 +73,14 @@ export class GateJournal {
    * rewrites the journal compactly. Never throws: a folder it cannot read or write gives a journal whose
    * status names the problem, with whatever could be read.
    */
-  static open(dataDir: string, opts: GateJournalOptions): { journal: GateJournal; gates: ReviewGate[] } {
+  static open(dataDir: string, opts: GateJournalOptions): { journal: GateJournal; gates: ReviewGate[]; secretHashes: Map<string, string> } {
     const path = join(dataDir, GATE_JOURNAL_FILE)
     let gates: ReviewGate[] = []
     let skipped = 0
+    let secretHashes = new Map<string, string>()
     let readProblem: string | null = null
     try {
-      if (existsSync(path)) ({ gates, skipped } = readJournal(readFileSync(path)))
+      if (existsSync(path)) ({ gates, skipped, secretHashes } = readJournal(readFileSync(path)))
     } catch (err) {
       readProblem = `cannot read ${path}: ${messageOf(err)}`
     }
@@ -83,22 +89,22 @@ export class GateJournal {
       // Do not overwrite a journal that could not be read: the gates in it may still be recovered.
       journal.unreadable = true
       journal.fail(readProblem)
-      return { journal, gates }
+      return { journal, gates, secretHashes }
     }
     try {
-      journal.rewriteSync(gates)
+      journal.rewriteSync(gates, (id) => secretHashes.get(id) ?? null)
     } catch (err) {
       journal.fail(`cannot write ${path}: ${messageOf(err)}`)
     }
-    return { journal, gates }
+    return { journal, gates, secretHashes }
   }
 
   status(): GateJournalStatus {
     return { path: this.path, durable: this.problem === null && !this.closed, problem: this.problem, skippedAtOpen: this.skipped }
   }
 
-  put(gate: ReviewGate): void {
-    this.enqueue({ op: 'put', gate })
+  put(gate: ReviewGate, secretHash?: string | null): void {
+    this.enqueue(secretHash ? { op: 'put', gate, secretHash } : { op: 'put', gate })
   }
 
   remove(id: string): void {
@@ -186,7 +192,7 @@ export class GateJournal {
     let bytes = 0
     try {
       for (const gate of gates) {
-        const line = lineOf({ op: 'put', gate })
+        const line = lineOf(putOp(gate, this.opts.secretOf?.(gate.id) ?? null))
         bytes += Buffer.byteLength(line)
         await writeAll(out, line)
       }
@@ -205,9 +211,9 @@ export class GateJournal {
     this.afterRewrite(bytes)
   }
 
-  private rewriteSync(gates: ReviewGate[]): void {
+  private rewriteSync(gates: ReviewGate[], secretOf: (id: string) => string | null): void {
     const tmp = `${this.path}.tmp`
-    const text = gates.map((gate) => lineOf({ op: 'put', gate })).join('')
+    const text = gates.map((gate) => lineOf(putOp(gate, secretOf(gate.id)))).join('')
     const out = openSync(tmp, 'w')
     try {
       const bytes = Buffer.from(text)
@@ -261,6 +267,10 @@ async function writeAll(handle: FileHandle, text: string): Promise<void> {
   }
 }
 
+function putOp(gate: ReviewGate, secretHash: string | null): Op {
+  return secretHash ? { op: 'put', gate, secretHash } : { op: 'put', gate }
+}
+
 function lineOf(op: Op): string {
   const json = JSON.stringify(op)
   return `${checksum(json)} ${json}\n`
@@ -271,8 +281,9 @@ function checksum(json: string): string {
 }
 
 /** Applies the journal's valid lines in order; a line that fails its checksum or shape is skipped. */
-export function readJournal(bytes: Buffer): { gates: ReviewGate[]; skipped: number } {
+export function readJournal(bytes: Buffer): { gates: ReviewGate[]; skipped: number; secretHashes: Map<string, string> } {
   const live = new Map<string, ReviewGate>()
+  const secretHashes = new Map<string, string>()
   let skipped = 0
   let start = 0
   while (start < bytes.length) {
@@ -287,10 +298,16 @@ export function readJournal(bytes: Buffer): { gates: ReviewGate[]; skipped: numb
       skipped++
       continue
     }
-    if (op.op === 'put') live.set(op.gate.id, op.gate)
-    else live.delete(op.id)
+    if (op.op === 'put') {
+      live.set(op.gate.id, op.gate)
+      if (op.secretHash) secretHashes.set(op.gate.id, op.secretHash)
+      else secretHashes.delete(op.gate.id)
+    } else {
+      live.delete(op.id)
+      secretHashes.delete(op.id)
+    }
   }
-  return { gates: [...live.values()], skipped }
+  return { gates: [...live.values()], skipped, secretHashes }
 }
 
 function parseLine(line: string): Op | null {
@@ -300,7 +317,7 @@ function parseLine(line: string): Op | null {
   if (checksum(json) !== line.slice(0, 16)) return null
   try {
     const op = JSON.parse(json) as Op
-    if (op.op === 'put' && isGate(op.gate)) return op
+    if (op.op === 'put' && isGate(op.gate) && (op.secretHash === undefined || isSecretHash(op.secretHash))) return op
     if (op.op === 'del' && typeof op.id === 'string') return op
   } catch {
     // not JSON: skipped
@@ -324,6 +341,10 @@ function isGate(g: unknown): g is ReviewGate {
     r.source !== null &&
     ['api', 'hub', 'attachment'].includes(String((r.source as Record<string, unknown>).kind))
   )
+}
+
+function isSecretHash(h: unknown): h is string {
+  return typeof h === 'string' && /^[0-9a-f]{64}$/.test(h)
 }
 
 /** Makes a rename durable; folders cannot be opened for sync on Windows (and need not be). */

@@ -8,8 +8,11 @@
 //  * deadlines are Vigil's (`expiresAt`), and the action applied at the deadline is the advertised one:
 //    an embedded dashboard would apply its own dashboard-wide action instead (§2.2.7), so shortly
 //    before its deadline Vigil sends the advertised action as the decision itself;
-//  * a decision word Vigil does not know is refused, never read as "exit early".
-import { createHash, randomUUID } from 'node:crypto'
+//  * a decision word Vigil does not know is refused, never read as "exit early";
+//  * who decided (`decidedBy`) is what the caller proved to the server (server/auth/caller.ts) or the
+//    surface's own name, never a name from a request body; a review API gate's creator gets a secret
+//    (stored hashed) with which it may read that one gate's outcome, also after a restart.
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import { ApiError } from '../../shared/api/errors'
 import type {
   EventEnvelope,
@@ -69,7 +72,22 @@ export interface DecideInput {
   decision: string
   revisedOutput?: string
   surface: ReviewSurface
+  /** Who decided, as the server established it (never from a request body); absent: the surface's own name. */
   decidedBy?: string
+}
+
+/** decidedBy for surfaces whose caller says nothing more (the desktop's own window, dialog and notification; the hub's /ws). */
+const SURFACE_DECIDERS: Partial<Record<ReviewSurface, string>> = {
+  'desktop-inbox': 'desktop window',
+  dialog: 'desktop approval dialog',
+  notification: 'desktop notification',
+  'hub-browser': 'AgentEnsemble viz on /ws'
+}
+
+/** A gate just raised through the review API, with the secret its creator may read it with (shown once, kept hashed). */
+export interface OwnedGate {
+  gate: ReviewGate
+  secret: string
 }
 
 export type ReviewGateEvent = { type: 'raised' | 'resolved' | 'updated'; gate: ReviewGate } | { type: 'settings' }
@@ -102,6 +120,8 @@ interface Entry {
   bytes: number
   timer: NodeJS.Timeout | null
   waiters: Set<(gate: ReviewGate) => void>
+  /** SHA-256 (hex) of the creator's secret (review API gates), or null. */
+  secretHash: string | null
 }
 
 const SAFE_ID = /^[A-Za-z0-9._~-]{1,128}$/
@@ -122,6 +142,8 @@ export class ReviewCoordinator {
   private readonly hubSourceId: string
   private readonly recentLimit: number
   private recent: ReviewGate[] = []
+  /** Creator-secret hashes of the gates in `recent` (older ones are read from the history). */
+  private readonly recentSecrets = new Map<string, string>()
   private doNotDisturb = false
   private ignoring = 0
   private closed = false
@@ -149,9 +171,12 @@ export class ReviewCoordinator {
    */
   persistPendingIn(dataDir: string): GateJournalStatus {
     if (this.journal) return this.journal.status()
-    const { journal, gates } = GateJournal.open(dataDir, { snapshot: () => [...this.entries.values()].map((e) => e.gate) })
+    const { journal, gates, secretHashes } = GateJournal.open(dataDir, {
+      snapshot: () => [...this.entries.values()].map((e) => e.gate),
+      secretOf: (id) => this.entries.get(id)?.secretHash ?? null
+    })
     this.journal = journal
-    for (const gate of gates) this.restore(gate)
+    for (const gate of gates) this.restore(gate, secretHashes.get(gate.id) ?? null)
     // What was just restored (and resolved at restart) is written by the first commit.
     if (gates.length > 0) void journal.flush()
     return journal.status()
@@ -253,7 +278,13 @@ export class ReviewCoordinator {
 
   /** A gate raised through the review API. */
   create(input: CreateGateInput): ReviewGate {
+    return this.createOwned(input).gate
+  }
+
+  /** A gate raised through the review API, and the secret (32 random bytes) with which its creator may read it. */
+  createOwned(input: CreateGateInput): OwnedGate {
     const id = randomUUID()
+    const secret = randomBytes(32).toString('base64url')
     const source: ReviewGateSource = { kind: 'api', sourceId: 'api', producerId: null, label: input.source?.trim() || 'Review API' }
     const gate = this.raise(`api\u0000${id}`, id, id, source, null, {
       taskDescription: input.taskDescription,
@@ -263,8 +294,22 @@ export class ReviewCoordinator {
       timeoutMs: input.timeoutMs,
       onTimeout: input.onTimeout,
       requiredRole: input.requiredRole
-    }, this.now())
-    return gate
+    }, this.now(), secretHash(secret))
+    return { gate, secret }
+  }
+
+  /**
+   * Whether `secret` is the one given to the creator of gate `id` (pending, recently resolved, or in the
+   * history). Constant time; false for gates without one (hub, dashboards) and unknown ids.
+   */
+  async ownerSecretMatches(id: string, secret: string): Promise<boolean> {
+    let stored = this.entries.get(id)?.secretHash ?? this.recentSecrets.get(id) ?? null
+    if (stored === null) stored = await this.log.secretHashOf(id).catch(() => null)
+    const candidate = Buffer.from(secretHash(secret), 'hex')
+    const expected = stored !== null && /^[0-9a-f]{64}$/.test(stored) ? Buffer.from(stored, 'hex') : null
+    // Compared either way, so an unknown id takes as long as a wrong secret.
+    const same = timingSafeEqual(candidate, expected ?? Buffer.alloc(32))
+    return expected !== null && same
   }
 
   /**
@@ -297,7 +342,7 @@ export class ReviewCoordinator {
       decision: word,
       revisedOutput: revised ?? null,
       surface: input.surface,
-      decidedBy: input.decidedBy?.trim() || null,
+      decidedBy: input.decidedBy?.trim() || SURFACE_DECIDERS[input.surface] || null,
       delivered: true,
       note: null
     })
@@ -478,7 +523,8 @@ export class ReviewCoordinator {
     source: ReviewGateSource,
     runId: string | null,
     request: { taskDescription: string; taskOutput: string; timing: string; prompt?: string; timeoutMs: number; onTimeout: string; requiredRole?: string },
-    startMs: number
+    startMs: number,
+    ownerSecretHash: string | null = null
   ): ReviewGate {
     const timeoutMs = clampGateTimeout(request.timeoutMs)
     if (timeoutMs !== request.timeoutMs) {
@@ -506,17 +552,17 @@ export class ReviewCoordinator {
     const budget = budgetKey(source)
     this.budget.check(budget, bytes)
     this.budget.add(budget, bytes)
-    const entry: Entry = { gate, key, budgetKey: budget, bytes, timer: null, waiters: new Set() }
+    const entry: Entry = { gate, key, budgetKey: budget, bytes, timer: null, waiters: new Set(), secretHash: ownerSecretHash }
     this.entries.set(id, entry)
     this.byKey.set(key, id)
-    this.journal?.put(copy(gate))
+    this.journal?.put(copy(gate), ownerSecretHash)
     this.scheduleDeadline(entry)
     this.emit({ type: 'raised', gate: copy(gate) })
     return copy(gate)
   }
 
   /** A gate from the journal: pending again (agents disconnected until they are back), or applied now if its deadline passed. */
-  private restore(stored: ReviewGate): void {
+  private restore(stored: ReviewGate, ownerSecretHash: string | null): void {
     if (this.entries.has(stored.id)) return
     const { source } = stored
     const key = source.kind === 'api' ? `api\u0000${stored.id}` : sourceKey(source.sourceId, source.producerId, stored.reviewId)
@@ -526,7 +572,7 @@ export class ReviewCoordinator {
     const bytes = gateBytes(gate)
     const budget = budgetKey(source)
     this.budget.add(budget, bytes) // admitted when raised; caps may have changed since, but it is not dropped
-    const entry: Entry = { gate, key, budgetKey: budget, bytes, timer: null, waiters: new Set() }
+    const entry: Entry = { gate, key, budgetKey: budget, bytes, timer: null, waiters: new Set(), secretHash: source.kind === 'api' ? ownerSecretHash : null }
     this.entries.set(gate.id, entry)
     this.byKey.set(key, gate.id)
     this.restored++
@@ -631,12 +677,15 @@ export class ReviewCoordinator {
     this.budget.release(entry.budgetKey, entry.bytes)
     // With a persisted history, recent gates are kept cut (find() reads a cut one whole from the history).
     this.recent.unshift(this.log.persisted ? cutTexts(gate, RECENT_TEXT_CHARS) : copy(gate))
-    if (this.recent.length > this.recentLimit) this.recent.length = this.recentLimit
+    if (entry.secretHash) this.recentSecrets.set(gate.id, entry.secretHash)
+    if (this.recent.length > this.recentLimit) {
+      for (const old of this.recent.splice(this.recentLimit)) this.recentSecrets.delete(old.id)
+    }
     const waiters = [...entry.waiters]
     entry.waiters.clear()
     // Waiting callers learn the outcome once it is stored (history, then the journal), so a crash just
     // after cannot bring back as pending a gate whose decision an agent already acted on.
-    void this.settle(copy(gate)).then(() => {
+    void this.settle(copy(gate), entry.secretHash).then(() => {
       for (const waiter of waiters) waiter(copy(gate))
     })
     this.emit({ type: 'resolved', gate: copy(gate) })
@@ -647,11 +696,11 @@ export class ReviewCoordinator {
    * in between restores it pending rather than losing the outcome), committed. A history that does not
    * answer within SAVE_WAIT_MS does not hold this up.
    */
-  private settle(gate: ReviewGate): Promise<void> {
+  private settle(gate: ReviewGate, ownerSecretHash: string | null): Promise<void> {
     const done = (async () => {
       let timer: NodeJS.Timeout | undefined
       try {
-        const saved = Promise.resolve(this.log.save(gate)).catch((err: unknown) => {
+        const saved = Promise.resolve(this.log.save(gate, ownerSecretHash)).catch((err: unknown) => {
           console.error('vigil: could not save a review decision to the history:', err instanceof Error ? err.message : err)
         })
         await Promise.race([saved, new Promise<void>((r) => (timer = setTimeout(r, SAVE_WAIT_MS)))])
@@ -700,6 +749,11 @@ export class ReviewCoordinator {
       }
     }
   }
+}
+
+/** How a creator secret is kept: SHA-256, hex. */
+function secretHash(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex')
 }
 
 function sourceKey(sourceId: string, producerId: string | null, reviewId: string): string {

@@ -3,9 +3,15 @@
 // `?wait=true` long polls, and refusal of unknown decision words instead of reading them as "exit".
 //
 //   POST /api/reviews[?wait=true]      {taskDescription, taskOutput, prompt?, timeoutMs, onTimeout, timing?, requiredRole?, source?}
-//   GET  /api/reviews                  {"reviews":[…pending…],"total":n}
-//   GET  /api/reviews/{id}[?wait=true] one gate, pending or decided
-//   POST /api/reviews/{id}             {decision, revisedOutput?, decidedBy?} → 200 | 400 | 404 | 409 | 503
+//                                      → 201 {reviewId, …, gateSecret} | with ?wait=true 200 and the outcome
+//   GET  /api/reviews                  {"reviews":[…pending…],"total":n}                       (reviewers)
+//   GET  /api/reviews/{id}[?wait=true] one gate, pending or decided                             (reviewers;
+//                                      its creator with `Authorization: Gate <gateSecret>`: status and outcome only)
+//   POST /api/reviews/{id}             {decision, revisedOutput?} → 200 | 400 | 401 | 404 | 409 | 503 (reviewers)
+//
+// Who may do what (SECURITY.md "Who may raise, see and decide a gate"): the auth gate lets a request in
+// and records who it is (server/auth/caller.ts); this file refuses what that caller may not do here, and
+// takes `decidedBy` from it (a `decidedBy` in the body is ignored).
 //
 // A new gate is on disk (gate-journal.ts) before its 201; one over a cap (gate-limits.ts) gets 429 (count)
 // or 413 (bytes, or a body over MAX_BODY_BYTES) naming the limit. A caller whose wait dropped (or whose
@@ -14,6 +20,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ApiError } from '../../shared/api/errors'
 import { MAX_GATE_TIMEOUT_MS, REVIEW_TIMEOUT_ACTIONS, type ReviewGate, type ReviewTimeoutAction } from '../../shared/model/reviews'
 import { BodyTooLargeError, readBody, sendJson, STATUS_BY_CODE } from '../server/json-http'
+import { callerOf, type Caller } from '../server/auth/caller'
 import { isAllowedRequestOrigin } from '../server/origin-policy'
 import type { ServerContext, ServerExtension } from '../server/vigil-server'
 import { GateLimitError } from './gate-limits'
@@ -88,8 +95,11 @@ export class ReviewHttpApi implements ServerExtension {
     if (req.method === 'POST' && !isAllowedRequestOrigin(req.headers.origin, ctx.bindHost, req.headers.host)) {
       throw new ApiError('forbidden', 'Cross-origin requests are not allowed.')
     }
+    const caller = callerOf(req)
+    const reviewer = caller?.reviewer === true
     if (id === null) {
       if (req.method === 'GET' || req.method === 'HEAD') {
+        if (!reviewer) throw notReviewer()
         const pending = this.reviews.pending()
         const { limits, usage, refused, persistence } = this.reviews.stats()
         return sendJson(res, 200, { reviews: pending.map(toWire), total: pending.length, limits, usage, refused, persistence })
@@ -98,16 +108,21 @@ export class ReviewHttpApi implements ServerExtension {
       return methodNotAllowed(res, 'GET, POST')
     }
     if (req.method === 'GET' || req.method === 'HEAD') {
+      // A reviewer sees the whole gate; its creator, with its secret, that gate's status and outcome only.
+      const owner = !reviewer && (await this.isOwner(caller, id))
+      if (!reviewer && !owner) throw notReviewer(caller)
       const gate = wait ? await this.waitFor(req, res, id) : await this.reviews.find(id)
-      if (gate) sendJson(res, 200, toWire(gate))
+      if (gate) sendJson(res, 200, owner ? ownerWire(gate) : toWire(gate))
       return
     }
     if (req.method === 'POST') {
+      if (!reviewer || !caller) throw notReviewer(caller)
       const body = await this.readJson(req)
       const gate = await this.reviews.decideOrExplain(id, {
         decision: typeof body.decision === 'string' ? body.decision : missing('decision'),
         revisedOutput: optionalText(body.revisedOutput, 'revisedOutput'),
-        decidedBy: optionalText(body.decidedBy, 'decidedBy')?.slice(0, 200),
+        // Who decided is what the caller proved, never what the body says (body.decidedBy is ignored).
+        decidedBy: caller.label,
         surface: 'api'
       })
       return sendJson(res, 200, { reviewId: gate.id, decision: gate.outcome?.decision, status: 'APPLIED', gate: toWire(gate) })
@@ -115,13 +130,21 @@ export class ReviewHttpApi implements ServerExtension {
     return methodNotAllowed(res, 'GET, POST')
   }
 
+  /** The caller sent the secret given to this gate's creator. */
+  private async isOwner(caller: Caller | null, id: string): Promise<boolean> {
+    return caller?.gateSecret ? this.reviews.ownerSecretMatches(id, caller.gateSecret) : false
+  }
+
   private async create(req: IncomingMessage, res: ServerResponse, wait: boolean): Promise<void> {
     // Full already: refuse before reading (up to 8 MiB of) the body.
     this.reviews.checkApiAdmission()
-    const gate = this.reviews.create(parseCreate(await this.readJson(req)))
+    const { gate, secret } = this.reviews.createOwned(parseCreate(await this.readJson(req)))
     // On disk before anyone is told the gate exists (false: Vigil keeps it in memory only; see GET /api/reviews "persistence").
     const persisted = await this.reviews.persisted()
-    if (!wait) return sendJson(res, 201, { reviewId: gate.id, status: 'PENDING', createdAt: gate.createdAt, expiresAt: gate.expiresAt, persisted })
+    // The secret is shown this once (only its hash is kept): with it the creator may wait again for this gate.
+    if (!wait) {
+      return sendJson(res, 201, { reviewId: gate.id, status: 'PENDING', createdAt: gate.createdAt, expiresAt: gate.expiresAt, persisted, gateSecret: secret })
+    }
     const done = await this.waitFor(req, res, gate.id)
     if (done) sendJson(res, 200, outcomeWire(done))
   }
@@ -147,7 +170,7 @@ function toWire(gate: ReviewGate): Record<string, unknown> {
     ...(gate.prompt !== null ? { prompt: gate.prompt } : {}),
     timeoutMs: gate.timeoutMs,
     onTimeout: gate.onTimeout,
-    ...(gate.requiredRole !== null ? { requiredRole: gate.requiredRole } : {}),
+    ...(gate.requiredRole !== null ? { requiredRole: gate.requiredRole, requiredRoleNote: roleNote(gate.requiredRole) } : {}),
     createdAt: gate.createdAt,
     expiresAt: gate.expiresAt,
     source: gate.source,
@@ -155,6 +178,32 @@ function toWire(gate: ReviewGate): Record<string, unknown> {
     status: gate.status.toUpperCase().replace('-', '_'),
     ...(gate.outcome ? { outcome: gate.outcome } : {})
   }
+}
+
+/** What the gate's creator reads with its secret: where its gate stands, never its texts or any other gate. */
+function ownerWire(gate: ReviewGate): Record<string, unknown> {
+  return {
+    reviewId: gate.id,
+    createdAt: gate.createdAt,
+    expiresAt: gate.expiresAt,
+    timeoutMs: gate.timeoutMs,
+    onTimeout: gate.onTimeout,
+    status: gate.status.toUpperCase().replace('-', '_'),
+    ...(gate.outcome ? { outcome: gate.outcome } : {})
+  }
+}
+
+/** requiredRole is carried and shown, never checked: Vigil has no named reviewers. */
+export function roleNote(role: string): string {
+  return `Role '${role}' requested; Vigil does not check roles.`
+}
+
+/** 401 for a caller that may not read or decide gates (the auth gate refuses most before they get here). */
+function notReviewer(caller?: Caller | null): ApiError {
+  if (caller?.gateSecret) {
+    return new ApiError('unauthorized', "That is not this gate's secret. A gate's secret reads only its own gate (GET /api/reviews/{id}); listing and deciding need a login or the reviewer token.")
+  }
+  return new ApiError('unauthorized', 'Reading or deciding review gates needs a login or the reviewer token (Authorization: Bearer <reviewer token>).')
 }
 
 /** What a caller that waited gets back: the decision to act on. */
@@ -260,6 +309,7 @@ function sendProblem(res: ServerResponse, err: unknown): void {
     return
   }
   if (err instanceof ApiError) {
+    if (err.code === 'unauthorized') res.setHeader('www-authenticate', 'Bearer realm="vigil"')
     sendJson(res, STATUS_BY_CODE[err.code], { ok: false, error: { code: err.code, message: err.message, reason: REASONS[err.code] ?? null } })
     return
   }

@@ -5,11 +5,17 @@ import type { ReviewGate, ReviewHistoryPage } from '../../shared/model/reviews'
 export interface ReviewLog {
   /** True when the history survives a restart. */
   readonly persisted: boolean
-  /** Stores a resolved gate (settles once stored); never rejects for a storage problem it can report later. */
-  save(gate: ReviewGate): void | Promise<void>
+  /**
+   * Stores a resolved gate (settles once stored); never rejects for a storage problem it can report later.
+   * `secretHash`: the SHA-256 (hex) of its creator's secret (review API gates), so the creator can still
+   * read its outcome (GET /api/reviews/{id} with the secret) after the gate left memory.
+   */
+  save(gate: ReviewGate, secretHash?: string | null): void | Promise<void>
   /** Newest first. */
   list(offset: number, limit: number): Promise<ReviewHistoryPage>
   get(id: string): Promise<ReviewGate | null>
+  /** The creator-secret hash stored with the newest gate of this id, or null. */
+  secretHashOf(id: string): Promise<string | null>
 }
 
 /**
@@ -19,7 +25,7 @@ export interface ReviewLog {
  */
 export class MemoryReviewLog implements ReviewLog {
   readonly persisted = false
-  private readonly gates: { gate: ReviewGate; bytes: number }[] = []
+  private readonly gates: { gate: ReviewGate; bytes: number; secretHash: string | null }[] = []
   private bytes = 0
 
   constructor(
@@ -27,9 +33,9 @@ export class MemoryReviewLog implements ReviewLog {
     private readonly maxBytes = 64 * 1024 * 1024
   ) {}
 
-  save(gate: ReviewGate): void {
+  save(gate: ReviewGate, secretHash?: string | null): void {
     const bytes = textBytes(gate)
-    this.gates.unshift({ gate, bytes })
+    this.gates.unshift({ gate, bytes, secretHash: secretHash ?? null })
     this.bytes += bytes
     while (this.gates.length > 1 && (this.gates.length > this.limit || this.bytes > this.maxBytes)) {
       this.bytes -= this.gates.pop()!.bytes
@@ -42,6 +48,10 @@ export class MemoryReviewLog implements ReviewLog {
 
   async get(id: string): Promise<ReviewGate | null> {
     return this.gates.find((e) => e.gate.id === id)?.gate ?? null
+  }
+
+  async secretHashOf(id: string): Promise<string | null> {
+    return this.gates.find((e) => e.gate.id === id)?.secretHash ?? null
   }
 }
 

@@ -5,6 +5,7 @@ import { EVENTS_PATH, MAX_TRACE_TEXT, RPC_PATH_PREFIX, type VigilApi } from '../
 import { dispatch } from '../core/dispatch'
 import type { EventHub } from '../core/event-hub'
 import { createAuth, type AuthGate } from './auth/auth-gate'
+import { runAsCallerOf } from './auth/caller'
 import { ExposureError, exposureProblem } from './auth/exposure'
 import { STATUS_PATH } from './auth/route-kinds'
 import { CONNECTION_LIMITS, ConnectionGate, refuseUpgrade, upgradeRoute } from './connection-limits'
@@ -106,7 +107,8 @@ export async function startVigilServer(opts: VigilServerOptions): Promise<Runnin
       return sendError(res, 400, 'bad-request', 'The body is not valid JSON.')
     }
     const args = typeof body === 'object' && body !== null && 'args' in body ? (body as { args: unknown }).args : []
-    const result = await dispatch(opts.api, method, args)
+    // As the caller the auth gate proved (auth/caller.ts): decideReview records who decided from it.
+    const result = await runAsCallerOf(req, () => dispatch(opts.api, method, args))
     sendJson(res, result.ok ? 200 : STATUS_BY_CODE[result.error.code], result)
   }
 

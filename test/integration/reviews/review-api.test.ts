@@ -52,11 +52,12 @@ describe('review API', () => {
     const decided = await call(v, 'POST', `/api/reviews/${id}`, { decision: 'EDIT', revisedOutput: 'Line one, fixed', decidedBy: 'ana' })
     expect(decided).toMatchObject({ status: 200, body: { reviewId: id, decision: 'EDIT', status: 'APPLIED' } })
     const result = await waiting
-    expect(result).toMatchObject({ status: 200, body: { reviewId: id, status: 'APPLIED', decision: 'EDIT', revisedOutput: 'Line one, fixed', surface: 'api', decidedBy: 'ana' } })
+    // decidedBy is the server's record of who decided (no password, from this machine), never the body's "ana".
+    expect(result).toMatchObject({ status: 200, body: { reviewId: id, status: 'APPLIED', decision: 'EDIT', revisedOutput: 'Line one, fixed', surface: 'api', decidedBy: 'local (no password)' } })
     // Every viewer learns the outcome at once.
     const last = await waitFor(() => watcher.states().find((s) => s.recent.some((g) => g.id === id)), 'the outcome pushed')
     expect(last.pending).toEqual([])
-    expect(last.recent[0]).toMatchObject({ id, status: 'decided', outcome: { decision: 'EDIT', surface: 'api', decidedBy: 'ana' } })
+    expect(last.recent[0]).toMatchObject({ id, status: 'decided', outcome: { decision: 'EDIT', surface: 'api', decidedBy: 'local (no password)' } })
     watcher.ws.close()
   })
 

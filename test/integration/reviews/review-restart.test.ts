@@ -72,7 +72,7 @@ describe('pending gates across a restart', () => {
     const again = call(second, 'GET', `/api/reviews/${apiId}?wait=true`)
     await new Promise((r) => setTimeout(r, 50))
     expect((await call(second, 'POST', `/api/reviews/${apiId}`, { decision: 'EDIT', revisedOutput: 'fixed', decidedBy: 'ana' })).status).toBe(200)
-    expect(await again).toMatchObject({ status: 200, body: { reviewId: apiId, status: 'DECIDED', outcome: { decision: 'EDIT', revisedOutput: 'fixed', decidedBy: 'ana' } } })
+    expect(await again).toMatchObject({ status: 200, body: { reviewId: apiId, status: 'DECIDED', outcome: { decision: 'EDIT', revisedOutput: 'fixed', decidedBy: 'local (no password)' } } })
 
     // The producer reconnects with the same id on a new socket: once it is back, the decision reaches it.
     const back = connect(`${second.ws}/ingress`)

@@ -174,7 +174,8 @@ describe('history in Vigil\'s DuckDB', () => {
     expect(history.total).toBe(2)
     expect(history.rows.map((g) => [g.status, g.outcome?.decision, g.outcome?.surface])).toEqual([
       ['timed-out', 'FAIL', 'timeout'],
-      ['decided', 'EDIT', 'desktop-inbox']
+      // vigil serve has no desktop window: the surface a caller claims is not taken.
+      ['decided', 'EDIT', 'browser-inbox']
     ])
     expect(history.rows[1]).toMatchObject({ id: 'r-hub-1', source: { kind: 'hub', producerId: 'svc-a-1' }, outcome: { revisedOutput: 'new text' } })
     expect((await second.service.getReview('r-hub-1')).status).toBe('decided')

@@ -106,9 +106,10 @@ describe('vigil serve with auth flags', () => {
     try {
       const url = await vigil.url
       expect(vigil.stderr()).toBe('')
-      const agent = (auth?: string) => fetch(`${url}/api/reviews`, { headers: auth ? { authorization: auth } : {} })
+      const gate = JSON.stringify({ taskDescription: 'Ship?', taskOutput: 'v1', timeoutMs: 0, onTimeout: 'CONTINUE' })
+      const agent = (auth?: string) => fetch(`${url}/api/reviews`, { method: 'POST', body: gate, headers: auth ? { authorization: auth } : {} })
       expect((await agent()).status).toBe(401)
-      expect((await agent('Bearer tok-cli-1')).status).toBe(200)
+      expect((await agent('Bearer tok-cli-1')).status).toBe(201)
     } finally {
       expect(await vigil.stop()).toBe(0)
     }

@@ -192,7 +192,10 @@ describe('loopback agents', () => {
     if (ws.kind === 'open') ws.ws.close()
     const reply = await call(s, '/api/hub/ingress', { method: 'POST', body: envelope(SVC_A, 1, '2026-03-05T14:00:00Z', started('e1')) })
     expect(reply.status).toBe(202)
-    expect((await call(s, '/api/reviews')).status).toBe(200)
+    // They raise review gates too, but reading gates needs a login or the reviewer token, also from loopback.
+    const gate = { taskDescription: 'Ship?', taskOutput: 'v1', timeoutMs: 0, onTimeout: 'CONTINUE' }
+    expect((await call(s, '/api/reviews', json(gate))).status).toBe(201)
+    expect((await call(s, '/api/reviews')).status).toBe(401)
   })
 })
 

@@ -40,7 +40,10 @@ describe('agents and browsers off loopback (injected isLoopback: every caller is
       expect(JSON.parse(reply.body)).toMatchObject({ ok: false, error: { code: 'unauthorized' } })
     }
     expect((await call(s, '/api/hub/ingress', { method: 'POST', body: ingressBody(2), headers: bearer() })).status).toBe(202)
-    expect((await call(s, '/api/reviews', { headers: bearer() })).status).toBe(200)
+    // The ingress token raises a gate; it never reads or decides one (that needs a login or the reviewer token).
+    const gate = { taskDescription: 'Ship?', taskOutput: 'v1', timeoutMs: 0, onTimeout: 'CONTINUE' }
+    expect((await call(s, '/api/reviews', json(gate, bearer()))).status).toBe(201)
+    expect((await call(s, '/api/reviews', { headers: bearer() })).status).toBe(401)
   })
 
   it('lets a login session stand in for the token', async () => {

@@ -14,10 +14,20 @@ describe('vigil command line', () => {
       dataDir: null,
       passwordFile: null,
       ingressTokenFile: null,
+      reviewerTokenFile: null,
       insecure: false,
       allowOrigins: []
     })
     expect(DEFAULT_PORT).toBe(7400)
+  })
+
+  it('takes --reviewer-token-file, and says in --help what is public and that without a password anyone on this machine decides gates', async () => {
+    expect(parseArgs(['serve', '--reviewer-token-file', '/run/rev'])).toMatchObject({ reviewerTokenFile: '/run/rev' })
+    expect(() => parseArgs(['serve', '--reviewer-token-file'])).toThrow(/--reviewer-token-file needs a value/)
+    const { USAGE } = await import('../../../src/main/cli/args')
+    const flat = USAGE.replace(/\s+/g, ' ')
+    expect(flat).toMatch(/WITHOUT a password, anyone who can reach the port can read and decide every gate/)
+    expect(flat).toMatch(/reading and deciding them .* needs a login or the reviewer token, also from this machine/)
   })
 
   it('takes repeatable --allow-origin as normalised origins, and refuses what is not an origin', () => {

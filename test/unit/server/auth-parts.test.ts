@@ -143,8 +143,8 @@ describe('route kinds', () => {
     ['/api/status', 'public'],
     ['/ingress', 'agent'],
     ['/api/hub/ingress', 'agent'],
-    ['/api/reviews', 'agent'],
-    ['/api/reviews/r1/decision', 'agent'],
+    ['/api/reviews', 'reviewer'],
+    ['/api/reviews/r1/decision', 'reviewer'],
     ['/api/reviewsX', 'browser'],
     ['/ingress/', 'browser'],
     ['/', 'browser'],
@@ -154,6 +154,13 @@ describe('route kinds', () => {
     ['/ws', 'browser'],
     ['/api/hub/producers', 'browser']
   ])('%s is %s', (path, kind) => expect(routeKind(path)).toBe(kind))
+
+  it('raising a gate (POST /api/reviews) is an agent route; deciding one (POST /api/reviews/{id}) a reviewer route', () => {
+    expect(routeKind('/api/reviews', 'POST')).toBe('agent')
+    expect(routeKind('/api/reviews', 'HEAD')).toBe('reviewer')
+    expect(routeKind('/api/reviews/r1', 'POST')).toBe('reviewer')
+    expect(routeKind('/api/reviews/r1', 'GET')).toBe('reviewer')
+  })
 })
 
 describe('login page', () => {

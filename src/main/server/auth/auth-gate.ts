@@ -9,16 +9,22 @@
 //    the handler, which refuses with close 1008 (spec §3).
 //  * public: /login, /logout, POST /api/login, POST /api/logout, GET /api/status (name + version only
 //    unless the caller may see the rest).
-//  * agent routes (/ingress, /api/hub/ingress, /api/reviews…): a loopback caller needs nothing; others
-//    need `Authorization: Bearer <ingress token>` or a login.
+//  * agent routes (/ingress, /api/hub/ingress, POST /api/reviews: publishing, raising a gate): a loopback
+//    caller needs nothing; others need `Authorization: Bearer <ingress token>`, the reviewer token or a login.
+//  * reviewer routes (every other /api/reviews… request: reading and deciding gates): a login or
+//    `Authorization: Bearer <reviewer token>`, also from loopback; without a password, like browser routes.
+//    A request carrying a gate secret (`Authorization: Gate …`) is let through for the review API to check
+//    against that one gate (SECURITY.md "Who may raise, see and decide a gate").
 //  * everything else (pages, assets, /api/rpc, /api/events, /ws): with a password, a login; without
 //    one, loopback callers only, unless the server was started --insecure.
+// Each request let through carries the identity that was proved (caller.ts): the history's decidedBy.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { sendError } from '../json-http'
 import { isOwnOrigin, parseAllowedOrigin, recordUpgradeOrigin, upgradeOriginAllowed, type OriginRules } from '../origin-policy'
 import { LoginRateLimiter } from './login-rate-limit'
 import { handleLoginRoute, redirect } from './login-routes'
+import { CALLER_LABELS, gateSecretOf, recordCaller, type Caller, type CallerKind } from './caller'
 import { bearerToken, clientAddress, isLoopbackRequest, isOnLoopbackHost } from './request-facts'
 import { AUTH_PATHS, routeKind, type RouteKind } from './route-kinds'
 import { createPasswordHashMatcher } from './password-hash'
@@ -33,6 +39,8 @@ export interface AuthOptions {
   passwordHash?: string | null
   /** Agents off loopback send it as `Authorization: Bearer <token>`. */
   ingressToken?: string | null
+  /** Reviewers' scripts send it as `Authorization: Bearer <token>`: opens the review API (read, decide), nothing else. */
+  reviewerToken?: string | null
   /** Allow a non-loopback bind with no password or token, and let any browser in when there is no password. */
   insecure?: boolean
   /**
@@ -51,6 +59,7 @@ export interface AuthOptions {
 export interface AuthGate {
   readonly requiresLogin: boolean
   readonly hasIngressToken: boolean
+  readonly hasReviewerToken: boolean
   readonly insecure: boolean
   /** Host names the Host header may carry besides loopback ones (from allowOrigins). */
   readonly allowedHostnames: readonly string[]
@@ -79,11 +88,16 @@ function foreignFetch(req: IncomingMessage): boolean {
   return req.headers['sec-fetch-mode'] !== 'navigate'
 }
 
-type Access = { ok: true; token: string | null } | { ok: false; status: 401 | 403; message: string }
+type Access = { ok: true; token: string | null; caller: Caller } | { ok: false; status: 401 | 403; message: string }
+
+const REVIEWER_REFUSED =
+  'Reading or deciding review gates needs a login (open /login, or POST {"password": …} to /api/login) or the reviewer token ' +
+  '(Authorization: Bearer <reviewer token>). The agent that raised a gate reads its own with Authorization: Gate <secret>.'
 
 export function createAuth(opts: AuthOptions = {}): AuthGate {
   const checkPassword = opts.password ? createSecretMatcher(opts.password) : opts.passwordHash ? createPasswordHashMatcher(opts.passwordHash) : null
   const checkToken = opts.ingressToken ? createSecretMatcher(opts.ingressToken) : null
+  const checkReviewer = opts.reviewerToken ? createSecretMatcher(opts.reviewerToken) : null
   const insecure = opts.insecure ?? false
   const isLoopback = opts.isLoopback ?? isLoopbackRequest
   const sessions = new SessionStore({ now: opts.now, idleMs: opts.sessionIdleMs, absoluteMs: opts.sessionAbsoluteMs })
@@ -104,21 +118,45 @@ export function createAuth(opts: AuthOptions = {}): AuthGate {
     const token = readCookie(req.headers.cookie, cookieFor(req).name)
     return token && sessions.touch(token) ? token : null
   }
-  const hasBearer = (req: IncomingMessage): boolean => {
+  const hasIngressBearer = (req: IncomingMessage): boolean => {
     const token = checkToken ? bearerToken(req) : null
     return token !== null && checkToken!(token)
   }
+  const hasReviewerBearer = (req: IncomingMessage): boolean => {
+    const token = checkReviewer ? bearerToken(req) : null
+    return token !== null && checkReviewer!(token)
+  }
+  const hasBearer = (req: IncomingMessage): boolean => hasIngressBearer(req) || hasReviewerBearer(req)
+  const caller = (req: IncomingMessage, kind: CallerKind): Caller => ({
+    kind,
+    label: CALLER_LABELS[kind],
+    reviewer: kind !== 'agent',
+    gateSecret: gateSecretOf(req)
+  })
+  /** Without a password, whoever may use the interface may also review: this machine, or anyone with --insecure. */
+  const openReviewer = (req: IncomingMessage): Caller | null =>
+    checkPassword ? null : isLoopback(req) ? caller(req, 'local-no-password') : insecure ? caller(req, 'insecure-no-password') : null
 
   function access(req: IncomingMessage, kind: RouteKind): Access {
-    if (kind === 'public') return { ok: true, token: null }
+    if (kind === 'public') return { ok: true, token: null, caller: caller(req, 'agent') }
     const token = sessionOf(req)
-    if (token) return { ok: true, token }
+    if (token) return { ok: true, token, caller: caller(req, 'session') }
     if (kind === 'agent') {
-      if (isLoopback(req) || hasBearer(req) || (insecure && !checkToken && !checkPassword)) return { ok: true, token: null }
+      if (hasReviewerBearer(req)) return { ok: true, token: null, caller: caller(req, 'reviewer-token') }
+      if (isLoopback(req) || hasIngressBearer(req) || (insecure && !checkToken && !checkPassword)) return { ok: true, token: null, caller: caller(req, 'agent') }
       return { ok: false, status: 401, message: 'Send Authorization: Bearer <ingress token>, or sign in at /login.' }
     }
+    if (kind === 'reviewer') {
+      if (hasReviewerBearer(req)) return { ok: true, token: null, caller: caller(req, 'reviewer-token') }
+      const open = openReviewer(req)
+      if (open) return { ok: true, token: null, caller: open }
+      // The review API checks the secret against the one gate it names (and refuses it anywhere else).
+      if (gateSecretOf(req) !== null) return { ok: true, token: null, caller: caller(req, 'agent') }
+      return { ok: false, status: 401, message: REVIEWER_REFUSED }
+    }
     if (checkPassword) return { ok: false, status: 401, message: 'Sign in first: open /login, or POST {"password": …} to /api/login.' }
-    if (insecure || isLoopback(req)) return { ok: true, token: null }
+    const open = openReviewer(req)
+    if (open) return { ok: true, token: null, caller: open }
     return {
       ok: false,
       status: 403,
@@ -132,13 +170,14 @@ export function createAuth(opts: AuthOptions = {}): AuthGate {
     if (refusal.status === 401 && checkPassword && kind === 'browser' && !path.startsWith('/api/') && (method === 'GET' || method === 'HEAD')) {
       return redirect(res, AUTH_PATHS.loginPage)
     }
-    if (kind === 'agent') res.setHeader('www-authenticate', 'Bearer realm="vigil"')
+    if (kind === 'agent' || kind === 'reviewer') res.setHeader('www-authenticate', 'Bearer realm="vigil"')
     sendError(res, refusal.status, refusal.status === 401 ? 'unauthorized' : 'forbidden', refusal.message)
   }
 
   return {
     requiresLogin: checkPassword !== null,
     hasIngressToken: checkToken !== null,
+    hasReviewerToken: checkReviewer !== null,
     insecure,
     allowedHostnames,
 
@@ -156,13 +195,16 @@ export function createAuth(opts: AuthOptions = {}): AuthGate {
         sendError(res, 403, 'forbidden', 'Cross-origin requests are not allowed.')
         return true
       }
-      const kind = routeKind(path)
+      const kind = routeKind(path, method)
       if (kind === 'public') {
         const deps = { checkPassword, sessions, limiter, cookie: cookieFor(req), token: sessionOf(req), clientAddress: clientAddress(req) }
         if (await handleLoginRoute(req, res, path, deps)) return true
       }
       const verdict = access(req, kind)
-      if (verdict.ok) return false
+      if (verdict.ok) {
+        recordCaller(req, verdict.caller)
+        return false
+      }
       refuseHttp(req, res, path, kind, verdict)
       return true
     },
