@@ -8,13 +8,12 @@ import { Agent, request } from 'node:http'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
 import WebSocket from 'ws'
 import { VigilService } from '../src/main/core/vigil-service'
 import { IngestJournal } from '../src/main/recorder/ingest-journal'
 import { startVigilServer } from '../src/main/server/vigil-server'
-import { TEMPLATES, WORKER } from './hub-ingest.mjs'
+import { measureRate, TEMPLATES, WORKER } from './hub-ingest.mjs'
 import { report } from './stats.mjs'
 
 const log = (m: string) => process.stderr.write(`durable-ingest: ${m}\n`)
@@ -55,24 +54,7 @@ export async function socketRate(durable: boolean, producerCount: number): Promi
         worker.once('message', () => ok())
       })
       await new Promise((r) => setTimeout(r, 500))
-      const lag = monitorEventLoopDelay({ resolution: 10 })
-      lag.enable()
-      const perSecond: number[] = []
-      const start = performance.now()
-      const first = frames()
-      let last = first
-      let lastT = start
-      while (performance.now() - start < DURATION_MS) {
-        await new Promise((r) => setTimeout(r, 1000))
-        const now = performance.now()
-        const f = frames()
-        perSecond.push(((f - last) * 1000) / (now - lastT))
-        last = f
-        lastT = now
-      }
-      const total = frames() - first
-      const elapsed = (performance.now() - start) / 1000
-      lag.disable()
+      const { perSecond, total, elapsed, lag } = await measureRate(frames, DURATION_MS)
       const stopped = new Promise((r) => worker.on('message', (m) => typeof m === 'object' && r(m)))
       worker.postMessage('stop')
       await stopped

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
 import { VigilService } from '../src/main/core/vigil-service'
 import { LiveHub } from '../src/main/hub/live-hub'
@@ -89,6 +89,27 @@ Promise.all([browser, ...sockets.map((s) => s.ws)].map(opened)).then(() => {
 })
 `
 
+/** Samples `count()` every second for `durationMs`: per-second rates, the total, and the event loop's delay meanwhile. */
+export async function measureRate(count: () => number, durationMs: number): Promise<{ perSecond: number[]; total: number; elapsed: number; lag: IntervalHistogram }> {
+  const lag = monitorEventLoopDelay({ resolution: 10 })
+  lag.enable()
+  const perSecond: number[] = []
+  const start = performance.now()
+  const first = count()
+  let last = first
+  let lastT = start
+  while (performance.now() - start < durationMs) {
+    await new Promise((r) => setTimeout(r, 1000))
+    const now = performance.now()
+    const n = count()
+    perSecond.push(((n - last) * 1000) / (now - lastT))
+    last = n
+    lastT = now
+  }
+  lag.disable()
+  return { perSecond, total: count() - first, elapsed: (performance.now() - start) / 1000, lag }
+}
+
 async function ingestRate(label: string, producerCount: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-hub-bench-'))
   const service = new VigilService({ mode: 'web', version: 'bench', tmpRoot: join(dir, 'tmp') })
@@ -111,24 +132,7 @@ async function ingestRate(label: string, producerCount: number): Promise<void> {
       worker.once('message', () => resolve())
     })
     await new Promise((r) => setTimeout(r, 500)) // warm-up
-    const lag = monitorEventLoopDelay({ resolution: 10 })
-    lag.enable()
-    const perSecond: number[] = []
-    const start = performance.now()
-    const startFrames = frames()
-    let last = startFrames
-    let lastT = start
-    while (performance.now() - start < DURATION_MS) {
-      await new Promise((r) => setTimeout(r, 1000))
-      const now = performance.now()
-      const f = frames()
-      perSecond.push(((f - last) * 1000) / (now - lastT))
-      last = f
-      lastT = now
-    }
-    const total = frames() - startFrames
-    const elapsed = (performance.now() - start) / 1000
-    lag.disable()
+    const { perSecond, total, elapsed, lag } = await measureRate(frames, DURATION_MS)
     const done = new Promise<{ browserFrames: number }>((resolve) => worker.on('message', (m) => typeof m === 'object' && resolve(m)))
     worker.postMessage('stop')
     const { browserFrames } = await done
