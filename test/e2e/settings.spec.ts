@@ -112,3 +112,49 @@ test('in vigil serve the settings are read-only facts, and the API refuses every
   await page.reload()
   await expect(page.getByTestId('password-status')).toContainText('No password')
 })
+
+test('“Notify me in this browser” off: a new review gate raises no Web Notification; on again: it does', async ({ page, context }) => {
+  await context.grantPermissions(['notifications'], { origin: vigil.url })
+  // Records what the page would show instead of showing it.
+  await page.addInitScript(() => {
+    const shown: string[] = []
+    ;(window as unknown as { __shown: string[] }).__shown = shown
+    class RecordingNotification {
+      static permission = 'granted'
+      static requestPermission = async () => 'granted'
+      onclick: (() => void) | null = null
+      constructor(title: string, options?: { body?: string }) {
+        shown.push(`${title}: ${options?.body ?? ''}`)
+      }
+      close() {}
+    }
+    ;(window as unknown as { Notification: unknown }).Notification = RecordingNotification
+  })
+  const shown = () => page.evaluate(() => (window as unknown as { __shown: string[] }).__shown.join('\n'))
+  const raise = async (task: string) => {
+    const res = await fetch(`${vigil.url}/api/reviews`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ taskDescription: task, taskOutput: 'out', timeoutMs: 300_000, onTimeout: 'CONTINUE' })
+    })
+    expect(res.status).toBe(201)
+    await expect(page.getByTestId('sidebar-review-count')).toContainText(/[1-9]/)
+  }
+
+  await page.goto(`${vigil.url}/#/settings`)
+  const toggle = page.getByTestId('browser-notifications')
+  await expect(toggle).toBeChecked()
+  await toggle.uncheck()
+  await expect(toggle).not.toBeChecked()
+  await raise('Gate while notifications are off')
+  await page.waitForTimeout(500)
+  expect(await shown()).not.toContain('Gate while notifications are off')
+
+  await toggle.check()
+  await expect(toggle).toBeChecked()
+  // The choice is kept in this browser.
+  await page.reload()
+  await expect(page.getByTestId('browser-notifications')).toBeChecked()
+  await raise('Gate while notifications are on')
+  await expect.poll(shown).toContain('Gate while notifications are on')
+})

@@ -3,6 +3,7 @@
 // interaction with a gate, never on load; clicking the notification focuses that gate). The desktop
 // app has OS notifications from main, so it gets only the title and badge here.
 import type { ReviewGate } from '../../shared/model/reviews'
+import { browserNotificationsEnabled } from './browser-notifications'
 
 const ICON_BODY = `<defs><linearGradient id="bg" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="#24324f"/><stop offset="1" stop-color="#141b2b"/></linearGradient></defs><rect x="32" y="32" width="960" height="960" rx="210" fill="url(#bg)"/><path d="M168 512c96-160 208-240 344-240s248 80 344 240c-96 160-208 240-344 240S264 672 168 512z" fill="none" stroke="#6ea8ff" stroke-width="56" stroke-linejoin="round"/><circle cx="512" cy="512" r="112" fill="#4cc38a"/>`
 
@@ -37,7 +38,7 @@ export class GateAlerts {
 
   /** The user touched a gate (opened, approved, clicked the banner): the moment to ask, once. */
   noteInteraction(): void {
-    if (!this.web || this.asked || typeof Notification === 'undefined' || Notification.permission !== 'default') return
+    if (!this.web || this.asked || !browserNotificationsEnabled() || typeof Notification === 'undefined' || Notification.permission !== 'default') return
     this.asked = true
     void Notification.requestPermission().then((p) => (this.permission = p as Permission))
   }
@@ -59,7 +60,8 @@ export class GateAlerts {
     const ids = new Set(pending.map((g) => g.id))
     const before = this.known
     this.known = ids
-    if (before === null || doNotDisturb || !this.web || typeof Notification === 'undefined' || Notification.permission !== 'granted') return
+    // Settings → This browser can turn them off (a page cannot take back a permission it was given).
+    if (before === null || doNotDisturb || !this.web || !browserNotificationsEnabled() || typeof Notification === 'undefined' || Notification.permission !== 'granted') return
     for (const gate of pending) {
       if (before.has(gate.id)) continue
       try {
