@@ -331,8 +331,26 @@ export class VigilService implements VigilApi {
       ...this.recording,
       paused: this.recorder?.pausedText() ?? this.recordingOff?.pausedText() ?? null,
       notRecorded,
+      refused: this.hubRefusals(),
       recorded: stats?.recorded ?? 0
     }
+  }
+
+  /**
+   * Hub envelopes dropped before anything acted on them, per producer (`hub:<producerId>`: malformed or
+   * too big) and for the hub as a whole (`hub`: unattributed bad frames, producer ids over a cap,
+   * ownership refusals). Inner messages of unknown types are relayed, so they do not count.
+   */
+  private hubRefusals(): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (const p of this.hub.producers()) {
+      const n = p.diagnostics.malformed + p.diagnostics.oversize
+      if (n > 0) out[`hub:${p.producer.producerId}`] = n
+    }
+    const c = this.hub.counters()
+    const whole = c.unattributed.malformed + c.unattributed.oversize + c.unattributed.unknown + c.producerIdsRefused + c.ownershipRefused
+    if (whole > 0) out.hub = whole
+    return out
   }
 
   async listReviews(): Promise<ReviewsSnapshot> {

@@ -24,6 +24,11 @@ export interface RecordingStatus {
   paused: string | null
   /** Events shown live but not recorded (journal or file could not be written), per source id. */
   notRecorded: Record<string, number>
+  /**
+   * Hub envelopes refused before anything acted on them (malformed, over the frame limit, over a cap,
+   * claiming another producer's id or gate): `hub:<producerId>` per producer, `hub` for the rest.
+   */
+  refused: Record<string, number>
   /** Events recorded since start. */
   recorded: number
 }

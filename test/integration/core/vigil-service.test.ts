@@ -95,7 +95,7 @@ describe('recording live runs', () => {
     const path = join(dir, 'data', 'recordings.duckdb')
     const first = service()
     await first.startRecording(path)
-    expect((await first.getAppInfo()).recording).toEqual({ path, active: true, problem: null, paused: null, notRecorded: {}, recorded: 0 })
+    expect((await first.getAppInfo()).recording).toEqual({ path, active: true, problem: null, paused: null, notRecorded: {}, refused: {}, recorded: 0 })
 
     const sim = new EnsembleSimulator({ paceMs: 10, loop: false, reviewTimeoutMs: 200 })
     const { url } = await sim.start()
