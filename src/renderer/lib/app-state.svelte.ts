@@ -10,6 +10,8 @@ export class AppState {
   runs = $state.raw<RunSummary[]>([])
   /** False while the web bridge's event socket is down. */
   connected = $state(true)
+  /** When this page last heard from Vigil (an answer or a push), in ms: "last update" once disconnected. */
+  lastUpdateAt = $state<number | null>(null)
   loaded = $state(false)
   loadError = $state<string | null>(null)
   /** Bumped per store on every new snapshot, so views refetch exactly what changed. */
@@ -22,11 +24,19 @@ export class AppState {
 
   /** Subscribes first, then loads, so nothing that happens in between is missed. */
   async start(onNavigate: (route: string) => void): Promise<void> {
-    this.bridge.on('sources-changed', (sources) => (this.sources = sources))
+    this.bridge.on('sources-changed', (sources) => {
+      this.sources = sources
+      this.heard()
+    })
     this.bridge.on('store-updated', ({ storeId, version }) => {
       this.storeVersions = { ...this.storeVersions, [storeId]: version }
+      this.heard()
     })
-    this.bridge.on('run-updated', (run) => this.upsertRun(run))
+    this.bridge.on('run-updated', (run) => {
+      this.upsertRun(run)
+      this.heard()
+    })
+    this.bridge.on('reviews-changed', () => this.heard())
     this.bridge.on('recording-changed', (recording) => {
       if (this.info) this.info = { ...this.info, recording }
     })
@@ -45,6 +55,7 @@ export class AppState {
       this.sources = sources
       this.runs = runs
       this.loadError = null
+      this.heard()
     } catch (err) {
       this.loadError = err instanceof Error ? err.message : String(err)
     } finally {
@@ -55,8 +66,20 @@ export class AppState {
   setConnected(connected: boolean): void {
     const wasDown = !this.connected
     this.connected = connected
+    if (connected) this.heard()
     // Back after a drop: events may have been missed, so fetch the truth again.
     if (connected && wasDown) void this.reload()
+  }
+
+  /** Whether a run's source still exists (hub and imported runs have none of their own). */
+  sourceKnown(sourceId: string): boolean {
+    return sourceId === 'hub' || sourceId.startsWith('file:') || this.sources.some((s) => s.id === sourceId)
+  }
+
+  private heard(): void {
+    // At most one state write a second: pushes can come by the hundred.
+    const now = Date.now()
+    if (this.lastUpdateAt === null || now - this.lastUpdateAt >= 1000) this.lastUpdateAt = now
   }
 
   private upsertRun(run: RunSummary): void {
