@@ -292,8 +292,10 @@ export class AppSettings implements SettingsProvider {
   }
 
   private effectivePort(saved: ServerSettings): number {
-    const fromEnv = Number(this.opts.env.VIGIL_PORT)
-    return this.opts.env.VIGIL_PORT !== undefined && isValidPort(fromEnv) ? fromEnv : saved.port
+    // VIGIL_PORT=0 (a free port, as before the Settings page) is allowed here, not in server.json.
+    const raw = this.opts.env.VIGIL_PORT
+    const fromEnv = Number(raw)
+    return raw !== undefined && raw.trim() !== '' && (fromEnv === 0 || isValidPort(fromEnv)) ? fromEnv : saved.port
   }
 
   /** The desktop never serves a network unguarded (no --insecure here): a password or a token first. */

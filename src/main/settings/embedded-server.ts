@@ -1,9 +1,11 @@
 // The desktop app's own server (hub, review API, browsers), restartable: the Settings page changes its
 // host, port, password or token and it comes back with them. Plain Node, so it is tested for real.
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { VigilApi } from '../../shared/api/contract'
 import type { EventHub } from '../core/event-hub'
 import { createAuth } from '../server/auth/auth-gate'
-import { startVigilServer, type RunningServer, type ServerExtension } from '../server/vigil-server'
+import { startVigilServer, type RunningServer, type ServerContext, type ServerExtension } from '../server/vigil-server'
 import type { ServerConfig, ServerControl, ServerState } from './app-settings'
 
 export interface EmbeddedServerOptions {
@@ -23,27 +25,46 @@ export interface ServedApi {
 
 /**
  * The server's close() also closes its extensions; a restart must not (the hub lives as long as the app),
- * so each server gets views of them without close(). close() below closes them for good.
+ * so each server gets views of them without close(). close() below closes them for good. The views also
+ * note every socket an extension takes over (hub /ingress and /ws): a restart ends them, since the old
+ * server's close() waits for every connection, and a socket let in under the old rules (no password yet)
+ * must not outlive them. Publishers and browsers reconnect to the new server.
  */
-function withoutClose(ext: ServerExtension): ServerExtension {
+function keptView(ext: ServerExtension, upgraded: Set<Duplex>): ServerExtension {
   return new Proxy(ext, {
     get(target, prop) {
       if (prop === 'close') return undefined
+      if (prop === 'handleUpgrade' && target.handleUpgrade) {
+        const handle = target.handleUpgrade.bind(target)
+        return (req: IncomingMessage, socket: Duplex, head: Buffer, path: string, ctx: ServerContext) => {
+          const took = handle(req, socket, head, path, ctx)
+          if (took && !socket.destroyed) {
+            upgraded.add(socket)
+            socket.once('close', () => upgraded.delete(socket))
+          }
+          return took
+        }
+      }
       const value: unknown = Reflect.get(target, prop, target)
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
     }
   })
 }
 
+/** A restart never waits longer than this for the old server's connections to end. */
+const CLOSE_WAIT_MS = 5000
+
 export class EmbeddedServer implements ServerControl {
   private server: RunningServer | null = null
   private problem: string | null = 'not started yet'
   private served: (ServedApi & { kept: ServerExtension[] }) | null = null
+  /** Sockets the current server's extensions took over. */
+  private readonly upgraded = new Set<Duplex>()
 
   constructor(private readonly opts: EmbeddedServerOptions) {}
 
   serve(served: ServedApi): void {
-    this.served = { ...served, kept: served.extensions.map(withoutClose) }
+    this.served = { ...served, kept: served.extensions.map((e) => keptView(e, this.upgraded)) }
   }
 
   state(): ServerState {
@@ -91,6 +112,12 @@ export class EmbeddedServer implements ServerControl {
   private async halt(): Promise<void> {
     const running = this.server
     this.server = null
-    await running?.close()
+    if (!running) return
+    for (const socket of this.upgraded) socket.destroy()
+    this.upgraded.clear()
+    let timer: NodeJS.Timeout | undefined
+    // The listening socket is closed at once, so the next server can bind even if a connection lingers.
+    await Promise.race([running.close(), new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))])
+    clearTimeout(timer)
   }
 }

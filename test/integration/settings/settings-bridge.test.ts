@@ -191,6 +191,22 @@ describe('desktop settings through the window (IPC) and a browser (web bridge)',
     expect((await pushWith(rotated.token)).status).not.toBe(403)
   })
 
+  it('a restart ends the hub sockets let in under the old rules, never hangs on them, and the hub takes new ones', async () => {
+    const ws = `ws://127.0.0.1:${port}`
+    const producer = new WebSocket(`${ws}/ingress`)
+    const viewer = new WebSocket(`${ws}/ws`, { origin: `http://127.0.0.1:${port}` })
+    await Promise.all([producer, viewer].map((s) => new Promise((r, j) => (s.once('open', r), s.once('error', j)))))
+    const closed = Promise.all([producer, viewer].map((s) => new Promise((r) => s.once('close', r))))
+    const started = Date.now()
+    await window.setPassword('restart with sockets')
+    expect(Date.now() - started).toBeLessThan(3000)
+    await closed
+    // The same hub, on the new server: a publisher on this machine needs nothing and is let in.
+    const again = new WebSocket(`${ws}/ingress`)
+    await new Promise((r, j) => (again.once('open', r), again.once('error', j)))
+    again.close()
+  })
+
   it('a new port moves the server: the old one stops answering, the new one answers, the places follow', async () => {
     // VIGIL_PORT decides the port in this harness; a second settings object without it moves the server.
     const next = await freePort()

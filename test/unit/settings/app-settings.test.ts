@@ -225,6 +225,11 @@ describe('desktop settings', () => {
     await s.startServer()
     expect(server.last().port).toBe(7777)
     expect(s.view().server).toMatchObject({ port: 7777, portLockedBy: 'VIGIL_PORT' })
+    // 0 still means a free port, as it did before the Settings page; garbage is ignored.
+    await settings({ VIGIL_PORT: '0' }).startServer()
+    expect(server.last().port).toBe(0)
+    await settings({ VIGIL_PORT: 'abc' }).startServer()
+    expect(server.last().port).toBe(7400)
   })
 
   it('sanitize a hand-edited or corrupt server.json; a damaged password hash keeps the server off, never open', async () => {
