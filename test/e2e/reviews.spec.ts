@@ -475,12 +475,14 @@ test.describe('review inbox with the review API', () => {
     await raise(vigil, { taskDescription: 'Which branch should I deploy?', taskOutput: '', timing: 'DURING_EXECUTION', timeoutMs: 0, onTimeout: 'FAIL', source: 'deploy-agent' })
     await page.goto(`${vigil.url}/#/reviews`)
     await expect(page.getByTestId('queue-item')).toHaveCount(3)
+    // vigil serve here has no password: the inbox says who can decide.
+    await expect(page.getByTestId('open-note')).toHaveText('Open to this machine: anyone who can reach this port can decide gates (no password is set).')
     // By deadline: 45 s, then 4 min, then the one that waits forever.
     await expect(page.getByTestId('gate-task')).toHaveText('Approve the schema migration')
     await expect(detail(page).getByTestId('countdown')).toHaveClass(/urgent/)
     await page.keyboard.press('j')
     await expect(page.getByTestId('gate-task')).toHaveText(/Review the release notes/)
-    await expect(page.getByTestId('gate-role')).toContainText('Vigil does not check roles')
+    await expect(page.getByTestId('gate-role')).toContainText("Role 'release-manager' requested; Vigil does not check roles")
     await expect(page.getByTestId('approve')).toBeEnabled()
     await shootBothSchemes(page, 'reviews-inbox')
     await page.keyboard.press('j')
