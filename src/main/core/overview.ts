@@ -3,7 +3,7 @@
 // facts come from small per-store queries cached per snapshot version, run facts from a digest that is
 // recomputed only when the run changed.
 import type { DuckDBConnection } from '@duckdb/node-api'
-import { durationOf } from '../../shared/model/duration'
+import { durationOf, sessionDurationMs } from '../../shared/model/duration'
 import type { RunDetail, RunSummary } from '../../shared/model/live'
 import type {
   Overview,
@@ -57,7 +57,8 @@ export interface OverviewInput {
   timeZone: string
   sources: SourceInfo[]
   sessions: Array<{ storeId: string; storeLabel: string; row: SessionRow; facts: SessionFacts | null }>
-  runs: Array<{ run: RunSummary; digest: RunDigest; sourceLabel: string }>
+  /** `frozen`: imported from a file, or recorded from a source that is gone: it will never change again. */
+  runs: Array<{ run: RunSummary; digest: RunDigest; sourceLabel: string; frozen?: boolean }>
   producers: ProducerHealth[]
   /** Run ids with a pending gate (the review coordinator is the truth), with the gate's task. */
   waitingRuns: Map<string, string>
@@ -117,7 +118,7 @@ function sessionItem(s: OverviewInput['sessions'][number], now: number): Overvie
     startedAt: row.createdAt,
     endedAt: end,
     lastActivityAt: row.lastActivityAt ?? row.updatedAt,
-    durationMs: durationOf(row.createdAt, end, now),
+    durationMs: sessionDurationMs(row, now),
     progress: { done: row.nodes.committed, total: planned, failed: failedNodes, unit: 'nodes' },
     currentStep: running ? (facts?.currentStep ?? null) : null,
     llmRequests: row.llmRequests,
@@ -135,9 +136,12 @@ function sessionItem(s: OverviewInput['sessions'][number], now: number): Overvie
 
 function runItem(r: OverviewInput['runs'][number], waitingOn: string | undefined, now: number): OverviewItem {
   const { run, digest } = r
-  const waiting = run.status === 'running' && waitingOn !== undefined
-  const status: OverviewStatus = waiting ? 'waiting' : run.status === 'running' && run.stale ? 'stale' : run.status
-  const running = run.status === 'running'
+  const incomplete = run.status === 'running' && r.frozen === true
+  const running = run.status === 'running' && !incomplete
+  const waiting = running && waitingOn !== undefined
+  const status: OverviewStatus = incomplete ? 'incomplete' : waiting ? 'waiting' : running && run.stale ? 'stale' : run.status
+  // An incomplete run ended, as far as anyone will ever know, at its last event.
+  const endedAt = incomplete ? (run.lastEventAt ?? run.startedAt) : run.endedAt
   const firstTask = digest.currentStep
   return {
     kind: 'run',
@@ -148,16 +152,20 @@ function runItem(r: OverviewInput['runs'][number], waitingOn: string | undefined
     name: run.ensembleId ? shortId(run.ensembleId) : shortId(run.runId),
     status,
     startedAt: run.startedAt,
-    endedAt: run.endedAt,
+    endedAt,
     lastActivityAt: run.lastEventAt ?? null,
-    durationMs: durationOf(run.startedAt, run.endedAt, now),
+    durationMs: durationOf(run.startedAt, endedAt, now),
     progress: { done: run.completedTasks, total: run.totalTasks, failed: run.failedTasks, unit: 'tasks' },
     currentStep: waiting ? `Waiting for review: ${waitingOn}` : running ? digest.currentStep : null,
     llmRequests: digest.llmRequests,
     tokens: digest.tokens,
     costUsd: null,
     staleReason: running && run.stale ? `${r.sourceLabel} is disconnected: this run may have moved on since its last event.` : null,
-    reason: run.status === 'completed' && run.failedTasks === 0 ? null : digest.reason,
+    reason: incomplete
+      ? (digest.reason ?? 'The trace or recording stops before the run ended.')
+      : run.status === 'completed' && run.failedTasks === 0
+        ? null
+        : digest.reason,
     reasonRef: digest.reasonTaskIndex !== null ? { taskIndex: digest.reasonTaskIndex } : null,
     activity: running ? sparkline(digest.eventTimes, now) : []
   }
@@ -430,7 +438,8 @@ export class OverviewReader {
       const digest = this.digest(run)
       if (!digest) continue
       const sourceLabel = run.sourceId === 'hub' ? `Hub · ${run.producerId ?? 'unknown producer'}` : run.sourceId.startsWith('file:') ? run.sourceId.slice(5) : (labels.get(run.sourceId) ?? run.sourceId)
-      runs.push({ run, digest, sourceLabel })
+      const frozen = run.sourceId.startsWith('file:') || (run.sourceId !== 'hub' && !labels.has(run.sourceId))
+      runs.push({ run, digest, sourceLabel, frozen })
     }
     for (const id of this.digests.keys()) if (!seen.has(id)) this.digests.delete(id)
 

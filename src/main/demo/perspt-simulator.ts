@@ -188,7 +188,7 @@ export class PersptSimulator {
       this.clock = start - (HISTORY.length - i) * 7 * 3600_000 - Math.floor(this.rand() * 3600_000)
       const session = await this.createSession(HISTORY[i] as Fate)
       while (!session.done) {
-        this.clock += 2_000 + Math.floor(this.rand() * 40_000)
+        this.advanceClock(2_000 + Math.floor(this.rand() * 40_000))
         await this.advance(session)
       }
     }
@@ -199,7 +199,7 @@ export class PersptSimulator {
     this.clock = start - 90_000
     this.live = await this.createSession('running')
     for (let i = 0; i < 4; i++) {
-      this.clock += 15_000
+      this.advanceClock(15_000)
       await this.advance(this.live)
     }
   }
@@ -241,7 +241,7 @@ export class PersptSimulator {
       await this.advance(session)
     }
     if (session.done) {
-      this.clock += 1_000
+      this.advanceClock(1_000)
       this.live = await this.createSession('running')
     }
   }
@@ -275,8 +275,18 @@ export class PersptSimulator {
 
   /** Each write happens a little after the previous one. */
   private at(): { ts: number } {
-    this.clock += 50 + Math.floor(this.rand() * 900)
+    this.advanceClock(50 + Math.floor(this.rand() * 900))
     return { ts: this.clock }
+  }
+
+  /**
+   * Moves simulated time on by `ms`, never past the real clock: a tick writes many rows, each "a little
+   * after the previous one", and without the cap those steps add up and the store runs ahead of real
+   * time (rows from the future, running sessions with a negative age). Rows written at the cap share
+   * its time; their ids keep the order.
+   */
+  private advanceClock(ms: number): void {
+    this.clock = Math.max(this.clock, Math.min(this.clock + ms, this.now()))
   }
 
   private int(min: number, max: number): number {

@@ -34,6 +34,13 @@ export interface WebBridgeOptions {
   onConnectionChange?: (connected: boolean) => void
   /** Called when the server says this browser is not signed in (login on, session expired or logged out). */
   onUnauthorized?: () => void
+  /**
+   * Watchdog: after this long without a frame, one small call checks Vigil still answers; if it does
+   * not within `probeTimeoutMs`, the socket counts as lost (disconnected shown, reconnect started)
+   * rather than waiting for TCP to notice. 0 turns it off.
+   */
+  watchdogMs?: number
+  probeTimeoutMs?: number
 }
 
 export interface WebBridge extends VigilBridge {
@@ -52,6 +59,11 @@ export function createWebBridge(opts: WebBridgeOptions): WebBridge {
   let attempt = 0
   let retryTimer: ReturnType<typeof setTimeout> | null = null
   let disposed = false
+  const watchdogMs = opts.watchdogMs ?? 20_000
+  const probeTimeoutMs = opts.probeTimeoutMs ?? 5_000
+  let lastHeard = 0
+  let probing = false
+  let watchdog: ReturnType<typeof setInterval> | null = null
 
   async function call(method: MethodName, args: unknown[]): Promise<unknown> {
     let res: Response
@@ -83,9 +95,11 @@ export function createWebBridge(opts: WebBridgeOptions): WebBridge {
     socket = ws
     ws.onopen = () => {
       attempt = 0
+      lastHeard = Date.now()
       opts.onConnectionChange?.(true)
     }
     ws.onmessage = (ev) => {
+      lastHeard = Date.now()
       if (typeof ev.data !== 'string') return
       let frame: { event?: unknown; payload?: unknown }
       try {
@@ -96,15 +110,51 @@ export function createWebBridge(opts: WebBridgeOptions): WebBridge {
       if (typeof frame.event !== 'string' || !isEventName(frame.event)) return
       for (const listener of [...(listeners.get(frame.event) ?? [])]) listener(frame.payload as never)
     }
-    ws.onclose = () => {
-      socket = null
-      opts.onConnectionChange?.(false)
-      if (disposed) return
-      const delay = reconnectMs[Math.min(attempt, reconnectMs.length - 1)] ?? 1000
-      attempt++
-      retryTimer = setTimeout(connect, delay)
-    }
+    ws.onclose = () => lost(ws)
     ws.onerror = () => undefined
+    if (watchdogMs > 0 && !watchdog) watchdog = setInterval(checkAlive, Math.max(250, Math.floor(watchdogMs / 4)))
+  }
+
+  /** The socket closed, or the watchdog gave up on it: say so once and reconnect. */
+  function lost(ws: SocketLike): void {
+    if (socket !== ws) return
+    socket = null
+    ws.onopen = ws.onmessage = ws.onclose = null
+    opts.onConnectionChange?.(false)
+    if (disposed) return
+    const delay = reconnectMs[Math.min(attempt, reconnectMs.length - 1)] ?? 1000
+    attempt++
+    retryTimer = setTimeout(connect, delay)
+  }
+
+  function checkAlive(): void {
+    const ws = socket
+    if (!ws || probing || lastHeard === 0 || Date.now() - lastHeard < watchdogMs) return
+    probing = true
+    const abort = new AbortController()
+    const timer = setTimeout(() => abort.abort(), probeTimeoutMs)
+    doFetch(`${base}${RPC_PATH_PREFIX}getAppInfo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ args: [] }),
+      signal: abort.signal
+    })
+      .then((res) => {
+        if (!res.ok && res.status !== 401) throw new Error(`HTTP ${res.status}`)
+        lastHeard = Date.now()
+      })
+      .catch(() => {
+        lost(ws)
+        try {
+          ws.close()
+        } catch {
+          // already closing
+        }
+      })
+      .finally(() => {
+        clearTimeout(timer)
+        probing = false
+      })
   }
 
   const api = Object.fromEntries(
@@ -123,6 +173,7 @@ export function createWebBridge(opts: WebBridgeOptions): WebBridge {
     dispose() {
       disposed = true
       if (retryTimer) clearTimeout(retryTimer)
+      if (watchdog) clearInterval(watchdog)
       socket?.close()
       socket = null
     }

@@ -47,6 +47,12 @@ export function taskSpan(task: TaskView, now: number): Span | null {
   return { start, end: Math.max(start, now), open: task.status === 'running' }
 }
 
+/** A task's duration as the timeline draws it, for every table, bar and card: one definition. */
+export function taskDurationMs(task: TaskView, now: number): number | null {
+  const span = taskSpan(task, now)
+  return span ? span.end - span.start : task.durationMs
+}
+
 /** Delegation frames carry no timestamps: trust the duration over replay-time receive stamps. */
 export function delegationSpan(d: DelegationView, now: number): Span | null {
   const received = ms(d.startedAt)

@@ -10,3 +10,17 @@ export function durationOf(start: string | null | undefined, end: string | null 
   if (!Number.isFinite(e) || e < s) return null
   return e - s
 }
+
+/**
+ * A Perspt session's duration, the same in the table, the summary and the Now page: a running session
+ * is measured to now; one that stopped moving (stale, paused) to its last activity; a finished one to
+ * its last update.
+ */
+export function sessionDurationMs(
+  row: { status: string; createdAt: string | null; updatedAt: string | null; lastActivityAt?: string | null; durationMs: number | null },
+  now: number = Date.now()
+): number | null {
+  if (row.status === 'running') return durationOf(row.createdAt, null, now)
+  if (row.status === 'stale' || row.status === 'paused') return durationOf(row.createdAt, row.lastActivityAt ?? row.updatedAt, now)
+  return durationOf(row.createdAt, row.updatedAt, now) ?? row.durationMs
+}

@@ -6,8 +6,11 @@ import type { RunStatus } from './live'
 /** How many items each list carries at most; `more` says how many were left off. */
 export const OVERVIEW_LIMITS = { running: 50, recent: 20, sparkBuckets: 12 } as const
 
-/** A run waiting on a review gate is "waiting", never "running". */
-export type OverviewStatus = DisplayStatus | RunStatus | 'waiting'
+/**
+ * A run waiting on a review gate is "waiting", never "running"; an imported or recorded run whose source
+ * is gone and that never finished is "incomplete" (ended without completion), never "running".
+ */
+export type OverviewStatus = DisplayStatus | RunStatus | 'waiting' | 'incomplete'
 
 export interface OverviewProgress {
   done: number

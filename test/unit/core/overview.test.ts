@@ -101,6 +101,20 @@ describe('buildOverview', () => {
     expect(o.running[0]).toMatchObject({ status: 'waiting', currentStep: 'Waiting for review: Review the draft' })
   })
 
+  it('an imported or orphaned recorded run that never finished ended without completion, at its last event', () => {
+    const o = buildOverview(
+      input({
+        runs: [
+          { run: run('imported', { sourceId: 'file:x.trace.json', startedAt: iso(30), lastEventAt: iso(20) }), digest: digest(), sourceLabel: 'x.trace.json', frozen: true },
+          { run: run('live'), digest: digest(), sourceLabel: 'E', frozen: false }
+        ]
+      })
+    )
+    expect(o.running.map((i) => i.id)).toEqual(['live'])
+    expect(o.recent[0]).toMatchObject({ id: 'imported', status: 'incomplete', endedAt: iso(20), durationMs: 10 * 60_000, activity: [], currentStep: null })
+    expect(o.recent[0]!.reason).toMatch(/stops before the run ended/)
+  })
+
   it('flags stale sessions and runs with why', () => {
     const o = buildOverview(
       input({
