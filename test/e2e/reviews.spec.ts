@@ -119,13 +119,13 @@ test.describe('review inbox with the review API', () => {
     await expect(detail(page)).toContainText('AFTER')
     await expect(page.getByTestId('queue-item')).toHaveCount(1)
     await expect(page.getByTestId('sidebar-review-count')).toHaveText('1 pending')
-    await expect(page).toHaveTitle('(1) Vigil')
+    await expect(page).toHaveTitle(/^\(1\) Review waiting · Vigil$/)
     await expect(page.getByTestId('shortcut-hint')).toContainText('approve')
 
     await page.keyboard.press('a')
     const result = await waiting
     expect(result).toMatchObject({ status: 'APPLIED', decision: 'CONTINUE', surface: 'browser-inbox' })
-    await expect(page.getByTestId('gate-outcome')).toContainText('Decided via a browser inbox: CONTINUE at')
+    await expect(page.getByTestId('gate-outcome')).toContainText('Decided via a browser inbox by local (no password): CONTINUE at')
     await expect(page.getByTestId('gate-outcome')).toContainText('(from this window)')
     await expect(page.getByTestId('approve')).toHaveCount(0)
     await expect(page.getByTestId('sidebar-review-count')).toHaveText('0 pending')
@@ -145,7 +145,7 @@ test.describe('review inbox with the review API', () => {
     await a.getByTestId('approve').click()
     await expect(a.getByTestId('gate-outcome')).toContainText('CONTINUE')
     // The other page never keeps a stale panel.
-    await expect(b.getByTestId('gate-outcome')).toContainText('Decided via a browser inbox: CONTINUE at', { timeout: 2000 })
+    await expect(b.getByTestId('gate-outcome')).toContainText('Decided via a browser inbox by local (no password): CONTINUE at', { timeout: 2000 })
     await expect(b.getByTestId('approve')).toHaveCount(0)
     await expect(b.getByTestId('gate-outcome')).not.toContainText('from this window')
     await context.close()
@@ -238,7 +238,7 @@ test.describe('review inbox with the review API', () => {
     await textarea.press('ControlOrMeta+Enter')
     const result = await waiting
     expect(result).toMatchObject({ status: 'APPLIED', decision: 'EDIT', revisedOutput: revised, surface: 'browser-inbox' })
-    await expect(page.getByTestId('gate-outcome')).toContainText('Decided via a browser inbox: EDIT at')
+    await expect(page.getByTestId('gate-outcome')).toContainText('Decided via a browser inbox by local (no password): EDIT at')
     await expect(page).toHaveURL(new RegExp(`#/reviews/${id}$`))
     // The sent edit stays visible as a diff.
     await expect(page.getByTestId('diff').locator('mark.insert')).toHaveText('blue')
@@ -448,7 +448,7 @@ test.describe('review inbox with the review API', () => {
     again.send(envelope(3, { type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: 'x', agentRole: 'A', startedAt: new Date().toISOString() }))
     await expect(page.getByTestId('gate-disconnected')).toHaveCount(0)
     await failure.getByRole('button', { name: 'Retry' }).click()
-    await expect(page.getByTestId('gate-outcome')).toContainText('Decided via a browser inbox: CONTINUE at')
+    await expect(page.getByTestId('gate-outcome')).toContainText('Decided via a browser inbox by local (no password): CONTINUE at')
     await expect.poll(() => received.filter((f) => f.includes('rv-flaky'))).toHaveLength(1)
     again.close()
   })
@@ -569,7 +569,7 @@ test.describe('review inbox with an attached AgentEnsemble dashboard', () => {
     await expect(detail(page)).toContainText('Check tone and facts before publishing')
 
     await page.keyboard.press('a')
-    await expect(page.getByTestId('gate-outcome')).toContainText('Decided via a browser inbox: CONTINUE at')
+    await expect(page.getByTestId('gate-outcome')).toContainText('Decided via a browser inbox by local (no password): CONTINUE at')
     await expect.poll(() => frames.filter((f) => f.includes('review_decision'))).toHaveLength(1)
     expect(frames.find((f) => f.includes('review_decision'))).toBe('{"type":"review_decision","reviewId":"rv-attach-1","decision":"CONTINUE"}')
     expect(sim.decisions).toEqual([{ reviewId: 'rv-attach-1', decision: 'CONTINUE' }])
