@@ -87,8 +87,9 @@ describe.each(['SIGKILL', 'SIGTERM'] as const)('pending gates across %s of vigil
     // The caller whose wait dropped waits again on the same id and gets the decision.
     const again = call(second, 'GET', `/api/reviews/${String(long.body.reviewId)}?wait=true`)
     await new Promise((r) => setTimeout(r, 50))
+    // The body's decidedBy ("ana") is ignored: the server records who it saw.
     expect((await call(second, 'POST', `/api/reviews/${String(long.body.reviewId)}`, { decision: 'APPROVE', decidedBy: 'ana' })).status).toBe(200)
-    expect(await again).toMatchObject({ status: 200, body: { status: 'DECIDED', outcome: { decision: 'CONTINUE', decidedBy: 'ana' } } })
+    expect(await again).toMatchObject({ status: 200, body: { status: 'DECIDED', outcome: { decision: 'CONTINUE', decidedBy: 'local (no password)' } } })
 
     // The producer reconnects (same id, new socket) and receives the decision for its gate.
     const back = connect(`${second.url.replace('http', 'ws')}/ingress`)
