@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path'
 import type { VigilApi } from '../../shared/api/contract'
 import { ApiError } from '../../shared/api/errors'
 import type { AppInfo, AppMode, RecordingStatus } from '../../shared/model/app'
-import type { RunDetail, RunSummary } from '../../shared/model/live'
+import { followStreamPath, runStreamPath, type RunDetail, type RunSummary } from '../../shared/model/live'
 import type { Overview } from '../../shared/model/overview'
 import type { SessionRow } from '../../shared/model/perspt'
 import type {
@@ -26,6 +26,7 @@ import type { InboxSurface } from '../../shared/api/contract'
 import { parseClientFrame } from '../../shared/protocol/agentensemble'
 import { startDemo, type DemoOptions, type RunningDemo } from '../demo/demo'
 import { LiveHub } from '../hub/live-hub'
+import { RunStream } from '../live/run-stream'
 import { Recorder } from '../recorder/recorder'
 import { RecordingOff } from '../recorder/recording-off'
 import { DuckReviewLog } from '../recorder/review-history'
@@ -75,6 +76,8 @@ export class VigilService implements VigilApi {
   readonly hub: LiveHub
   /** Review gates from every source, and the review API's own. */
   readonly reviews: ReviewCoordinator
+  /** AgentEnsemble's embedded-dashboard protocol for every run (`/ws?run=`, `/ws?producer=`): src/main/live/run-stream.ts. */
+  readonly runStream: RunStream
   private demo: Promise<RunningDemo> | null = null
   private recorder: Recorder | null = null
   private recordingOff: RecordingOff | null = null
@@ -115,11 +118,17 @@ export class VigilService implements VigilApi {
       sourceId: HUB_SOURCE_ID,
       onBrowserDecision: (reviewId, frameText) => this.decideFromHubBrowser(reviewId, frameText)
     })
+    this.runStream = new RunStream({ tracker, reviews: this.reviews, hubSourceId: HUB_SOURCE_ID })
     this.reviews.onEvent((event) => {
       if (event.type === 'resolved' && event.gate.source.kind === 'hub' && event.gate.status === 'timed-out') {
         // AgentEnsemble producers never announce their own timeouts (§7): put it in the run's history.
         const g = event.gate
         tracker.ingest(HUB_SOURCE_ID, g.source.producerId, { type: 'review_timed_out', reviewId: g.reviewId, action: g.onTimeout }, g.outcome?.decidedAt ?? new Date().toISOString())
+      }
+      // AgentEnsemble's viz on /ws keeps a panel up until review_timed_out: tell it whenever a hub gate is settled.
+      if (event.type === 'resolved' && event.gate.source.kind === 'hub' && event.gate.source.producerId !== null) {
+        const g = event.gate
+        this.hub.announceSettled(g.source.producerId as string, g.reviewId, g.outcome?.decision ?? (g.status === 'timed-out' ? g.onTimeout : null))
       }
       this.pushReviewsSoon(event)
     })
@@ -275,13 +284,13 @@ export class VigilService implements VigilApi {
   }
 
   async listRuns(): Promise<RunSummary[]> {
-    return this.registry.tracker.listRuns()
+    return this.registry.tracker.listRuns().map((r) => withEmbeddedPaths(r))
   }
 
   async getRun(runId: string, recentEvents?: number): Promise<RunDetail> {
     const run = this.registry.tracker.getRun(runId, recentEvents)
     if (!run) throw new ApiError('not-found', `No run with id "${runId}".`)
-    return run
+    return withEmbeddedPaths(run)
   }
 
   async exportRunTrace(runId: string): Promise<{ fileName: string; json: string }> {
@@ -306,7 +315,8 @@ export class VigilService implements VigilApi {
 
   /** What Vigil's server mounts next to the web bridge: the AgentEnsemble hub and the review API. */
   serverExtensions(): ServerExtension[] {
-    return [this.hub, new ReviewHttpApi(this.reviews), { statusDetails: () => ({ recording: { ...this.recordingStatus(), journal: this.recorder?.stats().journal ?? null } }) }]
+    // The run endpoint first: it takes only /ws upgrades with ?run=, ?producer= or ?source= (the rest are the hub's).
+    return [this.runStream, this.hub, new ReviewHttpApi(this.reviews), { statusDetails: () => ({ recording: { ...this.recordingStatus(), journal: this.recorder?.stats().journal ?? null } }) }]
   }
 
   /** Pushes the recording status to every window when it changed (paused, resumed, events not recorded); checked every second. */
@@ -435,6 +445,7 @@ export class VigilService implements VigilApi {
     this.recordingWatch = null
     this.reviewsPush?.close()
     this.reviews.close()
+    await this.runStream.close()
     await this.hub.close()
     await this.registry.close()
     await this.recorder?.close()
@@ -499,4 +510,9 @@ export class VigilService implements VigilApi {
       console.error('vigil: could not remember sources:', err)
     }
   }
+}
+
+/** The run's AgentEnsemble embedded-dashboard paths on Vigil's server (docs/agentensemble.md). */
+function withEmbeddedPaths<T extends RunSummary>(run: T): T {
+  return { ...run, embeddedPath: runStreamPath(run.runId), embeddedFollowPath: followStreamPath(run.sourceId, run.producerId, HUB_SOURCE_ID) }
 }

@@ -356,6 +356,30 @@ export class LiveHub implements ServerExtension {
     return this.forwardDecision(reviewId, decisionJson)
   }
 
+  /**
+   * A producer's gate was settled elsewhere (Vigil's inbox, another browser, its deadline): browsers on /ws
+   * get `review_timed_out` for it inside an envelope of that producer (the only message that closes the
+   * viz's review panel, spec §5.3), and so do late joiners (it goes into the producer's late-join log, after
+   * the replayed review_requested). Not fed to the run tracker: it is not the agent's timeout.
+   */
+  announceSettled(producerId: string, reviewId: string, action: string | null): boolean {
+    const record = this.roster.get(producerId)
+    if (!record || this.closed) return false
+    if (this.roster.pendingOwnerOf(reviewId) === record) this.roster.removePending(reviewId)
+    const now = this.now()
+    const text = serializeServerMessage({
+      type: 'event',
+      producer: record.info,
+      sequence: record.lastSequence,
+      receivedAt: formatInstant(now),
+      message: { type: 'review_timed_out', reviewId, action }
+    })
+    const raw = Buffer.from(text)
+    record.snapshot.push({ key: now, order: ++this.arrival, text, bytes: raw.length })
+    this.fanout.broadcast(raw)
+    return true
+  }
+
   /** The hub_hello a browser connecting now gets. */
   helloFrame(): string {
     const records = this.roster.sorted()

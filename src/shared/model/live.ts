@@ -24,6 +24,14 @@ export interface RunSummary {
   stale?: boolean
   /** Time of the latest event attributed to this run. */
   lastEventAt?: string | null
+  /**
+   * AgentEnsemble's embedded-dashboard endpoint for this run on Vigil's server (docs/agentensemble.md): a path
+   * to append to Vigil's WebSocket base (`ws://HOST:PORT`), e.g. `/ws?run=hub%3Asvc%3Ae1%3A1`. Open it in
+   * AgentEnsemble's viz as `/live?server=<encoded ws URL>`. Set by getRun / listRuns; see runStreamPath().
+   */
+  embeddedPath?: string
+  /** For a hub producer's run: the endpoint that follows the producer's current run (`/ws?producer=…`). */
+  embeddedFollowPath?: string
 }
 
 export interface TaskView {
@@ -201,4 +209,20 @@ export interface RunDetailDropped {
   delegations: number
   fileChanges: number
   tasks: number
+}
+
+/** The embedded-dashboard path of a run on Vigil's server (src/main/live/run-stream.ts): `/ws?run=<runId>`. */
+export function runStreamPath(runId: string): string {
+  return `/ws?run=${encodeURIComponent(runId)}`
+}
+
+/** The path that follows a hub producer's (or any source's) current run: `/ws?producer=…` or `/ws?source=…[&producer=…]`. */
+export function followStreamPath(sourceId: string, producerId: string | null, hubSourceId = 'hub'): string {
+  if (sourceId === hubSourceId && producerId !== null) return `/ws?producer=${encodeURIComponent(producerId)}`
+  return `/ws?source=${encodeURIComponent(sourceId)}${producerId !== null ? `&producer=${encodeURIComponent(producerId)}` : ''}`
+}
+
+/** The viz URL for an endpoint: `<vizBase>/live?server=<encoded ws URL>` (spec §5.1, "Facts" 20). */
+export function vizLiveUrl(vizBase: string, wsUrl: string): string {
+  return `${vizBase.replace(/\/+$/, '')}/live?server=${encodeURIComponent(wsUrl)}`
 }

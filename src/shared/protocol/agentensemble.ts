@@ -776,3 +776,23 @@ export function serializeHubHello(parts: {
 export function serializeReviewForward(reviewId: string, decisionJson: string): string {
   return jacksonStringify({ reviewId, decisionJson })
 }
+
+/**
+ * Serializes an embedded-dashboard `hello` (§1.2) whose `snapshotTrace` elements are already-serialized
+ * server messages, as WebDashboard writes it: null / empty parts omitted, keys in record order.
+ */
+export function serializeHello(parts: {
+  ensembleId?: string | null
+  startedAt?: string | null
+  snapshotTrace?: readonly string[]
+  recentIterations?: readonly IterationSnapshot[]
+}): string {
+  let out = '{"type":"hello"'
+  if (parts.ensembleId !== undefined && parts.ensembleId !== null) out += ',"ensembleId":' + jacksonStringify(parts.ensembleId)
+  if (parts.startedAt !== undefined && parts.startedAt !== null) out += ',"startedAt":' + jacksonStringify(parts.startedAt)
+  if (parts.snapshotTrace && parts.snapshotTrace.length > 0) out += ',"snapshotTrace":[' + parts.snapshotTrace.join(',') + ']'
+  if (parts.recentIterations && parts.recentIterations.length > 0) {
+    out += ',"recentIterations":' + jacksonStringify(writeKind({ arr: ITERATION }, parts.recentIterations))
+  }
+  return out + '}'
+}
