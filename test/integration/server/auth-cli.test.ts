@@ -24,6 +24,7 @@ const cleanEnv = (extra: Record<string, string> = {}) => {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra }
   if (!('VIGIL_PASSWORD' in extra)) delete env.VIGIL_PASSWORD
   if (!('VIGIL_INGRESS_TOKEN' in extra)) delete env.VIGIL_INGRESS_TOKEN
+  if (!('VIGIL_REVIEWER_TOKEN' in extra)) delete env.VIGIL_REVIEWER_TOKEN
   return env
 }
 
@@ -110,6 +111,35 @@ describe('vigil serve with auth flags', () => {
       const agent = (auth?: string) => fetch(`${url}/api/reviews`, { method: 'POST', body: gate, headers: auth ? { authorization: auth } : {} })
       expect((await agent()).status).toBe(401)
       expect((await agent('Bearer tok-cli-1')).status).toBe(201)
+    } finally {
+      expect(await vigil.stop()).toBe(0)
+    }
+  })
+
+  it('--reviewer-token-file: with a password, the token lists and decides gates from loopback and a local agent cannot; it must differ from the ingress token', async () => {
+    const pw = join(dir, 'review-pw')
+    const reviewer = join(dir, 'reviewer-token')
+    const ingress = join(dir, 'ingress-token')
+    writeFileSync(pw, `${PASSWORD}\n`)
+    writeFileSync(reviewer, 'rev-cli-9\n')
+    writeFileSync(ingress, 'rev-cli-9\n')
+    const same = run(['--password-file', pw, '--reviewer-token-file', reviewer, '--ingress-token-file', ingress])
+    expect(same).toMatchObject({ code: 1, stderr: expect.stringMatching(/reviewer token must differ from the ingress token/) })
+    expect(same.stderr).not.toContain('rev-cli-9')
+    const vigil = start(['--password-file', pw, '--reviewer-token-file', reviewer])
+    try {
+      const url = await vigil.url
+      const gate = JSON.stringify({ taskDescription: 'Ship?', taskOutput: 'v1', timeoutMs: 0, onTimeout: 'CONTINUE' })
+      const created = await fetch(`${url}/api/reviews`, { method: 'POST', body: gate })
+      expect(created.status).toBe(201)
+      const { reviewId } = (await created.json()) as { reviewId: string }
+      expect((await fetch(`${url}/api/reviews`)).status).toBe(401)
+      expect((await fetch(`${url}/api/reviews/${reviewId}`, { method: 'POST', body: '{"decision":"CONTINUE"}' })).status).toBe(401)
+      const auth = { authorization: 'Bearer rev-cli-9' }
+      expect((await fetch(`${url}/api/reviews`, { headers: auth })).status).toBe(200)
+      const decided = await fetch(`${url}/api/reviews/${reviewId}`, { method: 'POST', headers: auth, body: '{"decision":"CONTINUE","decidedBy":"x"}' })
+      expect(await decided.json()).toMatchObject({ status: 'APPLIED', gate: { outcome: { decidedBy: 'reviewer token' } } })
+      expect(vigil.output()).not.toContain('rev-cli-9')
     } finally {
       expect(await vigil.stop()).toBe(0)
     }
