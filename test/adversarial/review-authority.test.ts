@@ -310,6 +310,12 @@ describe('without a password (documented: this machine is the reviewer)', () => 
     const decided = await http(v, 'POST', `/api/reviews/${id}`, { body: { decision: 'CONTINUE', decidedBy: 'admin' } })
     expect(decided.status).toBe(200)
     expect((await historyOf(v, id)).outcome).toMatchObject({ surface: 'api', decidedBy: 'local (no password)' })
+    // requiredRole is carried, and the API says plainly that nobody checks it.
+    const role = await http(v, 'POST', '/api/reviews', { body: { ...GATE, requiredRole: 'editor' } })
+    expect((await http(v, 'GET', `/api/reviews/${String(role.body.reviewId)}`)).body).toMatchObject({
+      requiredRole: 'editor',
+      requiredRoleNote: "Role 'editor' requested; Vigil does not check roles."
+    })
     const viaRpc = await raise(v)
     expect((await rpc(v, 'decideReview', [viaRpc.id, 'CONTINUE', null, 'desktop-inbox'])).status).toBe(200)
     expect((await historyOf(v, viaRpc.id)).outcome).toMatchObject({ surface: 'browser-inbox', decidedBy: 'local (no password)' })
