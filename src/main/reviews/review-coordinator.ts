@@ -412,6 +412,7 @@ export class ReviewCoordinator {
       case 'ensemble_completed':
         for (const entry of this.entries.values()) {
           if (entry.gate.status !== 'pending' || entry.gate.source.sourceId !== sourceId || entry.gate.source.producerId !== producerId) continue
+          if (this.settledElsewhere(entry, message)) continue
           this.resolve(entry, 'cancelled', {
             decision: null,
             revisedOutput: null,
@@ -422,7 +423,46 @@ export class ReviewCoordinator {
           })
         }
         return
+      case 'task_started':
+      case 'task_completed':
+        // The agent went past a gate that is still pending here: someone decided it in another client.
+        for (const entry of [...this.entries.values()]) {
+          if (entry.gate.status !== 'pending' || entry.gate.source.sourceId !== sourceId || entry.gate.source.producerId !== producerId) continue
+          this.settledElsewhere(entry, message)
+        }
+        return
     }
+  }
+
+  /**
+   * A gate still pending here whose outcome the stream shows (issue 16): the agent started the task a
+   * BEFORE gate guarded, completed the task an AFTER gate guarded, or ended the run early / normally.
+   * Recorded as decided by "another client" (or timed out by the agent); true when resolved.
+   */
+  private settledElsewhere(entry: Entry, message: Incoming): boolean {
+    const gate = entry.gate
+    const elsewhere = (decision: string, note: string) =>
+      this.resolve(entry, 'decided', { decision, revisedOutput: null, surface: 'agent', decidedBy: 'another client', delivered: true, note })
+    if (message.type === 'task_started' || message.type === 'task_completed') {
+      const guards = message.type === 'task_started' ? 'BEFORE_EXECUTION' : 'AFTER_EXECUTION'
+      if (gate.timing !== guards || message.taskDescription !== gate.taskDescription) return false
+      elsewhere('CONTINUE', `Decided in another client: the agent ${message.type === 'task_started' ? 'started' : 'completed'} the task (CONTINUE or EDIT; the stream does not say which).`)
+      return true
+    }
+    if (message.type !== 'ensemble_completed') return false
+    if (message.exitReason === 'USER_EXIT_EARLY') {
+      elsewhere('EXIT_EARLY', 'Decided in another client: the run ended with USER_EXIT_EARLY.')
+      return true
+    }
+    if (message.exitReason === 'COMPLETED') {
+      elsewhere('CONTINUE', 'Decided in another client: the run went on and completed (CONTINUE or EDIT; the stream does not say which).')
+      return true
+    }
+    if (message.exitReason === 'TIMEOUT') {
+      this.resolve(entry, 'timed-out', { decision: gate.onTimeout, revisedOutput: null, surface: 'agent', decidedBy: null, delivered: true, note: 'The run ended with TIMEOUT: the agent applied its own deadline.' })
+      return true
+    }
+    return false
   }
 
   /**
@@ -467,7 +507,7 @@ export class ReviewCoordinator {
     const inner = envelope.message
     if (inner.type === 'review_requested') {
       this.observeRequest(sourceId, producerId, inner, envelope.receivedAt ?? receivedAt, replayed)
-    } else if (inner.type === 'review_timed_out' || inner.type === 'ensemble_completed') {
+    } else if (inner.type === 'review_timed_out' || inner.type === 'ensemble_completed' || inner.type === 'task_started' || inner.type === 'task_completed') {
       this.observe(sourceId, producerId, inner, envelope.receivedAt ?? receivedAt)
     }
   }
