@@ -391,9 +391,11 @@ export class LiveHub implements ServerExtension {
     }
     return serializeHubHello({
       producers: records.map((r) => r.info),
+      // Each producer's run frame rides along even when the window is cut (issue 16, item 3).
       snapshotTrace: mergeSnapshots(
         records.map((r) => r.snapshot),
-        this.maxHelloSnapshotBytes
+        this.maxHelloSnapshotBytes,
+        records.map((r) => r.frame)
       ),
       iterationsByProducer
     })

@@ -8,7 +8,7 @@
 // stall the event loop for seconds; see also LiveHub's per-connection and live-producer caps).
 import { formatInstant, serializeProducerInfo } from '../../shared/protocol/agentensemble'
 import type { ProducerInfo } from '../../shared/protocol/agentensemble'
-import { IterationBuffer, SnapshotBudget, SnapshotRing } from './snapshot-buffer'
+import { IterationBuffer, RunFrame, SnapshotBudget, SnapshotRing } from './snapshot-buffer'
 import { emptyDiagnostics } from './types'
 import type { HubDiagnostics, ProducerStatus, ProducerTransport } from './types'
 
@@ -33,6 +33,8 @@ export interface ProducerRecord {
   lastSequence: number
   sequenceGaps: number
   readonly snapshot: SnapshotRing
+  /** The current run's ensemble_started and task starts/ends, kept for late joiners past the ring's window. */
+  readonly frame: RunFrame
   readonly iterations: IterationBuffer
   /** Insertion order = request order, for capping. */
   readonly pending: Set<string>
@@ -51,6 +53,9 @@ export interface RosterLimits {
   maxIterationsPerTask: number
   maxIterationTasks: number
   maxPendingReviewsPerProducer: number
+  /** Tasks and bytes a producer's run frame keeps (defaults: maxSnapshotPerProducer, maxSnapshotBytesPerProducer / 4). */
+  maxFrameTasks?: number
+  maxFrameBytes?: number
 }
 
 export class ProducerRoster {
@@ -117,6 +122,10 @@ export class ProducerRoster {
     const records = this.records
     const disconnected = this.disconnected
     let channel: ProducerChannel | null = null
+    const frame = new RunFrame(
+      Math.max(1, this.limits.maxFrameTasks ?? this.limits.maxSnapshotPerProducer),
+      Math.max(1024, this.limits.maxFrameBytes ?? Math.floor(this.limits.maxSnapshotBytesPerProducer / 4))
+    )
     const record: ProducerRecord = {
       id: info.producerId,
       info,
@@ -138,7 +147,8 @@ export class ProducerRoster {
       leftAt: null,
       lastSequence: 0,
       sequenceGaps: 0,
-      snapshot: new SnapshotRing(this.limits.maxSnapshotPerProducer, this.limits.maxSnapshotBytesPerProducer, this.snapshotBudget),
+      frame,
+      snapshot: new SnapshotRing(this.limits.maxSnapshotPerProducer, this.limits.maxSnapshotBytesPerProducer, this.snapshotBudget, frame),
       iterations: new IterationBuffer(
         this.limits.maxIterationsPerTask,
         this.limits.maxIterationTasks,

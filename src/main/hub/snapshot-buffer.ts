@@ -37,7 +37,9 @@ export class SnapshotRing {
   constructor(
     private readonly maxEntries: number,
     private readonly maxBytes: number,
-    private readonly budget: SnapshotBudget | null = null
+    private readonly budget: SnapshotBudget | null = null,
+    /** Sees every entry pushed (the producer's run frame, kept past the ring's window). */
+    private readonly frame: RunFrame | null = null
   ) {
     this.slots = new Array<SnapshotEntry | undefined>(Math.min(16, Math.max(1, maxEntries)))
   }
@@ -57,6 +59,7 @@ export class SnapshotRing {
     }
     this.slots[(this.head + this.count) % this.slots.length] = entry
     this.count++
+    this.frame?.note(entry)
     this.totalBytes += entry.bytes
     if (this.budget) this.budget.bytes += entry.bytes
     // Always keep the newest entry, even if it alone is over the byte budget.
@@ -66,6 +69,7 @@ export class SnapshotRing {
   /** Drops every entry (their bytes go back to the shared budget). */
   release(): void {
     while (this.count > 0) this.shift()
+    this.frame?.clear()
   }
 
   /** Oldest first. */
@@ -93,25 +97,156 @@ export class SnapshotRing {
 }
 
 /**
- * All retained envelopes of all producers ordered by receivedAt (then arrival), keeping only the
- * newest ones that fit in `maxBytes` (counting the separating commas).
+ * All retained envelopes of all producers ordered by receivedAt (then arrival), keeping only what fits
+ * in `maxBytes` (counting the separating commas): the newest envelope first, then the entries of
+ * `frames` (each producer's run frame, see RunFrame: its ensemble_started first) whether the ring still
+ * holds them or not, then the other envelopes newest first. So a late joiner learns the run's
+ * ensemble_started and its open tasks however far the ring's window has moved.
  */
-export function mergeSnapshots(rings: Iterable<SnapshotRing>, maxBytes: number): string[] {
+export function mergeSnapshots(rings: Iterable<SnapshotRing>, maxBytes: number, frames: Iterable<RunFrame> = []): string[] {
   const all: SnapshotEntry[] = []
   for (const ring of rings) ring.appendTo(all)
   // Each ring is (nearly always) already in order, and TimSort merges sorted runs in linear time.
   all.sort((a, b) => a.key - b.key || a.order - b.order)
-  let start = all.length
+  const kept = new Set<SnapshotEntry>()
   let budget = maxBytes
-  while (start > 0) {
-    const cost = (all[start - 1] as SnapshotEntry).bytes + 1
-    if (cost > budget) break
-    budget -= cost
-    start--
+  const take = (e: SnapshotEntry): boolean => {
+    if (kept.has(e)) return true
+    if (e.bytes + 1 > budget) return false
+    budget -= e.bytes + 1
+    kept.add(e)
+    return true
   }
-  const out = new Array<string>(all.length - start)
-  for (let i = start; i < all.length; i++) out[i - start] = (all[i] as SnapshotEntry).text
-  return out
+  const newest = all.at(-1)
+  if (newest) take(newest)
+  for (const frame of frames) for (const e of frame.entries()) take(e)
+  // The rest, newest first, as long as they fit (older ones than the first that does not fit stay out).
+  for (let i = all.length - 1; i >= 0 && take(all[i] as SnapshotEntry); i--);
+  // Mostly in order already (the window, plus a few older frame entries): TimSort is near linear here.
+  const out = [...kept].sort((a, b) => a.key - b.key || a.order - b.order)
+  const texts = new Array<string>(out.length)
+  for (let i = 0; i < out.length; i++) texts[i] = (out[i] as SnapshotEntry).text
+  return texts
+}
+
+/** Inner message types that make a run's frame (spec §1.6): its start, its tasks' starts and ends, its end. */
+const FRAME_TYPE = /"(ensemble_started|task_started|task_completed|task_failed|ensemble_completed)"/
+
+interface FrameTask {
+  start: SnapshotEntry | null
+  end: SnapshotEntry | null
+}
+
+/**
+ * The frame of one producer's current run, kept for late joiners even after the snapshot ring's window
+ * moved past it (issue 16: 30,000 events into a 2,000-envelope window left "Ensemble —, Tasks 26"): the
+ * run's ensemble_started, the task_started of every task still open, and — room permitting — the starts
+ * and ends of finished tasks and the run's ensemble_completed. Cleared at the next ensemble_started.
+ *
+ * Bound: at most maxTasks tasks and maxBytes bytes of envelopes (entries are shared with the ring, so
+ * this costs nothing while the ring still holds them). Past either, finished tasks go first (oldest
+ * first), then the oldest open ones; the ensemble_started is always kept.
+ */
+export class RunFrame {
+  private started: SnapshotEntry | null = null
+  private completed: SnapshotEntry | null = null
+  private readonly tasks = new Map<number, FrameTask>()
+  private bytes = 0
+
+  constructor(
+    private readonly maxTasks: number,
+    private readonly maxBytes: number
+  ) {}
+
+  /** Bytes of envelopes referenced. */
+  get size(): number {
+    return this.bytes
+  }
+
+  /** Looks at a pushed envelope: only frame types are parsed (a cheap text test first). */
+  note(entry: SnapshotEntry): void {
+    if (!FRAME_TYPE.test(entry.text)) return
+    let inner: { type?: unknown; taskIndex?: unknown } | null
+    try {
+      const env = JSON.parse(entry.text) as { message?: { type?: unknown; taskIndex?: unknown } }
+      inner = typeof env.message === 'object' && env.message !== null ? env.message : null
+    } catch {
+      return
+    }
+    if (!inner) return
+    const index = typeof inner.taskIndex === 'number' ? inner.taskIndex : null
+    switch (inner.type) {
+      case 'ensemble_started':
+        this.clear()
+        this.started = entry
+        this.bytes += entry.bytes
+        return
+      case 'ensemble_completed':
+        if (this.completed) this.bytes -= this.completed.bytes
+        this.completed = entry
+        this.bytes += entry.bytes
+        break
+      case 'task_started': {
+        if (index === null) return
+        const old = this.tasks.get(index)
+        if (old) this.dropTask(index, old)
+        this.tasks.set(index, { start: entry, end: null })
+        this.bytes += entry.bytes
+        break
+      }
+      case 'task_completed':
+      case 'task_failed': {
+        if (index === null) return
+        let t = this.tasks.get(index)
+        if (!t) {
+          t = { start: null, end: null }
+          this.tasks.set(index, t)
+        }
+        if (t.end) this.bytes -= t.end.bytes
+        t.end = entry
+        this.bytes += entry.bytes
+        break
+      }
+      default:
+        return
+    }
+    this.trim()
+  }
+
+  /** The entries kept, in no particular order. */
+  *entries(): Iterable<SnapshotEntry> {
+    if (this.started) yield this.started
+    for (const t of this.tasks.values()) {
+      if (t.start) yield t.start
+      if (t.end) yield t.end
+    }
+    if (this.completed) yield this.completed
+  }
+
+  clear(): void {
+    this.started = null
+    this.completed = null
+    this.tasks.clear()
+    this.bytes = 0
+  }
+
+  private dropTask(index: number, t: FrameTask): void {
+    this.tasks.delete(index)
+    if (t.start) this.bytes -= t.start.bytes
+    if (t.end) this.bytes -= t.end.bytes
+  }
+
+  private trim(): void {
+    if (this.tasks.size <= this.maxTasks && this.bytes <= this.maxBytes) return
+    // Finished tasks first, oldest first; then the oldest open ones.
+    for (const finished of [true, false]) {
+      for (const [index, t] of this.tasks) {
+        if (this.tasks.size <= this.maxTasks && this.bytes <= this.maxBytes) return
+        if (finished !== (t.end !== null)) continue
+        this.dropTask(index, t)
+      }
+    }
+  }
 }
 
 interface TaskIterations {
