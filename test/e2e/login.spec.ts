@@ -35,6 +35,11 @@ test('sign in through the page, see the app, sign out, and get the login page ag
   const [cookie] = await context.cookies()
   expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', secure: false, path: '/' })
   expect(cookie!.name).toMatch(/^vigil_session_\d+$/)
+  // With a password, the review inbox does not say it is open to this machine (reviews.spec.ts: without one, it does).
+  await page.goto(`${vigil.url}/#/reviews`)
+  await expect(page.getByRole('heading', { name: 'Reviews', exact: true })).toBeVisible()
+  await page.waitForLoadState('networkidle')
+  await expect(page.getByTestId('open-note')).toHaveCount(0)
 
   await page.goto(`${vigil.url}/logout`)
   await expect(page.getByText('You are signed in.')).toBeVisible()
