@@ -3,15 +3,23 @@
 // file, and an agent that starts while we hold it would panic (spec §2.3–2.5), so the user's file is
 // only ever stat'ed and read as bytes.
 import { constants } from 'node:fs'
-import { copyFile, link, mkdir, rm, stat } from 'node:fs/promises'
+import { copyFile, link, mkdir, rm, stat, writeFile } from 'node:fs/promises'
 import type { BigIntStats } from 'node:fs'
 import { join } from 'node:path'
+import { buildBase, fingerprint, lastCommitEnd, readRange, rebase, scanCommitEnd, WAL_HEAD } from './wal-tail'
+import type { TailBase } from './wal-tail'
 
 export interface SnapshotResult {
   /** True when a new copy was made (the source changed since the previous refresh). */
   changed: boolean
   /** The copy to open read-only; valid until the next changed refresh or dispose(). */
   dbPath: string
+  /**
+   * True when the source is the same file as at the previous snapshot and only grew (same .db, same
+   * WAL inode, not shrunk): rows read from the previous snapshot are still rows of this one. False
+   * after a checkpoint, a replaced / truncated / deleted / moved file, or a first snapshot.
+   */
+  continuous: boolean
 }
 
 /** The source kept changing while we copied it; try again at the next poll. */
@@ -36,7 +44,41 @@ interface Snapshot {
   dir: string
   dbPath: string
   sig: Sig
+  /** Its .db is a byte copy of the source's .db (a tail snapshot's is the private checkpointed base). */
+  raw: boolean
 }
+
+/** A base for tail snapshots, valid while the source .db is unchanged and the WAL is the same file. */
+interface Base extends TailBase {
+  db: FileSig
+  wal: { dev: bigint; ino: bigint }
+  /** The agent WAL's bytes just before `offset` when the base was built: a rewritten WAL differs. */
+  mark: Buffer
+}
+
+export interface TailOptions {
+  /** Replay only the WAL's new bytes onto a private checkpointed base (default true). */
+  enabled?: boolean
+  /** A tail longer than this is folded into a new base in the background (default 8 MiB). */
+  rebaseBytes?: number
+  /** How often a full copy is compared with the tail snapshot of the same bytes (default 60 s; 0 = never). */
+  checkEveryMs?: number
+}
+
+export interface TailStats {
+  tail: number
+  full: number
+  bases: number
+  rebases: number
+  checks: number
+  mismatches: number
+  /** Why tail snapshots were turned off for this store (a mismatch or an unknown WAL format), or null. */
+  disabled: string | null
+}
+
+const MARK_BYTES = 64
+const DEFAULT_REBASE_BYTES = 8 << 20
+const DEFAULT_CHECK_MS = 60_000
 
 const ATTEMPTS = 6
 const RETRY_DELAY_MS = 10
@@ -51,6 +93,13 @@ function sameFile(a: FileSig | null, b: FileSig | null): boolean {
 }
 
 const sameSig = (a: Sig, b: Sig): boolean => sameFile(a.db, b.db) && sameFile(a.wal, b.wal)
+
+/** `next` is `prev`'s files, only grown (see SnapshotResult.continuous). */
+function continues(prev: Sig, next: Sig): boolean {
+  if (!sameFile(prev.db, next.db)) return false
+  if (prev.wal === null) return true
+  return next.wal !== null && prev.wal.dev === next.wal.dev && prev.wal.ino === next.wal.ino && next.wal.size >= prev.wal.size
+}
 
 /**
  * Whether a copy made between stats `before` and `after` is consistent. The .db must not have
@@ -77,10 +126,29 @@ export class StoreSnapshotter {
   private disposed = false
   /** How the last changed refresh got its base file: for tests and diagnostics. */
   lastBase: 'copied' | 'reused' | null = null
+  /** How the last changed refresh was made: a full copy, or a tail replayed onto a private base. */
+  lastMode: 'full' | 'tail' | null = null
+  readonly tailStats: TailStats = { tail: 0, full: 0, bases: 0, rebases: 0, checks: 0, mismatches: 0, disabled: null }
+  private readonly tail: Required<TailOptions>
+  private base: Base | null = null
+  /** The one background job (building a base, folding a tail into a new one, or a check), if any. */
+  private job: Promise<void> | null = null
+  private lastCheck = 0
+  private lastTailEnd = 0
 
-  constructor(opts: { sourcePath: string; tmpRoot: string }) {
+  constructor(opts: { sourcePath: string; tmpRoot: string; tail?: TailOptions }) {
     this.sourcePath = opts.sourcePath
     this.tmpRoot = opts.tmpRoot
+    this.tail = {
+      enabled: opts.tail?.enabled ?? true,
+      rebaseBytes: opts.tail?.rebaseBytes ?? DEFAULT_REBASE_BYTES,
+      checkEveryMs: opts.tail?.checkEveryMs ?? DEFAULT_CHECK_MS
+    }
+  }
+
+  /** Resolves when no background job runs (tests, benchmarks). */
+  async settled(): Promise<void> {
+    while (this.job) await this.job
   }
 
   /**
@@ -97,8 +165,10 @@ export class StoreSnapshotter {
   async dispose(): Promise<void> {
     this.disposed = true
     await this.chain
-    const dirs = [...this.leftovers, ...(this.current ? [this.current.dir] : [])]
+    await this.settled()
+    const dirs = [...this.leftovers, ...(this.current ? [this.current.dir] : []), ...(this.base ? [this.base.dir] : [])]
     this.current = null
+    this.base = null
     this.leftovers = []
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }).catch(() => undefined)))
   }
@@ -118,9 +188,15 @@ export class StoreSnapshotter {
     if (this.disposed) throw new Error('Snapshotter disposed')
     let before = await this.stat()
     if (!full && this.current && sameSig(before, this.current.sig)) {
-      return { changed: false, dbPath: this.current.dbPath }
+      return { changed: false, dbPath: this.current.dbPath, continuous: true }
     }
     await mkdir(this.tmpRoot, { recursive: true })
+    if (full) this.dropBase()
+    else if (this.base && this.tailFits(this.base, before)) {
+      const viaTail = await this.tailRefresh(this.base, before)
+      if (viaTail) return viaTail
+    }
+    const prev = this.current?.sig ?? null
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       // A fresh folder per copy: a reader may still have the previous copy open.
       const dir = join(this.tmpRoot, `snap-${process.pid}-${++this.counter}`)
@@ -133,10 +209,14 @@ export class StoreSnapshotter {
         if (consistentCopy(before, after)) {
           if (this.current) this.leftovers.push(this.current.dir)
           // Remember `before`: if the WAL grew meanwhile, the next refresh copies again.
-          this.current = { dir, dbPath, sig: before }
+          this.current = { dir, dbPath, sig: before, raw: true }
           this.lastBase = base
+          this.lastMode = 'full'
+          this.tailStats.full++
           await this.removeLeftovers()
-          return { changed: true, dbPath }
+          if (this.base && !this.tailFits(this.base, before)) this.dropBase()
+          if (!this.base && before.wal) await this.startBaseBuild(dbPath, before)
+          return { changed: true, dbPath, continuous: prev !== null && continues(prev, before) }
         }
         before = after
       } catch (err) {
@@ -153,13 +233,224 @@ export class StoreSnapshotter {
     throw new SnapshotBusyError(`${this.sourcePath} kept changing while it was being copied`)
   }
 
+  /** The base still describes the source: same .db, same WAL file, not shrunk below what it holds. */
+  private tailFits(base: Base, sig: Sig): boolean {
+    return (
+      this.tail.enabled &&
+      this.tailStats.disabled === null &&
+      sameFile(sig.db, base.db) &&
+      sig.wal !== null &&
+      sig.wal.dev === base.wal.dev &&
+      sig.wal.ino === base.wal.ino &&
+      sig.wal.size >= BigInt(base.offset)
+    )
+  }
+
+  private dropBase(): void {
+    if (!this.base) return
+    this.leftovers.push(this.base.dir)
+    this.base = null
+  }
+
+  /**
+   * A snapshot made of the base (hard-linked) and a private WAL of the agent WAL's head plus its bytes
+   * from the base's offset to the end of the last complete transaction. Null when anything looks off
+   * (the caller then makes a full copy).
+   */
+  private async tailRefresh(base: Base, before: Sig): Promise<SnapshotResult | null> {
+    const walPath = `${this.sourcePath}.wal`
+    const size = Number(before.wal!.size)
+    const markAt = base.offset - base.mark.length
+    let bytes: Buffer
+    try {
+      bytes = await readRange(walPath, markAt, size - markAt)
+    } catch {
+      return null
+    }
+    if (!bytes.subarray(0, base.mark.length).equals(base.mark)) {
+      // The WAL was rewritten in place (same inode): the base no longer continues it.
+      this.dropBase()
+      return null
+    }
+    const tail = bytes.subarray(base.mark.length)
+    const end = lastCommitEnd(tail)
+    if (end === null) {
+      this.disableTail('the WAL is not framed as DuckDB 1.5 frames it')
+      return null
+    }
+    const after = await this.stat()
+    // A checkpoint rewrites the .db; a replaced WAL has another inode; either way the bytes may be mixed.
+    if (!sameFile(before.db, after.db) || !after.wal || after.wal.ino !== before.wal!.ino || after.wal.size < before.wal!.size) return null
+    const prev = this.current
+    if (prev && this.lastMode === 'tail' && this.currentBase === base.dir && this.lastTailEnd === base.offset + end) {
+      // Only a partial transaction was added: the current snapshot already holds every commit.
+      prev.sig = before
+      return { changed: false, dbPath: prev.dbPath, continuous: true }
+    }
+    const dir = join(this.tmpRoot, `snap-${process.pid}-${++this.counter}`)
+    const dbPath = join(dir, 'perspt.db')
+    const wal = Buffer.concat([WAL_HEAD, tail.subarray(0, end)])
+    try {
+      await mkdir(dir, { recursive: true })
+      try {
+        await link(base.dbPath, dbPath)
+      } catch {
+        await copyFile(base.dbPath, dbPath)
+      }
+      await writeFile(`${dbPath}.wal`, wal)
+    } catch {
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined)
+      return null
+    }
+    const continuous = prev !== null && continues(prev.sig, before)
+    if (prev) this.leftovers.push(prev.dir)
+    this.current = { dir, dbPath, sig: before, raw: false }
+    this.currentBase = base.dir
+    this.lastTailEnd = base.offset + end
+    this.lastMode = 'tail'
+    this.lastBase = 'reused'
+    this.tailStats.tail++
+    await this.removeLeftovers()
+    if (!this.job && end >= this.tail.rebaseBytes) {
+      const mark = Buffer.from(bytes.subarray(end, end + base.mark.length))
+      this.startJob('rebase', async () => {
+        const next = await rebase(base, join(this.tmpRoot, `base-${process.pid}-${++this.counter}`), wal, base.offset + end)
+        if (this.base !== base || this.disposed) {
+          await rm(next.dir, { recursive: true, force: true })
+          return
+        }
+        this.dropBase()
+        this.base = { ...next, db: base.db, wal: base.wal, mark }
+        this.tailStats.rebases++
+      })
+    } else if (!this.job && this.tail.checkEveryMs > 0 && Date.now() - this.lastCheck >= this.tail.checkEveryMs) {
+      await this.startCheck(base)
+    }
+    return { changed: true, dbPath, continuous }
+  }
+
+  private currentBase: string | null = null
+
+  /** Runs `work` in the background (one job at a time); a failure only costs the optimisation. */
+  private startJob(what: string, work: () => Promise<void>): void {
+    const job = work()
+      .catch((err: unknown) => {
+        if (!this.disposed) console.warn(`vigil: ${what} for ${this.sourcePath} failed (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); full copies go on`)
+      })
+      .finally(() => {
+        if (this.job === job) this.job = null
+      })
+    this.job = job
+  }
+
+  private disableTail(why: string): void {
+    if (this.tailStats.disabled === null) console.warn(`vigil: ${this.sourcePath}: ${why}; reading it by full copies from now on`)
+    this.tailStats.disabled = why
+    this.dropBase()
+  }
+
+  /**
+   * After a full copy: hard-link its files (never modified: only read-only opens touch them) into a
+   * job folder, so the next refresh may drop the copy, and build a base from them in the background.
+   */
+  private async startBaseBuild(dbPath: string, sig: Sig): Promise<void> {
+    if (!this.tail.enabled || this.tailStats.disabled !== null || this.job || !sig.wal) return
+    const dir = join(this.tmpRoot, `base-${process.pid}-${++this.counter}`)
+    const src = join(dir, 'src.db')
+    try {
+      await mkdir(dir, { recursive: true })
+      await link(dbPath, src)
+      await link(`${dbPath}.wal`, `${src}.wal`)
+    } catch {
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined)
+      return
+    }
+    const walSize = Number(sig.wal.size)
+    this.startJob('building a tail base', async () => {
+      const built = await buildBase(join(dir, 'b'), src, walSize)
+      if (built === null) {
+        await rm(dir, { recursive: true, force: true })
+        this.disableTail('its WAL does not start as a DuckDB 1.5 WAL')
+        return
+      }
+      const markBytes = Math.min(MARK_BYTES, built.offset)
+      const mark = await readRange(`${src}.wal`, built.offset - markBytes, markBytes)
+      await rm(src, { force: true })
+      await rm(`${src}.wal`, { force: true })
+      if (this.disposed || this.base !== null) {
+        await rm(dir, { recursive: true, force: true })
+        return
+      }
+      this.base = { ...built, dir, db: sig.db, wal: { dev: sig.wal!.dev, ino: sig.wal!.ino }, mark }
+      this.tailStats.bases++
+      this.lastCheck = Date.now()
+    })
+  }
+
+  /**
+   * The periodic check: a full copy of the source and a tail snapshot built from the very same WAL bytes
+   * must hold the same rows. Any difference turns tail snapshots off for this store.
+   */
+  private async startCheck(base: Base): Promise<void> {
+    this.lastCheck = Date.now()
+    const dir = join(this.tmpRoot, `check-${process.pid}-${++this.counter}`)
+    const full = join(dir, 'full', 'perspt.db')
+    const viaTail = join(dir, 'tail', 'perspt.db')
+    let sig: Sig
+    try {
+      await mkdir(join(dir, 'full'), { recursive: true })
+      await mkdir(join(dir, 'tail'), { recursive: true })
+      sig = await this.stat()
+      await copyFile(this.sourcePath, full, constants.COPYFILE_FICLONE)
+      if (sig.wal) await copyFile(`${this.sourcePath}.wal`, `${full}.wal`)
+      const after = await this.stat()
+      if (!consistentCopy(sig, after) || !this.tailFits(base, sig)) throw new Error('source changed')
+      await link(base.dbPath, viaTail).catch(() => copyFile(base.dbPath, viaTail))
+    } catch {
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined)
+      return
+    }
+    this.startJob('checking tail snapshots', async () => {
+      try {
+        const walSize = Number(sig.wal!.size)
+        const mark = await readRange(`${full}.wal`, base.offset - base.mark.length, base.mark.length)
+        const end = await scanCommitEnd(`${full}.wal`, base.offset, walSize)
+        if (!mark.equals(base.mark) || end === null) return
+        // The full copy replays exactly its complete transactions: cut it there too, so both hold the same.
+        const tail = await readRange(`${full}.wal`, base.offset, end - base.offset)
+        await writeFile(`${viaTail}.wal`, Buffer.concat([WAL_HEAD, tail]))
+        const [a, b] = [await fingerprint(full), await fingerprint(viaTail)]
+        if (this.disposed) return
+        this.tailStats.checks++
+        if (a !== b) {
+          this.tailStats.mismatches++
+          this.disableTail('a tail snapshot differed from a full copy of the same bytes')
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true }).catch(() => undefined)
+      }
+    })
+  }
+
+  /** Runs the periodic check now (tests): resolves when it finished. */
+  async checkNow(): Promise<void> {
+    await this.settled()
+    const run = this.chain.then(async () => {
+      if (this.base) await this.startCheck(this.base)
+    })
+    this.chain = run.catch(() => undefined)
+    await run
+    await this.settled()
+  }
+
   /**
    * DuckDB only rewrites the .db file at a checkpoint (or a bulk write), which changes its stat;
    * between those only the WAL grows. A read-only open never modifies the copied .db (measured), so
    * while the source .db is unchanged the previous copy's bytes are still exact: hard-link it.
    */
   private async copyBase(before: Sig, dbPath: string, full: boolean): Promise<'copied' | 'reused'> {
-    if (!full && this.current && sameFile(before.db, this.current.sig.db)) {
+    // Never a tail snapshot's .db: it already holds the WAL's transactions, which would apply twice.
+    if (!full && this.current?.raw === true && sameFile(before.db, this.current.sig.db)) {
       try {
         await link(this.current.dbPath, dbPath)
         return 'reused'

@@ -1,0 +1,190 @@
+// Replaying only the new bytes of the agent's WAL onto a privately checkpointed copy
+// (shared/spec/perspt-wal-tail.md). A snapshot is then `base.db` (every transaction up to `offset`, no
+// WAL) + a private WAL made of the agent WAL's 8-byte head and its bytes from `offset` to the end of
+// the last *complete* transaction. Everything here works on Vigil's private files or on bytes read
+// from the agent's WAL; the agent's files are never opened for writing.
+import { copyFile, mkdir, open, rm, truncate, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { DuckDBInstance } from '@duckdb/node-api'
+
+/** The version entry DuckDB 1.5 writes first in every WAL (field 100 = WAL_VERSION, field 101 = 2). */
+export const WAL_HEAD = Buffer.from('640062650002ffff', 'hex')
+/** Payload of the WAL_FLUSH entry that ends every transaction (field 100 = type 100, end of object). */
+const FLUSH_PAYLOAD = Buffer.from('640064ffff', 'hex')
+/** Larger entries than this are not believed (a mis-framed read) and send the reader to a full copy. */
+const MAX_ENTRY_BYTES = 1 << 30
+
+/**
+ * The end of the last complete transaction in `bytes` (WAL entries starting at its offset 0): each entry
+ * is a u64 size, a u64 checksum and a payload in DuckDB's binary serializer (field 100 first, 0xffff
+ * last), and each transaction ends with a WAL_FLUSH entry. Returns 0 when no transaction is complete,
+ * null when the bytes are not framed that way (another WAL format: use a full copy).
+ */
+export function lastCommitEnd(bytes: Uint8Array): number | null {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let off = 0
+  let end = 0
+  while (off + 16 <= buf.length) {
+    const size = buf.readBigUInt64LE(off)
+    if (size < 4n || size > BigInt(MAX_ENTRY_BYTES)) return null
+    const n = Number(size)
+    const start = off + 16
+    if (start + n > buf.length) break // a trailing entry still being written
+    if (buf[start] !== 0x64 || buf[start + 1] !== 0x00 || buf[start + n - 2] !== 0xff || buf[start + n - 1] !== 0xff) return null
+    off = start + n
+    if (n === FLUSH_PAYLOAD.length && buf.subarray(start, off).equals(FLUSH_PAYLOAD)) end = off
+  }
+  return end
+}
+
+/**
+ * lastCommitEnd over the file `path` from byte `from` to `to` without holding it in memory: returns the
+ * absolute offset of the end of the last complete transaction (`from` when none), null when mis-framed.
+ */
+export async function scanCommitEnd(path: string, from: number, to: number): Promise<number | null> {
+  const handle = await open(path, 'r')
+  const CHUNK = 8 << 20
+  try {
+    let win = Buffer.alloc(0)
+    let winStart = from
+    const bytesAt = async (pos: number, length: number): Promise<Buffer> => {
+      if (pos >= winStart && pos + length <= winStart + win.length) return win.subarray(pos - winStart, pos - winStart + length)
+      if (length > CHUNK) {
+        const buf = Buffer.alloc(length)
+        const { bytesRead } = await handle.read(buf, 0, length, pos)
+        return buf.subarray(0, bytesRead)
+      }
+      const buf = Buffer.alloc(Math.min(CHUNK, Math.max(length, to - pos)))
+      const { bytesRead } = await handle.read(buf, 0, buf.length, pos)
+      win = buf.subarray(0, bytesRead)
+      winStart = pos
+      return win.subarray(0, Math.min(length, bytesRead))
+    }
+    let off = from
+    let end = from
+    while (off + 16 <= to) {
+      const header = await bytesAt(off, 16)
+      if (header.length < 16) break
+      const size = header.readBigUInt64LE(0)
+      if (size < 4n || size > BigInt(MAX_ENTRY_BYTES)) return null
+      const n = Number(size)
+      const start = off + 16
+      if (start + n > to) break
+      const first = await bytesAt(start, n === FLUSH_PAYLOAD.length ? n : 2)
+      const last = await bytesAt(start + n - 2, 2)
+      if (first[0] !== 0x64 || first[1] !== 0x00 || last[0] !== 0xff || last[1] !== 0xff) return null
+      off = start + n
+      if (n === FLUSH_PAYLOAD.length && first.equals(FLUSH_PAYLOAD)) end = off
+    }
+    return end
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Reads `length` bytes of `path` from `position` (the agent's WAL: a read-only descriptor). */
+export async function readRange(path: string, position: number, length: number): Promise<Buffer> {
+  const handle = await open(path, 'r')
+  try {
+    const buf = Buffer.alloc(length)
+    let done = 0
+    while (done < length) {
+      const { bytesRead } = await handle.read(buf, done, length - done, position + done)
+      if (bytesRead === 0) break
+      done += bytesRead
+    }
+    return buf.subarray(0, done)
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Opens for a private checkpoint: never vacuums (row ids must stay those the agent's WAL addresses). */
+const CHECKPOINT_OPTIONS: Record<string, string> = {
+  autoinstall_known_extensions: 'false',
+  autoload_known_extensions: 'false',
+  enable_external_access: 'false',
+  threads: '1',
+  memory_limit: '256MB',
+  max_vacuum_tasks: '0',
+  checkpoint_threshold: '1TB'
+}
+
+export interface TailBase {
+  dir: string
+  /** The checkpointed private copy (no WAL next to it); only ever opened read-only once built. */
+  dbPath: string
+  /** Bytes of the agent's WAL (from its start) whose transactions the base holds. */
+  offset: number
+}
+
+/**
+ * Builds a base in `dir` from a private full snapshot (`fromDb` + `fromDb.wal`, `walSize` bytes): copies
+ * both, cuts the WAL at its last complete transaction, opens it read-write and checkpoints. Returns null
+ * when the WAL is not one this reader knows (the full copy stays in use).
+ */
+export async function buildBase(dir: string, fromDb: string, walSize: number): Promise<TailBase | null> {
+  const wal = `${fromDb}.wal`
+  if (walSize < WAL_HEAD.length || !(await readRange(wal, 0, WAL_HEAD.length)).equals(WAL_HEAD)) return null
+  const offset = await scanCommitEnd(wal, WAL_HEAD.length, walSize)
+  if (offset === null) return null
+  await mkdir(dir, { recursive: true })
+  const dbPath = join(dir, 'base.db')
+  await copyFile(fromDb, dbPath)
+  await copyFile(wal, `${dbPath}.wal`)
+  await truncate(`${dbPath}.wal`, offset)
+  await checkpoint(dbPath)
+  return { dir, dbPath, offset }
+}
+
+/** A new base from `base` plus the private tail WAL `tailWal` (head + agent bytes from base.offset to `offset`). */
+export async function rebase(base: TailBase, dir: string, tailWal: Buffer, offset: number): Promise<TailBase> {
+  await mkdir(dir, { recursive: true })
+  const dbPath = join(dir, 'base.db')
+  await copyFile(base.dbPath, dbPath)
+  await writeFile(`${dbPath}.wal`, tailWal)
+  await checkpoint(dbPath)
+  return { dir, dbPath, offset }
+}
+
+async function checkpoint(dbPath: string): Promise<void> {
+  const instance = await DuckDBInstance.create(dbPath, CHECKPOINT_OPTIONS)
+  try {
+    const con = await instance.connect()
+    try {
+      await con.run('CHECKPOINT')
+    } finally {
+      con.closeSync()
+    }
+  } finally {
+    instance.closeSync()
+  }
+  // A checkpoint leaves an empty WAL (or none); a stale one would be replayed under the next tail.
+  await rm(`${dbPath}.wal`, { force: true })
+}
+
+/** Every user table's row count and an order-free hash of its rows: equal for equal contents. */
+export async function fingerprint(dbPath: string): Promise<string> {
+  const instance = await DuckDBInstance.create(dbPath, { ...CHECKPOINT_OPTIONS, access_mode: 'READ_ONLY' })
+  try {
+    const con = await instance.connect()
+    try {
+      const tables = (
+        await con.runAndReadAll(
+          `SELECT table_name AS t FROM duckdb_tables() WHERE database_name = current_database() AND NOT internal ORDER BY 1`
+        )
+      ).getRowObjectsJS()
+      const parts: string[] = []
+      for (const { t } of tables) {
+        const name = `"${String(t).replace(/"/g, '""')}"`
+        const [row] = (await con.runAndReadAll(`SELECT count(*) AS n, coalesce(sum(hash(x)::HUGEINT), 0) AS h FROM ${name} x`)).getRowObjectsJS()
+        parts.push(`${String(t)}:${String(row?.n)}:${String(row?.h)}`)
+      }
+      return parts.join('|')
+    } finally {
+      con.closeSync()
+    }
+  } finally {
+    instance.closeSync()
+  }
+}

@@ -1,0 +1,305 @@
+// Tail snapshots (only the agent WAL's new bytes replayed onto a private checkpointed base) must hold
+// exactly what a full copy of the same files holds, through every trap listed in
+// shared/spec/perspt-wal-tail.md. The agent is a separate process holding the store read-write.
+import { describe, it, expect, afterAll, afterEach } from 'vitest'
+import { spawn } from 'node:child_process'
+import type { ChildProcessWithoutNullStreams } from 'node:child_process'
+import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { DuckDBInstance } from '@duckdb/node-api'
+import { StoreSnapshotter } from '../../../src/main/perspt/snapshot'
+import { fingerprint, lastCommitEnd, WAL_HEAD } from '../../../src/main/perspt/wal-tail'
+import { buildStore } from '../../fixtures/perspt-fixtures'
+
+const AGENT = fileURLToPath(new URL('../../fixtures/perspt-agent.mjs', import.meta.url))
+const root = mkdtempSync(join(tmpdir(), 'vigil-waltail-'))
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+const children: ChildProcessWithoutNullStreams[] = []
+const snappers: StoreSnapshotter[] = []
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL')
+  await Promise.all(snappers.splice(0).map((s) => s.dispose()))
+})
+
+/** The agent in `sql` mode: every line is run as SQL in its own auto-committed transaction. */
+async function startSqlAgent(db: string) {
+  const child = spawn(process.execPath, [AGENT, 'sql', db])
+  children.push(child)
+  const pending: ((line: string) => void)[] = []
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  createInterface({ input: child.stdout }).on('line', (line) => pending.shift()?.(line))
+  const next = () =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`agent timed out; stderr: ${stderr}`)), 30_000)
+      pending.push((l) => (clearTimeout(timer), resolve(l)))
+    })
+  expect(await next()).toBe('ready')
+  return {
+    async sql(...statements: string[]) {
+      for (const s of statements) {
+        child.stdin.write(`${s.replace(/\n/g, ' ')}\n`)
+        const answer = await next()
+        if (answer !== 'ok') throw new Error(`${s}: ${answer}`)
+      }
+    },
+    async quit() {
+      child.stdin.write('quit\n')
+      await new Promise((r) => child.once('exit', r))
+    }
+  }
+}
+
+async function newStore() {
+  const dir = mkdtempSync(join(root, 'case-'))
+  const db = join(dir, 'perspt.db')
+  await buildStore(db, { generation: 23 })
+  return { dir, db }
+}
+
+function snapper(dir: string, db: string, tail: { checkEveryMs?: number; rebaseBytes?: number; enabled?: boolean } = {}) {
+  const s = new StoreSnapshotter({ sourcePath: db, tmpRoot: join(dir, `tmp-${snappers.length}`), tail: { checkEveryMs: 0, ...tail } })
+  snappers.push(s)
+  return s
+}
+
+/** What a full copy of the source's files holds right now (the reference). */
+async function truth(dir: string, db: string): Promise<string> {
+  const full = snapper(dir, db, { enabled: false })
+  const snap = await full.refresh()
+  const print = await fingerprint(snap.dbPath)
+  await full.dispose()
+  return print
+}
+
+/** Refreshes `s` until it has a base (built in the background after its first full copy). */
+async function withBase(s: StoreSnapshotter): Promise<void> {
+  await s.refresh()
+  await s.settled()
+  expect(s.tailStats.bases).toBeGreaterThan(0)
+}
+
+const llmRow = (sid: string, i: number) =>
+  `INSERT INTO llm_requests (session_id, node_id, model, prompt, response, tokens_in, tokens_out) VALUES ('${sid}', 'n${i}', 'm', '${'x'.repeat(500)}${i}', 'r', ${i}, 1)`
+
+describe('tail snapshots', () => {
+  it('equal a full copy through inserts, UPDATEs and DELETEs on every table Perspt updates', async () => {
+    const { dir, db } = await newStore()
+    const agent = await startSqlAgent(db)
+    await agent.sql(
+      "INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, status) VALUES ('t1', 'tail', '/w', ''::BLOB, '', 'RUNNING')",
+      "INSERT INTO budget_envelopes (session_id, max_steps, steps_used) VALUES ('t1', 10, 0)",
+      "INSERT INTO provisional_branches (branch_id, session_id, node_id, parent_node_id, state) VALUES ('b1', 't1', 'n1', 'root', 'active')",
+      "INSERT INTO provisional_branches (branch_id, session_id, node_id, parent_node_id, state) VALUES ('b2', 't1', 'n2', 'root', 'active')",
+      "INSERT INTO plan_revisions (revision_id, session_id, sequence, plan_json, reason, status) VALUES ('r1', 't1', 1, '{}', 'initial', 'active')",
+      ...Array.from({ length: 30 }, (_, i) => llmRow('t1', i))
+    )
+    const s = snapper(dir, db)
+    await withBase(s)
+    const steps: string[][] = [
+      [...Array.from({ length: 20 }, (_, i) => llmRow('t1', 100 + i))],
+      ["UPDATE sessions SET status = 'COMPLETED', updated_at = TIMESTAMP '2026-12-04 12:00:00' WHERE session_id = 't1'"],
+      ["UPDATE budget_envelopes SET steps_used = 7, cost_used_usd = 1.5 WHERE session_id = 't1'"],
+      ["UPDATE provisional_branches SET state = 'merged' WHERE branch_id = 'b1'", "UPDATE plan_revisions SET status = 'superseded' WHERE revision_id = 'r1'"],
+      // A DELETE, then UPDATEs of rows stored after the deleted ones (row ids must still match).
+      ["DELETE FROM llm_requests WHERE node_id IN ('n3', 'n4', 'n5', 'n101')", "UPDATE llm_requests SET tokens_out = 99 WHERE node_id IN ('n20', 'n110')"],
+      ["DELETE FROM provisional_branches WHERE branch_id = 'b2'", "UPDATE sessions SET merkle_root = 'ab'::BLOB WHERE session_id = 't1'"],
+      // A transaction of several statements.
+      ["BEGIN TRANSACTION", llmRow('t1', 200), "UPDATE budget_envelopes SET steps_used = 8 WHERE session_id = 't1'", 'COMMIT']
+    ]
+    for (const step of steps) {
+      await agent.sql(...step)
+      const snap = await s.refresh()
+      expect(snap.changed).toBe(true)
+      expect(s.lastMode).toBe('tail')
+      expect(snap.continuous).toBe(true)
+      expect(await fingerprint(snap.dbPath)).toBe(await truth(dir, db))
+    }
+    // Reads what a user sees, not only hashes: the deleted rows are gone, the updates are there.
+    const inst = await DuckDBInstance.create(s['current']!.dbPath, { access_mode: 'READ_ONLY' })
+    const con = await inst.connect()
+    const rows = (await con.runAndReadAll("SELECT (SELECT count(*) FROM llm_requests WHERE session_id = 't1') AS n, (SELECT status FROM sessions WHERE session_id = 't1') AS st, (SELECT steps_used FROM budget_envelopes WHERE session_id = 't1') AS steps")).getRowObjectsJS()
+    con.closeSync()
+    inst.closeSync()
+    expect(rows[0]).toEqual({ n: 30n + 20n - 4n + 1n, st: 'COMPLETED', steps: 8 })
+    expect(s.tailStats.tail).toBe(steps.length)
+    await agent.quit()
+  }, 60_000)
+
+  it('never cuts a transaction: a WAL copied at any byte (mid-write) gives what a full copy of it gives', async () => {
+    // The agent writes for real; its WAL bytes are then handed out to a private "source" in cuts at
+    // arbitrary bytes, growing the same file (same inode) as a live WAL grows.
+    const { dir, db } = await newStore()
+    const agent = await startSqlAgent(db)
+    await agent.sql("INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, status) VALUES ('c1', 'cut', '/w', ''::BLOB, '', 'RUNNING')")
+    const dbBytes = readFileSync(db)
+    const walBefore = readFileSync(`${db}.wal`).length
+    for (let i = 0; i < 25; i++) {
+      await agent.sql('BEGIN TRANSACTION', llmRow('c1', i), `UPDATE sessions SET task = 'cut ${i}' WHERE session_id = 'c1'`, 'COMMIT')
+    }
+    const wal = readFileSync(`${db}.wal`)
+    await agent.quit()
+    const src = join(mkdtempSync(join(dir, 'src-')), 'perspt.db')
+    writeFileSync(src, dbBytes)
+    writeFileSync(`${src}.wal`, wal.subarray(0, walBefore))
+    const s = snapper(dir, src)
+    await withBase(s)
+    let pos = walBefore
+    let seed = 7
+    let tails = 0
+    while (pos < wal.length) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      const next = Math.min(wal.length, pos + 1 + (seed % 1500))
+      appendFileSync(`${src}.wal`, wal.subarray(pos, next))
+      pos = next
+      const snap = await s.refresh()
+      if (s.lastMode === 'tail') tails++
+      expect(await fingerprint(snap.dbPath)).toBe(await truth(dir, src))
+    }
+    expect(tails).toBeGreaterThan(3)
+  }, 120_000)
+
+  it('falls back to a full copy when the agent checkpoints, the WAL shrinks, is replaced or starts differently', async () => {
+    const { dir, db } = await newStore()
+    const agent = await startSqlAgent(db)
+    await agent.sql("INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, status) VALUES ('k1', 'ck', '/w', ''::BLOB, '', 'RUNNING')", llmRow('k1', 1))
+    const s = snapper(dir, db)
+    await withBase(s)
+    await agent.sql(llmRow('k1', 2))
+    expect((await s.refresh()).changed).toBe(true)
+    expect(s.lastMode).toBe('tail')
+
+    // The agent checkpoints: .db rewritten, WAL emptied.
+    await agent.sql('CHECKPOINT', llmRow('k1', 3))
+    let snap = await s.refresh()
+    expect(s.lastMode).toBe('full')
+    expect(snap.continuous).toBe(false)
+    expect(await fingerprint(snap.dbPath)).toBe(await truth(dir, db))
+    await s.settled()
+    await agent.sql(llmRow('k1', 4))
+    await s.refresh()
+    expect(s.lastMode).toBe('tail') // a new base was built after the checkpoint
+    expect(await fingerprint(s['current']!.dbPath)).toBe(await truth(dir, db))
+    await agent.quit()
+
+    // A private source we can mistreat (the agent is gone): same inode, shrunk WAL.
+    const src = join(mkdtempSync(join(dir, 'src-')), 'perspt.db')
+    const agent2 = await startSqlAgent(src.replace(/perspt\.db$/, 'seed.db'))
+    await agent2.sql(
+      'CREATE TABLE sessions (session_id VARCHAR PRIMARY KEY, status VARCHAR)',
+      'CHECKPOINT',
+      ...Array.from({ length: 10 }, (_, i) => `INSERT INTO sessions VALUES ('s${i}', 'RUNNING')`)
+    )
+    const seed = src.replace(/perspt\.db$/, 'seed.db')
+    copyFileSync(seed, src)
+    const fullWal = readFileSync(`${seed}.wal`)
+    await agent2.quit()
+    writeFileSync(`${src}.wal`, fullWal)
+    const t = snapper(dir, src)
+    await withBase(t)
+    truncateSync(`${src}.wal`, Math.floor(fullWal.length / 2))
+    snap = await t.refresh()
+    expect(t.lastMode).toBe('full')
+    expect(snap.continuous).toBe(false)
+    expect(await fingerprint(snap.dbPath)).toBe(await truth(dir, src))
+
+    // Replaced by a new file (new inode) at the same path.
+    writeFileSync(`${src}.wal.new`, fullWal)
+    renameSync(`${src}.wal.new`, `${src}.wal`)
+    await t.settled()
+    snap = await t.refresh()
+    expect(t.lastMode).toBe('full')
+    expect(await fingerprint(snap.dbPath)).toBe(await truth(dir, src))
+
+    // An older WAL format (another head): no base is built, full copies go on and stay right.
+    const other = join(mkdtempSync(join(dir, 'old-')), 'perspt.db')
+    copyFileSync(seed, other)
+    const oddWal = Buffer.from(fullWal)
+    oddWal[5] = 0x01 // WAL version 1
+    writeFileSync(`${other}.wal`, oddWal)
+    const u = snapper(dir, other)
+    await u.refresh()
+    await u.settled()
+    expect(u.tailStats.bases).toBe(0)
+    expect(u.tailStats.disabled).toMatch(/WAL/)
+    expect(WAL_HEAD.equals(oddWal.subarray(0, 8))).toBe(false)
+    expect(await fingerprint((await u.refresh({ full: true })).dbPath)).toBe(await truth(dir, other))
+  }, 60_000)
+
+  it('the periodic check compares a full copy with the tail, and a difference turns tail snapshots off', async () => {
+    const { dir, db } = await newStore()
+    const agent = await startSqlAgent(db)
+    await agent.sql("INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, status) VALUES ('p1', 'pc', '/w', ''::BLOB, '', 'RUNNING')", llmRow('p1', 1))
+    const s = snapper(dir, db)
+    await withBase(s)
+    await agent.sql(llmRow('p1', 2), "UPDATE sessions SET status = 'PAUSED' WHERE session_id = 'p1'")
+    await s.refresh()
+    await s.checkNow()
+    expect(s.tailStats.checks).toBe(1)
+    expect(s.tailStats.mismatches).toBe(0)
+    expect(s.tailStats.disabled).toBeNull()
+
+    // Make the private base wrong (as an unforeseen replay difference would): the check must catch it.
+    const base = s['base']!.dbPath
+    const inst = await DuckDBInstance.create(base)
+    const con = await inst.connect()
+    await con.run("UPDATE sessions SET task = 'drifted' WHERE session_id = 'p1'")
+    await con.run('CHECKPOINT')
+    con.closeSync()
+    inst.closeSync()
+    rmSync(`${base}.wal`, { force: true })
+    await agent.sql(llmRow('p1', 3))
+    await s.refresh()
+    await s.checkNow()
+    expect(s.tailStats.mismatches).toBe(1)
+    expect(s.tailStats.disabled).toMatch(/differed/)
+    await agent.sql(llmRow('p1', 4))
+    const snap = await s.refresh()
+    expect(s.lastMode).toBe('full')
+    expect(await fingerprint(snap.dbPath)).toBe(await truth(dir, db))
+    await agent.quit()
+  }, 60_000)
+
+  it('folds a long tail into a new base in the background, and stays exact', async () => {
+    const { dir, db } = await newStore()
+    const agent = await startSqlAgent(db)
+    await agent.sql("INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, status) VALUES ('r1', 'rb', '/w', ''::BLOB, '', 'RUNNING')")
+    const s = snapper(dir, db, { rebaseBytes: 4096 })
+    await withBase(s)
+    for (let round = 0; round < 4; round++) {
+      await agent.sql(...Array.from({ length: 12 }, (_, i) => llmRow('r1', round * 100 + i)), `UPDATE sessions SET task = 'round ${round}' WHERE session_id = 'r1'`)
+      const snap = await s.refresh()
+      expect(s.lastMode).toBe('tail')
+      expect(await fingerprint(snap.dbPath)).toBe(await truth(dir, db))
+      await s.settled()
+    }
+    expect(s.tailStats.rebases).toBeGreaterThan(1)
+    await agent.quit()
+  }, 60_000)
+})
+
+describe('lastCommitEnd', () => {
+  it('finds the end of the last complete transaction at every cut of a real WAL, and refuses other framing', async () => {
+    const { db } = await newStore()
+    const agent = await startSqlAgent(db)
+    for (let i = 0; i < 4; i++) await agent.sql("INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, status) VALUES ('w" + i + "', 't', '/w', ''::BLOB, '', 'RUNNING')")
+    const wal = readFileSync(`${db}.wal`)
+    await agent.quit()
+    expect(wal.subarray(0, 8).equals(WAL_HEAD)).toBe(true)
+    const body = wal.subarray(8)
+    const ends = new Set<number>()
+    for (let cut = 0; cut <= body.length; cut++) {
+      const end = lastCommitEnd(body.subarray(0, cut))!
+      expect(end).toBeLessThanOrEqual(cut)
+      ends.add(end)
+    }
+    expect(lastCommitEnd(body)).toBe(body.length)
+    expect(ends.size).toBeGreaterThanOrEqual(5) // 0 and one end per transaction
+    const garbled = Buffer.from(body)
+    garbled[16] = 0x11
+    expect(lastCommitEnd(garbled)).toBeNull()
+  })
+})
