@@ -34,7 +34,7 @@ import { ReviewCoordinator, type ReviewGateEvent } from '../reviews/review-coord
 import { ReviewHttpApi } from '../reviews/review-http'
 import { ReviewPush } from '../reviews/review-push'
 import type { ServerExtension } from '../server/vigil-server'
-import { exportRunTrace, importTraceFile, ingestImportedTrace, traceFileName, traceSourceId } from '../recorder/trace-files'
+import { dagNotARun, exportRunTrace, importTraceFile, ingestImportedTrace, traceFileName, traceSourceId } from '../recorder/trace-files'
 import type { PersptStore } from '../perspt/perspt-store'
 import { readDag, readNodeDetail } from '../perspt/views/dag'
 import { readDecisionTrace } from '../perspt/views/decision-trace'
@@ -305,6 +305,8 @@ export class VigilService implements VigilApi {
 
   async importTraceFile(fileName: string, text: string): Promise<{ sourceId: string; kind: 'trace' | 'dag'; runIds: string[] }> {
     const imported = importTraceFile(text)
+    // A DAG is a plan with no run to show: say so rather than answer with no runs.
+    if (imported.kind === 'dag' && imported.dag) throw dagNotARun(fileName, imported.dag)
     const sourceId = traceSourceId(fileName)
     const tracker = this.registry.tracker
     const before = new Set(tracker.listRuns().map((r) => r.runId))

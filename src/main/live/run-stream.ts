@@ -366,6 +366,8 @@ export class RunStream implements ServerExtension {
   private observeDashboard(sourceId: string, producerId: string | null, message: DashboardMessage | ServerMessage, live: boolean): void {
     if (message.type === 'hello' || message.type === 'heartbeat' || message.type === 'pong') return
     if (message.type === 'event' || message.type === 'hub_hello' || message.type === 'producer_joined' || message.type === 'producer_left') return
+    // Vigil's own record of an imported file: not AgentEnsemble's, never sent.
+    if (message.type === 'vigil_trace_original') return
     const stream = this.stream(sourceId, producerId)
     let log: RunLog | null
     if (message.type === 'ensemble_started') {

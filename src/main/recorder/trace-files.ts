@@ -473,12 +473,44 @@ export function buildExecutionTrace(run: SegmentedRun<TraceEvent>): Record<strin
 export function exportRunTrace(events: readonly TraceEvent[], runId: string): string {
   const run = segmentRuns(events).get(runId)
   if (!run) throw new ApiError('not-found', `No recorded events for run ${runId}.`)
+  // An imported file comes back as it was: Vigil changes nothing in it, and live events cannot carry
+  // all a trace holds (costs, inputs, nested worker traces, capture mode, memory counters…).
+  const original = run.sourceId.startsWith('file:') ? run.events.find((e) => e.message.type === 'vigil_trace_original') : undefined
+  if (original?.message.type === 'vigil_trace_original' && isObj(original.message.trace)) return JSON.stringify(original.message.trace, null, 2)
   return JSON.stringify(buildExecutionTrace(run), null, 2)
 }
 
-/** File name the viz CLI lists (`*.trace.json`). */
+/** Names Windows keeps for devices (CON, NUL.txt, COM1…): never a file name of ours. */
+const RESERVED_NAME = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\.|$)/i
+
+/**
+ * File name the viz CLI lists (`*.trace.json`) and accepts (its /api/file refuses `..`, `/` and `\`): only
+ * letters, digits, `.`, `_` and `-`, no `..`, no leading or trailing dot, at most 120 characters before
+ * the suffix, never a Windows device name, never empty.
+ */
 export function traceFileName(ensembleId: string): string {
-  return `${ensembleId.replace(/[^A-Za-z0-9._-]+/g, '_')}.trace.json`
+  let base = ensembleId
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/\.{2,}/g, '_')
+    .slice(0, 120)
+    .replace(/^[.]+|[.]+$/g, '')
+  if (base === '' || /^[_-]*$/.test(base)) base = `run${base}`
+  if (RESERVED_NAME.test(base)) base = `_${base}`
+  return `${base}.trace.json`
+}
+
+/**
+ * What a `.dag.json` import answers (ApiError 'bad-request'): a DAG is a plan, not a run, so there is no
+ * run to open in Vigil. Names the plan and where it can be seen.
+ */
+export function dagNotARun(fileName: string, dag: DagSummary): ApiError {
+  const n = dag.tasks.length
+  const path = dag.criticalPath.length > 0 ? `, critical path ${dag.criticalPath.slice(0, 8).join(' → ')}${dag.criticalPath.length > 8 ? ' → …' : ''}` : ''
+  return new ApiError(
+    'bad-request',
+    `${fileName} is an AgentEnsemble DAG: the plan of ${n} task${n === 1 ? '' : 's'} (${dag.workflow ?? 'unknown workflow'}${path}), not a run. ` +
+      'Vigil shows runs, so there is nothing to open from it: import the run\'s .trace.json instead, or open the DAG in AgentEnsemble\'s viz (npx @agentensemble/viz <folder>).'
+  )
 }
 
 function taskMetrics(t: TaskAcc) {
@@ -575,6 +607,9 @@ export function ingestImportedTrace(tracker: RunTracker, sourceId: string, impor
  * Parses a `.trace.json` (ExecutionTrace) or `.dag.json` (DagModel), detected by content as the viz does
  * (spec §5.5), into live messages. Malformed input → ApiError 'bad-request' naming the bad field.
  */
+/** Largest file kept whole with its import so that exporting it gives it back unchanged (bigger ones are rebuilt from events). */
+export const MAX_KEPT_ORIGINAL_CHARS = 8 * 1024 * 1024
+
 export function importTraceFile(text: string): ImportedTrace {
   if (typeof text !== 'string') bad('the file content is not text')
   if (text.length > MAX_TRACE_FILE_CHARS) bad(`the file is larger than ${MAX_TRACE_FILE_CHARS} characters`)
@@ -589,7 +624,13 @@ export function importTraceFile(text: string): ImportedTrace {
   if (!('taskTraces' in value) || !('ensembleId' in value)) {
     bad('it is neither an ExecutionTrace (needs "taskTraces" and "ensembleId") nor a DAG ("type": "dag")')
   }
-  return importTrace(value)
+  const imported = importTrace(value)
+  if (text.length <= MAX_KEPT_ORIGINAL_CHARS) {
+    // Right after ensemble_started, so it belongs to the run (segmentRuns / RunTracker attribution).
+    imported.messages.splice(1, 0, { type: 'vigil_trace_original', trace: value })
+    imported.receivedAt.splice(1, 0, imported.receivedAt[0] ?? formatInstant(Date.now()))
+  }
+  return imported
 }
 
 function importTrace(t: Record<string, unknown>): ImportedTrace {
@@ -738,7 +779,9 @@ function importTrace(t: Record<string, unknown>): ImportedTrace {
     }
   })
 
-  const exitReason = typeof meta.exitReason === 'string' ? meta.exitReason : meta.exitReason === null ? null : runEnd !== null ? 'COMPLETED' : null
+  // A trace with errors (a failed task, or an error no task owns) is a failed run: Java's run() threw.
+  const derived = errors.length > 0 ? 'ERROR' : 'COMPLETED'
+  const exitReason = typeof meta.exitReason === 'string' ? meta.exitReason : meta.exitReason === null ? null : runEnd !== null || errors.length > 0 ? derived : null
   if (exitReason !== null && !INFERRED_EXITS.has(exitReason)) {
     const totalTokens = typeof metrics.totalTokens === 'number' ? metrics.totalTokens : -1
     const totalToolCalls = typeof metrics.totalToolCalls === 'number' ? metrics.totalToolCalls : toolTotal

@@ -306,7 +306,16 @@ export interface ProducerLeftMessage {
 
 export type HubMessage = EventEnvelope | HubHelloMessage | ProducerJoinedMessage | ProducerLeftMessage
 
-export type ServerMessage = DashboardMessage | HubMessage
+/**
+ * Vigil's own, not AgentEnsemble's: the trace file an imported run came from (its parsed JSON), recorded
+ * with the run so that exporting it gives the file back unchanged (issue 16, item 4). Never sent to clients.
+ */
+export interface VigilTraceOriginalMessage {
+  type: 'vigil_trace_original'
+  trace: unknown
+}
+
+export type ServerMessage = DashboardMessage | HubMessage | VigilTraceOriginalMessage
 export type ServerMessageType = ServerMessage['type']
 export type ServerMessageOf<T extends ServerMessageType> = Extract<ServerMessage, { type: T }>
 
@@ -522,6 +531,7 @@ const SERVER_FIELDS: { readonly [T in ServerMessageType]: readonly Field[] } = {
     O('costEstimate')
   ],
   directive_active: [O('directiveId'), O('from'), O('content'), O('action'), O('value'), O('expiresAt')],
+  vigil_trace_original: [N('trace', 'json')],
   event: ENVELOPE_FIELDS,
   hub_hello: [
     O('producers', { arr: PRODUCER, lenient: true }),
