@@ -1,3 +1,4 @@
+import { readdirSync, rmSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -12,7 +13,69 @@ export function defaultDataDir(
   return join(env.XDG_DATA_HOME || join(home, '.local', 'share'), 'vigil')
 }
 
-/** A fresh private folder name for snapshots and the demo of one Vigil process. */
-export function processTmpRoot(): string {
-  return join(tmpdir(), `vigil-${process.pid}-${Date.now().toString(36)}`)
+/** Private folders of this process (snapshot copies of Perspt stores, the demo), removed at exit. */
+const roots = new Set<string>()
+let made = 0
+const ROOT_NAME = /^vigil-(\d+)-[0-9a-z]+(?:-\d+)?$/
+
+/**
+ * A fresh private folder name for snapshots and the demo of one Vigil process. It is removed however
+ * the process ends short of SIGKILL: the owner's close(), process.exit(), an uncaught error (the 'exit'
+ * event runs then too) and signals the CLI turns into a clean shutdown. The first call also removes
+ * folders left by Vigil processes that no longer run (killed, crashed, power loss).
+ */
+export function processTmpRoot(base: string = tmpdir()): string {
+  if (made === 0) {
+    removeStaleTmpRoots(base)
+    process.once('exit', removeProcessTmpRoots)
+  }
+  const root = join(base, `vigil-${process.pid}-${Date.now().toString(36)}-${++made}`)
+  roots.add(root)
+  return root
+}
+
+/** Removes every private folder of this process now (synchronous: safe in an 'exit' handler). */
+export function removeProcessTmpRoots(): void {
+  for (const root of roots) {
+    try {
+      rmSync(root, { recursive: true, force: true })
+    } catch {
+      // Best effort: a file still open on Windows; the next start removes it.
+    }
+  }
+  roots.clear()
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Removes `vigil-<pid>-…` folders in `base` whose process no longer runs; returns what it removed. */
+export function removeStaleTmpRoots(base: string = tmpdir()): string[] {
+  const removed: string[] = []
+  let names: string[]
+  try {
+    names = readdirSync(base)
+  } catch {
+    return removed
+  }
+  for (const name of names) {
+    const m = ROOT_NAME.exec(name)
+    if (!m) continue
+    const pid = Number(m[1])
+    if (pid === process.pid || alive(pid)) continue
+    try {
+      rmSync(join(base, name), { recursive: true, force: true })
+      removed.push(name)
+    } catch {
+      // Not ours to remove (another user's): leave it.
+    }
+  }
+  return removed
 }

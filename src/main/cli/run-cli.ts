@@ -46,6 +46,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     throw err
   }
+  // Closed pipes (terminal gone, parent exited) must not turn a clean shutdown into an EPIPE crash.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined)
   // Signal handlers first: a SIGTERM right after the URL line must still shut down cleanly.
   const served = new Promise<number>((resolve) => {
     let stopping = false
@@ -63,6 +65,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     process.once('SIGINT', () => stop('SIGINT'))
     process.once('SIGTERM', () => stop('SIGTERM'))
+    // The terminal closed: same clean shutdown (the default action would leave private copies behind).
+    process.once('SIGHUP', () => stop('SIGHUP'))
   })
   // Scripts and tests parse this first line; the banner after it is for people.
   process.stdout.write(`Vigil listening on ${running.server.url}\n`)
