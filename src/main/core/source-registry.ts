@@ -98,7 +98,8 @@ export class SourceRegistry {
     const id = sourceId('store', absolute)
     const existing = this.entries.get(id)
     if (existing) return this.info(existing) as StoreSourceInfo
-    const store = new PersptStore({ path: absolute, tmpRoot: join(this.opts.tmpRoot, id) })
+    // Changes the store's folder reports are read at once (latest wins); the poll stays the fallback.
+    const store = new PersptStore({ path: absolute, tmpRoot: join(this.opts.tmpRoot, id), onSourceChange: () => this.refreshStore(entry) })
     const entry: StoreEntry = { kind: 'store', id, label: label ?? defaultStoreLabel(absolute), path: absolute, origin, store }
     this.entries.set(id, entry)
     this.setChanged()

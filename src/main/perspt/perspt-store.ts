@@ -1,8 +1,9 @@
 // One watched Perspt store: snapshots it lock-free, reads the session list from the copy, and turns
 // every failure into a status the UI can show. Never opens the user's file, never throws from refresh().
+import { watch } from 'node:fs'
 import { mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises'
-import type { BigIntStats } from 'node:fs'
-import { join } from 'node:path'
+import type { BigIntStats, FSWatcher } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { ApiError } from '../../shared/api/errors'
@@ -57,6 +58,8 @@ interface ReadResult {
 
 /** A refresh still running after this long is abandoned (see refreshWithDeadline). */
 const REFRESH_DEADLINE_MS = 15_000
+/** Watch-driven refreshes start at most this often (a busy agent writes many times per commit). */
+const WATCH_MIN_GAP_MS = 100
 
 export class PersptStore {
   private readonly path: string
@@ -73,7 +76,17 @@ export class PersptStore {
   private version = 0
   private refreshedAt: string | null = null
   /** Where a refresh is now (diagnostics: a refresh that seems stuck says where). */
-  private stage = 'idle'
+  private stageName = 'idle'
+  private get stage(): string {
+    return this.stageName
+  }
+  private set stage(next: string) {
+    const t = performance.now()
+    if (this.stageName !== 'idle') this.timings[this.stageName] = (this.timings[this.stageName] ?? 0) + (t - this.stageStart)
+    if (next === 'stat') this.timings = {}
+    this.stageName = next
+    this.stageStart = t
+  }
   private tableCount: number | null = null
   /** The session list of the latest good snapshot, read once per version. */
   private rows: SessionRow[] | null = null
@@ -93,12 +106,78 @@ export class PersptStore {
   private snapshotters = 0
   /** The next snapshot copies both files afresh (after an abandoned refresh). */
   private forceFull = false
+  /** Where the last refresh that read new data spent its time, ms per step (benchmarks, diagnostics). */
+  lastTimings: Record<string, number> = {}
+  private timings: Record<string, number> = {}
+  private stageStart = 0
 
-  constructor(opts: { path: string; tmpRoot: string; now?: () => number; refreshDeadlineMs?: number }) {
+  private watcher: FSWatcher | null = null
+  private readonly onSourceChange: (() => Promise<unknown>) | null
+  private waking = false
+  private wakeAgain = false
+
+  constructor(opts: {
+    path: string
+    tmpRoot: string
+    now?: () => number
+    refreshDeadlineMs?: number
+    /**
+     * Called (never concurrently, latest wins) when the store's folder reports a change to the store's
+     * files, so the owner refreshes at once instead of at its next poll. Polling stays the fallback
+     * (no inotify, network file systems, a folder that does not exist yet).
+     */
+    onSourceChange?: () => Promise<unknown>
+  }) {
     this.path = opts.path
     this.tmpRoot = opts.tmpRoot
     this.now = opts.now ?? Date.now
     this.deadlineMs = opts.refreshDeadlineMs ?? REFRESH_DEADLINE_MS
+    this.onSourceChange = opts.onSourceChange ?? null
+    if (this.onSourceChange) this.startWatch()
+  }
+
+  /** Watches the folder (not the file: a replaced or re-created file keeps being seen). */
+  private startWatch(): void {
+    const name = basename(this.path)
+    try {
+      this.watcher = watch(dirname(this.path), { persistent: false }, (_event, file) => {
+        if (file === null || String(file).startsWith(name)) this.wake()
+      })
+      this.watcher.on('error', () => {
+        this.watcher?.close()
+        this.watcher = null
+      })
+    } catch {
+      this.watcher = null
+    }
+  }
+
+  /** Whether the store's folder is watched (else only polling sees changes). */
+  watching(): boolean {
+    return this.watcher !== null
+  }
+
+  /** Coalesces change notifications: one refresh at a time, and one more if anything changed meanwhile. */
+  private wake(): void {
+    if (this.closed || !this.onSourceChange) return
+    if (this.waking) {
+      this.wakeAgain = true
+      return
+    }
+    this.waking = true
+    void (async () => {
+      try {
+        do {
+          this.wakeAgain = false
+          const started = performance.now()
+          await this.onSourceChange!().catch(() => undefined)
+          const rest = WATCH_MIN_GAP_MS - (performance.now() - started)
+          if (rest > 0 && this.wakeAgain) await new Promise((r) => setTimeout(r, rest))
+        } while (this.wakeAgain && !this.closed)
+      } finally {
+        this.waking = false
+      }
+    })()
   }
 
   /** True when new data was read (a new snapshot, or a liveness change that restates sessions). Never throws. */
@@ -220,6 +299,8 @@ export class PersptStore {
 
   async close(): Promise<void> {
     this.closed = true
+    this.watcher?.close()
+    this.watcher = null
     await this.chain
     this.closeOpenCopy()
     await this.snapshotter?.dispose()
@@ -290,6 +371,10 @@ export class PersptStore {
       if (this.readFrom?.dbPath === snap.dbPath && this.readFrom.agentLive === agentLive) return false
     }
 
+    // Ids and per-session results of another file (replaced, truncated, checkpointed, moved back) say
+    // nothing about this one: only a source that merely grew keeps the incremental read.
+    if (snap.changed && !snap.continuous) this.memo = null
+
     let result: ReadResult
     try {
       result = await this.readCopy(snap.dbPath, agentLive)
@@ -300,6 +385,7 @@ export class PersptStore {
       if (snapshotter.lastBase === 'reused' || err.code === 'corrupt' || err.code === 'truncated') {
         try {
           snap = await snapshotter.refresh({ full: true })
+          this.memo = null
           result = await this.readCopy(snap.dbPath, agentLive)
         } catch (retryErr) {
           if (abandoned()) return false
@@ -321,6 +407,8 @@ export class PersptStore {
     this.refreshedAt = new Date(this.now()).toISOString()
     this.state = 'ready'
     this.problem = null
+    this.stage = 'idle'
+    this.lastTimings = this.timings
     return true
   }
 
@@ -358,7 +446,10 @@ export class PersptStore {
     return recentWriteLiveness(last, this.now())
   }
 
-  /** Opens the copy read-only, reads everything Vigil needs, and closes it again. */
+  /**
+   * Opens the copy read-only and reads everything Vigil needs; the open copy is then kept for the views
+   * (replaying the copy's WAL is the costly part of an open: one open per new snapshot, not two).
+   */
   private async readCopy(dbPath: string, agentLive: boolean): Promise<ReadResult> {
     this.stage = 'read-head'
     const head = await readHead(dbPath)
@@ -368,11 +459,12 @@ export class PersptStore {
     let instance: DuckDBInstance
     try {
       this.stage = 'open-copy'
-      instance = await DuckDBInstance.create(dbPath, OPEN_OPTIONS)
+      instance = await DuckDBInstance.create(dbPath, { ...OPEN_OPTIONS, threads: '2' })
     } catch (err) {
       throw new StoreProblemError(duckdbProblemCode(err), shortMessage(err))
     }
     let con: DuckDBConnection | null = null
+    let kept = false
     try {
       this.stage = 'connect'
       con = await instance.connect()
@@ -381,14 +473,22 @@ export class PersptStore {
       if (!probe.hasSessions) throw new StoreProblemError('no-sessions-table')
       this.stage = 'read-sessions'
       const { rows, memo } = await readSessionsWithMemo(con, probe, { agentLive, now: this.now() }, this.memo)
+      this.stage = 'close-copy'
+      if (!this.closed) {
+        this.closeOpenCopy()
+        this.openCopy = { dbPath, instance, con, probe }
+        kept = true
+      }
       return { rows, tableCount: probe.tables.size, memo }
     } catch (err) {
       if (err instanceof StoreProblemError) throw err
       throw new StoreProblemError(duckdbProblemCode(err), shortMessage(err))
     } finally {
-      this.stage = 'close-copy'
-      con?.closeSync()
-      instance.closeSync()
+      if (!kept) {
+        this.stage = 'close-copy'
+        con?.closeSync()
+        instance.closeSync()
+      }
     }
   }
 }

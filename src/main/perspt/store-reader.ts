@@ -376,13 +376,22 @@ interface LlmAggregate {
   lastMs: number | null
 }
 
+/**
+ * `afterId`: only rows with a larger id (what was appended since the memo). Without it every row of the
+ * sessions is read, and prompts are text of any size: a long session's refresh would grow with its age.
+ */
 async function readLlmAggregates(
   con: DuckDBConnection,
   probe: SchemaProbe,
-  sessionIds: readonly string[] | null
+  sessionIds: readonly string[] | null,
+  afterId: number | null = null
 ): Promise<Map<string, LlmAggregate>> {
   const out = new Map<string, LlmAggregate>()
   if (!has(probe, 'llm_requests', 'session_id')) return out
+  const where = [
+    ...(sessionIds === null ? [] : [`session_id IN (${sqlList(sessionIds)})`]),
+    ...(afterId === null ? [] : [`id > ${Math.floor(afterId)}`])
+  ]
   const tokens = (c: string, textCol: string) =>
     has(probe, 'llm_requests', c, textCol)
       ? `CASE WHEN coalesce(${c}, 0) > 0 THEN ${c} ELSE (coalesce(strlen(${textCol}), 0) + 3) // 4 END`
@@ -396,7 +405,7 @@ async function readLlmAggregates(
        sum(${tokens('tokens_in', 'prompt')}) AS t_in, sum(${tokens('tokens_out', 'response')}) AS t_out,
        sum(${raw('tokens_in')}) + sum(${raw('tokens_out')}) AS raw_total,
        max(${has(probe, 'llm_requests', 'timestamp') ? ms('timestamp') : 'NULL'}) AS last_ms
-     FROM llm_requests ${sessionIds === null ? '' : `WHERE session_id IN (${sqlList(sessionIds)})`} GROUP BY session_id`
+     FROM llm_requests ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} GROUP BY session_id`
   )) {
     const n = toNumber(r.n) ?? 0
     out.set(String(r.sid), {
@@ -419,6 +428,33 @@ export interface SessionsMemo {
   plans: Map<string, string>
   tallies: Map<string, NodeTally>
   llm: Map<string, LlmAggregate>
+}
+
+/** The memo's LLM totals plus the rows appended since (llm_requests only grows: ids from a sequence). */
+async function addNewLlmRows(con: DuckDBConnection, probe: SchemaProbe, memo: SessionsMemo, scope: readonly string[]): Promise<Map<string, LlmAggregate>> {
+  const merged = new Map(memo.llm)
+  const before = memo.maxIds.llm_requests
+  if (scope.length === 0) return merged
+  if (before === undefined || !has(probe, 'llm_requests', 'id')) {
+    for (const [sid, agg] of await readLlmAggregates(con, probe, scope)) merged.set(sid, agg)
+    return merged
+  }
+  for (const [sid, add] of await readLlmAggregates(con, probe, scope, before)) {
+    const old = merged.get(sid)
+    if (!old || old.requests === 0) {
+      merged.set(sid, add)
+      continue
+    }
+    merged.set(sid, {
+      requests: old.requests + add.requests,
+      tokensIn: old.tokensIn + add.tokensIn,
+      tokensOut: old.tokensOut + add.tokensOut,
+      // Estimated only while no row of the session had a raw count.
+      estimated: old.estimated && add.estimated,
+      lastMs: old.lastMs === null ? add.lastMs : add.lastMs === null ? old.lastMs : Math.max(old.lastMs, add.lastMs)
+    })
+  }
+  return merged
 }
 
 async function maxIdsOf(con: DuckDBConnection, probe: SchemaProbe): Promise<Record<string, number>> {
@@ -517,8 +553,7 @@ export async function readSessionsWithMemo(
   const tallies = scope === null || scope.length > 0 ? await readNodeTallies(con, probe, scope) : new Map<string, NodeTally>()
   if (tallies) {
     const mergedTallies = scope === null ? tallies : new Map([...memo!.tallies, ...tallies])
-    const llm = scope === null || scope.length > 0 ? await readLlmAggregates(con, probe, scope) : new Map<string, LlmAggregate>()
-    const mergedLlm = scope === null ? llm : new Map([...memo!.llm, ...llm])
+    const mergedLlm = scope === null ? await readLlmAggregates(con, probe, null) : await addNewLlmRows(con, probe, memo!, scope)
     for (const [sid, tally] of mergedTallies) {
       const e = extra(sid)
       e.tally = tally

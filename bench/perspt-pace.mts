@@ -1,0 +1,203 @@
+// Issue 17, item 1: commit → visible for a Perspt store written by a busy agent in its own process
+// (test/fixtures/perspt-pace-agent.mjs: one transaction per commit with a 20 KB prompt, no checkpoint).
+//
+// Phase "breakdown" (in-process PersptStore, the agent's WAL already holding VIGIL_PACE_PRELOAD commits):
+// where one refresh spends its time (stat, liveness, snapshot copy, open + WAL replay, session read)
+// and what the first view query after it costs (the views' own open of the copy).
+// Phase "serve" (a real `vigil serve --db`, the agent at VIGIL_PACE_RATE commits/s for VIGIL_PACE_SECONDS,
+// default 60; the note's run is 600): each commit's time → the first moment the API's session list
+// counts it, found on every `store-updated` push (the page's refetch path). p50/p95/max per minute (per
+// 10 s when the run is shorter than 3 minutes), the trend, and `vigil serve`'s CPU. Then the same at 1
+// commit/s (VIGIL_PACE_SLOW_SECONDS, default 30).
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import WebSocket from 'ws'
+import { PersptStore } from '../src/main/perspt/perspt-store'
+import { buildStore } from '../test/fixtures/perspt-fixtures'
+import { cpuSeconds, epochNow, rpc, startServe } from './live-latency.mjs'
+import { quantile, report } from './stats.mjs'
+
+const root = join(import.meta.dirname, '..')
+const log = (m: string) => process.stderr.write(`perspt-pace: ${m}\n`)
+const SID = 'pace-session'
+const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
+
+interface Agent {
+  proc: ChildProcess
+  commits: Map<number, number>
+  ready: Promise<void>
+  done: Promise<void>
+  stop(): Promise<void>
+}
+
+function startAgent(db: string, rate: number, seconds: number, preload: number): Agent {
+  const proc = spawn(process.execPath, [join(root, 'test/fixtures/perspt-pace-agent.mjs'), db, SID, String(rate), String(seconds), '20000', String(preload)], {
+    stdio: ['pipe', 'pipe', 'inherit']
+  })
+  const commits = new Map<number, number>()
+  let readyResolve!: () => void
+  const ready = new Promise<void>((r) => (readyResolve = r))
+  const done = new Promise<void>((r) => proc.once('exit', () => r()))
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    if (line === 'ready') readyResolve()
+    const m = /^c (\d+) ([\d.]+)$/.exec(line)
+    if (m) commits.set(Number(m[1]), Number(m[2]))
+  })
+  return {
+    proc,
+    commits,
+    ready,
+    done,
+    async stop() {
+      if (proc.exitCode === null) proc.stdin!.write('quit\n')
+      await done
+    }
+  }
+}
+
+async function newStore(work: string): Promise<string> {
+  const db = join(work, 'perspt.db')
+  await buildStore(db, { generation: 23, sessions: [{ id: SID, status: 'RUNNING', createdAt: '2026-12-04 10:00:00' }] })
+  return db
+}
+
+async function breakdown(work: string, preload: number): Promise<void> {
+  const db = await newStore(work)
+  const agent = startAgent(db, 30, 60, preload)
+  await agent.ready
+  const walMiB = statSync(`${db}.wal`).size / 2 ** 20
+  const store = new PersptStore({ path: db, tmpRoot: join(work, 'breakdown-tmp') })
+  const stages = new Map<string, number[]>()
+  const add = (k: string, v: number) => stages.set(k, [...(stages.get(k) ?? []), v])
+  try {
+    for (let i = 0; i < 8; i++) {
+      await new Promise((r) => setTimeout(r, 300))
+      const t0 = performance.now()
+      if (!(await store.refresh())) continue
+      const refreshMs = performance.now() - t0
+      const t1 = performance.now()
+      await store.query(`probe-${i}`, (con) => con.runAndReadAll('SELECT count(*) FROM llm_requests'))
+      add('view_first_query', performance.now() - t1)
+      add('refresh_total', refreshMs)
+      for (const [k, v] of Object.entries(store.lastTimings)) add(k, v)
+    }
+  } finally {
+    await store.close()
+    await agent.stop()
+  }
+  for (const [k, v] of stages) report(`perspt.pace.breakdown.${k}`, 'ms', v, { preload, walMiB: Math.round(walMiB) })
+}
+
+async function pace(work: string, label: string, rate: number, seconds: number, preload: number): Promise<void> {
+  const db = await newStore(work)
+  const serve = await startServe({ args: ['--db', db] })
+  const agent = startAgent(db, rate, seconds, preload)
+  const visible = new Map<number, number>()
+  let seen = 0
+  let storeId: string | null = null
+  let busy = false
+  let again = false
+  const check = async (): Promise<void> => {
+    if (busy) {
+      again = true
+      return
+    }
+    busy = true
+    try {
+      do {
+        again = false
+        if (storeId === null) {
+          const sources = await rpc<{ id: string; kind: string }[]>(serve.url, 'listSources')
+          storeId = sources.find((s) => s.kind === 'store')?.id ?? null
+          if (storeId === null) continue
+        }
+        const t = epochNow()
+        const rows = await rpc<{ sessionId: string; llmRequests: number }[]>(serve.url, 'listSessions', storeId).catch(() => [])
+        const n = (rows.find((r) => r.sessionId === SID)?.llmRequests ?? 0) - preload
+        for (let k = seen + 1; k <= n; k++) visible.set(k, t)
+        seen = Math.max(seen, n)
+      } while (again)
+    } finally {
+      busy = false
+    }
+  }
+  const ws = new WebSocket(`${serve.url.replace('http', 'ws')}/api/events`, { origin: serve.url })
+  ws.on('message', (data) => {
+    if (data.toString().startsWith('{"event":"store-updated"')) void check()
+  })
+  ws.on('error', () => undefined)
+  try {
+    await agent.ready
+    await check()
+    const pid = serve.proc.pid!
+    const cpu0 = cpuSeconds(pid)
+    const t0 = epochNow()
+    await agent.done
+    const cpu = (cpuSeconds(pid) - cpu0) / ((epochNow() - t0) / 1000)
+    const total = agent.commits.size
+    for (let i = 0; i < 100 && seen < total; i++) await new Promise((r) => setTimeout(r, 100))
+    const start = agent.commits.get(1) ?? t0
+    const bucketMs = seconds >= 180 ? 60_000 : 10_000
+    const buckets = new Map<number, number[]>()
+    const all: number[] = []
+    let missing = 0
+    for (const [n, at] of agent.commits) {
+      const v = visible.get(n)
+      if (v === undefined) {
+        missing++
+        continue
+      }
+      const lat = Math.max(0, v - at)
+      all.push(lat)
+      const b = Math.floor((at - start) / bucketMs)
+      buckets.set(b, [...(buckets.get(b) ?? []), lat])
+    }
+    const p95s: number[] = []
+    for (const [b, v] of [...buckets].sort((x, y) => x[0] - y[0])) {
+      const line = report(`perspt.pace.${label}.commit_to_api.${bucketMs === 60_000 ? 'minute' : '10s'}_${b + 1}`, 'ms', v)
+      p95s.push(line.p95)
+    }
+    const half = Math.floor(p95s.length / 2)
+    const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / Math.max(1, a.length)
+    const sorted = [...all].sort((a, b) => a - b)
+    report(`perspt.pace.${label}.commit_to_api`, 'ms', all, {
+      rate,
+      seconds,
+      preload,
+      commits: total,
+      notVisible: missing,
+      max: Math.round(sorted[sorted.length - 1] ?? NaN),
+      p95FirstHalf: Math.round(mean(p95s.slice(0, half))),
+      p95SecondHalf: Math.round(mean(p95s.slice(half))),
+      walMiB: Math.round(statSync(`${db}.wal`, { throwIfNoEntry: false })?.size ?? 0) / 2 ** 20,
+      load1: loadavg()[0]
+    })
+    report(`perspt.pace.${label}.serve_cpu`, 'core', [cpu], { rate })
+    log(`${label}: p50 ${quantile(sorted, 0.5).toFixed(0)} ms, p95 ${quantile(sorted, 0.95).toFixed(0)} ms, cpu ${(cpu * 100).toFixed(0)} %`)
+  } finally {
+    ws.close()
+    await agent.stop()
+    await serve.stop()
+  }
+}
+
+export async function run(): Promise<void> {
+  const seconds = num('VIGIL_PACE_SECONDS', 60)
+  const preload = num('VIGIL_PACE_PRELOAD', 8000)
+  const work = mkdtempSync(join(tmpdir(), 'vigil-bench-pace-'))
+  try {
+    log(`breakdown with ${preload} commits in the WAL`)
+    await breakdown(mkdtempSync(join(work, 'b-')), preload)
+    log(`30 commits/s for ${seconds} s after ${preload} commits`)
+    await pace(mkdtempSync(join(work, 'fast-')), 'rate30', num('VIGIL_PACE_RATE', 30), seconds, preload)
+    log('1 commit/s')
+    await pace(mkdtempSync(join(work, 'slow-')), 'rate1', 1, num('VIGIL_PACE_SLOW_SECONDS', 30), 0)
+  } finally {
+    rmSync(work, { recursive: true, force: true })
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run()
