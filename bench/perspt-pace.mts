@@ -135,7 +135,18 @@ async function pace(work: string, label: string, rate: number, seconds: number, 
     const pid = serve.proc.pid!
     const cpu0 = cpuSeconds(pid)
     const t0 = epochNow()
+    let walBytes = 0
+    const walTimer = setInterval(() => (walBytes = Math.max(walBytes, statSync(`${db}.wal`, { throwIfNoEntry: false })?.size ?? 0)), 1000)
+    const cpuPerBucket: number[] = []
+    let lastCpu = cpu0
+    const cpuTimer = setInterval(() => {
+      const c = cpuSeconds(pid)
+      cpuPerBucket.push(c - lastCpu)
+      lastCpu = c
+    }, 10_000)
     await agent.done
+    clearInterval(walTimer)
+    clearInterval(cpuTimer)
     const cpu = (cpuSeconds(pid) - cpu0) / ((epochNow() - t0) / 1000)
     const total = agent.commits.size
     for (let i = 0; i < 100 && seen < total; i++) await new Promise((r) => setTimeout(r, 100))
@@ -172,10 +183,10 @@ async function pace(work: string, label: string, rate: number, seconds: number, 
       max: Math.round(sorted[sorted.length - 1] ?? NaN),
       p95FirstHalf: Math.round(mean(p95s.slice(0, half))),
       p95SecondHalf: Math.round(mean(p95s.slice(half))),
-      walMiB: Math.round(statSync(`${db}.wal`, { throwIfNoEntry: false })?.size ?? 0) / 2 ** 20,
+      walMiB: Math.round(walBytes / 2 ** 20),
       load1: loadavg()[0]
     })
-    report(`perspt.pace.${label}.serve_cpu`, 'core', [cpu], { rate })
+    report(`perspt.pace.${label}.serve_cpu`, 'core', [cpu], { rate, per10s: cpuPerBucket.map((c) => Math.round(c * 10) / 100) })
     log(`${label}: p50 ${quantile(sorted, 0.5).toFixed(0)} ms, p95 ${quantile(sorted, 0.95).toFixed(0)} ms, cpu ${(cpu * 100).toFixed(0)} %`)
   } finally {
     ws.close()
