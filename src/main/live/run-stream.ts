@@ -65,6 +65,8 @@ export interface RunStreamOptions {
   maxFrameBytes?: number
   /** Unsent bytes a client may have before it is dropped (default 8 MiB). */
   maxQueueBytes?: number
+  /** Clients are pinged this often and terminated when silent for two periods (default 30 s; 0 never). */
+  livenessMs?: number
 }
 
 export const RUN_STREAM_PATH = '/ws'
@@ -120,6 +122,8 @@ interface StreamState {
 interface Client {
   ws: WebSocket
   target: Target
+  /** Heard from (a frame or a pong) since the last liveness sweep. */
+  alive: boolean
 }
 
 export class RunStream implements ServerExtension {
@@ -144,6 +148,7 @@ export class RunStream implements ServerExtension {
   private readonly clients = new Set<Client>()
   private readonly wss: WebSocketServer
   private readonly heartbeat: NodeJS.Timeout | null
+  private readonly liveness: NodeJS.Timeout | null
   private readonly untap: () => void
   private readonly unlisten: () => void
   private closed = false
@@ -170,6 +175,9 @@ export class RunStream implements ServerExtension {
     const beat = opts.heartbeatMs ?? 15_000
     this.heartbeat = beat > 0 ? setInterval(() => this.sendAll(serializeServerMessage({ type: 'heartbeat', serverTimeMs: this.now() })), beat) : null
     this.heartbeat?.unref()
+    const live = opts.livenessMs ?? 30_000
+    this.liveness = live > 0 ? setInterval(() => this.sweepSilent(), live) : null
+    this.liveness?.unref()
     this.untap = this.tracker.tap((sourceId, producerId, message) => {
       try {
         this.observe(sourceId, producerId, message)
@@ -203,6 +211,7 @@ export class RunStream implements ServerExtension {
     if (this.closed) return
     this.closed = true
     if (this.heartbeat) clearInterval(this.heartbeat)
+    if (this.liveness) clearInterval(this.liveness)
     this.untap()
     this.unlisten()
     for (const c of this.clients) c.ws.terminate()
@@ -252,13 +261,17 @@ export class RunStream implements ServerExtension {
       ws.close(ORIGIN_REFUSED.code, ORIGIN_REFUSED.reason)
       return
     }
-    const client: Client = { ws, target }
+    const client: Client = { ws, target, alive: true }
     // Registered and greeted in the same tick: no live frame falls between the hello and the stream.
     this.clients.add(client)
     ws.send(this.helloFor(target))
     for (const gate of this.pendingGatesFor(target)) ws.send(reviewRequestedFrame(gate, this.now()))
     ws.on('message', (data: RawData, isBinary: boolean) => {
+      client.alive = true
       if (!isBinary) this.onClientFrame(client, rawText(data))
+    })
+    ws.on('pong', () => {
+      client.alive = true
     })
     ws.on('close', () => this.clients.delete(client))
   }
@@ -316,6 +329,19 @@ export class RunStream implements ServerExtension {
       return
     }
     ws.send(frame)
+  }
+
+  /** A dead peer (half-open TCP) is found by a ping it never answers (browsers answer pings by themselves). */
+  private sweepSilent(): void {
+    for (const c of this.clients) {
+      if (!c.alive) {
+        this.clients.delete(c)
+        c.ws.terminate()
+        continue
+      }
+      c.alive = false
+      if (c.ws.readyState === c.ws.OPEN) c.ws.ping()
+    }
   }
 
   private sendAll(frame: string): void {

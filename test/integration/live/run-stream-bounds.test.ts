@@ -107,4 +107,31 @@ describe('run endpoint state', () => {
     expect(viz.frames[0]).toEqual({ type: 'hello' })
     expect(typeof viz.frames.find((f) => f.type === 'heartbeat')?.serverTimeMs).toBe('number')
   })
+
+  it('a client that answers no ping is terminated; one that does stays', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-rs-'))
+    const service = new VigilService({ mode: 'web', version: 'x', tmpRoot: join(dir, 'tmp') })
+    const stream = new RunStream({ tracker: service.registry.tracker, reviews: service.reviews, heartbeatMs: 0, livenessMs: 50 })
+    streams.push(stream)
+    const server: RunningServer = await startVigilServer({ host: '127.0.0.1', port: 0, api: service, events: service.events, staticDir: null, version: 'x', extensions: [stream] })
+    cleanups.push(async () => {
+      await server.close()
+      await service.close()
+      rmSync(dir, { recursive: true, force: true })
+    })
+    const url = `${server.url.replace('http', 'ws')}/ws?producer=nobody`
+    const answering = openViz(url)
+    const { WebSocket } = await import('ws')
+    const mute = new WebSocket(url, { origin: 'http://localhost:5173', autoPong: false })
+    mute.on('error', () => undefined)
+    const muteClosed = new Promise<void>((resolve) => mute.on('close', () => resolve()))
+    cleanups.push(async () => {
+      answering.ws.terminate()
+      mute.terminate()
+    })
+    await answering.opened
+    await muteClosed
+    expect(answering.ws.readyState).toBe(answering.ws.OPEN)
+    expect(stream.clientCount()).toBe(1)
+  })
 })
