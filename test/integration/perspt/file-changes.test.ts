@@ -176,9 +176,8 @@ describe('a Perspt store whose file changes under Vigil', () => {
 
   it('with a watched folder, a replaced file is read without waiting for a poll', async () => {
     const { dir, path, other } = await newCase()
-    let store!: PersptStore
     const wakes: number[] = []
-    store = storeAt(path, dir, async () => {
+    const store: PersptStore = storeAt(path, dir, async () => {
       wakes.push(Date.now())
       return store.refresh()
     })
@@ -197,8 +196,7 @@ describe('a Perspt store whose file changes under Vigil', () => {
     let running = 0
     let maxRunning = 0
     let calls = 0
-    let store!: PersptStore
-    store = storeAt(path, dir, async () => {
+    const store: PersptStore = storeAt(path, dir, async () => {
       calls++
       running++
       maxRunning = Math.max(maxRunning, running)
