@@ -118,7 +118,13 @@ export class VigilService implements VigilApi {
       sourceId: HUB_SOURCE_ID,
       onBrowserDecision: (reviewId, frameText) => this.decideFromHubBrowser(reviewId, frameText)
     })
-    this.runStream = new RunStream({ tracker, reviews: this.reviews, hubSourceId: HUB_SOURCE_ID })
+    this.runStream = new RunStream({
+      tracker,
+      reviews: this.reviews,
+      hubSourceId: HUB_SOURCE_ID,
+      // Runs no longer held in memory are read back from the recording.
+      loadRun: (runId) => (this.recorder ? this.recorder.runEvents(runId) : Promise.resolve(null))
+    })
     this.reviews.onEvent((event) => {
       if (event.type === 'resolved' && event.gate.source.kind === 'hub' && event.gate.status === 'timed-out') {
         // AgentEnsemble producers never announce their own timeouts (§7): put it in the run's history.

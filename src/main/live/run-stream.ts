@@ -67,6 +67,11 @@ export interface RunStreamOptions {
   maxQueueBytes?: number
   /** Clients are pinged this often and terminated when silent for two periods (default 30 s; 0 never). */
   livenessMs?: number
+  /**
+   * The recorded messages of a run no longer held in memory (Recorder.runEvents), for `?run=` clients of
+   * older runs; null or absent: not recorded. The hello then waits for the read.
+   */
+  loadRun?: (runId: string) => Promise<Array<{ message: Incoming }> | null>
 }
 
 export const RUN_STREAM_PATH = '/ws'
@@ -124,11 +129,14 @@ interface Client {
   target: Target
   /** Heard from (a frame or a pong) since the last liveness sweep. */
   alive: boolean
+  /** Frames held back while its hello is being read from the recording. */
+  held: string[] | null
 }
 
 export class RunStream implements ServerExtension {
   private readonly tracker: RunTracker
   private readonly reviews: RunStreamReviews
+  private readonly loadRun: RunStreamOptions['loadRun'] | null
   private readonly hubSourceId: string
   private readonly now: () => number
   private readonly limits: {
@@ -158,6 +166,7 @@ export class RunStream implements ServerExtension {
   constructor(opts: RunStreamOptions) {
     this.tracker = opts.tracker
     this.reviews = opts.reviews
+    this.loadRun = opts.loadRun ?? null
     this.hubSourceId = opts.hubSourceId ?? 'hub'
     this.now = opts.now ?? Date.now
     this.limits = {
@@ -261,11 +270,23 @@ export class RunStream implements ServerExtension {
       ws.close(ORIGIN_REFUSED.code, ORIGIN_REFUSED.reason)
       return
     }
-    const client: Client = { ws, target, alive: true }
+    const client: Client = { ws, target, alive: true, held: null }
     // Registered and greeted in the same tick: no live frame falls between the hello and the stream.
     this.clients.add(client)
-    ws.send(this.helloFor(target))
-    for (const gate of this.pendingGatesFor(target)) ws.send(reviewRequestedFrame(gate, this.now()))
+    if (target.kind === 'run' && !this.runs.has(target.runId) && this.loadRun) {
+      client.held = []
+      void this.helloFromRecording(target.runId).then((hello) => {
+        const held = client.held ?? []
+        client.held = null
+        if (ws.readyState !== ws.OPEN) return
+        ws.send(hello)
+        for (const gate of this.pendingGatesFor(target)) ws.send(reviewRequestedFrame(gate, this.now()))
+        for (const frame of held) this.send(client, frame)
+      })
+    } else {
+      ws.send(this.helloFor(target))
+      for (const gate of this.pendingGatesFor(target)) ws.send(reviewRequestedFrame(gate, this.now()))
+    }
     ws.on('message', (data: RawData, isBinary: boolean) => {
       client.alive = true
       if (!isBinary) this.onClientFrame(client, rawText(data))
@@ -319,7 +340,47 @@ export class RunStream implements ServerExtension {
     for (const c of this.clients) if (this.gateMatches(gate, c.target)) this.send(c, frame)
   }
 
+  /** The hello of a run read back from the recording (bounded like a live one, not kept). */
+  private async helloFromRecording(runId: string): Promise<string> {
+    let events: Array<{ message: Incoming }> | null = null
+    try {
+      events = (await this.loadRun?.(runId)) ?? null
+    } catch (err) {
+      console.warn(`vigil run stream: could not read run "${runId.slice(0, 120)}" from the recording: ${err instanceof Error ? err.message : String(err)}`)
+    }
+    if (!events || events.length === 0 || this.closed) return serializeHello({})
+    const log: RunLog = {
+      runId,
+      streamKey: '',
+      sourceId: '',
+      producerId: null,
+      ensembleId: null,
+      startedAt: null,
+      entries: [],
+      bytes: 0,
+      openTasks: new Map(),
+      iterations: new IterationBuffer(this.limits.iterationsPerTask, 256, 1024 * 1024, null)
+    }
+    const before = this.snapshotBytes
+    for (const { message } of events) {
+      if (message.type === 'ensemble_started' && log.ensembleId === null) {
+        log.ensembleId = message.ensembleId
+        log.startedAt = message.startedAt
+      }
+      if (message.type === 'llm_iteration_started' || message.type === 'llm_iteration_completed') log.iterations.add(message)
+      else if (message.type !== 'review_decision' && message.type !== 'ping' && PERSISTENT_TYPES.has(message.type)) this.keep(log, message as DashboardMessage, serializeServerMessage(message), true)
+    }
+    this.snapshotBytes = before
+    const hello = serializeHello({ ensembleId: log.ensembleId, startedAt: log.startedAt, snapshotTrace: log.entries.map((e) => e.text), recentIterations: log.iterations.snapshot() })
+    log.iterations.clear()
+    return hello
+  }
+
   private send(client: Client, frame: string): void {
+    if (client.held) {
+      client.held.push(frame)
+      return
+    }
     const ws = client.ws
     if (ws.readyState !== ws.OPEN) return
     if (ws.bufferedAmount > this.limits.queueBytes) {
@@ -422,7 +483,7 @@ export class RunStream implements ServerExtension {
     }
   }
 
-  private keep(log: RunLog, message: DashboardMessage, text: string): void {
+  private keep(log: RunLog, message: DashboardMessage, text: string, detached = false): void {
     const bytes = Buffer.byteLength(text) + 1
     const entry: Entry = { text, bytes, detail: DETAIL_TYPES.has(message.type), pinned: false }
     switch (message.type) {
@@ -450,7 +511,7 @@ export class RunStream implements ServerExtension {
     // Trimmed in one pass once 10% over, so a long run costs O(1) per message on average.
     const slack = Math.ceil(this.limits.perRun / 10)
     if (log.entries.length > this.limits.perRun + slack || log.bytes > this.limits.bytesPerRun) this.trim(log)
-    if (this.snapshotBytes > this.limits.bytesTotal) this.evictRuns()
+    if (!detached && this.snapshotBytes > this.limits.bytesTotal) this.evictRuns()
   }
 
   /** Down to the per-run bounds: the oldest detail first, then the oldest unpinned structure. */

@@ -7,6 +7,7 @@ import { RunStream } from '../../../src/main/live/run-stream'
 import { ReviewCoordinator } from '../../../src/main/reviews/review-coordinator'
 import { startVigilServer, type RunningServer } from '../../../src/main/server/vigil-server'
 import { VigilService } from '../../../src/main/core/vigil-service'
+import { Recorder } from '../../../src/main/recorder/recorder'
 import { importTraceFile, ingestImportedTrace } from '../../../src/main/recorder/trace-files'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -133,5 +134,36 @@ describe('run endpoint state', () => {
     await muteClosed
     expect(answering.ws.readyState).toBe(answering.ws.OPEN)
     expect(stream.clientCount()).toBe(1)
+  })
+
+  it('a run no longer held in memory is read back from the recording (real DuckDB file)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-rs-'))
+    const service = new VigilService({ mode: 'web', version: 'x', tmpRoot: join(dir, 'tmp') })
+    const tracker = service.registry.tracker
+    const recorder = await Recorder.open({ path: join(dir, 'rec.duckdb') })
+    recorder.attach(tracker)
+    const stream = new RunStream({ tracker, reviews: service.reviews, heartbeatMs: 0, maxRuns: 1, loadRun: (id) => recorder.runEvents(id) })
+    streams.push(stream)
+    const server: RunningServer = await startVigilServer({ host: '127.0.0.1', port: 0, api: service, events: service.events, staticDir: null, version: 'x', extensions: [stream] })
+    cleanups.push(async () => {
+      await server.close()
+      await service.close()
+      await recorder.close()
+      rmSync(dir, { recursive: true, force: true })
+    })
+    tracker.ingest('hub', 'p', started('old', 1), AT)
+    tracker.ingest('hub', 'p', taskStarted(1), AT)
+    tracker.ingest('hub', 'p', { type: 'llm_iteration_started', agentRole: 'R', taskDescription: 'T1', iterationIndex: 0, messages: [] }, AT)
+    tracker.ingest('hub', 'p', taskDone(1), AT)
+    tracker.ingest('hub', 'q', started('new', 1), AT)
+    expect(stream.keptRuns()).toEqual(['hub:q:new:1'])
+    const viz = openViz(`${server.url.replace('http', 'ws')}/ws?run=${encodeURIComponent('hub:p:old:1')}`)
+    cleanups.unshift(async () => viz.ws.terminate())
+    await waitFor(() => viz.state.connectionStatus === 'connected', 'hello from the recording', 5000)
+    const hello = viz.frames[0] as { ensembleId?: string; snapshotTrace?: Array<{ type: string }>; recentIterations?: unknown[] }
+    expect(hello.ensembleId).toBe('old')
+    expect(hello.snapshotTrace?.map((m) => m.type)).toEqual(['ensemble_started', 'task_started', 'task_completed'])
+    expect(hello.recentIterations).toHaveLength(1)
+    expect(viz.state.tasks.map((t) => t.status)).toEqual(['completed'])
   })
 })
