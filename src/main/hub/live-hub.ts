@@ -375,7 +375,9 @@ export class LiveHub implements ServerExtension {
       message: { type: 'review_timed_out', reviewId, action }
     })
     const raw = Buffer.from(text)
-    record.snapshot.push({ key: now, order: ++this.arrival, text, bytes: raw.length })
+    // Never before the producer's own envelopes (their receivedAt is the publisher's clock): late joiners must
+    // replay it after the review_requested it closes.
+    record.snapshot.push({ key: Math.max(now, record.snapshot.newestKey), order: ++this.arrival, text, bytes: raw.length })
     this.fanout.broadcast(raw)
     return true
   }

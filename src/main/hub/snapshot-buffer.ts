@@ -52,6 +52,11 @@ export class SnapshotRing {
     return this.totalBytes
   }
 
+  /** The merge key of the newest entry, or -Infinity when empty. */
+  get newestKey(): number {
+    return this.count === 0 ? -Infinity : (this.slots[(this.head + this.count - 1) % this.slots.length] as SnapshotEntry).key
+  }
+
   push(entry: SnapshotEntry): void {
     if (this.count === this.slots.length) {
       if (this.slots.length < this.maxEntries) this.grow()

@@ -160,6 +160,7 @@ export class RunStream implements ServerExtension {
   private readonly untap: () => void
   private readonly unlisten: () => void
   private closed = false
+  private loading: Promise<void> = Promise.resolve()
   /** Bytes of snapshots (iterations are counted by `budget`). */
   private snapshotBytes = 0
 
@@ -273,7 +274,8 @@ export class RunStream implements ServerExtension {
     const client: Client = { ws, target, alive: true, held: null }
     // Registered and greeted in the same tick: no live frame falls between the hello and the stream.
     this.clients.add(client)
-    if (target.kind === 'run' && !this.runs.has(target.runId) && this.loadRun) {
+    // Only runs Vigil lists are read back (a made-up id must not make Vigil read a whole source).
+    if (target.kind === 'run' && !this.runs.has(target.runId) && this.loadRun && this.tracker.getRun(target.runId, 0)) {
       client.held = []
       void this.helloFromRecording(target.runId).then((hello) => {
         const held = client.held ?? []
@@ -341,10 +343,20 @@ export class RunStream implements ServerExtension {
   }
 
   /** The hello of a run read back from the recording (bounded like a live one, not kept). */
-  private async helloFromRecording(runId: string): Promise<string> {
+  private helloFromRecording(runId: string): Promise<string> {
+    // One read at a time: clients opening old runs wait in turn instead of loading the recording at once.
+    const next = this.loading.then(() => this.readHello(runId))
+    this.loading = next.then(
+      () => undefined,
+      () => undefined
+    )
+    return next
+  }
+
+  private async readHello(runId: string): Promise<string> {
     let events: Array<{ message: Incoming }> | null = null
     try {
-      events = (await this.loadRun?.(runId)) ?? null
+      events = this.closed ? null : ((await this.loadRun?.(runId)) ?? null)
     } catch (err) {
       console.warn(`vigil run stream: could not read run "${runId.slice(0, 120)}" from the recording: ${err instanceof Error ? err.message : String(err)}`)
     }

@@ -119,4 +119,23 @@ describe('late join keeps the run frame', () => {
     r2.release()
     expect([...small.entries()]).toHaveLength(0)
   })
+
+  it('a gate settled elsewhere is replayed after its review_requested even when the publisher clock runs ahead', async () => {
+    h = await startHubServer()
+    const env = (seq: number, message: Record<string, unknown>) =>
+      JSON.stringify({ type: 'event', producer: { producerId: 'ahead' }, sequence: seq, receivedAt: '2030-01-01T00:00:00Z', message })
+    expect(h.hub.ingestEnvelope(env(1, { type: 'ensemble_started', ensembleId: 'e', startedAt: null, totalTasks: 1, workflow: 'SEQUENTIAL' }))).toBe(true)
+    expect(h.hub.ingestEnvelope(env(2, { type: 'review_requested', reviewId: 'r', taskDescription: 'd', taskOutput: '', timing: 'BEFORE_EXECUTION', timeoutMs: 0, onTimeout: 'CONTINUE' }))).toBe(true)
+    const b = await open(browser(h))
+    await frames(b, 1, 'hub_hello')
+    expect(h.hub.announceSettled('ahead', 'r', 'CONTINUE')).toBe(true)
+    expect(h.hub.announceSettled('nobody', 'r', 'CONTINUE')).toBe(false)
+    // Live browsers get it at once, inside the producer's envelope.
+    const [, live] = await frames(b, 2, 'closing frame')
+    expect(JSON.parse(live as string)).toMatchObject({ type: 'event', producer: { producerId: 'ahead' }, message: { type: 'review_timed_out', reviewId: 'r', action: 'CONTINUE' } })
+    const trace = (JSON.parse(h.hub.helloFrame()) as { snapshotTrace: Env[] }).snapshotTrace.map((e) => e.message.type)
+    expect(trace).toEqual(['ensemble_started', 'review_requested', 'review_timed_out'])
+    // The id is no longer pending at the hub: a late decision from a hub browser is not forwarded.
+    expect(h.hub.forwardDecision('r', '{"type":"review_decision","reviewId":"r","decision":"CONTINUE"}')).toBe(false)
+  })
 })
