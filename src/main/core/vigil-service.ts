@@ -4,7 +4,7 @@ import type { VigilApi } from '../../shared/api/contract'
 import { ApiError } from '../../shared/api/errors'
 import type { AppInfo, AppMode, RecordingStatus } from '../../shared/model/app'
 import { followStreamPath, runStreamPath, type RunDetail, type RunSummary } from '../../shared/model/live'
-import type { Overview } from '../../shared/model/overview'
+import type { Overview, SessionFailure } from '../../shared/model/overview'
 import type { SessionRow } from '../../shared/model/perspt'
 import type {
   DagGraph,
@@ -48,6 +48,7 @@ import { placesFacts, ServeSettings, type SettingsProvider } from '../settings/a
 import { currentCaller } from '../server/auth/caller'
 import { EventHub } from './event-hub'
 import { OverviewReader } from './overview'
+import { readSessionFailure } from './session-failure'
 import { SourceRegistry } from './source-registry'
 
 /** Run-tracker source id of producers on Vigil's own hub. */
@@ -412,6 +413,11 @@ export class VigilService implements VigilApi {
       timeZone: () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
     })
     return this.overviewReader.read()
+  }
+
+  async getSessionFailure(storeId: string, sessionId: string): Promise<SessionFailure> {
+    const { store, session } = await this.session(storeId, sessionId)
+    return store.query(`failure:${sessionId}:${session.status}`, (con, probe) => readSessionFailure(con, probe, session))
   }
 
   async getSettings(): Promise<SettingsView> {

@@ -2,7 +2,7 @@
 // (src/main/core), carried by IPC (preload) in the desktop app and by HTTP + WebSocket in `vigil serve`.
 import type { AppInfo, RecordingStatus } from '../model/app'
 import type { RunDetail, RunSummary } from '../model/live'
-import type { Overview } from '../model/overview'
+import type { Overview, SessionFailure } from '../model/overview'
 import type { SessionRow } from '../model/perspt'
 import type { ReviewsDelta, ReviewsSnapshot } from '../model/review-delta'
 import type { ReviewDecisionWord, ReviewGate, ReviewHistoryPage } from '../model/reviews'
@@ -73,6 +73,8 @@ export interface VigilApi {
    * Bounded (OVERVIEW_LIMITS); refetch it on push events, coalesced.
    */
   getOverview(): Promise<Overview>
+  /** Why a session failed (newest escalation and its evidence) or where it is stuck: the node Energy and DAG open on. */
+  getSessionFailure(storeId: string, sessionId: string): Promise<SessionFailure>
   /** The Settings page: server, password and token (never their values), start at login, notifications. */
   getSettings(): Promise<SettingsView>
   /** Desktop window only (a browser gets forbidden). Port or host changes restart the embedded server. */
@@ -171,6 +173,7 @@ export const ARG_PARSERS: ArgParsers = {
   getReviewHistory: args<[number, number]>(['offset', 'limit'], integer({ min: 0 }), integer({ min: 1, max: 500 })),
   setDoNotDisturb: args<[boolean]>(['enabled'], bool),
   getOverview: args<[]>([]),
+  getSessionFailure: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
   getSettings: args<[]>([]),
   updateSettings: args<[SettingsChanges]>(
     ['changes'],

@@ -101,3 +101,15 @@ export interface Overview {
   /** Width of one activity bucket. */
   sparkBucketMs: number
 }
+
+/** Why a Perspt session failed (or where it is stuck), for its Summary and to open Energy and DAG on that node. */
+export interface SessionFailure {
+  /** One line: escalation category and evidence, else the failed node and its error type. Null when nothing went wrong. */
+  reason: string | null
+  /** The newest escalation report, when any (the evidence). */
+  escalation: { id: number | null; nodeId: string | null; category: string | null; action: string | null; evidence: string | null; at: string | null } | null
+  /** The node to look at first: escalated, else failed, else (running) the one with the most attempts. */
+  focusNodeId: string | null
+  /** Why that node: 'escalated' | 'failed' | 'stuck'. */
+  focusKind: 'escalated' | 'failed' | 'stuck' | null
+}

@@ -184,6 +184,21 @@ describe.each([
     expect(await h.bridge.getPlaces()).toEqual({ url: null, hubIngress: null, hubDashboard: null, reviewApi: null, dataDir: null, demo: null })
   })
 
+  it('explains a failed session (newest escalation, the node to open) and says nothing for a clean one', async () => {
+    const ready = nextEvent(h.bridge, 'sources-changed', (sources) => sources.some((s) => s.kind === 'store' && s.state === 'ready'))
+    const added = await h.bridge.addStore(storePath)
+    await ready
+    const sessions = await h.bridge.listSessions(added.id)
+    const failed = sessions.find((s) => s.rawStatus === 'FAILED')!
+    const f = await h.bridge.getSessionFailure(added.id, failed.sessionId)
+    expect(f.escalation).not.toBeNull()
+    expect(f.reason).toMatch(new RegExp(`^Escalated \\(${f.escalation!.category}.*\\) at ${f.escalation!.nodeId}`))
+    expect(f).toMatchObject({ focusNodeId: f.escalation!.nodeId, focusKind: 'escalated' })
+    const clean = sessions.find((s) => s.rawStatus === 'COMPLETED' && s.nodes.failed + s.nodes.escalated === 0)
+    if (clean) expect((await h.bridge.getSessionFailure(added.id, clean.sessionId)).reason).toBeNull()
+    await expectApiError(h.bridge.getSessionFailure(added.id, 'no-such-session'), 'not-found')
+  })
+
   it('renames and removes sources', async () => {
     const added = await h.bridge.addStore(storePath)
     expect((await h.bridge.renameSource(added.id, 'My store')).label).toBe('My store')
