@@ -417,6 +417,22 @@ export class RunStream implements ServerExtension {
     }
   }
 
+  /**
+   * A source's stream was rebuilt from its own late-join snapshot (an attached dashboard or hub came back):
+   * its clients get a fresh hello, which the viz replays from a clean state (§5.3), so nothing that
+   * happened while Vigil was away is missing.
+   */
+  private greetAgain(sourceId: string, producerId: string | null | undefined): void {
+    for (const c of this.clients) {
+      const t = c.target
+      const log = t.kind === 'run' ? this.runs.get(t.runId) : undefined
+      const src = t.kind === 'run' ? log?.sourceId : t.sourceId
+      const pid = t.kind === 'run' ? log?.producerId : t.producerId
+      if (src !== sourceId || (producerId !== undefined && pid !== producerId)) continue
+      this.send(c, this.helloFor(t))
+    }
+  }
+
   private sendAll(frame: string): void {
     for (const c of this.clients) this.send(c, frame)
   }
@@ -434,6 +450,7 @@ export class RunStream implements ServerExtension {
         }
         const stream = this.streams.get(streamKey(sourceId, producerId))
         if (stream?.current) for (const it of message.recentIterations ?? []) addIteration(stream.current, it)
+        if (snapshot.length > 0) this.greetAgain(sourceId, producerId)
         return
       }
       case 'hub_hello': {
@@ -446,6 +463,7 @@ export class RunStream implements ServerExtension {
           const current = this.streams.get(streamKey(sourceId, pid))?.current
           if (current) for (const it of items) addIteration(current, it)
         }
+        if (snapshot.length > 0) this.greetAgain(sourceId, undefined)
         return
       }
       case 'event':

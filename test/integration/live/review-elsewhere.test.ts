@@ -1,10 +1,11 @@
-// Issue 16 item 2: a gate answered in another client (AgentEnsemble's viz on the same embedded dashboard)
+// Issue 16 items 1 and 2 on an attached dashboard. A gate answered in another client (AgentEnsemble's viz on the same embedded dashboard)
 // is recorded as decided by "another client" when the stream shows the outcome, not as cancelled. A real
 // VigilService attached to a real WebSocket server that speaks the embedded protocol.
 import { afterEach, describe, expect, it } from 'vitest'
 import type WebSocket from 'ws'
 import { startReviewVigil, type ReviewVigil } from '../reviews/review-helpers'
 import { startServer, waitFor, type TestServer } from './helpers'
+import { headerProgress, openViz } from './viz-client'
 
 let v: ReviewVigil | null = null
 let dash: TestServer | null = null
@@ -94,5 +95,31 @@ describe('gates settled in another client', () => {
     expect(all).toHaveLength(1)
     expect(all[0]?.outcome?.decision).toBe('EXIT_EARLY')
     expect(all[0]?.outcome?.decidedBy).not.toBe('another client')
+  })
+})
+
+describe('run endpoint on an attached dashboard', () => {
+  it('an attached dashboard coming back: clients following it get a fresh hello with what happened meanwhile', async () => {
+    let round = 0
+    const started = { type: 'ensemble_started', ensembleId: 'e-back', startedAt: '2026-03-05T14:00:00Z', totalTasks: 1, workflow: 'SEQUENTIAL' }
+    const task = { type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: 'T', agentRole: 'R', startedAt: '2026-03-05T14:00:01Z' }
+    const done = { type: 'task_completed', taskIndex: 1, totalTasks: 1, taskDescription: 'T', agentRole: 'R', completedAt: '2026-03-05T14:00:02Z', durationMs: 1000, tokenCount: -1, toolCallCount: 0 }
+    dash = await startServer((ws) => {
+      round++
+      send(ws, { type: 'hello', ensembleId: 'e-back', snapshotTrace: round === 1 ? [started, task] : [started, task, done] })
+    })
+    v = await startReviewVigil()
+    const source = await v.service.addAttachment(dash.url)
+    await waitFor(() => v?.service.registry.tracker.listRuns().find((r) => r.ensembleId === 'e-back'), 'run seen')
+    const viz = openViz(`${v.ws}/ws?source=${encodeURIComponent(source.id)}`)
+    try {
+      await waitFor(() => headerProgress(viz.state) === '0 / 1 tasks', 'first hello')
+      // The dashboard drops Vigil; Vigil reconnects and gets a hello with the task done meanwhile.
+      for (const c of dash.connections) c.terminate()
+      await waitFor(() => headerProgress(viz.state) === '1 / 1 tasks', 'fresh hello after the reconnect', 10_000)
+      expect(viz.frames.filter((f) => f.type === 'hello').length).toBeGreaterThanOrEqual(2)
+    } finally {
+      viz.ws.terminate()
+    }
   })
 })
