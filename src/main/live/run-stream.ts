@@ -217,6 +217,11 @@ export class RunStream implements ServerExtension {
     return this.clients.size
   }
 
+  /** `GET /api/status` (signed-in callers): clients, runs held for late joiners and their bytes. */
+  statusDetails(): Record<string, unknown> {
+    return { runStream: { clients: this.clients.size, runs: this.runs.size, snapshotBytes: this.snapshotBytes, limits: { ...this.limits } } }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true

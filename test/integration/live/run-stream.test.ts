@@ -141,8 +141,11 @@ describe('run endpoint (/ws?run=, /ws?producer=) speaks the embedded protocol', 
     await waitFor(() => only1.state.connectionStatus === 'connected', 'run-1 hello')
     expect(only1.state.ensembleId).toBe('e-live-1')
     expect(headerProgress(only1.state)).toBe('2 / 2 tasks')
-    const status = (await (await fetch(`${v.base}/api/status`)).json()) as { clients: number }
+    const status = (await (await fetch(`${v.base}/api/status`)).json()) as { clients: number; runStream: { clients: number; runs: number; snapshotBytes: number } }
     expect(status.clients).toBeGreaterThanOrEqual(2)
+    expect(status.runStream.clients).toBe(2)
+    expect(status.runStream.runs).toBe(2)
+    expect(status.runStream.snapshotBytes).toBeGreaterThan(0)
   })
 
   it('review panel round trip: gate shown, Approve reaches the agent, other clients are told, "1 / 1 tasks" (§6.2 assertion 7)', async () => {
