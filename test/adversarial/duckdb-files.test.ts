@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SourceInfo, StoreSourceInfo } from '../../src/shared/model/sources'
 import { buildStore, writeCorruptStore, writeNonDuckDbFile, writeTruncatedCopy } from '../fixtures/perspt-fixtures'
 import { folderDigest, makeFifo, withStorageVersion, writeEncryptedDuckDb, writeForeignSessionsDuckDb } from './duckdb-fixtures'
-import { expectIntact, expectServing, postIngress, recordingPath, rpc, seedBaseline, sleep, startVigil, waitFor } from './support'
+import { expectIntact, expectServing, postIngress, recordingPath, rpc, seedBaseline, sleep, startVigil, waitFor, wsClient } from './support'
 import type { Recorded, Vigil } from './support'
 
 let v: Vigil
@@ -244,10 +244,16 @@ describe("Vigil's own recording file", () => {
       expect(recording.active).toBe(false)
       expect(recording.problem).toMatch(message)
       expect(recording.problem).toContain(recordingPath(w.dir))
-      // Live data still flows (just not recorded), and the file is exactly as planted.
+      // Nothing that cannot be kept is acknowledged: a POST is refused 503. Live data from a socket still
+      // flows (shown, counted as not recorded), and the file is exactly as planted.
       const run = '{"type":"event","producer":{"producerId":"p"},"sequence":1,"message":{"type":"ensemble_started","ensembleId":"e","startedAt":null,"totalTasks":1,"workflow":null}}'
-      expect(await postIngress(w, run)).toBe(202)
+      expect(await postIngress(w, run)).toBe(503)
+      const publisher = wsClient(w, '/ingress', null)
+      await publisher.opened
+      publisher.ws.send(run)
       await waitFor(() => w.service.registry.tracker.listRuns().length === 1, 'live run')
+      publisher.ws.close()
+      expect(w.service.recordingStatus().notRecorded.hub).toBe(1)
       const exported = await rpc(w, 'exportRunTrace', [w.service.registry.tracker.listRuns()[0]!.runId])
       expect(exported.status).toBe(503)
       expect(exported.body.error?.message).toMatch(/not being recorded/)
