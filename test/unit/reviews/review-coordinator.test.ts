@@ -264,13 +264,16 @@ describe('ReviewCoordinator: gates from attached dashboards', () => {
     expect(c.get(api.id).connected).toBe(true)
   })
 
-  it('closes pending gates of a run that ended', () => {
+  it('closes pending gates of a run that ended: completed means another client let it continue, an error cancels', () => {
     const { c } = setup()
     c.observe('attach-1', null, request('r1'), at(0))
     c.observe('attach-2', null, request('r2'), at(0))
-    const end: ServerMessage = { type: 'ensemble_completed', ensembleId: 'e1', completedAt: at(10), durationMs: 10, exitReason: 'COMPLETED', totalTokens: -1, totalToolCalls: 0 }
-    c.observe('attach-1', null, end, at(10))
-    expect(c.get('r1')).toMatchObject({ status: 'cancelled', outcome: { decision: null, surface: 'agent' } })
+    c.observe('attach-3', null, request('r3'), at(0))
+    const end = (exitReason: string): ServerMessage => ({ type: 'ensemble_completed', ensembleId: 'e1', completedAt: at(10), durationMs: 10, exitReason, totalTokens: -1, totalToolCalls: 0 })
+    c.observe('attach-1', null, end('COMPLETED'), at(10))
+    expect(c.get('r1')).toMatchObject({ status: 'decided', outcome: { decision: 'CONTINUE', surface: 'agent' } })
+    c.observe('attach-3', null, end('ERROR'), at(10))
+    expect(c.get('r3')).toMatchObject({ status: 'cancelled', outcome: { decision: null, surface: 'agent' } })
     expect(c.get('r2').status).toBe('pending')
   })
 
