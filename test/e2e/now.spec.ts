@@ -72,6 +72,32 @@ test('the Now page answers what runs, what failed and what it cost, and updates 
   await page.goBack()
   await expect(page.getByRole('heading', { name: 'Now', level: 1 })).toBeVisible()
 
+  // A gate waits: first on the page, by deadline, with its countdown; one key approves it.
+  const res = await fetch(`${vigil.url}/api/reviews`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ taskDescription: 'Publish the release notes for v2.4?', taskOutput: 'Draft notes.', timeoutMs: 900_000, onTimeout: 'CONTINUE', source: 'release-bot' })
+  })
+  expect(res.status).toBe(201)
+  const gateId = ((await res.json()) as { reviewId: string }).reviewId
+  const gate = page.getByTestId('now-needs').locator(`[data-gate="${gateId}"]`)
+  await expect(gate).toContainText('Publish the release notes for v2.4?')
+  await expect(gate.getByTestId('countdown')).toHaveText(/1[45]:\d\d/)
+
+  // The demo's "what is where" panel is someone else's; folded away for the pictures.
+  const hide = page.getByRole('button', { name: 'Hide', exact: true })
+  if (await hide.isVisible()) await hide.click()
+  await page.mouse.move(0, 0)
+  // Coming back to the page shows the last overview at once (kept by the app), then refreshes it.
+  await expect(running.locator('[role=row][data-kind=session]').first()).toBeVisible()
+  await expect(page.getByTestId('now-recent').locator('li').first()).toBeVisible()
   await shootNow(page, 1440, 900)
   await shootNow(page, 1024, 700)
+
+  await page.setViewportSize({ width: 1440, height: 900 })
+  await gate.focus()
+  await page.keyboard.press('a')
+  await expect(gate).toHaveCount(0)
+  const decided = await (await fetch(`${vigil.url}/api/reviews/${gateId}`)).json() as { status: string; outcome?: { decision: string; surface: string } }
+  expect(decided).toMatchObject({ status: 'DECIDED', outcome: { decision: 'CONTINUE', surface: 'browser-inbox' } })
 })

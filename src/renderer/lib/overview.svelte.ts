@@ -16,17 +16,33 @@ export class OverviewStore {
   private timer: ReturnType<typeof setTimeout> | null = null
   private lastFetch = 0
   private offs: Array<() => void> = []
+  /** Pages showing the overview; while none does, pushes only mark it out of date. */
+  private viewers = 0
+  private dirty = true
 
   constructor(
     private readonly bridge: VigilBridge,
     private readonly minGapMs = 750
   ) {}
 
-  /** Subscribes first, then loads; returns the stop function (for an $effect). */
+  /** Subscribes to the pushes once (the app keeps one store, so a page shows the last overview at once). */
   start(): () => void {
-    this.offs = TRIGGERS.map((e) => this.bridge.on(e, () => this.soon()))
-    void this.fetch()
+    if (this.offs.length === 0) this.offs = TRIGGERS.map((e) => this.bridge.on(e, () => this.changed()))
     return () => this.stop()
+  }
+
+  /** A page shows the overview: fetch if anything changed since it was last seen; returns the release. */
+  show(): () => void {
+    this.viewers++
+    if (this.dirty || this.data === null) this.soon()
+    return () => {
+      this.viewers = Math.max(0, this.viewers - 1)
+    }
+  }
+
+  private changed(): void {
+    this.dirty = true
+    if (this.viewers > 0) this.soon()
   }
 
   stop(): void {
@@ -52,12 +68,14 @@ export class OverviewStore {
       return
     }
     this.inFlight = true
+    this.dirty = false
     this.lastFetch = Date.now()
     try {
       this.data = await this.bridge.getOverview()
       this.updatedAt = Date.now()
       this.error = null
     } catch (err) {
+      this.dirty = true
       this.error = err instanceof Error ? err.message : String(err)
     } finally {
       this.inFlight = false

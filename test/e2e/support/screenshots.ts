@@ -12,11 +12,7 @@ export async function shootBothSchemes(page: Page, name: string): Promise<void> 
     await page.emulateMedia({ colorScheme: scheme })
     await page.waitForTimeout(150)
     await page.screenshot({ path: resolve(dir, `${name}-${scheme}.png`) })
-    // The README shows the demo overview; refresh it when asked.
-    if (process.env.VIGIL_DOCS_SCREENSHOTS === '1' && name === 'demo-store') {
-      mkdirSync(resolve(root, 'docs'), { recursive: true })
-      await page.screenshot({ path: resolve(root, `docs/screenshot-${scheme}.png`) })
-    }
+    // The README's first screenshot is the Now page: test/e2e/now.spec.ts refreshes it (VIGIL_DOCS_SCREENSHOTS=1).
   }
   await page.emulateMedia({ colorScheme: 'light' })
 }
