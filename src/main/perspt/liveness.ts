@@ -87,6 +87,23 @@ export async function lockLiveness(
   return exact || sameInode.length > 0 ? 'live' : 'idle'
 }
 
+/**
+ * Who holds the file right now, as a stable key: 'in-process', the holder pids ('4242', '4242,5151'),
+ * '' when nobody holds it, null when /proc/locks cannot be read. A new key means another agent process.
+ */
+export async function lockHolderKey(file: { dev: bigint; ino: bigint }, procLocksPath = '/proc/locks'): Promise<string | null> {
+  if (isHeldInProcess(file)) return 'in-process'
+  let text: string
+  try {
+    text = await readFile(procLocksPath, 'utf8')
+  } catch {
+    return null
+  }
+  const pids = new Set<number>()
+  for (const e of parseProcLocks(text)) if (e.inode === file.ino && e.pid !== null) pids.add(e.pid)
+  return [...pids].sort((a, b) => a - b).join(',')
+}
+
 /** Without /proc/locks, recent writes are the only hint: files touched within `windowMs` count as live. */
 export const RECENT_WRITE_WINDOW_MS = 10_000
 

@@ -9,7 +9,7 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 import { ApiError } from '../../shared/api/errors'
 import type { SessionRow } from '../../shared/model/perspt'
 import type { SourceProblem, StoreLiveness, StoreSourceInfo, StoreState } from '../../shared/model/sources'
-import { lockLiveness, recentWriteLiveness } from './liveness'
+import { lockHolderKey, lockLiveness, recentWriteLiveness } from './liveness'
 import { duckdbProblemCode, fsProblemCode, headerProblemCode, sniffFormat, storeProblem } from './problems'
 import type { StoreProblemCode } from './problems'
 import { SnapshotBusyError, StoreSnapshotter } from './snapshot'
@@ -90,8 +90,17 @@ export class PersptStore {
   private tableCount: number | null = null
   /** The session list of the latest good snapshot, read once per version. */
   private rows: SessionRow[] | null = null
-  /** The copy `rows` came from, and with which liveness they were derived. */
-  private readFrom: { dbPath: string; agentLive: boolean } | null = null
+  /** The copy `rows` came from, and with which liveness (and lock holder) they were derived. */
+  private readFrom: { dbPath: string; agentLive: boolean; holderEpoch: number } | null = null
+  /**
+   * Liveness per session: the lock holder changes (an agent ended, another started) bump the epoch; a
+   * RUNNING session that has not changed since an earlier holder is not run by the current one, so it
+   * stays stale when a new agent starts a new session in the same store.
+   */
+  /** The last lock holder seen (pids, or 'in-process'); null until one is seen. */
+  private holderKey: string | null = null
+  private holderEpoch = 0
+  private readonly sessionEpochs = new Map<string, { activity: string; epoch: number }>()
   /** A copy that failed to read: not retried until the source changes again. */
   private failedCopy: string | null = null
   private openCopy: OpenCopy | null = null
@@ -368,7 +377,7 @@ export class PersptStore {
 
     if (!snap.changed) {
       if (snap.dbPath === this.failedCopy) return false
-      if (this.readFrom?.dbPath === snap.dbPath && this.readFrom.agentLive === agentLive) return false
+      if (this.readFrom?.dbPath === snap.dbPath && this.readFrom.agentLive === agentLive && this.readFrom.holderEpoch === this.holderEpoch) return false
     }
 
     // Ids and per-session results of another file (replaced, truncated, checkpointed, moved back) say
@@ -400,8 +409,8 @@ export class PersptStore {
     this.forceFull = false
     this.failedCopy = null
     this.memo = result.memo
-    this.rows = result.rows
-    this.readFrom = { dbPath: snap.dbPath, agentLive }
+    this.rows = this.perSessionLiveness(result.rows, agentLive, snap.continuous || !snap.changed)
+    this.readFrom = { dbPath: snap.dbPath, agentLive, holderEpoch: this.holderEpoch }
     this.tableCount = result.tableCount
     this.version++
     this.refreshedAt = new Date(this.now()).toISOString()
@@ -434,7 +443,31 @@ export class PersptStore {
     return this.snapshotter
   }
 
+  /** RUNNING sessions unchanged since an earlier lock holder are stale even while another agent runs. */
+  private perSessionLiveness(rows: SessionRow[], agentLive: boolean, sameFile: boolean): SessionRow[] {
+    if (!sameFile) this.sessionEpochs.clear()
+    const seen = new Set<string>()
+    const out = rows.map((row) => {
+      seen.add(row.sessionId)
+      if (row.rawStatus.trim().toLowerCase() !== 'running') return row
+      const activity = `${row.updatedAt}|${row.lastActivityAt ?? ''}|${row.llmRequests}|${row.tokensIn}|${JSON.stringify(row.budget)}`
+      const known = this.sessionEpochs.get(row.sessionId)
+      if (!known || known.activity !== activity) this.sessionEpochs.set(row.sessionId, { activity, epoch: this.holderEpoch })
+      const epoch = this.sessionEpochs.get(row.sessionId)!.epoch
+      return agentLive && row.status === 'running' && epoch !== this.holderEpoch ? { ...row, status: 'stale' as const } : row
+    })
+    for (const sid of this.sessionEpochs.keys()) if (!seen.has(sid)) this.sessionEpochs.delete(sid)
+    return out
+  }
+
   private async detectLiveness(source: BigIntStats): Promise<StoreLiveness> {
+    // Only another holder bumps the epoch: the same agent process releasing and re-taking its lock does
+    // not, nor does the first holder Vigil sees (it cannot tell who ran the sessions before).
+    const holder = await lockHolderKey({ dev: source.dev, ino: source.ino })
+    if (holder && holder !== this.holderKey) {
+      if (this.holderKey !== null) this.holderEpoch++
+      this.holderKey = holder
+    }
     const byLock = await lockLiveness({ dev: source.dev, ino: source.ino })
     if (byLock !== null) return byLock
     let last = Number(source.mtimeMs)

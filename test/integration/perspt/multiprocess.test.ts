@@ -185,3 +185,38 @@ describe('snapshot base reuse under a concurrent writer', () => {
     expect(stats.copied).toBeGreaterThan(1)
   }, 60_000)
 })
+
+describe('liveness per session', () => {
+  it.runIf(process.platform === 'linux')('a crashed session stays stale when a new agent starts a new session in the same store', async () => {
+    const { path, store } = await newStore()
+    const statusOf = async (sid: string) => (await store.listSessions()).find((s) => s.sessionId === sid)?.status
+    const first = startAgent(['hold', path])
+    await first.waitFor((l) => l === 'ready')
+    first.send('session crashed-1')
+    await first.waitFor((l) => l === 'ok crashed-1')
+    await store.refresh()
+    expect(await statusOf('crashed-1')).toBe('running')
+
+    first.child.kill('SIGKILL')
+    await first.exited
+    await store.refresh()
+    expect(await statusOf('crashed-1')).toBe('stale')
+
+    const second = startAgent(['hold', path])
+    await second.waitFor((l) => l === 'ready')
+    second.send('session fresh-2')
+    await second.waitFor((l) => l === 'ok fresh-2')
+    await store.refresh()
+    expect(store.status().liveness).toBe('live')
+    expect(await statusOf('fresh-2')).toBe('running')
+    expect(await statusOf('crashed-1')).toBe('stale')
+    // Still stale on later refreshes while the new agent keeps writing its own session.
+    second.send('session fresh-3')
+    await second.waitFor((l) => l === 'ok fresh-3')
+    await store.refresh()
+    expect(await statusOf('crashed-1')).toBe('stale')
+    expect(await statusOf('fresh-3')).toBe('running')
+    second.send('quit')
+    await second.waitFor((l) => l === 'closed')
+  }, 60_000)
+})
