@@ -50,3 +50,30 @@ test('a publisher on /ingress shows up as a producer with its run', async ({ pag
   expect(producers.total).toBe(1)
   publisher.close()
 })
+
+test('envelopes the hub refuses are counted next to their producer and the hub, never dropped silently', async ({ page }) => {
+  const publisher = new WebSocket(`${vigil.url.replace('http', 'ws')}/ingress`)
+  await new Promise((resolve, reject) => {
+    publisher.once('open', resolve)
+    publisher.once('error', reject)
+  })
+  const producer = { producerId: 'svc-b-pod-1', serviceName: 'svc-b' }
+  const send = (seq: number, message: unknown) => publisher.send(JSON.stringify({ type: 'event', producer, sequence: seq, receivedAt: new Date().toISOString(), message }))
+  send(1, { type: 'ensemble_started', ensembleId: 'e2', startedAt: '2026-11-22T15:00:00Z', totalTasks: 1, workflow: 'SEQUENTIAL' })
+  // A known type with the wrong shape: refused and counted for this producer.
+  send(2, { type: 'task_started', taskIndex: 'one' })
+  send(3, { type: 'task_started', taskIndex: 'two' })
+  // Claiming a producer id this connection does not hold: refused (ownership) and counted for the hub.
+  const other = await fetch(`${vigil.url}/api/hub/ingress`, { method: 'POST', body: JSON.stringify({ type: 'event', producer, sequence: 4, receivedAt: new Date().toISOString(), message: { type: 'review_timed_out', reviewId: 'x', action: 'CONTINUE' } }) })
+  expect(other.status).toBe(409)
+
+  await page.goto(vigil.url)
+  const nav = page.getByRole('navigation', { name: 'Sources' })
+  await expect(nav.getByText('svc-b-pod-1')).toBeVisible()
+  await expect(nav.getByTestId('producer-refused')).toHaveText('2 envelopes refused', { timeout: 5000 })
+  await expect(nav.getByTestId('hub-refused')).toHaveText('1 envelope refused')
+  const status = (await (await fetch(`${vigil.url}/api/status`)).json()) as { recording: { refused: Record<string, number> } }
+  expect(status.recording.refused['hub:svc-b-pod-1']).toBe(2)
+  expect(status.recording.refused.hub).toBe(1)
+  publisher.close()
+})

@@ -536,11 +536,9 @@ export class LiveHub implements ServerExtension {
     }
     const stolen = this.ownershipProblem(parsed, channel)
     if (stolen) {
+      // Counted once, in ownershipRefused (the claimed producer did not send it).
       this.ownershipRefused++
       this.logRefusal(stolen)
-      const diag = channel ? this.channelDiagnostics(channel) : this.unattributed
-      diag.frames++
-      diag.malformed++
       this.changed(false)
       // Refused, not invalid: a POST learns why (409); a socket's envelope is dropped and counted.
       reply?.({ status: 409, message: `${stolen}.` })
