@@ -58,8 +58,13 @@ interface ReadResult {
 
 /** A refresh still running after this long is abandoned (see refreshWithDeadline). */
 const REFRESH_DEADLINE_MS = 15_000
-/** Watch-driven refreshes start at most this often (a busy agent writes many times per commit). */
+/**
+ * Watch-driven refreshes start at most this often (a busy agent writes many times per commit), and
+ * never sooner than WATCH_COST_FACTOR × the last refresh's duration after it: refreshing then takes
+ * at most about a quarter of a core however fast the agent commits (latest wins, no backlog).
+ */
 const WATCH_MIN_GAP_MS = 100
+const WATCH_COST_FACTOR = 3
 
 export class PersptStore {
   private readonly path: string
@@ -124,6 +129,7 @@ export class PersptStore {
   private readonly onSourceChange: (() => Promise<unknown>) | null
   private waking = false
   private wakeAgain = false
+  private inWakeCall = false
 
   constructor(opts: {
     path: string
@@ -179,8 +185,12 @@ export class PersptStore {
         do {
           this.wakeAgain = false
           const started = performance.now()
-          await this.onSourceChange!().catch(() => undefined)
-          const rest = WATCH_MIN_GAP_MS - (performance.now() - started)
+          this.inWakeCall = true
+          const call = this.onSourceChange!()
+          this.inWakeCall = false
+          await call.catch(() => undefined)
+          const took = performance.now() - started
+          const rest = Math.max(WATCH_MIN_GAP_MS, WATCH_COST_FACTOR * took) - took
           if (rest > 0 && this.wakeAgain) await new Promise((r) => setTimeout(r, rest))
         } while (this.wakeAgain && !this.closed)
       } finally {
@@ -191,6 +201,8 @@ export class PersptStore {
 
   /** True when new data was read (a new snapshot, or a liveness change that restates sessions). Never throws. */
   refresh(): Promise<boolean> {
+    // While change notifications drive refreshes, a poll in between adds only cost (see wake()).
+    if (this.waking && !this.inWakeCall) return Promise.resolve(false)
     const run = this.chain.then(() => this.refreshWithDeadline())
     this.chain = run
     return run
