@@ -396,22 +396,17 @@ export class StoreSnapshotter {
     const dir = join(this.tmpRoot, `check-${process.pid}-${++this.counter}`)
     const full = join(dir, 'full', 'perspt.db')
     const viaTail = join(dir, 'tail', 'perspt.db')
-    let sig: Sig
-    try {
-      await mkdir(join(dir, 'full'), { recursive: true })
-      await mkdir(join(dir, 'tail'), { recursive: true })
-      sig = await this.stat()
-      await copyFile(this.sourcePath, full, constants.COPYFILE_FICLONE)
-      if (sig.wal) await copyFile(`${this.sourcePath}.wal`, `${full}.wal`)
-      const after = await this.stat()
-      if (!consistentCopy(sig, after) || !this.tailFits(base, sig)) throw new Error('source changed')
-      await link(base.dbPath, viaTail).catch(() => copyFile(base.dbPath, viaTail))
-    } catch {
-      await rm(dir, { recursive: true, force: true }).catch(() => undefined)
-      return
-    }
+    // All of it in the background: copying the whole store must not delay the next refresh.
     this.startJob('checking tail snapshots', async () => {
       try {
+        await mkdir(join(dir, 'full'), { recursive: true })
+        await mkdir(join(dir, 'tail'), { recursive: true })
+        const sig = await this.stat()
+        await copyFile(this.sourcePath, full, constants.COPYFILE_FICLONE)
+        if (sig.wal) await copyFile(`${this.sourcePath}.wal`, `${full}.wal`)
+        const after = await this.stat()
+        if (!consistentCopy(sig, after) || !this.tailFits(base, sig) || this.base !== base) return
+        await link(base.dbPath, viaTail).catch(() => copyFile(base.dbPath, viaTail))
         const walSize = Number(sig.wal!.size)
         const mark = await readRange(`${full}.wal`, base.offset - base.mark.length, base.mark.length)
         const end = await scanCommitEnd(`${full}.wal`, base.offset, walSize)
