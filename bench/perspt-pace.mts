@@ -72,8 +72,18 @@ async function breakdown(work: string, preload: number): Promise<void> {
   const store = new PersptStore({ path: db, tmpRoot: join(work, 'breakdown-tmp') })
   const stages = new Map<string, number[]>()
   const add = (k: string, v: number) => stages.set(k, [...(stages.get(k) ?? []), v])
+  let snapshots: ReturnType<PersptStore['snapshotStats']>
   try {
-    for (let i = 0; i < 8; i++) {
+    // The first refresh is a full copy (the whole WAL replayed), reported apart; then wait for the
+    // background base so the rest shows the steady state (tail snapshots).
+    const c0 = performance.now()
+    await store.refresh()
+    report('perspt.pace.breakdown.first_full_refresh', 'ms', [performance.now() - c0], { preload, stages: store.lastTimings })
+    for (let i = 0; i < 600 && (store.snapshotStats()?.bases ?? 0) === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      await store.refresh()
+    }
+    for (let i = 0; i < 20; i++) {
       await new Promise((r) => setTimeout(r, 300))
       const t0 = performance.now()
       if (!(await store.refresh())) continue
@@ -85,10 +95,11 @@ async function breakdown(work: string, preload: number): Promise<void> {
       for (const [k, v] of Object.entries(store.lastTimings)) add(k, v)
     }
   } finally {
+    snapshots = store.snapshotStats()
     await store.close()
     await agent.stop()
   }
-  for (const [k, v] of stages) report(`perspt.pace.breakdown.${k}`, 'ms', v, { preload, walMiB: Math.round(walMiB) })
+  for (const [k, v] of stages) report(`perspt.pace.breakdown.${k}`, 'ms', v, { preload, walMiB: Math.round(walMiB), snapshots })
 }
 
 async function pace(work: string, label: string, rate: number, seconds: number, preload: number): Promise<void> {

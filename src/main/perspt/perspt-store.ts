@@ -13,6 +13,7 @@ import { lockHolderKey, lockLiveness, recentWriteLiveness } from './liveness'
 import { duckdbProblemCode, fsProblemCode, headerProblemCode, sniffFormat, storeProblem } from './problems'
 import type { StoreProblemCode } from './problems'
 import { SnapshotBusyError, StoreSnapshotter } from './snapshot'
+import type { TailStats } from './snapshot'
 import { probeSchema, readSessionsWithMemo } from './store-reader'
 import type { SchemaProbe, SessionsMemo } from './store-reader'
 
@@ -239,6 +240,11 @@ export class PersptStore {
     const seconds = Math.round(this.deadlineMs / 1000)
     console.warn(`vigil: reading ${this.path} did not finish within ${seconds} s (stuck in "${stage}"); going on with a fresh copy`)
     if (this.rows === null) this.fail('busy', `Reading it did not finish within ${seconds} s (step "${stage}").`)
+  }
+
+  /** How snapshots were made so far (full copies, tail snapshots, bases, checks): diagnostics, benchmarks. */
+  snapshotStats(): TailStats | null {
+    return this.snapshotter ? { ...this.snapshotter.tailStats } : null
   }
 
   /** Which step a running refresh is in ('idle' between refreshes). */
