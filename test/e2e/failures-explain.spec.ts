@@ -59,11 +59,11 @@ test('a failed session says why on its summary, links the evidence, and DAG and 
 test('a failed run says which task failed and why in its header, with the way to the evidence', async ({ page }) => {
   await page.goto(vigil.url)
   const failedRun = page.getByTestId('now-recent').locator('li[data-status=failed]').filter({ hasText: 'e-fail-0' })
-  await expect(failedRun.getByTestId('failure-reason')).toHaveText('Task 1 (Researcher) failed: HTTP 503 from data.example.org after 3 retries')
+  await expect(failedRun.getByTestId('failure-reason')).toHaveText('Task 1 failed (Researcher): HTTP 503 from data.example.org after 3 retries')
   await failedRun.locator('a.title').click()
   const why = page.getByTestId('run-failure')
   await expect(why).toContainText('Why it failed:')
-  await expect(why).toContainText('Task 1 (Researcher) failed: HTTP 503 from data.example.org after 3 retries')
+  await expect(why).toContainText('Task 1 failed (Researcher): HTTP 503 from data.example.org after 3 retries')
   await expect(why).toContainText('Run ended: ERROR')
   await why.getByTestId('failure-evidence').click()
   await expect(page.locator('[data-testid=task-bar][data-status=failed]')).toHaveCount(1)

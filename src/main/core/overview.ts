@@ -285,7 +285,7 @@ export function digestRun(detail: RunDetail): RunDigest {
   for (const it of detail.iterations ?? []) tokens += (it.inputTokens ?? 0) + (it.outputTokens ?? 0)
   const exit = detail.exitReason && detail.exitReason !== 'COMPLETED' ? `Ended: ${detail.exitReason}` : null
   const reason = failedTask
-    ? `Task ${failedTask.taskIndex} (${failedTask.agentRole}) failed: ${oneLine(failedTask.failureReason, 160) ?? 'no reason given'}`
+    ? `Task ${failedTask.taskIndex} failed (${failedTask.agentRole}): ${oneLine(failedTask.failureReason, 160) ?? 'no reason given'}`
     : exit
   const lastTask = detail.tasks.at(-1)
   const step = runningTask ?? lastTask

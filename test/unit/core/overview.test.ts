@@ -218,7 +218,7 @@ describe('digestRun', () => {
 
   it('names the running task, the first failure with its message, and the exit reason otherwise', () => {
     const d = digestRun(detail({ tasks: [task(0, 'completed'), task(1, 'failed', 'Tool crashed:\n  stack'), task(2, 'running')] }))
-    expect(d).toMatchObject({ currentStep: 'Writer: task 2', reason: 'Task 1 (Writer) failed: Tool crashed: stack', reasonTaskIndex: 1 })
+    expect(d).toMatchObject({ currentStep: 'Writer: task 2', reason: 'Task 1 failed (Writer): Tool crashed: stack', reasonTaskIndex: 1 })
     expect(digestRun(detail({ status: 'aborted', exitReason: 'USER_EXIT_EARLY' })).reason).toBe('Ended: USER_EXIT_EARLY')
     expect(digestRun(detail({ status: 'completed', exitReason: 'COMPLETED' })).reason).toBeNull()
   })
