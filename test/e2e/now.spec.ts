@@ -66,6 +66,14 @@ test('the Now page answers what runs, what failed and what it cost, and updates 
   await expect.poll(title, { timeout: 20_000 }).not.toBe(before)
   expect(await page.evaluate(() => (window as unknown as { __marker?: number }).__marker)).toBe(7)
 
+  // The totals click through too: sessions to the store's table, live runs to the run.
+  await page.getByTestId('now-totals').getByTestId('today-sessions').click()
+  await expect(page).toHaveURL(/#\/store\/[^/]+$/)
+  await page.goBack()
+  await page.getByTestId('now-totals').getByTestId('today-runs').click()
+  await expect(page).toHaveURL(/#\/run\//)
+  await page.goBack()
+
   // Every row clicks through to its rows.
   await sessionRow.locator('a.title').click()
   await expect(page).toHaveURL(/#\/store\/[^/]+\/session\/[^/]+\/summary/)
