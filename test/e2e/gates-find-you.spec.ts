@@ -127,10 +127,9 @@ test('a run waiting on a gate says "Waiting for review" in the sidebar, the run 
     taskDescription: 'Draft the release notes',
     taskOutput: 'Notes: …',
     timing: 'AFTER_EXECUTION',
-    prompt: null,
     timeoutMs: 300_000,
     onTimeout: 'CONTINUE'
-  } as ServerMessage)
+  })
 
   await expect(runLink.locator('[data-status]')).toHaveText('Waiting for review')
   const nowRun = page.getByTestId('now-running').locator('[role=row][data-kind=run]')
