@@ -8,7 +8,7 @@
 // default 60; the note's run is 600): each commit's time → the first moment the API's session list
 // counts it, found on every `store-updated` push (the page's refetch path). p50/p95/max per minute (per
 // 10 s when the run is shorter than 3 minutes), the trend, and `vigil serve`'s CPU. Then the same at 1
-// commit/s (VIGIL_PACE_SLOW_SECONDS, default 30).
+// commit/s (VIGIL_PACE_SLOW_SECONDS, default 30). VIGIL_PACE_PHASES picks phases (breakdown,rate30,rate1).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
@@ -209,14 +209,21 @@ async function pace(work: string, label: string, rate: number, seconds: number, 
 export async function run(): Promise<void> {
   const seconds = num('VIGIL_PACE_SECONDS', 60)
   const preload = num('VIGIL_PACE_PRELOAD', 8000)
+  const phases = new Set((process.env.VIGIL_PACE_PHASES ?? 'breakdown,rate30,rate1').split(','))
   const work = mkdtempSync(join(tmpdir(), 'vigil-bench-pace-'))
   try {
-    log(`breakdown with ${preload} commits in the WAL`)
-    await breakdown(mkdtempSync(join(work, 'b-')), preload)
-    log(`30 commits/s for ${seconds} s after ${preload} commits`)
-    await pace(mkdtempSync(join(work, 'fast-')), 'rate30', num('VIGIL_PACE_RATE', 30), seconds, preload)
-    log('1 commit/s')
-    await pace(mkdtempSync(join(work, 'slow-')), 'rate1', 1, num('VIGIL_PACE_SLOW_SECONDS', 30), 0)
+    if (phases.has('breakdown')) {
+      log(`breakdown with ${preload} commits in the WAL`)
+      await breakdown(mkdtempSync(join(work, 'b-')), preload)
+    }
+    if (phases.has('rate30')) {
+      log(`30 commits/s for ${seconds} s after ${preload} commits`)
+      await pace(mkdtempSync(join(work, 'fast-')), 'rate30', num('VIGIL_PACE_RATE', 30), seconds, preload)
+    }
+    if (phases.has('rate1')) {
+      log('1 commit/s')
+      await pace(mkdtempSync(join(work, 'slow-')), 'rate1', 1, num('VIGIL_PACE_SLOW_SECONDS', 30), 0)
+    }
   } finally {
     rmSync(work, { recursive: true, force: true })
   }
