@@ -311,6 +311,8 @@ export class StoreSnapshotter {
     this.lastBase = 'reused'
     this.tailStats.tail++
     await this.removeLeftovers()
+    // A job may have swapped the base while this refresh ran: fold or check only the current one.
+    if (this.base !== base) return { changed: true, dbPath, continuous }
     if (!this.job && end >= this.tail.rebaseBytes) {
       const mark = Buffer.from(bytes.subarray(end, end + base.mark.length))
       this.startJob('rebase', async () => {
