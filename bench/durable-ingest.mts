@@ -59,7 +59,8 @@ export async function socketRate(durable: boolean, producerCount: number): Promi
       worker.postMessage('stop')
       await stopped
       const status = service.recordingStatus()
-      const journal = (service.serverExtensions()[2]?.statusDetails?.() as { recording: { journal: unknown } } | undefined)?.recording.journal
+      const details = service.serverExtensions().map((e) => e.statusDetails?.()).find((d) => d !== undefined && 'recording' in d) as { recording: { journal: unknown } } | undefined
+      const journal = details?.recording.journal
       report(`ingest.ws.${producerCount === 1 ? '1_connection' : `${producerCount}_producers`}.${durable ? 'durable' : 'recording_off'}`, 'events/s', perSecond, {
         sustained: Math.round(total / elapsed),
         events: total,

@@ -136,6 +136,8 @@ export class IngestJournal {
   private readyHead = 0
   private readyBytes = 0
   private draining: NodeJS.Immediate | null = null
+  /** Called after each slice of callbacks: the backlog shrank (the recorder resumes paused publishers). */
+  onProgress: (() => void) | null = null
   private released = 0
   private readonly windows = new Float64Array(WINDOW_SAMPLES)
   private windowCount = 0
@@ -373,6 +375,7 @@ export class IngestJournal {
         console.error('vigil journal: a durability callback failed:', err)
       }
     }
+    this.onProgress?.()
     if (this.readyHead >= this.ready.length) {
       this.ready = []
       this.readyHead = 0

@@ -157,7 +157,7 @@ const REPLAY_CHUNK = 5000
 /** Rows appended between two event-loop turns while a batch is written. */
 const APPEND_SLICE_ROWS = 1000
 /** Journal bytes not yet acted on past which the recording reports itself congested. */
-const JOURNAL_BACKLOG_BYTES = 16 * 1024 * 1024
+const JOURNAL_BACKLOG_BYTES = 4 * 1024 * 1024
 const SKIPPED_TYPES: ReadonlySet<string> = new Set(['heartbeat', 'pong', 'ping'])
 
 const SCHEMA = [
@@ -264,7 +264,10 @@ export class Recorder {
       const rec = new Recorder(instance, con, opts)
       await rec.loadState()
       const journalDir = opts.journalDir === undefined ? `${path}.journal` : opts.journalDir
-      if (journalDir !== null) rec.journal = await rec.recoverJournal(journalDir, opts.journalOpenFile)
+      if (journalDir !== null) {
+        rec.journal = await rec.recoverJournal(journalDir, opts.journalOpenFile)
+        rec.journal.onProgress = () => rec.checkDrain()
+      }
       await rec.prune()
       const flushMs = Math.max(1, opts.flushMs ?? 250)
       rec.flushTimer = setInterval(() => void rec.flush(), flushMs)
@@ -394,15 +397,15 @@ export class Recorder {
 
   /**
    * True when the recording is behind (its queue past half its bound, or the journal's unsynced bytes
-   * over 32 MiB): the hub pauses publishers and answers POSTs 503 until `onDrain` fires.
+   * over 4 MiB not yet acted on): the hub pauses publishers and answers POSTs 503 until `onDrain` fires.
    */
   congested(): boolean {
     const queued = this.queue.length - this.head
-    return (
-      queued * 2 > this.maxQueued ||
-      this.queuedChars * 2 > this.maxQueuedChars ||
-      (this.journal?.backlogBytes ?? 0) > JOURNAL_BACKLOG_BYTES
-    )
+    const congested =
+      queued * 2 > this.maxQueued || this.queuedChars * 2 > this.maxQueuedChars || (this.journal?.backlogBytes ?? 0) > JOURNAL_BACKLOG_BYTES
+    // Whoever asked may now hold a publisher back: the next check that finds room must wake it.
+    if (congested) this.wasCongested = true
+    return congested
   }
 
   /** Called once each time the recording stops being congested. */
