@@ -148,7 +148,8 @@ export class IngestJournal {
     this.dir = opts.dir
     this.segmentBytes = Math.max(4096, opts.segmentBytes ?? 64 * 1024 * 1024)
     this.probeEveryMs = Math.max(0, opts.probeEveryMs ?? 1000)
-    this.openFile = opts.openFile ?? ((path) => open(path, 'a'))
+    // Events can carry prompts and outputs: only this user may read them (another user on the machine).
+    this.openFile = opts.openFile ?? ((path) => open(path, 'a', 0o600))
     this.now = opts.now ?? Date.now
     this.nextSeq = nextSeq
     this.durableSeq = nextSeq - 1
@@ -160,7 +161,7 @@ export class IngestJournal {
    * `lastSeq` (known once the records were read).
    */
   static recover(dir: string): RecoveredJournal {
-    mkdirSync(dir, { recursive: true })
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
     const segments = listSegments(dir)
     const found: RecoveredJournal = {
       segments: segments.length,
@@ -185,7 +186,7 @@ export class IngestJournal {
    * deleted: call after their records are safely in the recording.
    */
   static async start(opts: IngestJournalOptions, afterSeq: number): Promise<IngestJournal> {
-    mkdirSync(opts.dir, { recursive: true })
+    mkdirSync(opts.dir, { recursive: true, mode: 0o700 })
     const journal = new IngestJournal(opts, afterSeq + 1)
     for (const s of listSegments(opts.dir)) rmSync(s.path, { force: true })
     await journal.openSegment(journal.nextSeq)
@@ -403,7 +404,7 @@ export class IngestJournal {
   private async openSegment(firstSeq: number): Promise<void> {
     const path = join(this.dir, `journal-${String(firstSeq).padStart(16, '0')}.log`)
     // The folder may have been removed while paused (someone freeing space).
-    mkdirSync(this.dir, { recursive: true })
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 })
     const fh = await this.openFile(path)
     const last = this.segments[this.segments.length - 1]
     if (last?.path === path) last.bytes = (await fh.stat()).size

@@ -65,6 +65,9 @@ describe('IngestJournal', () => {
     expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 1000 }, (_, k) => k + 1))
     expect(records[0]).toEqual({ seq: 1, ...entry(1, unicode) })
     expect(records[999]).toEqual({ seq: 1000, ...entry(1000) })
+    // Prompts and outputs: readable by this user only.
+    expect(statSync(dir).mode & 0o777).toBe(0o700)
+    for (const f of readdirSync(dir)) expect(statSync(join(dir, f)).mode & 0o777).toBe(0o600)
   })
 
   it('skips a torn last frame (a crash mid-write) and keeps everything before it', async () => {
