@@ -3,14 +3,20 @@
 // request not complete within requestTimeoutMs (default 60 s), checked every second; an API body
 // not read within bodyTimeoutMs (default 30 s; readBody's deadline) gets 408 and the socket is closed.
 // Shortened here. Meanwhile other clients are served at once.
+import { mkdtempSync, rmSync } from 'node:fs'
 import { request } from 'node:http'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { connect as netConnect } from 'node:net'
 import type { Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { VigilService } from '../../src/main/core/vigil-service'
+import { ReviewHttpApi } from '../../src/main/reviews/review-http'
 import { CONNECTION_LIMITS } from '../../src/main/server/connection-limits'
 import { BODY_TIMEOUT_MS, BodyTimeoutError, readBody, sendBodyTimeout } from '../../src/main/server/json-http'
+import { startVigilServer } from '../../src/main/server/vigil-server'
 import { freshHello, loopProbe, openMany, startBounded, status } from './bounds-support'
 import type { Bounded } from './bounds-support'
 
@@ -102,6 +108,23 @@ describe('slowloris', () => {
     expect(answer).toContain('Request body not received in time.')
     expect(ms).toBeGreaterThan(700)
     expect(ms).toBeLessThan(800 + 1000 + 1500)
+  })
+
+  it('a review API body that does not arrive in time gets 408, not 500', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-slow-review-'))
+    const service = new VigilService({ mode: 'web', version: 'x', tmpRoot: join(dir, 'tmp') })
+    const server = await startVigilServer({ host: '127.0.0.1', port: 0, api: service, events: service.events, staticDir: null, version: 'x', extensions: [new ReviewHttpApi(service.reviews, 800)] })
+    try {
+      const head = `POST /api/reviews HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"taskDescription":`
+      const t = await trickle(server.port, head, ' ', 100)
+      const { answer } = await t.done
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /)
+      expect(answer).toContain('Request body not received in time.')
+    } finally {
+      await server.close()
+      await service.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('readBody (every JSON reader: hub ingress, review API, login) rejects a trickled body at its deadline; sendBodyTimeout answers 408', async () => {

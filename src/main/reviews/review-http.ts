@@ -19,7 +19,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ApiError } from '../../shared/api/errors'
 import { MAX_GATE_TIMEOUT_MS, REVIEW_TIMEOUT_ACTIONS, type ReviewGate, type ReviewTimeoutAction } from '../../shared/model/reviews'
-import { BodyTooLargeError, readBody, sendJson, STATUS_BY_CODE } from '../server/json-http'
+import { BODY_TIMEOUT_MS, BodyTimeoutError, BodyTooLargeError, readBody, sendBodyTimeout, sendJson, STATUS_BY_CODE } from '../server/json-http'
 import { callerOf, type Caller } from '../server/auth/caller'
 import { isAllowedRequestOrigin } from '../server/origin-policy'
 import type { ServerContext, ServerExtension } from '../server/vigil-server'
@@ -49,7 +49,11 @@ const REASONS: Partial<Record<ApiError['code'], string>> = {
 export class ReviewHttpApi implements ServerExtension {
   private inFlightBytes = 0
 
-  constructor(private readonly reviews: ReviewCoordinator) {}
+  constructor(
+    private readonly reviews: ReviewCoordinator,
+    /** How long a request body may take to arrive (tests shorten it). */
+    private readonly bodyTimeoutMs = BODY_TIMEOUT_MS
+  ) {}
 
   /** `GET /api/status` (signed-in callers): pending gates, their caps, refusals, and whether they are on disk. */
   statusDetails(): Record<string, unknown> {
@@ -71,7 +75,7 @@ export class ReviewHttpApi implements ServerExtension {
     }
     this.inFlightBytes += reserve
     try {
-      return await readJsonObject(req)
+      return await readJsonObject(req, this.bodyTimeoutMs)
     } finally {
       this.inFlightBytes -= reserve
     }
@@ -82,7 +86,9 @@ export class ReviewHttpApi implements ServerExtension {
     try {
       await this.route(req, res, path, ctx)
     } catch (err) {
-      sendProblem(res, err)
+      // A body that never finished arriving is the client's delay (408), not Vigil's error (500).
+      if (err instanceof BodyTimeoutError) sendBodyTimeout(res)
+      else sendProblem(res, err)
     }
     return true
   }
@@ -247,10 +253,10 @@ function parseCreate(body: Record<string, unknown>): CreateGateInput {
   }
 }
 
-async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+async function readJsonObject(req: IncomingMessage, timeoutMs: number): Promise<Record<string, unknown>> {
   let text: string
   try {
-    text = (await readBody(req, MAX_BODY_BYTES)).toString('utf8')
+    text = (await readBody(req, MAX_BODY_BYTES, timeoutMs)).toString('utf8')
   } catch (err) {
     if (err instanceof BodyTooLargeError) {
       throw new GateLimitError('maxBodyBytes', MAX_BODY_BYTES, 413, `The body is over ${MAX_BODY_BYTES} bytes (limit maxBodyBytes).`)
