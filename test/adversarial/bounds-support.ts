@@ -16,7 +16,7 @@ import { LiveHub } from '../../src/main/hub/live-hub'
 import type { LiveHubOptions } from '../../src/main/hub/live-hub'
 import type { HubCounters } from '../../src/main/hub/types'
 import type { ConnectionLimits, ConnectionStats } from '../../src/main/server/connection-limits'
-import { startVigilServer } from '../../src/main/server/vigil-server'
+import { serveOnLoopback } from '../support/loopback-vigil'
 import type { RunningServer } from '../../src/main/server/vigil-server'
 import { LOOPBACK_ORIGIN } from './support'
 
@@ -37,17 +37,7 @@ export async function startBounded(
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bounds-'))
   const service = new VigilService({ mode: 'web', version: 'bounds', tmpRoot: join(dir, 'tmp') })
   const hub = opts.hub ? new LiveHub({ tracker: service.registry.tracker, heartbeatMs: 0, ...opts.hub }) : service.hub
-  const server = await startVigilServer({
-    host: '127.0.0.1',
-    port: 0,
-    api: service,
-    events: service.events,
-    staticDir: null,
-    version: 'bounds',
-    extensions: opts.hub ? [hub] : service.serverExtensions(),
-    limits: opts.limits,
-    eventsIdle: opts.eventsIdle
-  })
+  const server = await serveOnLoopback(service, { version: 'bounds', limits: opts.limits, eventsIdle: opts.eventsIdle, ...(opts.hub ? { extensions: [hub] } : {}) })
   return {
     service,
     server,

@@ -11,7 +11,8 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { VigilService } from '../../src/main/core/vigil-service'
 import { createAuth, type AuthOptions } from '../../src/main/server/auth/auth-gate'
-import { startVigilServer, type RunningServer } from '../../src/main/server/vigil-server'
+import type { RunningServer } from '../../src/main/server/vigil-server'
+import { serveOnLoopback } from '../support/loopback-vigil'
 import type { ReviewGate } from '../../src/shared/model/reviews'
 import { formatInstant } from '../../src/shared/protocol/agentensemble'
 import { connect, waitFor, type TestClient } from '../integration/live/helpers'
@@ -43,16 +44,7 @@ function tempDir(): string {
 async function vigil(auth: AuthOptions, dataDir?: string): Promise<V> {
   const service = new VigilService({ mode: 'web', version: 'x', tmpRoot: join(tempDir(), 'tmp'), pollMs: 60_000 })
   if (dataDir) await service.startRecording(join(dataDir, 'recordings.duckdb'))
-  const server = await startVigilServer({
-    host: '127.0.0.1',
-    port: 0,
-    api: service,
-    events: service.events,
-    staticDir: null,
-    version: 'x',
-    extensions: service.serverExtensions(),
-    auth: createAuth(auth)
-  })
+  const server = await serveOnLoopback(service, { auth: createAuth(auth) })
   let stopped = false
   const v: V = {
     service,

@@ -16,7 +16,7 @@ import { VigilService } from '../../src/main/core/vigil-service'
 import { ReviewHttpApi } from '../../src/main/reviews/review-http'
 import { CONNECTION_LIMITS } from '../../src/main/server/connection-limits'
 import { BODY_TIMEOUT_MS, BodyTimeoutError, readBody, sendBodyTimeout } from '../../src/main/server/json-http'
-import { startVigilServer } from '../../src/main/server/vigil-server'
+import { serveOnLoopback } from '../support/loopback-vigil'
 import { freshHello, loopProbe, openMany, startBounded, status } from './bounds-support'
 import type { Bounded } from './bounds-support'
 
@@ -113,7 +113,7 @@ describe('slowloris', () => {
   it('a review API body that does not arrive in time gets 408, not 500', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-slow-review-'))
     const service = new VigilService({ mode: 'web', version: 'x', tmpRoot: join(dir, 'tmp') })
-    const server = await startVigilServer({ host: '127.0.0.1', port: 0, api: service, events: service.events, staticDir: null, version: 'x', extensions: [new ReviewHttpApi(service.reviews, 800)] })
+    const server = await serveOnLoopback(service, { extensions: [new ReviewHttpApi(service.reviews, 800)] })
     try {
       const head = `POST /api/reviews HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"taskDescription":`
       const t = await trickle(server.port, head, ' ', 100)

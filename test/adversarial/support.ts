@@ -13,7 +13,7 @@ import WebSocket from 'ws'
 import { VigilService } from '../../src/main/core/vigil-service'
 import { LiveHub } from '../../src/main/hub/live-hub'
 import type { LiveHubOptions } from '../../src/main/hub/live-hub'
-import { startVigilServer } from '../../src/main/server/vigil-server'
+import { serveOnLoopback } from '../support/loopback-vigil'
 import type { RunningServer } from '../../src/main/server/vigil-server'
 import { serializeServerMessage } from '../../src/shared/protocol/agentensemble'
 import type { DashboardMessage, ProducerInfo } from '../../src/shared/protocol/agentensemble'
@@ -76,16 +76,8 @@ export async function startVigil(opts: StartOptions = {}): Promise<Vigil> {
     if (opts.expectRecording ?? true) expect((await service.getAppInfo()).recording.active).toBe(true)
   }
   const hub = opts.hub ? new LiveHub({ tracker: service.registry.tracker, ...opts.hub }) : service.hub
-  const server = await startVigilServer({
-    host: '127.0.0.1',
-    port: 0,
-    api: service,
-    events: service.events,
-    staticDir: rendererDir,
-    version: 'adv',
-    // As `vigil serve` wires it: the hub and the review API (or a custom hub alone).
-    extensions: opts.hub ? [hub] : service.serverExtensions()
-  })
+  // As `vigil serve` wires it: the hub and the review API (or a custom hub alone).
+  const server = await serveOnLoopback(service, { staticDir: rendererDir, version: 'adv', ...(opts.hub ? { extensions: [hub] } : {}) })
   return {
     service,
     server,

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { VigilService } from '../../../src/main/core/vigil-service'
-import { startVigilServer, type RunningServer } from '../../../src/main/server/vigil-server'
+import type { RunningServer } from '../../../src/main/server/vigil-server'
+import { serveOnLoopback } from '../../support/loopback-vigil'
 import type { EventFrame } from '../../../src/shared/api/contract'
 import { applyReviewsDelta, type ReviewsDelta, type ReviewsSnapshot } from '../../../src/shared/model/review-delta'
 import type { ReviewsState } from '../../../src/shared/model/reviews'
@@ -23,15 +24,7 @@ export async function startReviewVigil(opts: { dataDir?: string; record?: boolea
   const dir = mkdtempSync(join(tmpdir(), 'vigil-reviews-'))
   const service = new VigilService({ mode: 'web', version: 'x', tmpRoot: join(dir, 'tmp'), pollMs: 60_000 })
   if (opts.record) await service.startRecording(join(opts.dataDir ?? dir, 'recordings.duckdb'))
-  const server = await startVigilServer({
-    host: '127.0.0.1',
-    port: 0,
-    api: service,
-    events: service.events,
-    staticDir: null,
-    version: 'x',
-    extensions: service.serverExtensions()
-  })
+  const server = await serveOnLoopback(service)
   return {
     service,
     server,
