@@ -4,25 +4,20 @@
 // review" in the sidebar, the run header, the Now page and the timeline. Real `vigil serve`, a real
 // simulated AgentEnsemble dashboard, gates raised through Vigil's review API.
 import { expect, test, type Page } from '@playwright/test'
-import { EnsembleSimulator } from '../../src/main/demo/ensemble-simulator'
-import type { ServerMessage } from '../../src/shared/protocol/agentensemble'
-import { startVigil, type VigilProcess } from './support/vigil-process'
+import type { EnsembleSimulator } from '../../src/main/demo/ensemble-simulator'
+import { startAttachedRun, type AttachedRun } from './support/attached-run'
+import type { VigilProcess } from './support/vigil-process'
 
 let sim: EnsembleSimulator
 let vigil: VigilProcess
+let attached: AttachedRun
 
 test.beforeAll(async () => {
-  const started: ServerMessage[] = [
-    { type: 'ensemble_started', ensembleId: 'e-wait-0123456789', startedAt: new Date().toISOString(), totalTasks: 2, workflow: 'SEQUENTIAL' },
-    { type: 'task_started', taskIndex: 1, totalTasks: 2, taskDescription: 'Draft the release notes', agentRole: 'Writer', startedAt: new Date().toISOString() }
-  ]
-  sim = new EnsembleSimulator({ script: started, heartbeatMs: 60_000 })
-  await sim.start()
-  vigil = await startVigil(['--attach', sim.url])
+  attached = await startAttachedRun({ ensembleId: 'e-wait-0123456789', totalTasks: 2, taskDescription: 'Draft the release notes', agentRole: 'Writer' })
+  ;({ sim, vigil } = attached)
 })
 test.afterAll(async () => {
-  expect(await vigil.stop()).toBe(0)
-  await sim.stop()
+  expect(await attached.stop()).toBe(0)
 })
 
 async function raise(body: Record<string, unknown>): Promise<string> {

@@ -8,9 +8,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { WebSocket } from 'ws'
-import { EnsembleSimulator } from '../../src/main/demo/ensemble-simulator'
-import type { ServerMessage } from '../../src/shared/protocol/agentensemble'
+import type { EnsembleSimulator } from '../../src/main/demo/ensemble-simulator'
 import { shootBothSchemes } from './support/screenshots'
+import { startAttachedRun, type AttachedRun } from './support/attached-run'
 import { startVigil, type VigilProcess } from './support/vigil-process'
 
 interface GateBody {
@@ -522,18 +522,13 @@ test('history says when decisions are kept in memory only (recording off)', asyn
 test.describe('review inbox with an attached AgentEnsemble dashboard', () => {
   let sim: EnsembleSimulator
   let vigil: VigilProcess
+  let attached: AttachedRun
   test.beforeAll(async () => {
-    const started: ServerMessage[] = [
-      { type: 'ensemble_started', ensembleId: 'e-gate', startedAt: new Date().toISOString(), totalTasks: 1, workflow: 'SEQUENTIAL' },
-      { type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: 'Write the brief', agentRole: 'Writer', startedAt: new Date().toISOString() }
-    ]
-    sim = new EnsembleSimulator({ script: started, heartbeatMs: 60_000 })
-    await sim.start()
-    vigil = await startVigil(['--attach', sim.url])
+    attached = await startAttachedRun({ ensembleId: 'e-gate', totalTasks: 1, taskDescription: 'Write the brief', agentRole: 'Writer' })
+    ;({ sim, vigil } = attached)
   })
   test.afterAll(async () => {
-    expect(await vigil.stop()).toBe(0)
-    await sim.stop()
+    expect(await attached.stop()).toBe(0)
   })
 
   test('review_requested from the dashboard shows in the inbox and on the run; approving sends exactly the review_decision frame', async ({ page }) => {
