@@ -16,6 +16,7 @@ import type {
 import { OVERVIEW_LIMITS } from '../../shared/model/overview'
 import type { SessionRow } from '../../shared/model/perspt'
 import type { SourceInfo } from '../../shared/model/sources'
+import type { PersptTable } from '../perspt/schema'
 import type { SchemaProbe } from '../perspt/store-reader'
 import { text, toNumber } from '../perspt/store-reader'
 import { has, msOf, rows } from '../perspt/views/dag-sql'
@@ -300,6 +301,17 @@ export function digestRun(detail: RunDetail): RunDigest {
   }
 }
 
+/** The newest row (by `id` where the table has one) of each listed session in `table`. */
+function latestPerSession(con: DuckDBConnection, probe: SchemaProbe, table: PersptTable, columns: string, sessionList: string): ReturnType<typeof rows> {
+  const order = has(probe, table, 'id') ? 'id' : '1'
+  return rows(
+    con,
+    `SELECT session_id, ${columns} FROM ${table}
+     WHERE session_id IN (${sessionList})
+     QUALIFY row_number() OVER (PARTITION BY session_id ORDER BY ${order} DESC) = 1`
+  )
+}
+
 /**
  * One store's facts for the given sessions, in one round trip per kind: the newest escalation (or
  * failed node) of each, the node each running one works on, and its LLM requests per bucket.
@@ -319,27 +331,15 @@ export async function readSessionFacts(
   const list = (xs: string[]) => xs.map((x) => `'${x.replace(/'/g, "''")}'`).join(', ')
   if (ids.troubled.length > 0 && has(probe, 'escalation_reports', 'session_id', 'node_id', 'category')) {
     const evidence = has(probe, 'escalation_reports', 'evidence') ? 'evidence' : 'NULL'
-    const order = has(probe, 'escalation_reports', 'id') ? 'id' : '1'
-    for (const r of await rows(
-      con,
-      `SELECT session_id, node_id, category, ${evidence} AS evidence FROM escalation_reports
-       WHERE session_id IN (${list(ids.troubled)})
-       QUALIFY row_number() OVER (PARTITION BY session_id ORDER BY ${order} DESC) = 1`
-    )) {
+    for (const r of await latestPerSession(con, probe, 'escalation_reports', `node_id, category, ${evidence} AS evidence`, list(ids.troubled))) {
       const f = get(String(r.session_id))
       f.reasonNodeId = text(r.node_id)
       f.reason = oneLine([`Escalated (${text(r.category) ?? 'unknown'}) at ${text(r.node_id) ?? '?'}`, text(r.evidence)].filter(Boolean).join(': '))
     }
   }
   if (ids.running.length > 0 && has(probe, 'node_states', 'session_id', 'node_id', 'state')) {
-    const order = has(probe, 'node_states', 'id') ? 'id' : '1'
     const goal = has(probe, 'node_states', 'goal') ? 'goal' : 'NULL'
-    for (const r of await rows(
-      con,
-      `SELECT session_id, node_id, state, ${goal} AS goal FROM node_states
-       WHERE session_id IN (${list(ids.running)})
-       QUALIFY row_number() OVER (PARTITION BY session_id ORDER BY ${order} DESC) = 1`
-    )) {
+    for (const r of await latestPerSession(con, probe, 'node_states', `node_id, state, ${goal} AS goal`, list(ids.running))) {
       get(String(r.session_id)).currentStep = oneLine(`${text(r.node_id) ?? '?'} · ${(text(r.state) ?? '').toLowerCase()}${text(r.goal) ? ` · ${text(r.goal)}` : ''}`, 140)
     }
   }
