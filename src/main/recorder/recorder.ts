@@ -224,6 +224,8 @@ export class Recorder {
   private wasCongested = false
   /** Journal seq the rows being captured now take. */
   private rowSeq: number | null = null
+  /** The message being captured, already serialized for the journal (set only during that capture). */
+  private serialized: { message: Incoming; text: string; replaced: boolean } | null = null
   /** The journal mark last committed to the recording. */
   private committedMark = 0
   private catchUp: NodeJS.Immediate | null = null
@@ -492,11 +494,18 @@ export class Recorder {
       return
     }
     if (SKIPPED_TYPES.has(message.type)) return
-    const text = serializeForStorage(message, () => undefined)
+    let replaced = false
+    const text = serializeForStorage(message, () => (replaced = true))
     const seq = this.journal.append({ kind: 'msg', sourceId, producerId, receivedAt, text })
     if (seq === null) return this.countUnrecorded(sourceId)
     this.rowSeq = seq
-    this.capture(sourceId, producerId, message, receivedAt)
+    // The row of this very message reuses the journal's text instead of serializing it again.
+    this.serialized = { message, text, replaced }
+    try {
+      this.capture(sourceId, producerId, message, receivedAt)
+    } finally {
+      this.serialized = null
+    }
   }
 
   /** A journal record replayed at start: captured exactly as it was live. */
@@ -634,7 +643,9 @@ export class Recorder {
     receivedAt: string,
     extra: { runKey?: string | null; ordinal?: number | null; dedupeKey?: string | null; iterKey?: string | null }
   ): void {
-    const text = serializeForStorage(m, () => this.replaced++)
+    const known = this.serialized?.message === m ? this.serialized : null
+    if (known?.replaced) this.replaced++
+    const text = known ? known.text : serializeForStorage(m, () => this.replaced++)
     this.queue.push({
       seq: this.nextSeq++,
       recordedMs: this.now(),
