@@ -4,7 +4,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { connect as netConnect } from 'node:net'
 import type { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -18,7 +18,7 @@ import type { HubCounters } from '../../src/main/hub/types'
 import type { ConnectionLimits, ConnectionStats } from '../../src/main/server/connection-limits'
 import { serveOnLoopback } from '../support/loopback-vigil'
 import type { RunningServer } from '../../src/main/server/vigil-server'
-import { LOOPBACK_ORIGIN } from './support'
+import { held, LOOPBACK_ORIGIN } from './support'
 
 export interface Bounded {
   service: VigilService
@@ -38,20 +38,7 @@ export async function startBounded(
   const service = new VigilService({ mode: 'web', version: 'bounds', tmpRoot: join(dir, 'tmp') })
   const hub = opts.hub ? new LiveHub({ tracker: service.registry.tracker, heartbeatMs: 0, ...opts.hub }) : service.hub
   const server = await serveOnLoopback(service, { version: 'bounds', limits: opts.limits, eventsIdle: opts.eventsIdle, ...(opts.hub ? { extensions: [hub] } : {}) })
-  return {
-    service,
-    server,
-    hub,
-    url: server.url,
-    wsUrl: server.url.replace('http', 'ws'),
-    port: server.port,
-    close: async () => {
-      await server.close()
-      if (hub !== service.hub) await hub.close()
-      await service.close()
-      rmSync(dir, { recursive: true, force: true })
-    }
-  }
+  return held(service, server, hub, dir)
 }
 
 export interface Status {

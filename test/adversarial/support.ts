@@ -78,12 +78,15 @@ export async function startVigil(opts: StartOptions = {}): Promise<Vigil> {
   const hub = opts.hub ? new LiveHub({ tracker: service.registry.tracker, ...opts.hub }) : service.hub
   // As `vigil serve` wires it: the hub and the review API (or a custom hub alone).
   const server = await serveOnLoopback(service, { staticDir: rendererDir, version: 'adv', ...(opts.hub ? { extensions: [hub] } : {}) })
+  return { ...held(service, server, hub, dir), dir, rendererDir }
+}
+
+/** A running in-process Vigil as tests hold it: its URLs, and a close that also stops a custom hub and removes `dir`. */
+export function held(service: VigilService, server: RunningServer, hub: LiveHub, dir: string) {
   return {
     service,
     server,
     hub,
-    dir,
-    rendererDir,
     url: server.url,
     wsUrl: server.url.replace('http', 'ws'),
     port: server.port,
