@@ -16,7 +16,11 @@ import type {
   LlmSummary,
   NodeDetail,
   SandboxView,
-  SessionSummary
+  SessionSummary,
+  StoreTotals,
+  SessionNodesView,
+  EnergyPassesView,
+  EnergyStats
 } from '../../shared/model/perspt-views'
 import type { ReviewsSnapshot } from '../../shared/model/review-delta'
 import type { ReviewDecisionWord, ReviewGate, ReviewHistoryPage } from '../../shared/model/reviews'
@@ -42,6 +46,9 @@ import { readEnergy } from '../perspt/views/energy'
 import { readLlmRequest, readLlmRows, readLlmSummary } from '../perspt/views/llm'
 import { readSandbox } from '../perspt/views/sandbox'
 import { readSessionSummary } from '../perspt/views/session-summary'
+import { readStoreTotals } from '../perspt/views/store-totals'
+import { readSessionNodes } from '../perspt/views/nodes-table'
+import { readEnergyPasses, readEnergyStats } from '../perspt/views/energy-passes'
 import type { RememberedSources } from '../settings/remembered-sources'
 import type { SettingsFile } from '../settings/settings-file'
 import { placesFacts, ServeSettings, type SettingsProvider } from '../settings/app-settings'
@@ -288,6 +295,28 @@ export class VigilService implements VigilApi {
   async getDecisionTrace(storeId: string, sessionId: string): Promise<DecisionTrace> {
     const { store } = await this.session(storeId, sessionId)
     return store.query(`decisions:${sessionId}`, (con, probe) => readDecisionTrace(con, probe, sessionId))
+  }
+
+  async getStoreTotals(storeId: string): Promise<StoreTotals> {
+    // Node counts are the list's own (summed), so the totals match the rows the page shows.
+    const store = this.registry.store(storeId)
+    const sessions = await store.listSessions()
+    return store.query('store-totals', (con, probe) => readStoreTotals(con, probe, sessions))
+  }
+
+  async getSessionNodes(storeId: string, sessionId: string): Promise<SessionNodesView> {
+    const { store, session } = await this.session(storeId, sessionId)
+    return store.query(`nodes:${sessionId}:${session.status}`, (con, probe) => readSessionNodes(con, probe, sessionId, { status: session.status }))
+  }
+
+  async getEnergyPasses(storeId: string, sessionId: string): Promise<EnergyPassesView> {
+    const { store } = await this.session(storeId, sessionId)
+    return store.query(`energy-passes:${sessionId}`, (con, probe) => readEnergyPasses(con, probe, sessionId))
+  }
+
+  async getEnergyStats(storeId: string, sessionId: string): Promise<EnergyStats> {
+    const { store } = await this.session(storeId, sessionId)
+    return store.query(`energy-stats:${sessionId}`, (con, probe) => readEnergyStats(con, probe, sessionId))
   }
 
   async listRuns(): Promise<RunSummary[]> {

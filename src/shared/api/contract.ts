@@ -17,7 +17,11 @@ import type {
   LlmSummary,
   NodeDetail,
   SandboxView,
-  SessionSummary
+  SessionSummary,
+  StoreTotals,
+  SessionNodesView,
+  EnergyPassesView,
+  EnergyStats
 } from '../model/perspt-views'
 import type { IngressTokenCreated, PlacesFacts, SettingsChanges, SettingsView } from '../model/settings'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../model/settings'
@@ -48,6 +52,14 @@ export interface VigilApi {
   getLlmRequest(storeId: string, sessionId: string, requestId: number): Promise<LlmRequestText>
   getSandbox(storeId: string, sessionId: string): Promise<SandboxView>
   getDecisionTrace(storeId: string, sessionId: string): Promise<DecisionTrace>
+  /** The store page's totals over every session: LLM calls, tokens, latency, nodes, toolchains. */
+  getStoreTotals(storeId: string): Promise<StoreTotals>
+  /** Every node of a session (goal, class, V_total at commit, attempts, state) and its edge rows. */
+  getSessionNodes(storeId: string, sessionId: string): Promise<SessionNodesView>
+  /** Every verification pass of a session (bounded) with the session's energy statistics. */
+  getEnergyPasses(storeId: string, sessionId: string): Promise<EnergyPassesView>
+  /** Min, max and mean per energy component over the session's passes (NULL and non-finite excluded). */
+  getEnergyStats(storeId: string, sessionId: string): Promise<EnergyStats>
   listRuns(): Promise<RunSummary[]>
   getRun(runId: string, recentEvents?: number): Promise<RunDetail>
   /** An AgentEnsemble ExecutionTrace (`.trace.json`) of a recorded run. */
@@ -158,6 +170,10 @@ export const ARG_PARSERS: ArgParsers = {
   getLlmRequest: args<[string, string, number]>(['storeId', 'sessionId', 'requestId'], id, sessionId, integer({ min: 0 })),
   getSandbox: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
   getDecisionTrace: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
+  getStoreTotals: args<[string]>(['storeId'], id),
+  getSessionNodes: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
+  getEnergyPasses: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
+  getEnergyStats: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
   listRuns: args<[]>([]),
   exportRunTrace: args<[string]>(['runId'], id),
   importTraceFile: args<[string, string]>(['fileName', 'text'], text({ min: 1, max: 255 }), text({ min: 1, max: MAX_TRACE_TEXT })),

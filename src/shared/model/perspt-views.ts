@@ -197,3 +197,127 @@ export interface DecisionSection {
 export interface DecisionTrace {
   sections: DecisionSection[]
 }
+
+// ---- Parity with Perspt's dashboard (issue 17 item 4): store totals, nodes table, edges, passes ----
+
+/** Totals across every session of a store (Perspt's overview banner, over all sessions, not one page). */
+export interface StoreTotals {
+  sessions: number
+  llmCalls: number
+  /** Raw counts; a call with no count (0 or NULL) is estimated from its text, (UTF-8 bytes + 3) div 4. */
+  tokensIn: number
+  tokensOut: number
+  /** Calls whose input or output count was estimated that way. */
+  estimatedCalls: number
+  /** Calls with a recorded latency: the median and the mean are over these (NULL latency excluded). */
+  latencyCounted: number
+  /** Calls with a NULL latency, left out of the median and the mean. */
+  latencyMissing: number
+  latencyMedianMs: number | null
+  latencyMeanMs: number | null
+  /** Vigil's node counts (plan, steps, escalations and commits), summed over the sessions the list shows. */
+  nodes: { planned: number; committed: number; running: number; failed: number; escalated: number; queued: number }
+  /** What Perspt's own dashboard counts: the latest node_states row per node, labelled its way. */
+  persptNodes: { total: number; completed: number; failed: number }
+  /** null: the store's sessions table has no detected_toolchain column (an older Perspt). */
+  toolchains: {
+    values: Array<{ toolchain: string; sessions: number }>
+    /** Sessions with no value ('' or NULL: the agent always writes ''). */
+    unset: number
+    /** Sessions whose value is past the first MAX_TOOLCHAINS listed (counted, not named). */
+    unlisted: number
+  } | null
+}
+
+/** Why a V_total at commit is not a number. */
+export type CommitEnergyNote = 'not-committed' | 'missing' | 'not-finite'
+
+export interface NodeTableRow {
+  nodeId: string
+  goal: string | null
+  nodeClass: string | null
+  state: NodeState
+  /** The state string of the newest node_states row, as Perspt wrote it. */
+  rawState: string | null
+  /** V_total of the newest node_states row (Perspt writes it at commit); null with a note when there is none. */
+  commitEnergy: number | null
+  commitEnergyNote: CommitEnergyNote | null
+  /** V_total of the node's latest verification pass (finite only). */
+  lastPassEnergy: number | null
+  attempts: number
+  /** Verification passes (energy_history rows) of the node. */
+  passes: number
+  llmCalls: number
+  committedAt: string | null
+  /** The node_states row behind commitEnergy, as stored (for the "raw records" disclosure). */
+  record: { id: number | null; state: string | null; vTotal: string | null; attemptCount: number | null; committedAt: string | null } | null
+}
+
+export interface EdgeRow {
+  /** task_graph_edges.id; null for edges taken from the plan's dependencies. */
+  id: number | null
+  from: string
+  to: string
+  /** As stored: depends_on, split_sequence, interface_boundary, dependency (the schema default)… */
+  type: string
+  createdAt: string | null
+}
+
+export interface SessionNodesView {
+  nodes: NodeTableRow[]
+  edges: EdgeRow[]
+  /** Edge rows of the session in the store (edges shows at most MAX_EDGE_ROWS of them). */
+  edgeTotal: number
+  /** No edge rows for the session: the edges are the active plan's dependencies. */
+  edgesFromPlan: boolean
+  /** recorded false: this Perspt version's sessions table has no detected_toolchain column. */
+  toolchain: { recorded: boolean; value: string | null }
+  missingTables: string[]
+}
+
+export type EnergyComponentKey = 'vSyn' | 'vStr' | 'vLog' | 'vBoot' | 'vSheaf' | 'vTotal'
+
+/** One verification pass; a NULL or non-finite component is null (shown as "—"), never 0. */
+export interface EnergyPassRow {
+  /** energy_history.id */
+  id: number
+  nodeId: string
+  /** 1 for the node's first pass (timestamp, then id). */
+  pass: number
+  at: string | null
+  vSyn: number | null
+  vStr: number | null
+  vLog: number | null
+  vBoot: number | null
+  vSheaf: number | null
+  vTotal: number | null
+  /** Some component was stored as NaN or ±infinity. */
+  nonFinite: boolean
+}
+
+export interface EnergyComponentStats {
+  /** Over the passes with a finite value; NULL and non-finite values are excluded (and counted). */
+  min: number | null
+  max: number | null
+  mean: number | null
+  /** The pass (energy_history.id, lowest on ties) holding the minimum and the maximum. */
+  minPassId: number | null
+  maxPassId: number | null
+  counted: number
+  missing: number
+  nonFinite: number
+}
+
+export interface EnergyStats {
+  passes: number
+  nodes: number
+  components: Record<EnergyComponentKey, EnergyComponentStats>
+  epsilon: number
+}
+
+export interface EnergyPassesView {
+  /** Passes of the session in the store (passes holds at most MAX_PASS_ROWS of them, oldest first). */
+  total: number
+  passes: EnergyPassRow[]
+  stats: EnergyStats
+}
