@@ -90,6 +90,27 @@ export interface RunDetail extends RunSummary {
   fileChanges?: FileChangeView[]
   limits?: RunDetailLimits
   dropped?: RunDetailDropped
+  /** Runs Vigil holds live: what deltas are applied on top of (src/shared/model/run-reducer.ts). */
+  live?: RunLive
+}
+
+/** What a run keeps besides what RunDetail shows; carried by getRun() so a page can apply deltas on top. */
+export interface RunLive {
+  /** Ops applied to this run since Vigil created it: the `seq` of the last one (deltas number them). */
+  seq: number
+  /** The largest totalTasks any frame declared. */
+  declaredTotal: number
+  /** Completed / failed tasks among the dropped ones, so the run's counts stay right. */
+  droppedCompleted: number
+  droppedFailed: number
+  /** Last `LiveEventRow.seq` given out. */
+  eventSeq: number
+  /** Last seq given to a tool call or file change. */
+  detailSeq: number
+  /** 'inferred' when Vigil ended the run without an ensemble_completed; a later task_started reopens it. */
+  endedBy: 'server' | 'inferred' | null
+  /** The run's source (or hub producer) is disconnected; `stale` shows it while the run is running. */
+  streamStale: boolean
 }
 
 // ---------------------------------------------------------------------------------------------
