@@ -42,6 +42,9 @@ import { dagNotARun, exportRunTrace, importTraceFile, ingestImportedTrace, trace
 import type { PersptStore } from '../perspt/perspt-store'
 import { readDag, readNodeDetail } from '../perspt/views/dag'
 import { readDecisionTrace } from '../perspt/views/decision-trace'
+import { readEnergySeries, readLlmSeries } from '../perspt/views/chart-series'
+import { readTimeline, readTimelineFacets } from '../perspt/views/timeline'
+import type { EnergySeries, LlmSeries, TimelineFacets, TimelinePage, TimelineQuery } from '../../shared/model/perspt-timeline'
 import { readEnergy } from '../perspt/views/energy'
 import { readLlmRequest, readLlmRows, readLlmSummary } from '../perspt/views/llm'
 import { readSandbox } from '../perspt/views/sandbox'
@@ -295,6 +298,26 @@ export class VigilService implements VigilApi {
   async getDecisionTrace(storeId: string, sessionId: string): Promise<DecisionTrace> {
     const { store } = await this.session(storeId, sessionId)
     return store.query(`decisions:${sessionId}`, (con, probe) => readDecisionTrace(con, probe, sessionId))
+  }
+
+  async getDecisionTimeline(storeId: string, sessionId: string, query: TimelineQuery): Promise<TimelinePage> {
+    const { store } = await this.session(storeId, sessionId)
+    return store.query(`timeline:${sessionId}:${JSON.stringify(query)}`, (con, probe) => readTimeline(con, probe, sessionId, query))
+  }
+
+  async getDecisionTimelineFacets(storeId: string, sessionId: string): Promise<TimelineFacets> {
+    const { store } = await this.session(storeId, sessionId)
+    return store.query(`timeline-facets:${sessionId}`, (con, probe) => readTimelineFacets(con, probe, sessionId))
+  }
+
+  async getLlmSeries(storeId: string, sessionId: string): Promise<LlmSeries> {
+    const { store } = await this.session(storeId, sessionId)
+    return store.query(`llm-series:${sessionId}`, (con, probe) => readLlmSeries(con, probe, sessionId))
+  }
+
+  async getEnergySeries(storeId: string, sessionId: string): Promise<EnergySeries> {
+    const { store } = await this.session(storeId, sessionId)
+    return store.query(`energy-series:${sessionId}`, (con, probe) => readEnergySeries(con, probe, sessionId))
   }
 
   async getStoreTotals(storeId: string): Promise<StoreTotals> {

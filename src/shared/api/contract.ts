@@ -23,10 +23,12 @@ import type {
   EnergyPassesView,
   EnergyStats
 } from '../model/perspt-views'
+import type { EnergySeries, LlmSeries, TimelineFacets, TimelinePage, TimelineQuery } from '../model/perspt-timeline'
+import { TIMELINE_KINDS } from '../model/perspt-timeline'
 import type { IngressTokenCreated, PlacesFacts, SettingsChanges, SettingsView } from '../model/settings'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../model/settings'
 import type { SourceInfo } from '../model/sources'
-import { args, bool, integer, oneOf, optional, record, text, wsUrl } from './validate'
+import { args, bool, integer, listOf, oneOf, optional, record, text, wsUrl } from './validate'
 
 export interface VigilApi {
   getAppInfo(): Promise<AppInfo>
@@ -52,6 +54,14 @@ export interface VigilApi {
   getLlmRequest(storeId: string, sessionId: string, requestId: number): Promise<LlmRequestText>
   getSandbox(storeId: string, sessionId: string): Promise<SandboxView>
   getDecisionTrace(storeId: string, sessionId: string): Promise<DecisionTrace>
+  /** A window of the session's decision timeline (every decision record, oldest first), filtered in DuckDB. */
+  getDecisionTimeline(storeId: string, sessionId: string, query: TimelineQuery): Promise<TimelinePage>
+  /** Counts per kind of decision record and the nodes that have any, for the timeline's filters. */
+  getDecisionTimelineFacets(storeId: string, sessionId: string): Promise<TimelineFacets>
+  /** LLM latency percentiles (NULL latency excluded), tokens and estimated cost per time bucket, per model. */
+  getLlmSeries(storeId: string, sessionId: string): Promise<LlmSeries>
+  /** V_total per verification pass of every node (non-finite values null and counted), bounded. */
+  getEnergySeries(storeId: string, sessionId: string): Promise<EnergySeries>
   /** The store page's totals over every session: LLM calls, tokens, latency, nodes, toolchains. */
   getStoreTotals(storeId: string): Promise<StoreTotals>
   /** Every node of a session (goal, class, V_total at commit, attempts, state) and its edge rows. */
@@ -150,6 +160,13 @@ const llmRowsQuery = record<LlmRowsQuery>({
   nodeId: optional(text({ max: 500 }))
 })
 
+const timelineQuery = record<TimelineQuery>({
+  offset: integer({ min: 0 }),
+  limit: integer({ min: 1, max: 500 }),
+  kinds: optional(listOf(oneOf(TIMELINE_KINDS), TIMELINE_KINDS.length)),
+  nodeId: optional(text({ max: 500 }))
+})
+
 /** Every method's argument checks; typed so that adding a method without checks does not compile. */
 export const ARG_PARSERS: ArgParsers = {
   getAppInfo: args<[]>([]),
@@ -170,6 +187,10 @@ export const ARG_PARSERS: ArgParsers = {
   getLlmRequest: args<[string, string, number]>(['storeId', 'sessionId', 'requestId'], id, sessionId, integer({ min: 0 })),
   getSandbox: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
   getDecisionTrace: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
+  getDecisionTimeline: args<[string, string, TimelineQuery]>(['storeId', 'sessionId', 'query'], id, sessionId, timelineQuery),
+  getDecisionTimelineFacets: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
+  getLlmSeries: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
+  getEnergySeries: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
   getStoreTotals: args<[string]>(['storeId'], id),
   getSessionNodes: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
   getEnergyPasses: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),

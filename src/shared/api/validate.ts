@@ -34,6 +34,15 @@ export function optional<T>(check: Check<T>): Check<T | undefined> {
   return (value, name) => (value === undefined || value === null ? undefined : check(value, name))
 }
 
+/** An array of at most `max` items, each checked. */
+export function listOf<T>(check: Check<T>, max: number): Check<T[]> {
+  return (value, name) => {
+    if (!Array.isArray(value)) bad(name, 'a list')
+    if (value.length > max) bad(name, `a list of at most ${max} items`)
+    return value.map((item, i) => check(item, `${name}[${i}]`))
+  }
+}
+
 export function oneOf<const T extends string>(values: readonly T[]): Check<T> {
   return (value, name) => {
     if (typeof value !== 'string' || !(values as readonly string[]).includes(value)) {

@@ -1,0 +1,118 @@
+// Series for the session charts, aggregated in DuckDB: LLM latency percentiles, tokens and estimated
+// cost per time bucket and model; V_total per verification pass of every node.
+//
+// Latency percentiles: quantile_cont over the requests that have a latency; a NULL latency is left
+// out (never read as 0 ms) and counted. Tokens follow the LLM view's rule (a raw count of 0 is
+// estimated from the text, (UTF-8 bytes + 3) div 4). Cost is Perspt's own estimate for those tokens.
+import type { DuckDBConnection } from '@duckdb/node-api'
+import type { EnergySeries, EnergySeriesNode, LlmSeries, LlmSeriesPoint } from '../../../shared/model/perspt-timeline'
+import { ENERGY_SERIES_MAX_POINTS, PERSPT_COST_PER_1K } from '../../../shared/model/perspt-timeline'
+import type { SchemaProbe } from '../store-reader'
+import { roundReal, text, toNumber } from '../store-reader'
+import { has, msOf, rows, timeOrder } from './dag-sql'
+import { ENERGY_EPSILON } from './energy'
+
+/** At most this many time buckets per chart. */
+export const LLM_SERIES_MAX_BUCKETS = 60
+/** Bucket widths people read easily, in ms. */
+const NICE_BUCKETS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400, 172_800, 604_800].map((s) => s * 1000)
+
+/** The smallest nice width that covers [from, to] in at most `max` buckets. */
+export function bucketWidth(fromMs: number, toMs: number, max = LLM_SERIES_MAX_BUCKETS): number {
+  const span = Math.max(0, toMs - fromMs)
+  for (const w of NICE_BUCKETS) if (Math.floor(span / w) + 1 <= max) return w
+  const week = NICE_BUCKETS[NICE_BUCKETS.length - 1] as number
+  return Math.ceil((span + 1) / max / week) * week
+}
+
+export async function readLlmSeries(con: DuckDBConnection, probe: SchemaProbe, sessionId: string): Promise<LlmSeries> {
+  const empty: LlmSeries = { bucketMs: 0, fromMs: null, toMs: null, models: [], points: [], undated: 0, latencyMissing: 0, tokensEstimated: false }
+  if (!has(probe, 'llm_requests', 'session_id')) return empty
+  const c = (column: string) => has(probe, 'llm_requests', column)
+  const raw = (column: string) => (c(column) ? `coalesce(${column}, 0)` : '0')
+  const tokens = (column: string, textColumn: string) =>
+    c(textColumn) ? `(CASE WHEN ${raw(column)} > 0 THEN ${column} ELSE (coalesce(strlen(${textColumn}), 0) + 3) // 4 END)` : raw(column)
+  const base = `SELECT ${msOf(probe, 'llm_requests', 'timestamp')} AS t, ${c('model') ? `coalesce(model, '')` : `''`} AS model,
+      ${c('latency_ms') ? 'TRY_CAST(latency_ms AS DOUBLE)' : 'NULL::DOUBLE'} AS lat,
+      ${tokens('tokens_in', 'prompt')} AS t_in, ${tokens('tokens_out', 'response')} AS t_out,
+      ${raw('tokens_in')} + ${raw('tokens_out')} AS raw_tokens
+    FROM llm_requests WHERE session_id = $sid`
+  const [facts] = await rows(
+    con,
+    `SELECT min(t) AS from_ms, max(t) AS to_ms, count(*) AS n, count(*) FILTER (WHERE t IS NULL) AS undated,
+       count(*) FILTER (WHERE lat IS NULL) AS no_lat, sum(raw_tokens) AS raw_tokens
+     FROM (${base})`,
+    { sid: sessionId }
+  )
+  const n = toNumber(facts?.n) ?? 0
+  if (n === 0) return empty
+  const models = (await rows(con, `SELECT model, count(*) AS n FROM (${base}) GROUP BY model ORDER BY n DESC, model`, { sid: sessionId })).map((r) => String(r.model ?? ''))
+  const fromMs = toNumber(facts?.from_ms)
+  const toMs = toNumber(facts?.to_ms)
+  const result: LlmSeries = {
+    ...empty,
+    models,
+    undated: toNumber(facts?.undated) ?? 0,
+    latencyMissing: toNumber(facts?.no_lat) ?? 0,
+    tokensEstimated: (toNumber(facts?.raw_tokens) ?? 0) === 0
+  }
+  if (fromMs === null || toMs === null) return result
+  const width = bucketWidth(fromMs, toMs)
+  // Both bounds are integers DuckDB just returned; the width is one of ours.
+  const found = await rows(
+    con,
+    `SELECT (${Math.trunc(fromMs)} + floor((t - ${Math.trunc(fromMs)}) / ${width}) * ${width})::BIGINT AS b, model,
+       GROUPING(model) AS all_models, count(*) AS n, count(lat) AS timed,
+       quantile_cont(lat, 0.5) AS p50, quantile_cont(lat, 0.95) AS p95,
+       sum(t_in) AS t_in, sum(t_out) AS t_out
+     FROM (${base}) WHERE t IS NOT NULL
+     GROUP BY GROUPING SETS ((b, model), (b))
+     ORDER BY b, all_models DESC, model`,
+    { sid: sessionId }
+  )
+  const points: LlmSeriesPoint[] = found.map((r) => {
+    const tokensIn = toNumber(r.t_in) ?? 0
+    const tokensOut = toNumber(r.t_out) ?? 0
+    const timed = toNumber(r.timed) ?? 0
+    return {
+      t: toNumber(r.b) ?? 0,
+      model: toNumber(r.all_models) === 1 ? null : String(r.model ?? ''),
+      requests: toNumber(r.n) ?? 0,
+      timed,
+      p50: timed > 0 ? toNumber(r.p50) : null,
+      p95: timed > 0 ? toNumber(r.p95) : null,
+      tokensIn,
+      tokensOut,
+      costUsd: (tokensIn / 1000) * PERSPT_COST_PER_1K.in + (tokensOut / 1000) * PERSPT_COST_PER_1K.out
+    }
+  })
+  return { ...result, bucketMs: width, fromMs, toMs, points }
+}
+
+/** V_total of every pass of every node, oldest first per node; nodes in order of their first pass. */
+export async function readEnergySeries(con: DuckDBConnection, probe: SchemaProbe, sessionId: string): Promise<EnergySeries> {
+  const empty: EnergySeries = { epsilon: ENERGY_EPSILON, nodes: [], nonFinite: 0, leftOut: 0 }
+  if (!has(probe, 'energy_history', 'session_id', 'node_id')) return empty
+  const t = msOf(probe, 'energy_history', 'timestamp')
+  const v = has(probe, 'energy_history', 'v_total') ? 'TRY_CAST(v_total AS DOUBLE)' : 'NULL::DOUBLE'
+  const found = await rows(
+    con,
+    `SELECT node_id, ${t} AS t, CASE WHEN isfinite(${v}) THEN ${v} END AS v,
+       count(*) OVER () AS total, count(*) FILTER (WHERE ${v} IS NULL OR NOT isfinite(${v})) OVER () AS bad,
+       min(${t}) OVER (PARTITION BY node_id) AS first_t
+     FROM energy_history WHERE session_id = $sid AND NULLIF(trim(node_id), '') IS NOT NULL
+     ORDER BY first_t ASC NULLS LAST, node_id, ${timeOrder(probe, 'energy_history', 'timestamp', 'ASC')}
+     LIMIT ${ENERGY_SERIES_MAX_POINTS}`,
+    { sid: sessionId }
+  )
+  const nodes = new Map<string, EnergySeriesNode>()
+  for (const r of found) {
+    const id = text(r.node_id) ?? ''
+    let node = nodes.get(id)
+    if (!node) nodes.set(id, (node = { nodeId: id, values: [], times: [] }))
+    node.values.push(roundReal(toNumber(r.v)))
+    node.times.push(toNumber(r.t))
+  }
+  const total = toNumber(found[0]?.total) ?? 0
+  return { epsilon: ENERGY_EPSILON, nodes: [...nodes.values()], nonFinite: toNumber(found[0]?.bad) ?? 0, leftOut: Math.max(0, total - found.length) }
+}
