@@ -19,7 +19,8 @@ export function sortBy<T, K extends string>(rows: readonly T[], sort: SortState<
   })
 }
 
-export function nextSort<K extends string>(current: SortState<K>, key: K): SortState<K> {
-  if (current.key !== key) return { key, dir: 'desc' }
+/** Clicking a header: the same column flips its direction, a new one starts at `first` (newest/largest first by default). */
+export function nextSort<K extends string>(current: SortState<K>, key: K, first: SortDir = 'desc'): SortState<K> {
+  if (current.key !== key) return { key, dir: first }
   return { key, dir: current.dir === 'desc' ? 'asc' : 'desc' }
 }

@@ -1,3 +1,5 @@
+import { windowRange, type WindowRange } from './table'
+
 /**
  * Fixed-height row virtualisation: only the rows in view (plus overscan) are in the DOM, so a list of
  * every session stays smooth. Index maths only; the container scrolls natively.
@@ -11,11 +13,8 @@ export class VirtualWindow {
     private readonly overscan = 8
   ) {}
 
-  range(count: number): { start: number; end: number; offset: number; total: number } {
-    const start = Math.max(0, Math.floor(this.scrollTop / this.rowHeight) - this.overscan)
-    const visible = Math.ceil(this.viewportHeight / this.rowHeight) + this.overscan * 2
-    const end = Math.min(count, start + visible)
-    return { start, end, offset: start * this.rowHeight, total: count * this.rowHeight }
+  range(count: number): WindowRange {
+    return windowRange(count, this.scrollTop, this.viewportHeight, this.rowHeight, this.overscan)
   }
 
   /** A Svelte attachment for the scrolling element. */
