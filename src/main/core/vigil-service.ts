@@ -11,6 +11,7 @@ import type {
   DecisionTrace,
   EnergyView,
   LlmRequestText,
+  LlmTextPart,
   LlmRowsPage,
   LlmRowsQuery,
   LlmSummary,
@@ -46,7 +47,7 @@ import { readEnergySeries, readLlmSeries } from '../perspt/views/chart-series'
 import { readTimeline, readTimelineFacets } from '../perspt/views/timeline'
 import type { EnergySeries, LlmSeries, TimelineFacets, TimelinePage, TimelineQuery } from '../../shared/model/perspt-timeline'
 import { readEnergy } from '../perspt/views/energy'
-import { readLlmRequest, readLlmRows, readLlmSummary } from '../perspt/views/llm'
+import { readLlmRequest, readLlmRows, readLlmSummary, readLlmText } from '../perspt/views/llm'
 import { readSandbox } from '../perspt/views/sandbox'
 import { readSessionSummary } from '../perspt/views/session-summary'
 import { readStoreTotals } from '../perspt/views/store-totals'
@@ -288,6 +289,11 @@ export class VigilService implements VigilApi {
   async getLlmRequest(storeId: string, sessionId: string, requestId: number): Promise<LlmRequestText> {
     const { store } = await this.session(storeId, sessionId)
     return store.query(`llm-request:${sessionId}:${requestId}`, (con, probe) => readLlmRequest(con, probe, sessionId, requestId))
+  }
+
+  async getLlmText(storeId: string, sessionId: string, requestId: number, part: 'prompt' | 'response', offset: number, length: number): Promise<LlmTextPart> {
+    const { store } = await this.session(storeId, sessionId)
+    return store.query(`llm-text:${sessionId}:${requestId}:${part}:${offset}:${length}`, (con, probe) => readLlmText(con, probe, sessionId, requestId, part, offset, length))
   }
 
   async getSandbox(storeId: string, sessionId: string): Promise<SandboxView> {

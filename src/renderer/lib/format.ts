@@ -1,4 +1,6 @@
 // How Vigil writes numbers, times and durations. Every time carries its zone.
+import { headGraphemes, previewGraphemes } from '../../shared/graphemes'
+import type { EnergyInvalid } from '../../shared/model/perspt-views'
 
 export const localTimeZone: string = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
 
@@ -70,4 +72,56 @@ export function formatCount(n: number | null | undefined): string {
 export function formatUsd(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '—'
   return n < 1 ? `$${n.toFixed(3)}` : `$${n.toFixed(2)}`
+}
+
+// ---- Previews and hostile values (issue 17: shown truthfully) ------------------------------------
+
+/** At most `max` graphemes of `text` on one line, "…" when cut: never splits an emoji, flag or accent. */
+export function previewText(text: string | null | undefined, max: number): string {
+  return text ? previewGraphemes(text, max) : ''
+}
+
+/** `text` cut to at most `max` graphemes (layout kept), "…" when cut. */
+export function clipText(text: string, max: number): string {
+  if (text.length <= max) return text
+  const head = headGraphemes(text, max)
+  return head.length === text.length ? text : `${headGraphemes(text, max - 1)}…`
+}
+
+const COMPONENT_LABELS: Record<EnergyInvalid['component'], string> = {
+  vSyn: 'V_syn',
+  vStr: 'V_str',
+  vLog: 'V_log',
+  vBoot: 'V_boot',
+  vSheaf: 'V_sheaf',
+  vTotal: 'V_total'
+}
+
+/** An energy value, or "—" when the store holds none or not a finite number (never 0: 0 reads as converged). */
+export function formatEnergy(v: number | null | undefined, digits = 3): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—'
+  return v === 0 ? '0' : v.toFixed(digits)
+}
+
+/** "NaN", "+∞", "−∞" or "empty (NULL)": what the store holds instead of a number. */
+export function storedValueText(stored: EnergyInvalid['stored']): string {
+  return stored === 'NULL' ? 'empty (NULL)' : stored === 'NaN' ? 'NaN' : stored === 'Infinity' ? '+∞' : '−∞'
+}
+
+/** "V_total is NaN, V_syn is empty (NULL) in the store", or '' when every value is a number. */
+export function energyInvalidText(invalid: readonly EnergyInvalid[] | null | undefined): string {
+  if (!invalid || invalid.length === 0) return ''
+  return `${invalid.map((i) => `${COMPONENT_LABELS[i.component]} is ${storedValueText(i.stored)}`).join(', ')} in the store`
+}
+
+/** The invalid entry for one component, if any. */
+export function invalidOf(invalid: readonly EnergyInvalid[] | null | undefined, component: EnergyInvalid['component']): EnergyInvalid | null {
+  return invalid?.find((i) => i.component === component) ?? null
+}
+
+/** What latency percentiles are "of": "p50/p95 of 12 calls with a latency (3 without one left out)". */
+export function latencyBasisText(t: { requests: number; latencyCounted: number }): string {
+  const missing = t.requests - t.latencyCounted
+  const calls = `${t.latencyCounted.toLocaleString('en')} call${t.latencyCounted === 1 ? '' : 's'} with a latency`
+  return `p50/p95 of ${calls}${missing > 0 ? ` (${missing.toLocaleString('en')} without one left out)` : ''}`
 }

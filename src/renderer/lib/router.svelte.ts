@@ -18,6 +18,20 @@ export type Route =
   | { name: 'settings' }
   | { name: 'not-found'; path: string }
 
+/**
+ * A session id as one route segment. Any id Perspt stored must round-trip, '' included: '' is "~",
+ * an id starting with "~" gets one more, then the whole is percent-encoded ("/", "?", "#", "%", any
+ * Unicode), so every listed session opens.
+ */
+export function encodeIdSegment(id: string): string {
+  return encodeURIComponent(id === '' || id.startsWith('~') ? `~${id}` : id)
+}
+
+/** The inverse of encodeIdSegment, applied to an already percent-decoded segment. */
+export function decodeIdSegment(segment: string): string {
+  return segment.startsWith('~') ? segment.slice(1) : segment
+}
+
 export function parseRoute(hash: string): Route {
   const full = hash.replace(/^#/, '') || '/'
   const [path = '/', search = ''] = full.split('?', 2)
@@ -36,7 +50,7 @@ export function parseRoute(hash: string): Route {
   if (parts.length === 2 && head === 'store' && id) return { name: 'store', id }
   if ((parts.length === 4 || parts.length === 5) && head === 'store' && id && parts[2] === 'session' && parts[3]) {
     const view = (parts[4] ?? 'summary') as SessionViewName
-    if (SESSION_VIEWS.includes(view)) return { name: 'session', storeId: id, sessionId: parts[3], view, params }
+    if (SESSION_VIEWS.includes(view)) return { name: 'session', storeId: id, sessionId: decodeIdSegment(parts[3]), view, params }
   }
   if (parts.length === 2 && head === 'run' && id) return { name: 'run', id }
   if (parts.length === 1 && head === 'settings') return { name: 'settings' }
@@ -51,7 +65,7 @@ export function href(route: Route): string {
     case 'session': {
       // eslint-disable-next-line svelte/prefer-svelte-reactivity -- only serialised, never kept as state
       const query = new URLSearchParams(route.params).toString()
-      return `#/store/${encodeURIComponent(route.storeId)}/session/${encodeURIComponent(route.sessionId)}/${route.view}${query ? `?${query}` : ''}`
+      return `#/store/${encodeURIComponent(route.storeId)}/session/${encodeIdSegment(route.sessionId)}/${route.view}${query ? `?${query}` : ''}`
     }
     case 'store':
     case 'run':

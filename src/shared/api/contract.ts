@@ -12,6 +12,7 @@ import type {
   DecisionTrace,
   EnergyView,
   LlmRequestText,
+  LlmTextPart,
   LlmRowsPage,
   LlmRowsQuery,
   LlmSummary,
@@ -52,6 +53,8 @@ export interface VigilApi {
   /** A window of LLM requests, sorted and filtered in DuckDB: never the whole table. */
   getLlmRows(storeId: string, sessionId: string, query: LlmRowsQuery): Promise<LlmRowsPage>
   getLlmRequest(storeId: string, sessionId: string, requestId: number): Promise<LlmRequestText>
+  /** Characters [offset, offset + length) of a request's prompt or response: "show more" and the full-text download. */
+  getLlmText(storeId: string, sessionId: string, requestId: number, part: 'prompt' | 'response', offset: number, length: number): Promise<LlmTextPart>
   getSandbox(storeId: string, sessionId: string): Promise<SandboxView>
   getDecisionTrace(storeId: string, sessionId: string): Promise<DecisionTrace>
   /** A window of the session's decision timeline (every decision record, oldest first), filtered in DuckDB. */
@@ -147,7 +150,9 @@ type ArgParsers = { [M in MethodName]: (raw: unknown) => Parameters<VigilApi[M]>
 const id = text({ min: 1, max: 200 })
 const label = text({ min: 1, max: 200 })
 const path = text({ min: 1, max: 4096 })
-const sessionId = text({ min: 1, max: 200 })
+/** Any id Perspt stored, '' and very long ones included: every listed session must open. */
+export const MAX_SESSION_ID_CHARS = 65_536
+const sessionId = text({ min: 0, max: MAX_SESSION_ID_CHARS })
 /** Trace files travel as text in one call: the web bridge's body limit is set above this. */
 export const MAX_TRACE_TEXT = 8 * 1024 * 1024
 const llmRowsQuery = record<LlmRowsQuery>({
@@ -185,6 +190,15 @@ export const ARG_PARSERS: ArgParsers = {
   getLlmSummary: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
   getLlmRows: args<[string, string, LlmRowsQuery]>(['storeId', 'sessionId', 'query'], id, sessionId, llmRowsQuery),
   getLlmRequest: args<[string, string, number]>(['storeId', 'sessionId', 'requestId'], id, sessionId, integer({ min: 0 })),
+  getLlmText: args<[string, string, number, 'prompt' | 'response', number, number]>(
+    ['storeId', 'sessionId', 'requestId', 'part', 'offset', 'length'],
+    id,
+    sessionId,
+    integer({ min: 0 }),
+    oneOf(['prompt', 'response'] as const),
+    integer({ min: 0 }),
+    integer({ min: 1, max: 1_048_576 })
+  ),
   getSandbox: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
   getDecisionTrace: args<[string, string]>(['storeId', 'sessionId'], id, sessionId),
   getDecisionTimeline: args<[string, string, TimelineQuery]>(['storeId', 'sessionId', 'query'], id, sessionId, timelineQuery),

@@ -5,12 +5,20 @@ import type { SessionRow } from './perspt'
 export type NodeState = 'committed' | 'running' | 'failed' | 'escalated' | 'queued'
 
 export interface EnergyComponents {
-  vSyn: number
-  vStr: number
-  vLog: number
-  vBoot: number
-  vSheaf: number
-  vTotal: number
+  /** null: the store holds NULL, NaN or ±infinity there (see `invalid`); shown as "—", never as 0. */
+  vSyn: number | null
+  vStr: number | null
+  vLog: number | null
+  vBoot: number | null
+  vSheaf: number | null
+  vTotal: number | null
+  /** Components whose stored value is not a finite number, and what it is, e.g. { component: 'vTotal', stored: 'NaN' }. */
+  invalid: EnergyInvalid[]
+}
+
+export interface EnergyInvalid {
+  component: 'vSyn' | 'vStr' | 'vLog' | 'vBoot' | 'vSheaf' | 'vTotal'
+  stored: 'NULL' | 'NaN' | 'Infinity' | '-Infinity'
 }
 
 export interface EnergyPoint extends EnergyComponents {
@@ -44,8 +52,10 @@ export interface DagNode {
   state: NodeState
   /** The newest raw state string seen for the node, if any table had one. */
   rawState: string | null
-  /** Latest V_total (energy_history, else node_states at commit). */
+  /** Latest V_total (energy_history, else node_states at commit); null when none, or not a finite number (energyInvalid). */
   energy: number | null
+  /** What the latest V_total holds when it is not a finite number ('NaN', 'Infinity', '-Infinity', 'NULL'). */
+  energyInvalid: EnergyInvalid['stored'] | null
   attempts: number
   firstSeenAt: string | null
   committedAt: string | null
@@ -92,8 +102,11 @@ export interface LlmTotals {
   tokensIn: number
   tokensOut: number
   latencyMsTotal: number
+  /** Percentiles (quantile_cont) over the calls with a latency: NULL latency is excluded, never read as 0 ms. */
   latencyP50: number | null
   latencyP95: number | null
+  /** Calls with a recorded latency: what the percentiles are "of" ("p95 of N calls with a latency"). */
+  latencyCounted: number
   /** True when all raw token counts are 0 and the totals are estimates from text length. */
   tokensEstimated: boolean
 }
@@ -122,7 +135,8 @@ export interface LlmRequestRow {
   nodeId: string | null
   tokensIn: number
   tokensOut: number
-  latencyMs: number
+  /** null: Perspt stored no latency for this call. */
+  latencyMs: number | null
   /** At most 160 characters, cut on a character boundary (never inside a UTF-8 sequence or surrogate pair). */
   promptPreview: string
   responsePreview: string
@@ -136,10 +150,23 @@ export interface LlmRowsPage {
   rows: LlmRequestRow[]
 }
 
+/** A request's texts: at most LLM_TEXT_HEAD_CHARS of each; the rest comes in parts (getLlmText) on demand. */
 export interface LlmRequestText {
   id: number
   prompt: string
   response: string
+  /** Full lengths in characters (code points), as stored. */
+  promptChars: number
+  responseChars: number
+}
+
+/** One part of a request's prompt or response: characters [offset, offset + text's length) of totalChars. */
+export interface LlmTextPart {
+  id: number
+  part: 'prompt' | 'response'
+  offset: number
+  text: string
+  totalChars: number
 }
 
 export interface SandboxBranch {

@@ -317,7 +317,11 @@ describe('readLlmRequest', () => {
 describe('boundedPreview', () => {
   it('marks a text cut when it continues past the fetched prefix', () => {
     expect(boundedPreview('short', false)).toBe('short')
-    expect(boundedPreview('short', true)).toBe('short…')
+    // The characters after the prefix show it ends on a boundary: nothing is dropped.
+    expect(boundedPreview('short', true, 160, ' and more')).toBe('short…')
+    // Unknown continuation: the last cluster may be incomplete (a combining mark may follow), so it goes.
+    expect(boundedPreview('short', true)).toBe('shor…')
+    expect(boundedPreview('cafe', true, 160, '\u0301 ok')).toBe('caf…')
     expect(Array.from(boundedPreview('🚀'.repeat(160), true))).toHaveLength(160)
     expect(boundedPreview('🚀'.repeat(160), true).endsWith('🚀…')).toBe(true)
   })
@@ -348,7 +352,7 @@ describe('against the simulator', () => {
         expect(s).toMatchObject({ requests: e.n, tokensIn: e.t_in, latencyMsTotal: e.lat, tokensEstimated: false })
         const page = await readLlmRows(o.con, o.probe, e.sid, { offset: 0, limit: 2000, sort: 'latency', dir: 'desc' })
         expect(page.total).toBe(e.n)
-        expect(page.rows.map((r) => r.latencyMs)).toEqual([...page.rows.map((r) => r.latencyMs)].sort((a, b) => b - a))
+        expect(page.rows.map((r) => r.latencyMs)).toEqual([...page.rows.map((r) => r.latencyMs)].sort((a, b) => (b ?? -1) - (a ?? -1)))
         const withText = page.rows.find((r) => r.promptChars > 0)
         if (withText) {
           const full = await readLlmRequest(o.con, o.probe, e.sid, withText.id)

@@ -5,13 +5,13 @@ import { ApiError } from '../../../shared/api/errors'
 import type { DisplayStatus } from '../../../shared/model/perspt'
 import type { DagEdge, DagGraph, DagNode, LlmRequestRow, NodeDetail } from '../../../shared/model/perspt-views'
 import type { PersptTable } from '../schema'
-import { classifyNode, isoFromMs, parseJson, readNodeFacts, roundReal, text, toNumber } from '../store-reader'
+import { classifyNode, isoFromMs, parseJson, readNodeFacts, text, toNumber } from '../store-reader'
 import type { SchemaProbe } from '../store-reader'
 import { readNodeDecisions } from './dag-decisions'
 import { col, has, msOf, rows, sessionStatus, timeOrder } from './dag-sql'
 import type { Row } from './dag-sql'
-import { readEnergyPoints } from './energy'
-import { boundedPreview } from './llm'
+import { energyValue, readEnergyPoints } from './energy'
+import { boundedPreview, LLM_PREVIEW_MAX, PREVIEW_LOOKAHEAD } from './llm'
 
 /** Tables the DAG draws from; the view names the ones an older store lacks. */
 const DAG_TABLES: readonly PersptTable[] = ['node_states', 'energy_history', 'plan_revisions', 'task_graph_edges', 'srbn_step_records', 'escalation_reports']
@@ -73,7 +73,7 @@ async function buildNodes(con: DuckDBConnection, probe: SchemaProbe, sid: string
   const nodeAnd = only === null ? '' : ' AND node_id = $nid'
 
   // Latest node_states row per node.
-  const latest = new Map<string, { raw: string | null; vTotal: number | null; attempts: number | null; goal: string | null; nodeClass: string | null; committedAt: string | null; createdMs: number | null }>()
+  const latest = new Map<string, { raw: string | null; vTotal: ReturnType<typeof energyValue>; attempts: number | null; goal: string | null; nodeClass: string | null; committedAt: string | null; createdMs: number | null }>()
   if (has(probe, 'node_states', 'session_id', 'node_id', 'state')) {
     const c = (name: string) => col(probe, 'node_states', name)
     for (const r of await rows(
@@ -86,7 +86,7 @@ async function buildNodes(con: DuckDBConnection, probe: SchemaProbe, sid: string
     )) {
       latest.set(String(r.node_id), {
         raw: text(r.state),
-        vTotal: roundReal(toNumber(r.v_total)),
+        vTotal: energyValue(r.v_total),
         attempts: toNumber(r.attempt_count),
         goal: text(r.goal),
         nodeClass: text(r.node_class),
@@ -96,8 +96,9 @@ async function buildNodes(con: DuckDBConnection, probe: SchemaProbe, sid: string
     }
   }
 
-  // Latest V_total per node from the verification passes.
-  const energy = new Map<string, number | null>()
+  // Latest V_total per node from the verification passes: it wins even when it is not a number, so
+  // the DAG and the Energy view always show the same value (or the same "—") for a node.
+  const energy = new Map<string, ReturnType<typeof energyValue>>()
   if (has(probe, 'energy_history', 'session_id', 'node_id', 'v_total')) {
     for (const r of await rows(
       con,
@@ -105,7 +106,7 @@ async function buildNodes(con: DuckDBConnection, probe: SchemaProbe, sid: string
        QUALIFY row_number() OVER (PARTITION BY node_id ORDER BY ${timeOrder(probe, 'energy_history', 'timestamp', 'DESC')}) = 1`,
       params
     )) {
-      energy.set(String(r.node_id), roundReal(toNumber(r.v_total)))
+      energy.set(String(r.node_id), energyValue(r.v_total))
     }
   }
 
@@ -154,7 +155,8 @@ async function buildNodes(con: DuckDBConnection, probe: SchemaProbe, sid: string
       nodeClass: ns?.nodeClass ?? task?.nodeClass ?? null,
       state,
       rawState: ns?.raw ?? null,
-      energy: e !== undefined && e !== null ? e : (ns?.vTotal ?? null),
+      energy: (e ?? ns?.vTotal)?.value ?? null,
+      energyInvalid: (e ?? ns?.vTotal)?.stored ?? null,
       attempts: Math.max(0, f?.a ?? 0, ns?.attempts ?? 0),
       firstSeenAt: isoFromMs(f?.t ?? null),
       committedAt
@@ -205,9 +207,9 @@ function llmRow(r: Row): LlmRequestRow {
     nodeId: text(r.node_id),
     tokensIn: toNumber(r.tokens_in) ?? 0,
     tokensOut: toNumber(r.tokens_out) ?? 0,
-    latencyMs: toNumber(r.latency_ms) ?? 0,
-    promptPreview: boundedPreview(str(r.prompt_head), r.prompt_more === true),
-    responsePreview: boundedPreview(str(r.response_head), r.response_more === true),
+    latencyMs: toNumber(r.latency_ms),
+    promptPreview: boundedPreview(str(r.prompt_head), r.prompt_more === true, LLM_PREVIEW_MAX, typeof r.prompt_next === 'string' ? r.prompt_next : undefined),
+    responsePreview: boundedPreview(str(r.response_head), r.response_more === true, LLM_PREVIEW_MAX, typeof r.response_next === 'string' ? r.response_next : undefined),
     promptChars: toNumber(r.prompt_chars) ?? 0,
     responseChars: toNumber(r.response_chars) ?? 0
   }
@@ -233,6 +235,7 @@ export async function readNodeDetail(
     const ws = `' ' || chr(9) || chr(10) || chr(13)`
     const head = (name: string) => (has(probe, 'llm_requests', name) ? `left(ltrim(${name}, ${ws}), 400)` : "''")
     const more = (name: string) => (has(probe, 'llm_requests', name) ? `coalesce(length(ltrim(${name}, ${ws})) > 400, false)` : 'false')
+    const next = (name: string) => (has(probe, 'llm_requests', name) ? `substring(ltrim(${name}, ${ws}), 401, ${PREVIEW_LOOKAHEAD})` : "''")
     const len = (name: string) => (has(probe, 'llm_requests', name) ? `coalesce(length(${name}), 0)` : '0')
     // The count rides along as a window over all of the node's rows, so one round trip gives both.
     const found = await rows(
@@ -240,6 +243,7 @@ export async function readNodeDetail(
       `SELECT ${l('id')}, ${msOf(probe, 'llm_requests', 'timestamp')} AS at_ms, ${l('model')}, node_id, ${l('tokens_in')}, ${l('tokens_out')},
          ${l('latency_ms')}, ${head('prompt')} AS prompt_head, ${head('response')} AS response_head,
          ${more('prompt')} AS prompt_more, ${more('response')} AS response_more,
+         ${next('prompt')} AS prompt_next, ${next('response')} AS response_next,
          ${len('prompt')} AS prompt_chars, ${len('response')} AS response_chars, count(*) OVER () AS total
        FROM llm_requests WHERE session_id = $sid AND node_id = $nid
        ORDER BY ${timeOrder(probe, 'llm_requests', 'timestamp', 'DESC')} LIMIT ${NODE_LLM_LIMIT}`,

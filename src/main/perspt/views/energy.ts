@@ -1,6 +1,6 @@
 // The Energy view (spec §3.4, done properly): latest pass per node, every pass per node, and ε.
 import type { DuckDBConnection } from '@duckdb/node-api'
-import type { EnergyPoint, EnergyView, NodeEnergy } from '../../../shared/model/perspt-views'
+import type { EnergyInvalid, EnergyPoint, EnergyView, NodeEnergy } from '../../../shared/model/perspt-views'
 import { isoFromMs, roundReal, text, toNumber } from '../store-reader'
 import type { SchemaProbe } from '../store-reader'
 import { col, has, msOf, rows, timeOrder } from './dag-sql'
@@ -10,20 +10,38 @@ import type { Row } from './dag-sql'
 export const ENERGY_EPSILON = 0.1
 
 const COMPONENTS = ['v_syn', 'v_str', 'v_log', 'v_boot', 'v_sheaf', 'v_total'] as const
+const KEYS: Record<(typeof COMPONENTS)[number], EnergyInvalid['component']> = {
+  v_syn: 'vSyn',
+  v_str: 'vStr',
+  v_log: 'vLog',
+  v_boot: 'vBoot',
+  v_sheaf: 'vSheaf',
+  v_total: 'vTotal'
+}
 
-const real = (v: Row[string] | undefined): number => roundReal(toNumber(v)) ?? 0
+/**
+ * A stored energy value: a finite number (float32 noise rounded away), or null with what the store
+ * holds instead (NULL, NaN, ±infinity). Never 0 for "not a number": 0 would read as converged.
+ */
+export function energyValue(v: Row[string] | undefined): { value: number | null; stored: EnergyInvalid['stored'] | null } {
+  if (v === null || v === undefined) return { value: null, stored: 'NULL' }
+  if (typeof v === 'number' && !Number.isFinite(v)) return { value: null, stored: Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity' }
+  if (typeof v === 'string' && /^[+-]?(nan|inf(inity)?)$/i.test(v.trim())) {
+    const s = v.trim().toLowerCase()
+    return { value: null, stored: s.includes('nan') ? 'NaN' : s.startsWith('-') ? '-Infinity' : 'Infinity' }
+  }
+  const n = roundReal(toNumber(v))
+  return n === null ? { value: null, stored: 'NULL' } : { value: n, stored: null }
+}
 
 function point(r: Row): EnergyPoint {
-  return {
-    id: toNumber(r.id) ?? 0,
-    at: isoFromMs(toNumber(r.at_ms)),
-    vSyn: real(r.v_syn),
-    vStr: real(r.v_str),
-    vLog: real(r.v_log),
-    vBoot: real(r.v_boot),
-    vSheaf: real(r.v_sheaf),
-    vTotal: real(r.v_total)
+  const p: EnergyPoint = { id: toNumber(r.id) ?? 0, at: isoFromMs(toNumber(r.at_ms)), vSyn: null, vStr: null, vLog: null, vBoot: null, vSheaf: null, vTotal: null, invalid: [] }
+  for (const c of COMPONENTS) {
+    const { value, stored } = energyValue(r[c])
+    p[KEYS[c]] = value
+    if (stored !== null) p.invalid.push({ component: KEYS[c], stored })
   }
+  return p
 }
 
 function selectList(probe: SchemaProbe): string {
@@ -70,7 +88,7 @@ export async function readEnergy(con: DuckDBConnection, probe: SchemaProbe, sess
     if (list) list.push(p)
     else series.set(nodeId, [p])
     if (r.is_latest === true) {
-      latest.push({ nodeId, passes: toNumber(r.passes) ?? 1, at: p.at, vSyn: p.vSyn, vStr: p.vStr, vLog: p.vLog, vBoot: p.vBoot, vSheaf: p.vSheaf, vTotal: p.vTotal })
+      latest.push({ nodeId, passes: toNumber(r.passes) ?? 1, at: p.at, vSyn: p.vSyn, vStr: p.vStr, vLog: p.vLog, vBoot: p.vBoot, vSheaf: p.vSheaf, vTotal: p.vTotal, invalid: p.invalid })
     }
   }
   return { latest, series: Object.fromEntries(series), epsilon: ENERGY_EPSILON }

@@ -6,6 +6,7 @@ import { ApiError } from '../../../shared/api/errors'
 import type {
   LlmRequestRow,
   LlmRequestText,
+  LlmTextPart,
   LlmRowsPage,
   LlmRowsQuery,
   LlmSortKey,
@@ -14,13 +15,17 @@ import type {
 } from '../../../shared/model/perspt-views'
 import type { SchemaProbe } from '../store-reader'
 import { isoFromMs, text, toNumber } from '../store-reader'
-import { preview } from './text-preview'
+import { previewGraphemes } from '../../../shared/graphemes'
 
 type Row = Record<string, JS>
 
 /** Characters of prompt/response fetched for a preview: enough for 160 after whitespace collapses. */
 export const LLM_PREVIEW_PREFIX = 400
 export const LLM_PREVIEW_MAX = 160
+/** Characters of each text a request's detail carries; the rest is fetched in parts on demand. */
+export const LLM_TEXT_HEAD_CHARS = 32_768
+/** The most characters one getLlmText part carries (the contract's bound). */
+export const LLM_TEXT_PART_MAX = 1_048_576
 /** The contract allows at most this many rows per window. */
 const MAX_LIMIT = 2000
 
@@ -48,7 +53,8 @@ function expressions(c: ReadonlySet<string>) {
     tokensOut: tokens('tokens_out', 'response'),
     rawIn: raw('tokens_in'),
     rawOut: raw('tokens_out'),
-    latency: raw('latency_ms'),
+    // NULL latency stays NULL: excluded from percentiles and sums, shown as "—" (never 0 ms).
+    latency: c.has('latency_ms') ? 'latency_ms' : 'NULL::INTEGER',
     model: c.has('model') ? `coalesce(model, '')` : `''`,
     node: c.has('node_id') ? `NULLIF(trim(node_id), '')` : 'NULL',
     timeMs: c.has('timestamp') ? `epoch_ms(TRY_CAST("timestamp" AS TIMESTAMP))` : 'NULL',
@@ -57,17 +63,25 @@ function expressions(c: ReadonlySet<string>) {
   }
 }
 
+/**
+ * The one definition of Vigil's latency figures, used by the Summary and the LLM view alike:
+ * quantile_cont over the calls with a latency (NULL excluded, never read as 0 ms), and their count.
+ */
+export function latencySql(latency: string): string {
+  return `count(${latency}) AS lat_n, sum(${latency}) AS lat,
+    quantile_cont(${latency}, 0.5) AS p50, quantile_cont(${latency}, 0.95) AS p95`
+}
+
 function totalsFrom(r: Row | undefined): LlmTotals {
   const requests = toNumber(r?.n) ?? 0
-  const p50 = toNumber(r?.p50)
-  const p95 = toNumber(r?.p95)
   return {
     requests,
     tokensIn: toNumber(r?.t_in) ?? 0,
     tokensOut: toNumber(r?.t_out) ?? 0,
     latencyMsTotal: toNumber(r?.lat) ?? 0,
-    latencyP50: requests > 0 ? p50 : null,
-    latencyP95: requests > 0 ? p95 : null,
+    latencyP50: toNumber(r?.p50),
+    latencyP95: toNumber(r?.p95),
+    latencyCounted: toNumber(r?.lat_n) ?? 0,
     tokensEstimated: requests > 0 && (toNumber(r?.raw_total) ?? 0) === 0
   }
 }
@@ -79,7 +93,23 @@ const EMPTY_TOTALS: LlmTotals = {
   latencyMsTotal: 0,
   latencyP50: null,
   latencyP95: null,
+  latencyCounted: 0,
   tokensEstimated: false
+}
+
+/** The session's totals (what the Summary shows): the same SQL and parsing as readLlmSummary's total row. */
+export async function readLlmTotals(con: DuckDBConnection, probe: SchemaProbe, sessionId: string): Promise<LlmTotals> {
+  const c = cols(probe)
+  if (!c) return { ...EMPTY_TOTALS }
+  const e = expressions(c)
+  const [r] = await rows(
+    con,
+    `SELECT count(*) AS n, sum(${e.tokensIn}) AS t_in, sum(${e.tokensOut}) AS t_out,
+       sum(${e.rawIn}) + sum(${e.rawOut}) AS raw_total, ${latencySql(e.latency)}
+     FROM llm_requests WHERE session_id = $1`,
+    [sessionId]
+  )
+  return totalsFrom(r)
 }
 
 /** Totals, p50/p95 latency (quantile_cont) and the same per model, most requests first. */
@@ -92,8 +122,7 @@ export async function readLlmSummary(con: DuckDBConnection, probe: SchemaProbe, 
     `SELECT ${e.model} AS model, count(*) AS n,
        sum(${e.tokensIn}) AS t_in, sum(${e.tokensOut}) AS t_out,
        sum(${e.rawIn}) + sum(${e.rawOut}) AS raw_total,
-       sum(${e.latency}) AS lat,
-       quantile_cont(${e.latency}, 0.5) AS p50, quantile_cont(${e.latency}, 0.95) AS p95,
+       ${latencySql(e.latency)},
        GROUPING(${e.model}) AS is_total
      FROM llm_requests WHERE session_id = $1
      GROUP BY GROUPING SETS ((${e.model}), ())`,
@@ -107,19 +136,21 @@ export async function readLlmSummary(con: DuckDBConnection, probe: SchemaProbe, 
   return { ...totalsFrom(total), perModel }
 }
 
-/** A preview of a text from its bounded prefix; marked cut when the full text runs past the prefix. */
-export function boundedPreview(prefix: string, more: boolean, max = LLM_PREVIEW_MAX): string {
-  const p = preview(prefix, max)
-  if (!more || p.endsWith('…')) return p
-  const chars = Array.from(p)
-  if (chars.length < max) return `${p}…`
-  return `${chars.slice(0, max - 1).join('').trimEnd()}…`
+/**
+ * A preview of a text from its bounded prefix, cut on grapheme boundaries; marked cut ("…") when the
+ * full text runs past the prefix (whose last, maybe partial, cluster is then dropped).
+ */
+export function boundedPreview(prefix: string, more: boolean, max = LLM_PREVIEW_MAX, next?: string): string {
+  return previewGraphemes(prefix, max, more, next)
 }
 
 /** Leading whitespace would only collapse away in the preview: skip it before taking the prefix. */
 const WS = `' ' || chr(9) || chr(10) || chr(13)`
 const head = (col: string) => `left(ltrim(${col}, ${WS}), ${LLM_PREVIEW_PREFIX})`
 const more = (col: string) => `(length(ltrim(${col}, ${WS})) > ${LLM_PREVIEW_PREFIX})`
+/** A few characters past the prefix: they tell whether the prefix ends inside a grapheme cluster. */
+export const PREVIEW_LOOKAHEAD = 16
+const next = (col: string) => `substring(ltrim(${col}, ${WS}), ${LLM_PREVIEW_PREFIX + 1}, ${PREVIEW_LOOKAHEAD})`
 
 const SORT_SQL: Record<LlmSortKey, (e: ReturnType<typeof expressions>) => string> = {
   time: (e) => e.timeMs,
@@ -199,8 +230,8 @@ export async function readLlmRows(
     con,
     `SELECT id, ${e.timeMs} AS t_ms, ${e.model} AS model, ${e.node} AS node_id,
        ${e.tokensIn} AS t_in, ${e.tokensOut} AS t_out, ${e.latency} AS lat,
-       ${head(e.prompt)} AS p_head, ${more(e.prompt)} AS p_more, length(${e.prompt}) AS p_len,
-       ${head(e.response)} AS r_head, ${more(e.response)} AS r_more, length(${e.response}) AS r_len
+       ${head(e.prompt)} AS p_head, ${more(e.prompt)} AS p_more, ${next(e.prompt)} AS p_next, length(${e.prompt}) AS p_len,
+       ${head(e.response)} AS r_head, ${more(e.response)} AS r_more, ${next(e.response)} AS r_next, length(${e.response}) AS r_len
      FROM llm_requests
      WHERE session_id = $1 AND id BETWEEN ${Math.min(...ids)} AND ${Math.max(...ids)} AND id IN (${ids.join(', ')})`,
     [sessionId]
@@ -221,9 +252,9 @@ export async function readLlmRows(
           nodeId: text(r.node_id),
           tokensIn: toNumber(r.t_in) ?? 0,
           tokensOut: toNumber(r.t_out) ?? 0,
-          latencyMs: toNumber(r.lat) ?? 0,
-          promptPreview: boundedPreview(typeof r.p_head === 'string' ? r.p_head : '', r.p_more === true),
-          responsePreview: boundedPreview(typeof r.r_head === 'string' ? r.r_head : '', r.r_more === true),
+          latencyMs: toNumber(r.lat),
+          promptPreview: boundedPreview(typeof r.p_head === 'string' ? r.p_head : '', r.p_more === true, LLM_PREVIEW_MAX, typeof r.p_next === 'string' ? r.p_next : undefined),
+          responsePreview: boundedPreview(typeof r.r_head === 'string' ? r.r_head : '', r.r_more === true, LLM_PREVIEW_MAX, typeof r.r_next === 'string' ? r.r_next : undefined),
           promptChars: toNumber(r.p_len) ?? 0,
           responseChars: toNumber(r.r_len) ?? 0
         }
@@ -232,7 +263,10 @@ export async function readLlmRows(
   }
 }
 
-/** The full prompt and response of one request of this session; anything else is not found. */
+/**
+ * One request of this session: the first LLM_TEXT_HEAD_CHARS characters of its prompt and response
+ * and their full lengths (a multi-MB text is never shipped whole here); anything else is not found.
+ */
 export async function readLlmRequest(
   con: DuckDBConnection,
   probe: SchemaProbe,
@@ -245,13 +279,47 @@ export async function readLlmRequest(
   const e = expressions(c)
   const [r] = await rows(
     con,
-    `SELECT ${e.prompt} AS prompt, ${e.response} AS response FROM llm_requests WHERE session_id = $1 AND id = $2::BIGINT LIMIT 1`,
+    `SELECT left(${e.prompt}, ${LLM_TEXT_HEAD_CHARS}) AS prompt, left(${e.response}, ${LLM_TEXT_HEAD_CHARS}) AS response,
+       length(${e.prompt}) AS p_len, length(${e.response}) AS r_len
+     FROM llm_requests WHERE session_id = $1 AND id = $2::BIGINT LIMIT 1`,
     [sessionId, String(requestId)]
   )
   if (!r) throw notFound()
   return {
     id: requestId,
     prompt: typeof r.prompt === 'string' ? r.prompt : '',
-    response: typeof r.response === 'string' ? r.response : ''
+    response: typeof r.response === 'string' ? r.response : '',
+    promptChars: toNumber(r.p_len) ?? 0,
+    responseChars: toNumber(r.r_len) ?? 0
   }
+}
+
+/**
+ * Characters [offset, offset + length) of one request's prompt or response (code points, as DuckDB
+ * counts them: a part never splits a surrogate pair), for "show more" and the full-text download.
+ */
+export async function readLlmText(
+  con: DuckDBConnection,
+  probe: SchemaProbe,
+  sessionId: string,
+  requestId: number,
+  part: 'prompt' | 'response',
+  offset: number,
+  length: number
+): Promise<LlmTextPart> {
+  const c = cols(probe)
+  const notFound = () => new ApiError('not-found', `No LLM request ${requestId} in session "${sessionId}".`)
+  if (!c || !Number.isSafeInteger(requestId)) throw notFound()
+  const e = expressions(c)
+  const column = part === 'prompt' ? e.prompt : e.response
+  const from = clampInt(offset, 0, Number.MAX_SAFE_INTEGER)
+  const count = clampInt(length, 1, LLM_TEXT_PART_MAX)
+  const [r] = await rows(
+    con,
+    `SELECT substring(${column}, ${from + 1}, ${count}) AS t, length(${column}) AS n
+     FROM llm_requests WHERE session_id = $1 AND id = $2::BIGINT LIMIT 1`,
+    [sessionId, String(requestId)]
+  )
+  if (!r) throw notFound()
+  return { id: requestId, part, offset: from, text: typeof r.t === 'string' ? r.t : '', totalChars: toNumber(r.n) ?? 0 }
 }

@@ -77,7 +77,8 @@ export async function readSandbox(con: DuckDBConnection, probe: SchemaProbe, ses
         branchId,
         nodeId: str(r.node_id),
         parentNodeId: text(r.parent_node_id),
-        state: (text(r.state) ?? 'active').toLowerCase(),
+        // '' (or blank) is shown as "no state": it is not 'active' (the schema default only fills an omitted column).
+        state: (text(r.state) ?? '').trim().toLowerCase(),
         // The column is always '' in practice; a real value (should Perspt ever write one) wins.
         sandboxDir: text(r.sandbox_dir) ?? sandboxDirOf(session.workingDir, sid, branchId),
         createdAt: isoFromMs(toNumber(r.c_ms)),

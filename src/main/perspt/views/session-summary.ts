@@ -1,13 +1,13 @@
 // The Summary view: one session's key numbers, each computed in DuckDB for this session only.
 import type { DuckDBConnection } from '@duckdb/node-api'
 import type { SessionRow } from '../../../shared/model/perspt'
-import type { LlmTotals, SessionSummary } from '../../../shared/model/perspt-views'
+import type { SessionSummary } from '../../../shared/model/perspt-views'
 import { ALL_PERSPT_TABLES } from '../schema'
 import type { PersptTable } from '../schema'
 import { text, toNumber } from '../store-reader'
 import type { SchemaProbe } from '../store-reader'
 import { col, has, rows, timeOrder } from './dag-sql'
-import type { Row } from './dag-sql'
+import { readLlmTotals } from './llm'
 
 /** Tables whose rows the summary counts (sessions itself is the one row we already have). */
 export const COUNTED_TABLES: readonly PersptTable[] = ALL_PERSPT_TABLES.filter((t) => t !== 'sessions')
@@ -37,44 +37,8 @@ async function countRows(con: DuckDBConnection, probe: SchemaProbe, sessionId: s
   return counts
 }
 
-/** Totals and latency percentiles over the session's LLM requests; raw 0 token counts become Perspt's estimate. */
-export async function readLlmTotals(con: DuckDBConnection, probe: SchemaProbe, sessionId: string): Promise<LlmTotals> {
-  const empty: LlmTotals = { requests: 0, tokensIn: 0, tokensOut: 0, latencyMsTotal: 0, latencyP50: null, latencyP95: null, tokensEstimated: false }
-  if (!has(probe, 'llm_requests', 'session_id')) return empty
-  const tokens = (c: string, textCol: string) =>
-    has(probe, 'llm_requests', c, textCol)
-      ? `CASE WHEN coalesce(${c}, 0) > 0 THEN ${c} ELSE (coalesce(strlen(${textCol}), 0) + 3) // 4 END`
-      : has(probe, 'llm_requests', c)
-        ? `coalesce(${c}, 0)`
-        : '0'
-  const raw = (c: string) => (has(probe, 'llm_requests', c) ? `coalesce(${c}, 0)` : '0')
-  const latency = has(probe, 'llm_requests', 'latency_ms') ? 'latency_ms' : 'NULL::INTEGER'
-  const [r] = await rows(
-    con,
-    `SELECT count(*) AS n,
-       sum(${tokens('tokens_in', 'prompt')}) AS t_in, sum(${tokens('tokens_out', 'response')}) AS t_out,
-       sum(${raw('tokens_in')}) + sum(${raw('tokens_out')}) AS raw_total,
-       sum(${latency}) AS lat_total,
-       quantile_cont(${latency}, 0.5) AS p50, quantile_cont(${latency}, 0.95) AS p95
-     FROM llm_requests WHERE session_id = $sid`,
-    { sid: sessionId }
-  )
-  if (!r) return empty
-  const n = toNumber(r.n) ?? 0
-  const pct = (v: Row[string] | undefined) => {
-    const x = toNumber(v)
-    return x === null ? null : Math.round(x * 10) / 10
-  }
-  return {
-    requests: n,
-    tokensIn: toNumber(r.t_in) ?? 0,
-    tokensOut: toNumber(r.t_out) ?? 0,
-    latencyMsTotal: toNumber(r.lat_total) ?? 0,
-    latencyP50: pct(r.p50),
-    latencyP95: pct(r.p95),
-    tokensEstimated: n > 0 && (toNumber(r.raw_total) ?? 0) === 0
-  }
-}
+/** Totals and latency percentiles: the LLM view's own query (one definition; NULL latency excluded). */
+export { readLlmTotals }
 
 export async function readSessionSummary(con: DuckDBConnection, probe: SchemaProbe, session: SessionRow): Promise<SessionSummary> {
   const sid = session.sessionId

@@ -1,14 +1,12 @@
 // Short previews of long texts (prompts, responses, evidence), shared by every Perspt view.
+import { previewGraphemes } from '../../../shared/graphemes'
 
 /**
- * At most `max` characters of `text`, cut on a character boundary: never inside a surrogate pair
- * (so never inside a UTF-8 sequence once encoded). Whitespace runs collapse to one space; a cut
- * text ends with "…" (counted in `max`).
+ * At most `max` graphemes of `text`, cut on a grapheme boundary (Intl.Segmenter): never inside a
+ * ZWJ emoji, a flag, a letter with its combining marks or a surrogate pair. Whitespace runs
+ * collapse to one space; a cut text ends with "…" (counted in `max`). Only a bounded head of
+ * `text` is read, however long it is.
  */
 export function preview(text: string, max = 160): string {
-  const flat = text.replace(/\s+/g, ' ').trim()
-  if (max <= 0) return ''
-  const chars = Array.from(flat)
-  if (chars.length <= max) return flat
-  return `${chars.slice(0, Math.max(0, max - 1)).join('').trimEnd()}…`
+  return previewGraphemes(text, max)
 }

@@ -1,0 +1,97 @@
+// Cutting text where a reader sees a character end: on grapheme cluster boundaries (Intl.Segmenter),
+// so a preview never splits a ZWJ emoji sequence, a flag or a letter from its combining marks.
+// Shared by the server's previews and the renderer's long-text chunks: one definition everywhere.
+
+interface GraphemeSegmenter {
+  segment(text: string): Iterable<{ segment: string; index: number }>
+}
+
+let cached: GraphemeSegmenter | null | undefined
+
+function segmenter(): GraphemeSegmenter | null {
+  if (cached === undefined) {
+    const Seg = (Intl as unknown as { Segmenter?: new (locale?: string, opts?: { granularity: 'grapheme' }) => GraphemeSegmenter }).Segmenter
+    cached = Seg ? new Seg(undefined, { granularity: 'grapheme' }) : null
+  }
+  return cached
+}
+
+/** Graphemes in `text`, counting at most to `limit` + 1 (cheap on huge texts when a limit is given). */
+export function graphemeCount(text: string, limit = Number.MAX_SAFE_INTEGER): number {
+  const seg = segmenter()
+  let n = 0
+  for (const _ of seg ? seg.segment(text) : text) if (++n > limit) break
+  return n
+}
+
+/**
+ * The first `max` graphemes of `text` (all of it when shorter), in O(max) work however long the text
+ * is. Without Intl.Segmenter it falls back to code points (never splits a surrogate pair).
+ */
+export function headGraphemes(text: string, max: number): string {
+  if (max <= 0) return ''
+  // Every grapheme is at least one UTF-16 unit: a text this short cannot hold more than `max`.
+  if (text.length <= max) return text
+  const seg = segmenter()
+  let n = 0
+  if (!seg) {
+    let end = 0
+    for (const ch of text) {
+      if (n++ === max) return text.slice(0, end)
+      end += ch.length
+    }
+    return text
+  }
+  for (const s of seg.segment(text)) if (n++ === max) return text.slice(0, s.index)
+  return text
+}
+
+/** How far around an index the segmenter looks; a cluster longer than this may be cut inside (harmless). */
+const WINDOW = 256
+
+/**
+ * The largest grapheme boundary at or before UTF-16 index `at`: a chunk ending there splits no
+ * cluster. Only the neighbourhood of `at` is segmented, so this is cheap inside a multi-MB text.
+ */
+export function graphemeBoundaryAtOrBefore(text: string, at: number): number {
+  if (at >= text.length) return text.length
+  if (at <= 0) return 0
+  const seg = segmenter()
+  if (!seg) {
+    const code = text.charCodeAt(at)
+    return code >= 0xdc00 && code <= 0xdfff ? at - 1 : at
+  }
+  const from = Math.max(0, at - WINDOW)
+  let best = from
+  for (const s of seg.segment(text.slice(from, Math.min(text.length, at + WINDOW)))) {
+    const i = from + s.index
+    if (i > at) break
+    best = i
+  }
+  return best
+}
+
+/**
+ * A one-line preview: whitespace runs collapse to one space, at most `max` graphemes, and a cut text
+ * ends with "…" (counted in `max`). `more` says the text is already a cut prefix (e.g. a bounded SQL
+ * `left()`), so "…" always shows; its last cluster may then be incomplete and is dropped, unless
+ * `next` (the characters that follow the prefix) shows the prefix ends on a grapheme boundary.
+ */
+export function previewGraphemes(text: string, max: number, more = false, next?: string): string {
+  if (max <= 0) return ''
+  const start = text.search(/\S/)
+  if (start < 0) return more ? '…' : ''
+  // Only a bounded head is ever flattened, however long the text is.
+  const bound = start + max * 16 + 64
+  const cutHere = text.length > bound
+  let head = text.slice(start, bound)
+  const cut = more || cutHere
+  if (cut) {
+    const whole = !cutHere && next !== undefined && (next === '' || graphemeBoundaryAtOrBefore(head + next.slice(0, WINDOW), head.length) === head.length)
+    if (!whole) head = head.slice(0, graphemeBoundaryAtOrBefore(head, head.length - 1))
+  }
+  const flat = head.replace(/\s+/g, ' ').trimEnd()
+  if (!cut && graphemeCount(flat, max) <= max) return flat
+  if (cut && graphemeCount(flat, max - 1) <= max - 1) return `${flat}…`
+  return `${headGraphemes(flat, max - 1).trimEnd()}…`
+}

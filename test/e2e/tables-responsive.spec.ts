@@ -1,0 +1,232 @@
+// The one table component (src/renderer/components/DataTable.svelte) through real views, and the layout at
+// laptop sizes. A protocol-faithful AgentEnsemble server plays a finished run with 600 file changes and 40
+// tool calls (the run page's Files and Tools tables), gates are raised and decided through Vigil's review
+// API (the review history table), and the demo store gives the sessions table and the DAG.
+import { expect, test, type Locator, type Page } from '@playwright/test'
+import { EnsembleSimulator, finishedSequentialRunScript } from '../../src/main/demo/ensemble-simulator'
+import type { ServerMessage } from '../../src/shared/protocol/agentensemble'
+import { startVigil, type VigilProcess } from './support/vigil-process'
+
+const ENSEMBLE = 'tab1e5e2-0a4e-4f5a-9b8c-7d6e5f4a3b2c'
+const FILES = 600
+const TOOLS = 40
+const CHANGES = ['CREATED', 'MODIFIED', 'DELETED'] as const
+
+const filePath = (i: number) => `src/module-${String(i).padStart(4, '0')}/file-${String(i).padStart(4, '0')}.ts`
+// Deterministic but not in order: lines and durations that a sort has to reorder.
+const linesAdded = (i: number) => (i * 37) % 101
+const duration = (i: number) => ((i * 53) % 97) * 10 + 5
+
+function script(): ServerMessage[] {
+  const frames: ServerMessage[] = []
+  for (const m of finishedSequentialRunScript(ENSEMBLE)) {
+    if (m.type === 'task_completed' && m.taskIndex === 1) {
+      for (let i = 0; i < TOOLS; i++) {
+        frames.push({
+          type: 'tool_called',
+          agentRole: 'Researcher',
+          taskIndex: 1,
+          toolName: `tool_${i % 5}`,
+          durationMs: duration(i),
+          outcome: i % 7 === 3 ? 'FAILURE' : 'SUCCESS',
+          toolArguments: `{"n":${i}}`,
+          toolResult: `result ${i}`,
+          structuredResult: null
+        })
+      }
+    }
+    if (m.type === 'task_completed' && m.taskIndex === 2) {
+      for (let i = 0; i < FILES; i++) {
+        frames.push({
+          type: 'file_changed',
+          agentRole: i % 2 ? 'Writer' : 'Researcher',
+          filePath: filePath(i),
+          changeType: CHANGES[i % 3],
+          linesAdded: linesAdded(i),
+          linesRemoved: i % 5,
+          timestamp: `2026-03-05T14:00:${String(10 + Math.floor(i / 100)).padStart(2, '0')}.${String(i % 1000).padStart(3, '0')}Z`
+        })
+      }
+    }
+    frames.push(m)
+  }
+  return frames
+}
+
+let sim: EnsembleSimulator
+let vigil: VigilProcess
+test.beforeAll(async () => {
+  sim = new EnsembleSimulator({ script: script(), heartbeatMs: 60_000 })
+  await sim.start()
+  vigil = await startVigil(['--demo', '--attach', sim.url])
+})
+test.afterAll(async () => {
+  expect(await vigil.stop()).toBe(0)
+  await sim.stop()
+})
+
+async function openRun(page: Page, tab: 'tools' | 'files' | 'timeline') {
+  await page.goto(vigil.url)
+  const link = page.getByRole('navigation').locator('a[href^="#/run/"]', { hasText: ENSEMBLE.slice(0, 8) })
+  await expect(link).toBeVisible({ timeout: 20_000 })
+  await link.click()
+  await page.getByTestId(`run-tab-${tab}`).click()
+}
+
+const region = (page: Page, name: string) => page.getByRole('region', { name, exact: true })
+const cellTexts = (rows: Locator, column: number) => rows.evaluateAll((els, c) => els.map((el) => el.querySelectorAll('td')[c]?.textContent?.trim() ?? ''), column)
+
+test('a long table renders only the rows in view, and filters, sorts and scrolls them all', async ({ page }) => {
+  await openRun(page, 'files')
+  const files = region(page, 'File changes')
+  const rows = files.locator('[data-testid=file-row]')
+  await expect(page.getByText(`${FILES} file changes`, { exact: true })).toBeVisible()
+  // Virtual rows: a screenful and the overscan, not 600.
+  const rendered = await rows.count()
+  expect(rendered).toBeGreaterThan(5)
+  expect(rendered).toBeLessThan(80)
+  await expect(files.locator('table')).toHaveAttribute('aria-rowcount', String(FILES + 1))
+
+  // Scrolled to the bottom, the last change is there (and the first is not in the DOM any more).
+  await files.evaluate((el) => (el.scrollTop = el.scrollHeight))
+  await expect(rows.filter({ hasText: filePath(FILES - 1) })).toHaveCount(1)
+  await expect(rows.filter({ hasText: filePath(0) })).toHaveCount(0)
+  // The header stays in view while the rows scroll under it.
+  const headTop = await files.locator('thead th').first().evaluate((th) => th.getBoundingClientRect().top)
+  const regionTop = await files.evaluate((el) => el.getBoundingClientRect().top)
+  expect(Math.abs(headTop - regionTop)).toBeLessThanOrEqual(2)
+
+  // Text filter: every word must match.
+  await page.getByRole('searchbox', { name: 'Search files' }).fill('module-0042 file-0042')
+  await expect(rows).toHaveCount(1)
+  await expect(page.getByText(`1 of ${FILES} file changes`)).toBeVisible()
+  await page.getByRole('searchbox', { name: 'Search files' }).fill('no-such-file')
+  await expect(rows).toHaveCount(0)
+  await expect(page.getByText('No file change matches the search.')).toBeVisible()
+  await page.getByRole('button', { name: 'Clear the search and filters' }).click()
+  await expect(page.getByText(`${FILES} file changes`, { exact: true })).toBeVisible()
+
+  // Per-column choice filter, with counts.
+  const change = page.getByRole('combobox', { name: 'Filter by change' })
+  await expect(change.locator('option', { hasText: 'DELETED (200)' })).toHaveCount(1)
+  await change.selectOption('DELETED')
+  await expect(page.getByText(`200 of ${FILES} file changes`)).toBeVisible()
+  expect(new Set(await cellTexts(rows, 1))).toEqual(new Set(['DELETED']))
+  await change.selectOption({ index: 0 })
+
+  // Sorting by a numeric column: largest first, then flipped; aria-sort follows.
+  const header = files.getByRole('columnheader', { name: /Lines added/ })
+  await expect(header).toHaveAttribute('aria-sort', 'none')
+  await header.getByRole('button').click()
+  await expect(header).toHaveAttribute('aria-sort', 'descending')
+  await files.evaluate((el) => (el.scrollTop = 0))
+  const total = (s: string) => Number(/\+(\d+)/.exec(s)?.[1]) + Number(/−(\d+)/.exec(s)?.[1])
+  const desc = (await cellTexts(rows, 5)).map(total)
+  expect(desc.length).toBeGreaterThan(5)
+  expect(desc).toEqual([...desc].sort((a, b) => b - a))
+  const max = Math.max(...Array.from({ length: FILES }, (_, i) => linesAdded(i) + (i % 5)))
+  expect(desc[0]).toBe(max)
+  await header.getByRole('button').press('Enter')
+  await expect(header).toHaveAttribute('aria-sort', 'ascending')
+  const asc = (await cellTexts(rows, 5)).map(total)
+  expect(asc).toEqual([...asc].sort((a, b) => a - b))
+  expect(asc[0]).toBe(0)
+})
+
+test('the keyboard reaches the table, moves through the rows and resizes a column', async ({ page }) => {
+  await openRun(page, 'files')
+  const files = region(page, 'File changes')
+  await expect(files.locator('[data-testid=file-row]').first()).toBeVisible()
+  await page.getByRole('searchbox', { name: 'Search files' }).focus()
+  // Tab from the toolbar's last control reaches the scroll region (a labelled, focusable region).
+  await page.getByRole('combobox', { name: 'Filter by agent' }).focus()
+  await page.keyboard.press('Tab')
+  await expect(files).toBeFocused()
+
+  await page.keyboard.press('ArrowDown')
+  const focused = page.locator('tr:focus')
+  await expect(focused).toHaveAttribute('aria-selected', 'true')
+  await expect(focused).toContainText(filePath(0))
+  await page.keyboard.press('ArrowDown')
+  await expect(page.locator('tr:focus')).toContainText(filePath(1))
+  // End goes to the last of 600 rows, scrolling the virtual window there.
+  await page.keyboard.press('End')
+  await expect(page.locator('tr:focus')).toContainText(filePath(FILES - 1))
+  await expect(page.locator('tr:focus')).toBeInViewport()
+  await page.keyboard.press('PageUp')
+  const afterPageUp = await page.locator('tr:focus').getAttribute('data-index')
+  expect(Number(afterPageUp)).toBeLessThan(FILES - 1)
+  expect(Number(afterPageUp)).toBeGreaterThan(FILES - 40)
+  await page.keyboard.press('Home')
+  await expect(page.locator('tr:focus')).toContainText(filePath(0))
+
+  // Column resize from the keyboard: the handle is a separator that → widens and Home resets.
+  const th = files.getByRole('columnheader', { name: /Agent/ })
+  const before = await th.evaluate((el) => el.getBoundingClientRect().width)
+  const handle = files.getByRole('separator', { name: 'Resize Agent' })
+  await handle.focus()
+  await page.keyboard.press('ArrowRight')
+  await page.keyboard.press('ArrowRight')
+  await expect.poll(() => th.evaluate((el) => el.getBoundingClientRect().width)).toBeGreaterThan(before + 20)
+  await page.keyboard.press('Home')
+  await expect.poll(() => th.evaluate((el) => Math.round(el.getBoundingClientRect().width))).toBe(Math.round(before))
+  // …and with the mouse.
+  const box = (await handle.boundingBox())!
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2)
+  await page.mouse.down()
+  await page.mouse.move(box.x + 80, box.y + box.height / 2, { steps: 4 })
+  await page.mouse.up()
+  await expect.poll(() => th.evaluate((el) => el.getBoundingClientRect().width)).toBeGreaterThan(before + 50)
+})
+
+test('tool calls sort by duration and keep their filters; failed rows are marked', async ({ page }) => {
+  await openRun(page, 'tools')
+  const tools = region(page, 'Tool calls')
+  const rows = tools.locator('[data-testid=tool-row]')
+  await expect(rows).toHaveCount(TOOLS)
+  const header = tools.getByRole('columnheader', { name: 'Duration' })
+  await header.getByRole('button').click()
+  await expect(header).toHaveAttribute('aria-sort', 'descending')
+  const ms = (await cellTexts(rows, 5)).map((s) => (s.endsWith(' ms') ? Number(s.slice(0, -3)) : Number(s.replace('s', '')) * 1000))
+  expect(ms).toEqual(Array.from({ length: TOOLS }, (_, i) => duration(i)).sort((a, b) => b - a))
+  // The owner's filter (outcome) and the table's sort work together.
+  await page.getByRole('combobox', { name: 'Filter tool calls by outcome' }).selectOption('FAILURE')
+  const failures = Array.from({ length: TOOLS }, (_, i) => i).filter((i) => i % 7 === 3)
+  await expect(rows).toHaveCount(failures.length)
+  await expect(rows.and(page.locator('.failed'))).toHaveCount(failures.length)
+  await expect(header).toHaveAttribute('aria-sort', 'descending')
+})
+
+test('a row of the review history opens its gate on click and on Enter', async ({ page }) => {
+  const ids: string[] = []
+  for (const n of [1, 2, 3]) {
+    const res = await fetch(`${vigil.url}/api/reviews`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ taskDescription: `Table gate ${n}`, taskOutput: 'x', timeoutMs: 600_000, onTimeout: 'CONTINUE' })
+    })
+    expect(res.status).toBe(201)
+    const id = ((await res.json()) as { reviewId: string }).reviewId
+    ids.push(id)
+    const done = await fetch(`${vigil.url}/api/reviews/${encodeURIComponent(id)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ decision: 'CONTINUE' })
+    })
+    expect(done.status).toBe(200)
+  }
+  await page.goto(`${vigil.url}/#/reviews/history`)
+  const history = region(page, 'Decided gates')
+  await expect(history.locator('tr[data-gate-id]')).toHaveCount(3)
+  // Newest first: the second row is gate 2.
+  await history.focus()
+  await page.keyboard.press('ArrowDown')
+  await page.keyboard.press('ArrowDown')
+  await expect(page.locator('tr:focus')).toHaveAttribute('data-gate-id', ids[1]!)
+  await page.keyboard.press('Enter')
+  await expect(page).toHaveURL(new RegExp(`#/reviews/${ids[1]}$`))
+  await page.goBack()
+  // A click anywhere on the row (not only on the link) opens it too.
+  await history.locator(`tr[data-gate-id="${ids[2]}"] td`).last().click()
+  await expect(page).toHaveURL(new RegExp(`#/reviews/${ids[2]}$`))
+})
