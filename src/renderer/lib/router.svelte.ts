@@ -1,6 +1,6 @@
 // Hash routes, so the same build works on app:// and on any HTTP path.
 
-export const SESSION_VIEWS = ['summary', 'dag', 'energy', 'llm', 'sandbox', 'decisions'] as const
+export const SESSION_VIEWS = ['summary', 'dag', 'nodes', 'energy', 'passes', 'llm', 'sandbox', 'decisions'] as const
 export type SessionViewName = (typeof SESSION_VIEWS)[number]
 
 export type Route =
