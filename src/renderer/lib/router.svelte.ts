@@ -1,4 +1,5 @@
 // Hash routes, so the same build works on app:// and on any HTTP path.
+import { decodeIdSegment, encodeIdSegment } from './route-ids'
 
 export const SESSION_VIEWS = ['summary', 'dag', 'nodes', 'energy', 'passes', 'llm', 'sandbox', 'decisions'] as const
 export type SessionViewName = (typeof SESSION_VIEWS)[number]
