@@ -19,20 +19,6 @@ export type Route =
   | { name: 'settings' }
   | { name: 'not-found'; path: string }
 
-/**
- * A session id as one route segment. Any id Perspt stored must round-trip, '' included: '' is "~",
- * an id starting with "~" gets one more, then the whole is percent-encoded ("/", "?", "#", "%", any
- * Unicode), so every listed session opens.
- */
-export function encodeIdSegment(id: string): string {
-  return encodeURIComponent(id === '' || id.startsWith('~') ? `~${id}` : id)
-}
-
-/** The inverse of encodeIdSegment, applied to an already percent-decoded segment. */
-export function decodeIdSegment(segment: string): string {
-  return segment.startsWith('~') ? segment.slice(1) : segment
-}
-
 export function parseRoute(hash: string): Route {
   const full = hash.replace(/^#/, '') || '/'
   const [path = '/', search = ''] = full.split('?', 2)
