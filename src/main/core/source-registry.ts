@@ -66,7 +66,8 @@ export class SourceRegistry {
   constructor(private readonly opts: SourceRegistryOptions) {
     mkdirSync(opts.tmpRoot, { recursive: true })
     this.tracker = new RunTracker({
-      onRunUpdated: (run) => this.coalescer.schedule(`run:${run.runId}`, () => opts.events.emit('run-updated', run), { urgent: this.progressed(run) })
+      onRunUpdated: (run) => this.coalescer.schedule(`run:${run.runId}`, () => opts.events.emit('run-updated', run), { urgent: this.progressed(run) }),
+      onRunOps: (delta) => opts.events.runFeed.publish(delta, this.tracker.limits)
     })
     this.pollTimer = setInterval(() => void this.pollStores(), opts.pollMs ?? 500)
     this.pollTimer.unref()
