@@ -7,7 +7,8 @@ import {
   type EventName,
   type VigilApi,
   type VigilBridge,
-  type VigilEvents
+  type VigilEvents,
+  WATCH_RUNS_CHANNEL
 } from '../shared/api/contract'
 import { fromErrorData, type ApiResult } from '../shared/api/errors'
 
@@ -15,6 +16,8 @@ export interface IpcRendererLike {
   invoke(channel: string, ...args: unknown[]): Promise<unknown>
   on(channel: string, listener: (event: unknown, ...args: unknown[]) => void): unknown
   removeListener(channel: string, listener: (event: unknown, ...args: unknown[]) => void): unknown
+  /** One-way message to main (ipcRenderer.send). */
+  send(channel: string, ...args: unknown[]): void
 }
 
 export function createIpcBridge(ipc: IpcRendererLike): VigilBridge {
@@ -38,6 +41,9 @@ export function createIpcBridge(ipc: IpcRendererLike): VigilBridge {
       return () => {
         ipc.removeListener(eventChannel(event), wrapped)
       }
+    },
+    watchRuns(runIds: string[]) {
+      ipc.send(WATCH_RUNS_CHANNEL, [...runIds])
     }
   }
 }

@@ -1,6 +1,6 @@
 // An in-process stand-in for Electron's ipcMain/ipcRenderer pair: same call shapes, arguments and
 // results structured-cloned as Electron does, and a configurable sender frame for each invoke.
-import type { IpcMainLike } from '../../src/main/ipc/ipc-api'
+import type { IpcMainLike, IpcOnLike, IpcSenderLike } from '../../src/main/ipc/ipc-api'
 import type { IpcEventLike, SenderFrameLike } from '../../src/main/ipc/trusted-sender'
 import type { IpcRendererLike } from '../../src/preload/ipc-bridge'
 
@@ -8,7 +8,7 @@ type Handler = (event: IpcEventLike, ...args: unknown[]) => unknown
 type RendererListener = (event: unknown, ...args: unknown[]) => void
 
 export interface FakeIpc {
-  ipcMain: IpcMainLike
+  ipcMain: IpcMainLike & IpcOnLike
   ipcRenderer: IpcRendererLike
   /** webContents.send to this renderer. */
   send(channel: string, payload: unknown): void
@@ -20,6 +20,8 @@ export interface FakeIpc {
 export function createFakeIpc(): FakeIpc {
   const handlers = new Map<string, Handler>()
   const listeners = new Map<string, Set<RendererListener>>()
+  const mainListeners = new Map<string, Set<Parameters<IpcOnLike['on']>[1]>>()
+  const sender: IpcSenderLike = { id: 1, send: (channel, payload) => fake.send(channel, payload), isDestroyed: () => false, once: () => undefined }
   const fake: FakeIpc = {
     senderFrame: { url: 'app://renderer/index.html', parent: null },
     ipcMain: {
@@ -29,6 +31,14 @@ export function createFakeIpc(): FakeIpc {
       },
       removeHandler(channel) {
         handlers.delete(channel)
+      },
+      on(channel, listener) {
+        let set = mainListeners.get(channel)
+        if (!set) mainListeners.set(channel, (set = new Set()))
+        set.add(listener)
+      },
+      removeListener(channel, listener) {
+        mainListeners.get(channel)?.delete(listener)
       }
     },
     ipcRenderer: {
@@ -45,6 +55,9 @@ export function createFakeIpc(): FakeIpc {
       },
       removeListener(channel, listener) {
         listeners.get(channel)?.delete(listener)
+      },
+      send(channel, ...args) {
+        for (const l of [...(mainListeners.get(channel) ?? [])]) l({ senderFrame: fake.senderFrame, sender }, ...structuredClone(args))
       }
     },
     send(channel, payload) {

@@ -6,7 +6,7 @@ import { processTmpRoot } from '../app-paths'
 import { addDefaultStoreIfPresent } from '../core/default-store'
 import { VigilService } from '../core/vigil-service'
 import { eventChannel } from '../../shared/api/contract'
-import { forwardEventsOverIpc, registerIpcApi } from '../ipc/ipc-api'
+import { forwardEventsOverIpc, forwardRunDeltasOverIpc, registerIpcApi } from '../ipc/ipc-api'
 import { APP_ORIGIN, createSenderCheck, type TrustedOrigin } from '../ipc/trusted-sender'
 import { ReviewAlerts } from '../reviews/review-alerts'
 import { AppSettings, withoutSettingsWrites } from '../settings/app-settings'
@@ -172,6 +172,7 @@ async function start(): Promise<void> {
     if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(eventChannel('navigate'), { route })
   }
   registerIpcApi({ ipcMain, api: vigil, isTrustedSender: createSenderCheck(trustedOrigins()) })
+  forwardRunDeltasOverIpc({ ipcMain, events: vigil.events, isTrustedSender: createSenderCheck(trustedOrigins()) })
   forwardEventsOverIpc(vigil.events, (channel, payload) => {
     for (const win of BrowserWindow.getAllWindows()) {
       if (!win.isDestroyed()) win.webContents.send(channel, payload)

@@ -95,7 +95,8 @@ export class RunTracker {
   private readonly now: () => number
   private readonly maxRecentEvents: number
   private readonly maxRuns: number
-  private readonly limits: RunDetailLimits
+  /** The bounds of every run's detail. */
+  readonly limits: RunDetailLimits
   private readonly streams = new Map<string, Stream>()
   /** Insertion order = creation order. */
   private readonly runs = new Map<string, Run>()

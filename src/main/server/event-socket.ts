@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws'
+import { parseWatchRuns, type EventFrame } from '../../shared/api/contract'
 import type { EventHub } from '../core/event-hub'
 
 // Slow-client policy of the web bridge's event socket (`/api/events`), see SECURITY.md:
@@ -10,6 +11,13 @@ import type { EventHub } from '../core/event-hub'
 //    bridge reconnects and refetches on any close), and destroy the socket if the close frame,
 //    queued behind the backlog, has not gone through within SLOW_CLOSE_GRACE_MS (a client that
 //    reads nothing at all then sees 1006). The backlog is freed then, not after ws's 30 s close timeout.
+// Run deltas (`run-delta`) go only to a browser that watches the run: it says so with one small frame
+// `{"watchRuns":[…]}` (the only thing a browser sends here); they wait in its own bounded queue
+// (src/main/live/run-feed.ts) while its socket is backed up, and are dropped, with a gap it is told of,
+// past that queue's bound.
+
+/** Largest frame a browser may send on the event socket (a watch request); larger ones are ignored. */
+const MAX_CLIENT_FRAME_BYTES = 4096
 
 /** A browser that stops reading gets dropped once this much is queued, so it cannot stall the others. */
 export const MAX_QUEUED_BYTES = 8 * 1024 * 1024
@@ -86,8 +94,28 @@ export function attachEventSocket(
     ws.close(SLOW_CLIENT_CLOSE.code, SLOW_CLIENT_CLOSE.reason)
     setTimeout(() => ws.terminate(), SLOW_CLOSE_GRACE_MS).unref()
   }
+  const runs = events.runFeed.connect({
+    send: (delta) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ event: 'run-delta', payload: delta } satisfies EventFrame<'run-delta'>))
+    },
+    backlogBytes: () => ws.bufferedAmount
+  })
   ws.on('close', unsubscribe)
   ws.on('error', unsubscribe)
-  // Clients have nothing to say on this socket; anything they send is ignored (but counts as traffic).
-  ws.on('message', alive)
+  ws.on('close', () => runs.close())
+  // Clients only choose their runs here; anything else they send is ignored (but counts as traffic).
+  ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+    alive()
+    if (isBinary) return
+    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8')
+    if (text.length > MAX_CLIENT_FRAME_BYTES) return
+    let frame: unknown
+    try {
+      frame = JSON.parse(text)
+    } catch {
+      return
+    }
+    const ids = frame && typeof frame === 'object' ? parseWatchRuns((frame as { watchRuns?: unknown }).watchRuns) : null
+    if (ids) runs.watch(ids)
+  })
 }

@@ -9,7 +9,8 @@ import {
   type MethodName,
   type VigilApi,
   type VigilBridge,
-  type VigilEvents
+  type VigilEvents,
+  type WatchRunsFrame
 } from '../../shared/api/contract'
 import { ApiError, fromErrorData } from '../../shared/api/errors'
 
@@ -18,6 +19,8 @@ interface SocketLike {
   onmessage: ((ev: { data: unknown }) => void) | null
   onclose: ((ev: unknown) => void) | null
   onerror: ((ev: unknown) => void) | null
+  readonly readyState?: number
+  send?(data: string): void
   close(): void
 }
 
@@ -64,6 +67,18 @@ export function createWebBridge(opts: WebBridgeOptions): WebBridge {
   let lastHeard = 0
   let probing = false
   let watchdog: ReturnType<typeof setInterval> | null = null
+  /** The runs this window watches: said on every (re)connect, since the server forgets them with the socket. */
+  let watched: string[] = []
+  let open = false
+
+  function sayWatched(): void {
+    if (!socket || !open) return
+    try {
+      socket.send?.(JSON.stringify({ watchRuns: watched } satisfies WatchRunsFrame))
+    } catch {
+      // closing: said again on the next connect
+    }
+  }
 
   async function call(method: MethodName, args: unknown[]): Promise<unknown> {
     let res: Response
@@ -96,6 +111,8 @@ export function createWebBridge(opts: WebBridgeOptions): WebBridge {
     ws.onopen = () => {
       attempt = 0
       lastHeard = Date.now()
+      open = true
+      if (watched.length) sayWatched()
       opts.onConnectionChange?.(true)
     }
     ws.onmessage = (ev) => {
@@ -119,6 +136,7 @@ export function createWebBridge(opts: WebBridgeOptions): WebBridge {
   function lost(ws: SocketLike): void {
     if (socket !== ws) return
     socket = null
+    open = false
     ws.onopen = ws.onmessage = ws.onclose = null
     opts.onConnectionChange?.(false)
     if (disposed) return
@@ -169,6 +187,11 @@ export function createWebBridge(opts: WebBridgeOptions): WebBridge {
       set.add(listener as (payload: never) => void)
       connect()
       return () => set.delete(listener as (payload: never) => void)
+    },
+    watchRuns(runIds: string[]) {
+      watched = [...runIds]
+      connect()
+      sayWatched()
     },
     dispose() {
       disposed = true

@@ -2,6 +2,7 @@
 // (src/main/core), carried by IPC (preload) in the desktop app and by HTTP + WebSocket in `vigil serve`.
 import type { AppInfo, RecordingStatus } from '../model/app'
 import type { RunDetail, RunSummary } from '../model/live'
+import type { RunDelta } from '../model/run-reducer'
 import type { Overview, SessionFailure } from '../model/overview'
 import type { SessionRow } from '../model/perspt'
 import type { ReviewsDelta, ReviewsSnapshot } from '../model/review-delta'
@@ -134,6 +135,12 @@ export interface VigilEvents {
   'reviews-changed': ReviewsDelta
   /** Recording paused or resumed, or events not recorded: at most once a second, only on change. */
   'recording-changed': RecordingStatus
+  /**
+   * Only to a window that watches the run (VigilBridge.watchRuns): the run's new events as ops, numbered
+   * per run, to apply on top of getRun() (src/shared/model/run-reducer.ts). A jump in the numbers,
+   * `dropped` (the window's queue was full) or `reset` means: refetch getRun().
+   */
+  'run-delta': RunDelta
 }
 
 export type MethodName = keyof VigilApi
@@ -143,6 +150,29 @@ export type Unsubscribe = () => void
 /** What the renderer holds: the API plus a way to listen to push events. */
 export interface VigilBridge extends VigilApi {
   on<E extends EventName>(event: E, listener: (payload: VigilEvents[E]) => void): Unsubscribe
+  /**
+   * The runs this window shows live (at most MAX_WATCHED_RUNS; [] = none): Vigil pushes `run-delta` for
+   * them only. Kept by the bridge and said again after every reconnect.
+   */
+  watchRuns(runIds: string[]): void
+}
+
+/** Runs one window may watch at once. */
+export const MAX_WATCHED_RUNS = 8
+
+/** What a window says on the web bridge's event socket to choose its runs (the only thing it says). */
+export interface WatchRunsFrame {
+  watchRuns: string[]
+}
+
+/** IPC channel (renderer → main, one-way) carrying the run ids of VigilBridge.watchRuns. */
+export const WATCH_RUNS_CHANNEL = 'vigil:watch-runs'
+
+/** The run ids of a watch request, or null when it is not one (at most MAX_WATCHED_RUNS ids of 1–200 characters). */
+export function parseWatchRuns(raw: unknown): string[] | null {
+  if (!Array.isArray(raw) || raw.length > MAX_WATCHED_RUNS) return null
+  if (!raw.every((id): id is string => typeof id === 'string' && id.length > 0 && id.length <= 200)) return null
+  return [...new Set(raw)]
 }
 
 type ArgParsers = { [M in MethodName]: (raw: unknown) => Parameters<VigilApi[M]> }
@@ -255,7 +285,8 @@ const EVENT_SET: { [E in EventName]: true } = {
   'run-updated': true,
   navigate: true,
   'reviews-changed': true,
-  'recording-changed': true
+  'recording-changed': true,
+  'run-delta': true
 }
 export const EVENT_NAMES = Object.keys(EVENT_SET) as EventName[]
 

@@ -1,0 +1,181 @@
+// Keeps a window's copy of one run's detail: one getRun(), then the run's `run-delta` pushes applied
+// with the shared reducer (src/shared/model/run-reducer.ts) — no refetch per update. A jump in the op
+// numbers, a delta saying ops were dropped (the window's queue on the server was full) or that the run
+// was rebuilt, and a (re)connect, refetch; deltas arriving while it loads are kept and applied on top.
+// Ops are applied and shown at most once per `frame` (an animation frame in the page), so a busy run
+// costs one render per frame, whatever its event rate. Plain TypeScript, so it is tested in Node.
+import type { RunDetail } from '../../shared/model/live'
+import { applyRunOps, isLiveRunDetail, RUN_PAGE_EVENTS, type LiveRunDetail, type RunDelta, type RunOp } from '../../shared/model/run-reducer'
+
+/** Ops kept while the detail loads; past this they are dropped and the detail is fetched again. */
+const MAX_BUFFERED_OPS = 50_000
+
+export interface RunFollowOptions {
+  runId: string
+  load: (runId: string) => Promise<RunDetail>
+  /** Every new detail (lists that did not change keep their identity). */
+  onState: (detail: RunDetail) => void
+  onError?: (err: unknown) => void
+  /** When to apply queued ops and show them; default: the next animation frame (a timer where there is none). */
+  frame?: (fn: () => void) => void
+  keepEvents?: number
+}
+
+export class RunFollow {
+  private current: RunDetail | null = null
+  /** Ops received, not yet applied (they follow `current.live.seq` without a gap). */
+  private queued: RunOp[] = []
+  private buffered: RunDelta[] = []
+  private bufferedOps = 0
+  private overflowed = false
+  private loading: Promise<void> | null = null
+  private again = false
+  private framePending = false
+  private disposed = false
+  /** Details fetched so far, and the times a gap made one necessary (tests and diagnostics). */
+  loads = 0
+  gaps = 0
+
+  constructor(private readonly opts: RunFollowOptions) {}
+
+  get state(): RunDetail | null {
+    return this.current
+  }
+
+  dispose(): void {
+    this.disposed = true
+  }
+
+  /** A `run-delta` push (for any run: others are ignored). */
+  push(delta: RunDelta): void {
+    if (this.disposed || delta.runId !== this.opts.runId) return
+    if (this.loading || !this.current) {
+      this.buffer(delta)
+      if (!this.loading && !this.current) void this.resync().catch(() => undefined)
+      return
+    }
+    if (!isLiveRunDetail(this.current)) return // a recording: nothing is pushed for it
+    if (!this.accept(this.current.live.seq + this.queued.length, delta, this.queued)) {
+      this.gaps++
+      this.buffer(delta)
+      void this.resync().catch(() => undefined)
+      return
+    }
+    this.scheduleFrame()
+  }
+
+  /**
+   * Fetches the detail (once, however many callers ask while it loads; again afterwards if something
+   * asked after the request went out). Rejects when the fetch fails; the old detail stays.
+   */
+  resync(): Promise<void> {
+    if (this.loading) {
+      this.again = true
+      return this.loading
+    }
+    this.loading = this.run()
+      .catch((err: unknown) => {
+        if (!this.disposed) this.opts.onError?.(err)
+        throw err
+      })
+      .finally(() => (this.loading = null))
+    return this.loading
+  }
+
+  /** Appends the ops of `delta` that follow `have` to `into`; false when there is a gap before them. */
+  private accept(have: number, delta: RunDelta, into: RunOp[]): boolean {
+    if (delta.reset || delta.dropped) return false
+    const end = delta.from + delta.ops.length - 1
+    if (end <= have) return true // already in
+    if (delta.from > have + 1) return false
+    for (let i = have + 1 - delta.from; i < delta.ops.length; i++) into.push(delta.ops[i]!)
+    return true
+  }
+
+  private buffer(delta: RunDelta): void {
+    // A rebuilt run while a request is out: its answer may be the old run, so fetch once more.
+    if (delta.reset) {
+      if (this.loading) this.again = true
+      return
+    }
+    const kept: RunDelta = { runId: delta.runId, from: delta.from, ops: delta.ops, ...(delta.dropped ? { dropped: delta.dropped } : {}) }
+    if (this.bufferedOps + kept.ops.length > MAX_BUFFERED_OPS) {
+      this.overflowed = true
+      return
+    }
+    this.buffered.push(kept)
+    this.bufferedOps += kept.ops.length
+  }
+
+  private async run(): Promise<void> {
+    do {
+      this.again = false
+      // What came before this request is in its answer.
+      this.buffered = []
+      this.bufferedOps = 0
+      this.overflowed = false
+      this.loads++
+      const detail = await this.opts.load(this.opts.runId)
+      if (this.disposed) return
+      this.queued = []
+      this.current = detail
+      if (isLiveRunDetail(detail)) {
+        const ops: RunOp[] = []
+        for (const d of this.buffered) {
+          const have = detail.live.seq + ops.length
+          // Ops dropped before `from` are in the answer only if it is at least that recent.
+          if (d.dropped && have < d.from - 1) {
+            this.again = true
+            break
+          }
+          if (!this.accept(have, { ...d, dropped: undefined }, ops)) {
+            this.again = true
+            break
+          }
+        }
+        this.queued = ops
+      }
+      if (this.overflowed) this.again = true
+      this.buffered = []
+      this.bufferedOps = 0
+      this.show()
+    } while (this.again && !this.disposed)
+  }
+
+  private scheduleFrame(): void {
+    if (this.framePending) return
+    this.framePending = true
+    const frame = this.opts.frame ?? defaultFrame
+    frame(() => {
+      this.framePending = false
+      if (!this.disposed && !this.loading) this.show()
+    })
+  }
+
+  /** Applies the queued ops and shows the result. */
+  private show(): void {
+    if (this.disposed || !this.current) return
+    if (this.queued.length && isLiveRunDetail(this.current)) {
+      const ops = this.queued
+      this.queued = []
+      this.current = applyRunOps(this.current as LiveRunDetail, ops, this.opts.keepEvents ?? RUN_PAGE_EVENTS)
+    }
+    this.opts.onState(this.current)
+  }
+}
+
+function defaultFrame(fn: () => void): void {
+  if (typeof requestAnimationFrame !== 'function') {
+    setTimeout(fn, 0)
+    return
+  }
+  // A hidden tab gets no animation frames: a timer makes sure the state still moves on.
+  let done = false
+  const once = () => {
+    if (done) return
+    done = true
+    fn()
+  }
+  requestAnimationFrame(once)
+  setTimeout(once, 100)
+}
