@@ -152,7 +152,8 @@ test('Sandbox: branches, lineage scoped to the session, flushes and seals; searc
 })
 
 test('Decision trace: sections in order, counts, collapse, search; old stores say what is missing', async ({ page }) => {
-  await open(page, 'decisions')
+  // The grouped view is the second tab of the decisions (the timeline is the first).
+  await open(page, 'decisions', 'full', '?tab=grouped')
   const sections = page.locator('section[data-section]')
   await expect(sections).toHaveCount(9)
   expect(await sections.evaluateAll((els) => els.map((el) => el.getAttribute('data-section')))).toEqual([
@@ -191,7 +192,7 @@ test('Decision trace: sections in order, counts, collapse, search; old stores sa
   await escHead.click()
   await shootBothSchemes(page, 'session-decisions')
 
-  await open(page, 'decisions', 'old')
+  await open(page, 'decisions', 'old', '?tab=grouped')
   await expect(page.locator('section[data-section=escalations]')).toContainText("not in this store's schema")
   await expect(page.locator('section.unavailable')).toHaveCount(9)
 })
