@@ -1,8 +1,8 @@
 // Series for the session charts, aggregated in DuckDB: LLM latency percentiles, tokens and estimated
 // cost per time bucket and model; V_total per verification pass of every node.
 //
-// Latency percentiles: quantile_cont over the requests that have a latency; a NULL latency is left
-// out (never read as 0 ms) and counted. Tokens follow the LLM view's rule (a raw count of 0 is
+// Latency percentiles: Vigil's one definition (latencySql: quantile_cont over the requests that have a
+// latency; a NULL latency is left out, never read as 0 ms) and counted. Tokens follow the LLM view's rule (a raw count of 0 is
 // estimated from the text, (UTF-8 bytes + 3) div 4). Cost is Perspt's own estimate for those tokens.
 import type { DuckDBConnection } from '@duckdb/node-api'
 import type { EnergySeries, EnergySeriesNode, LlmSeries, LlmSeriesPoint } from '../../../shared/model/perspt-timeline'
@@ -11,6 +11,7 @@ import type { SchemaProbe } from '../store-reader'
 import { roundReal, text, toNumber } from '../store-reader'
 import { has, msOf, rows, timeOrder } from './dag-sql'
 import { ENERGY_EPSILON } from './energy'
+import { expressions as llmExpressions, latencySql } from './llm'
 
 /** At most this many time buckets per chart. */
 export const LLM_SERIES_MAX_BUCKETS = 60
@@ -27,15 +28,12 @@ export function bucketWidth(fromMs: number, toMs: number, max = LLM_SERIES_MAX_B
 
 export async function readLlmSeries(con: DuckDBConnection, probe: SchemaProbe, sessionId: string): Promise<LlmSeries> {
   const empty: LlmSeries = { bucketMs: 0, fromMs: null, toMs: null, models: [], points: [], undated: 0, latencyMissing: 0, tokensEstimated: false }
-  if (!has(probe, 'llm_requests', 'session_id')) return empty
-  const c = (column: string) => has(probe, 'llm_requests', column)
-  const raw = (column: string) => (c(column) ? `coalesce(${column}, 0)` : '0')
-  const tokens = (column: string, textColumn: string) =>
-    c(textColumn) ? `(CASE WHEN ${raw(column)} > 0 THEN ${column} ELSE (coalesce(strlen(${textColumn}), 0) + 3) // 4 END)` : raw(column)
-  const base = `SELECT ${msOf(probe, 'llm_requests', 'timestamp')} AS t, ${c('model') ? `coalesce(model, '')` : `''`} AS model,
-      ${c('latency_ms') ? 'TRY_CAST(latency_ms AS DOUBLE)' : 'NULL::DOUBLE'} AS lat,
-      ${tokens('tokens_in', 'prompt')} AS t_in, ${tokens('tokens_out', 'response')} AS t_out,
-      ${raw('tokens_in')} + ${raw('tokens_out')} AS raw_tokens
+  const c = probe.columns.get('llm_requests')
+  if (!c || !c.has('session_id')) return empty
+  // The LLM view's expressions: the same token estimate and the same latency column.
+  const e = llmExpressions(c)
+  const base = `SELECT ${e.timeMs} AS t, ${e.model} AS model, ${e.latency} AS lat,
+      ${e.tokensIn} AS t_in, ${e.tokensOut} AS t_out, ${e.rawIn} + ${e.rawOut} AS raw_tokens
     FROM llm_requests WHERE session_id = $sid`
   const [facts] = await rows(
     con,
@@ -62,8 +60,7 @@ export async function readLlmSeries(con: DuckDBConnection, probe: SchemaProbe, s
   const found = await rows(
     con,
     `SELECT (${Math.trunc(fromMs)} + floor((t - ${Math.trunc(fromMs)}) / ${width}) * ${width})::BIGINT AS b, model,
-       GROUPING(model) AS all_models, count(*) AS n, count(lat) AS timed,
-       quantile_cont(lat, 0.5) AS p50, quantile_cont(lat, 0.95) AS p95,
+       GROUPING(model) AS all_models, count(*) AS n, ${latencySql('lat')},
        sum(t_in) AS t_in, sum(t_out) AS t_out
      FROM (${base}) WHERE t IS NOT NULL
      GROUP BY GROUPING SETS ((b, model), (b))
@@ -73,7 +70,7 @@ export async function readLlmSeries(con: DuckDBConnection, probe: SchemaProbe, s
   const points: LlmSeriesPoint[] = found.map((r) => {
     const tokensIn = toNumber(r.t_in) ?? 0
     const tokensOut = toNumber(r.t_out) ?? 0
-    const timed = toNumber(r.timed) ?? 0
+    const timed = toNumber(r.lat_n) ?? 0
     return {
       t: toNumber(r.b) ?? 0,
       model: toNumber(r.all_models) === 1 ? null : String(r.model ?? ''),

@@ -38,8 +38,8 @@ function cols(probe: SchemaProbe): ReadonlySet<string> | null {
   return c && c.has('session_id') && c.has('id') ? c : null
 }
 
-/** SQL for the expressions every query shares; columns a store lacks read as constants. */
-function expressions(c: ReadonlySet<string>) {
+/** SQL for the expressions every query shares (the charts' series too); columns a store lacks read as constants. */
+export function expressions(c: ReadonlySet<string>) {
   const raw = (col: string) => (c.has(col) ? `coalesce(${col}, 0)` : '0')
   // Perspt's per-session rule: a raw count of 0 becomes (UTF-8 bytes + 3) div 4 of the text.
   const tokens = (col: string, textCol: string) =>
