@@ -1,0 +1,157 @@
+// The run page follows a live run from pushed deltas (issue 16 item 5): a publisher feeds Vigil's hub,
+// the page fetches the run's detail once, and every tab shows a new task, a tool call, an LLM iteration
+// and a file change with no further getRun. A run-delta frame dropped on the way (the socket is routed
+// through Playwright) is a gap: the page refetches once and shows what it missed.
+import { expect, test, type Page } from '@playwright/test'
+import { WebSocket } from 'ws'
+import { startVigil, type VigilProcess } from './support/vigil-process'
+
+let vigil: VigilProcess
+test.beforeAll(async () => {
+  vigil = await startVigil([])
+})
+test.afterAll(async () => {
+  expect(await vigil.stop()).toBe(0)
+})
+
+async function publisher(producerId: string) {
+  const ws = new WebSocket(`${vigil.url.replace('http', 'ws')}/ingress?producerId=${producerId}`)
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve)
+    ws.once('error', reject)
+  })
+  let seq = 0
+  const producer = { producerId, serviceName: 'svc', instanceId: producerId }
+  return {
+    send: (message: Record<string, unknown>) => ws.send(JSON.stringify({ type: 'event', producer, sequence: ++seq, receivedAt: new Date().toISOString(), message })),
+    close: () => ws.close()
+  }
+}
+
+async function runIdOf(producerId: string): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const res = await fetch(`${vigil.url}/api/rpc/listRuns`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"args":[]}' })
+    const runs = ((await res.json()) as { value: Array<{ runId: string; producerId: string | null }> }).value
+    const run = runs.find((r) => r.producerId === producerId)
+    if (run) return run.runId
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`no run for ${producerId}`)
+}
+
+function countGetRun(page: Page): () => number {
+  let n = 0
+  page.on('request', (req) => {
+    if (req.url().endsWith('/api/rpc/getRun')) n++
+  })
+  return () => n
+}
+
+const role = 'Researcher'
+const now = () => new Date().toISOString()
+
+test('every tab follows pushed deltas with one detail fetch', async ({ page }) => {
+  const p = await publisher('deltas-tabs')
+  p.send({ type: 'ensemble_started', ensembleId: 'e-deltas', startedAt: now(), totalTasks: 3, workflow: 'SEQUENTIAL' })
+  p.send({ type: 'task_started', taskIndex: 1, totalTasks: 3, taskDescription: 'Gather sources', agentRole: role, startedAt: now() })
+  const runId = await runIdOf('deltas-tabs')
+  const getRuns = countGetRun(page)
+  await page.goto(`${vigil.url}/#/run/${encodeURIComponent(runId)}`)
+  await expect(page.getByTestId('task-bar')).toHaveCount(1)
+  expect(getRuns()).toBe(1)
+
+  // A new task: the timeline's bars and table, and the flow.
+  p.send({ type: 'task_completed', taskIndex: 1, totalTasks: 3, taskDescription: 'Gather sources', agentRole: role, completedAt: now(), durationMs: 900, tokenCount: -1, toolCallCount: 0 })
+  p.send({ type: 'task_started', taskIndex: 2, totalTasks: 3, taskDescription: 'Summarise the findings', agentRole: role, startedAt: now() })
+  await expect(page.getByTestId('task-bar')).toHaveCount(2)
+  await expect(page.locator('tr[data-task-status=running]')).toContainText('Summarise the findings')
+  await expect(page.getByTestId('run-progress')).toHaveText('1 / 3 tasks')
+  await page.getByTestId('run-tab-flow').click()
+  await expect(page.getByTestId('flow-node')).toHaveCount(2)
+  p.send({ type: 'task_completed', taskIndex: 2, totalTasks: 3, taskDescription: 'Summarise the findings', agentRole: role, completedAt: now(), durationMs: 900, tokenCount: -1, toolCallCount: 1 })
+  p.send({ type: 'task_started', taskIndex: 3, totalTasks: 3, taskDescription: 'Write the report', agentRole: role, startedAt: now() })
+  await expect(page.getByTestId('flow-node')).toHaveCount(3)
+
+  // An LLM iteration: the conversation.
+  await page.getByTestId('run-tab-conversation').click()
+  p.send({ type: 'llm_iteration_started', agentRole: role, taskDescription: 'Write the report', iterationIndex: 0, messages: [{ role: 'user', content: 'Write it from the delta probe', toolCalls: null, toolName: null }], totalMessageCount: 1 })
+  await expect(page.getByTestId('llm-iteration')).toHaveCount(1)
+  await expect(page.getByTestId('llm-iteration')).toHaveAttribute('data-response-type', 'in-flight')
+  await expect(page.getByText('Write it from the delta probe')).toBeVisible()
+  p.send({ type: 'llm_iteration_completed', agentRole: role, taskDescription: 'Write the report', iterationIndex: 0, responseType: 'FINAL_ANSWER', responseText: 'The report, from deltas', inputTokens: 10, outputTokens: 5, latencyMs: 300 })
+  await expect(page.getByTestId('llm-iteration')).toHaveAttribute('data-response-type', 'FINAL_ANSWER')
+  await expect(page.getByText('The report, from deltas')).toBeVisible()
+
+  // A tool call: the tools table (and its count on the tab).
+  await page.getByTestId('run-tab-tools').click()
+  p.send({ type: 'tool_called', agentRole: role, taskIndex: 3, toolName: 'delta_probe_tool', durationMs: 12, outcome: 'FAILURE', toolArguments: '{"q":"x"}', toolResult: 'no luck', structuredResult: null })
+  await expect(page.getByTestId('tool-row')).toHaveCount(1)
+  await expect(page.getByTestId('tool-row')).toContainText('delta_probe_tool')
+  await expect(page.getByTestId('run-tab-tools')).toContainText('1 failed')
+
+  // A file change: the files table.
+  await page.getByTestId('run-tab-files').click()
+  p.send({ type: 'file_changed', agentRole: role, filePath: 'reports/delta-probe.md', changeType: 'CREATED', linesAdded: 12, linesRemoved: 0, timestamp: now() })
+  await expect(page.getByTestId('file-row')).toHaveCount(1)
+  await expect(page.getByTestId('file-row')).toContainText('reports/delta-probe.md')
+
+  // The end of the run: header and timeline.
+  p.send({ type: 'task_completed', taskIndex: 3, totalTasks: 3, taskDescription: 'Write the report', agentRole: role, completedAt: now(), durationMs: 900, tokenCount: -1, toolCallCount: 1 })
+  p.send({ type: 'ensemble_completed', ensembleId: 'e-deltas', completedAt: now(), durationMs: 3000, exitReason: 'COMPLETED', totalTokens: -1, totalToolCalls: 1 })
+  await page.getByTestId('run-tab-timeline').click()
+  await expect(page.getByTestId('run-progress')).toHaveText('3 / 3 tasks')
+  await expect(page.locator('tr[data-task-status=completed]')).toHaveCount(3)
+  await expect(page.locator('[aria-label="Recent events"] li').first()).toContainText('Ensemble finished')
+
+  // Everything above came from pushes: still the one fetch made on open.
+  expect(getRuns()).toBe(1)
+  p.close()
+})
+
+test('a dropped delta is a gap: the page refetches once and shows what it missed', async ({ page }) => {
+  // The page's event socket goes through Playwright, which can drop one run-delta frame on demand.
+  let dropNext = false
+  let droppedFrames = 0
+  await page.routeWebSocket(/\/api\/events$/, (ws) => {
+    const server = ws.connectToServer()
+    ws.onMessage((m) => server.send(m))
+    server.onMessage((m) => {
+      if (dropNext && typeof m === 'string' && m.startsWith('{"event":"run-delta"')) {
+        dropNext = false
+        droppedFrames++
+        return
+      }
+      ws.send(m)
+    })
+  })
+  const p = await publisher('deltas-gap')
+  p.send({ type: 'ensemble_started', ensembleId: 'e-gap', startedAt: now(), totalTasks: 1, workflow: 'SEQUENTIAL' })
+  p.send({ type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: 'Call tools', agentRole: role, startedAt: now() })
+  const runId = await runIdOf('deltas-gap')
+  const getRuns = countGetRun(page)
+  await page.goto(`${vigil.url}/#/run/${encodeURIComponent(runId)}`)
+  await page.getByTestId('run-tab-tools').click()
+  p.send({ type: 'tool_called', agentRole: role, taskIndex: 1, toolName: 'first_tool', durationMs: 1, outcome: 'SUCCESS', toolArguments: null, toolResult: 'ok', structuredResult: null })
+  await expect(page.getByTestId('tool-row')).toHaveCount(1)
+  expect(getRuns()).toBe(1)
+
+  dropNext = true
+  p.send({ type: 'tool_called', agentRole: role, taskIndex: 1, toolName: 'lost_tool', durationMs: 1, outcome: 'SUCCESS', toolArguments: null, toolResult: 'ok', structuredResult: null })
+  await expect.poll(() => droppedFrames).toBe(1)
+  // Nothing new yet: the page does not know it missed anything until the next delta arrives.
+  await page.waitForTimeout(300)
+  await expect(page.getByTestId('tool-row')).toHaveCount(1)
+  expect(getRuns()).toBe(1)
+
+  p.send({ type: 'tool_called', agentRole: role, taskIndex: 1, toolName: 'after_gap_tool', durationMs: 1, outcome: 'SUCCESS', toolArguments: null, toolResult: 'ok', structuredResult: null })
+  await expect(page.getByTestId('tool-row')).toHaveCount(3)
+  await expect(page.getByTestId('tool-row').nth(1)).toContainText('lost_tool')
+  await expect(page.getByTestId('tool-row').nth(2)).toContainText('after_gap_tool')
+  expect(getRuns()).toBe(2)
+
+  // And it goes on from deltas after the refetch.
+  p.send({ type: 'tool_called', agentRole: role, taskIndex: 1, toolName: 'later_tool', durationMs: 1, outcome: 'SUCCESS', toolArguments: null, toolResult: 'ok', structuredResult: null })
+  await expect(page.getByTestId('tool-row')).toHaveCount(4)
+  expect(getRuns()).toBe(2)
+  p.close()
+})
