@@ -327,10 +327,10 @@ export class VigilService implements VigilApi {
   }
 
   async getStoreTotals(storeId: string): Promise<StoreTotals> {
-    // Node counts are the list's own (summed), so the totals match the rows the page shows.
+    // Calls, tokens and node counts are the list's own (summed), so the totals match the rows the page
+    // shows; the list is taken inside the query, from the same snapshot the query reads.
     const store = this.registry.store(storeId)
-    const sessions = await store.listSessions()
-    return store.query('store-totals', (con, probe) => readStoreTotals(con, probe, sessions))
+    return store.query('store-totals', async (con, probe) => readStoreTotals(con, probe, await store.listSessions()))
   }
 
   async getSessionNodes(storeId: string, sessionId: string): Promise<SessionNodesView> {

@@ -231,7 +231,7 @@ export interface DecisionTrace {
 export interface StoreTotals {
   sessions: number
   llmCalls: number
-  /** Raw counts; a call with no count (0 or NULL) is estimated from its text, (UTF-8 bytes + 3) div 4. */
+  /** Sums of the session rows: a call with no count (0 or NULL) is estimated from its text, (UTF-8 bytes + 3) div 4. */
   tokensIn: number
   tokensOut: number
   /** Calls whose input or output count was estimated that way. */
@@ -254,6 +254,8 @@ export interface StoreTotals {
     /** Sessions whose value is past the first MAX_TOOLCHAINS listed (counted, not named). */
     unlisted: number
   } | null
+  /** The session list is a first read without counts yet: calls, tokens and nodes are not totals yet. */
+  countsPending: boolean
 }
 
 /** Why a V_total at commit is not a number. */

@@ -186,6 +186,14 @@ describe('readStoreTotals', () => {
     expect(t.persptNodes.total - t.persptNodes.completed - t.persptNodes.failed).toBeGreaterThanOrEqual(1)
   })
 
+  it('says when the session list is a first read without counts (the sums are not totals yet)', async () => {
+    const { con, probe } = main
+    const sessions = await readSessions(con, probe, { agentLive: false, now: Date.parse('2026-06-15T12:00:00Z') })
+    expect((await readStoreTotals(con, probe, sessions)).countsPending).toBe(false)
+    const first = sessions.map((s, i) => (i === 0 ? { ...s, countsPending: true } : s))
+    expect((await readStoreTotals(con, probe, first)).countsPending).toBe(true)
+  })
+
   it('lists detected_toolchain values with their session counts, and says when the column is absent', async () => {
     const { con, probe } = main
     const t = await readStoreTotals(con, probe, [])
@@ -199,7 +207,7 @@ describe('readStoreTotals', () => {
     expect(t.toolchains!.unset).toBe(Number(unset!.n))
     expect(t.toolchains!.unlisted).toBe(0)
 
-    const o = await readStoreTotals(old.con, old.probe, [])
+    const o = await readStoreTotals(old.con, old.probe, await readSessions(old.con, old.probe, { agentLive: false, now: Date.now() }))
     expect(o.toolchains).toBeNull()
     expect(o.llmCalls).toBe(1)
     expect(o.latencyMedianMs).toBe(40)

@@ -41,8 +41,9 @@ export async function readEnergyStats(con: DuckDBConnection, probe: SchemaProbe,
   if (!has(probe, 'energy_history', 'session_id', 'node_id')) return stats
   const id = has(probe, 'energy_history', 'id') ? 'id' : 'NULL::BIGINT'
   const comps = COMPONENTS.map(([, c]) => `${num(probe, c)} AS ${c}`).join(', ')
-  // One pass over the session's rows: per component, the finite values' min/max/mean, the lowest id
-  // holding each extreme, and how many values were NULL or non-finite.
+  // One aggregate over the session's rows: per component, the finite values' min/max/mean and how many
+  // values were NULL or non-finite. Then one more for the lowest id holding each extreme (arg_min over
+  // (value, id) pairs would do both at once, but costs ten times more on DuckDB 1.5).
   const per = COMPONENTS.map(
     ([, c]) => `
       count(${c}) FILTER (WHERE isfinite(${c})) AS ${c}_n,
@@ -50,22 +51,21 @@ export async function readEnergyStats(con: DuckDBConnection, probe: SchemaProbe,
       count(*) FILTER (WHERE NOT isfinite(${c})) AS ${c}_inf,
       min(${c}) FILTER (WHERE isfinite(${c})) AS ${c}_min,
       max(${c}) FILTER (WHERE isfinite(${c})) AS ${c}_max,
-      avg(${c}) FILTER (WHERE isfinite(${c})) AS ${c}_mean,
-      min(id) FILTER (WHERE ${c} = ${c}_lo) AS ${c}_min_id,
-      min(id) FILTER (WHERE ${c} = ${c}_hi) AS ${c}_max_id`
+      avg(${c}) FILTER (WHERE isfinite(${c})) AS ${c}_mean`
   )
-  const extremes = COMPONENTS.map(
-    ([, c]) => `min(${c}) FILTER (WHERE isfinite(${c})) OVER () AS ${c}_lo, max(${c}) FILTER (WHERE isfinite(${c})) OVER () AS ${c}_hi`
-  )
-  const [r] = await rows(
+  const passes = `(SELECT ${id} AS id, node_id, ${comps} FROM energy_history WHERE session_id = $sid)`
+  const [r] = await rows(con, `SELECT count(*) AS passes, count(DISTINCT node_id) AS nodes, ${per.join(',')} FROM ${passes}`, { sid: sessionId })
+  if (!r) return stats
+  // The extremes as exact DOUBLE literals (a JS number's shortest text reads back as the same double).
+  const at = (c: string, v: Row[string] | undefined) => {
+    const x = typeof v === 'number' && Number.isFinite(v) ? v : null
+    return x === null ? 'NULL::BIGINT' : `min(id) FILTER (WHERE ${c} = '${x}'::DOUBLE)`
+  }
+  const [ids] = await rows(
     con,
-    `WITH p AS (SELECT ${id} AS id, node_id, ${comps} FROM energy_history WHERE session_id = $sid),
-       q AS (SELECT *, ${extremes.join(', ')} FROM p)
-     SELECT count(*) AS passes, count(DISTINCT node_id) AS nodes, ${per.join(',')}
-     FROM q`,
+    `SELECT ${COMPONENTS.map(([, c]) => `${at(c, r[`${c}_min`])} AS ${c}_min_id, ${at(c, r[`${c}_max`])} AS ${c}_max_id`).join(', ')} FROM ${passes}`,
     { sid: sessionId }
   )
-  if (!r) return stats
   stats.passes = toNumber(r.passes) ?? 0
   stats.nodes = toNumber(r.nodes) ?? 0
   const real = (v: Row[string] | undefined) => roundReal(toNumber(v))
@@ -74,8 +74,8 @@ export async function readEnergyStats(con: DuckDBConnection, probe: SchemaProbe,
       min: real(r[`${c}_min`]),
       max: real(r[`${c}_max`]),
       mean: real(r[`${c}_mean`]),
-      minPassId: toNumber(r[`${c}_min_id`]),
-      maxPassId: toNumber(r[`${c}_max_id`]),
+      minPassId: toNumber(ids?.[`${c}_min_id`]),
+      maxPassId: toNumber(ids?.[`${c}_max_id`]),
       counted: toNumber(r[`${c}_n`]) ?? 0,
       missing: toNumber(r[`${c}_null`]) ?? 0,
       nonFinite: toNumber(r[`${c}_inf`]) ?? 0

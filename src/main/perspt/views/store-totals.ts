@@ -1,7 +1,7 @@
 // The store page's totals (Perspt's overview banner, spec §3.1), over every session of the store:
 // LLM calls, tokens, median and mean latency (NULL latency excluded), what Perspt would count as
-// nodes, and detected_toolchain where the schema has it. Vigil's own node counts are summed from the
-// session list by the caller, so the totals add up to the rows the page shows.
+// nodes, and detected_toolchain where the schema has it. Calls, tokens and Vigil's node counts are
+// summed from the session list, so the totals add up to the rows the page shows.
 import type { DuckDBConnection } from '@duckdb/node-api'
 import type { SessionRow } from '../../../shared/model/perspt'
 import type { StoreTotals } from '../../../shared/model/perspt-views'
@@ -31,38 +31,35 @@ export async function readStoreTotals(con: DuckDBConnection, probe: SchemaProbe,
     latencyMeanMs: null,
     nodes: { planned: 0, committed: 0, running: 0, failed: 0, escalated: 0, queued: 0 },
     persptNodes: { total: 0, completed: 0, failed: 0 },
-    toolchains: null
+    toolchains: null,
+    countsPending: false
   }
-  for (const s of sessions) for (const k of Object.keys(totals.nodes) as Array<keyof StoreTotals['nodes']>) totals.nodes[k] += s.nodes[k]
+  // Calls, tokens and nodes are the sums of the session rows (tokens with the same estimate, already
+  // computed per session, so no prompt text is read again); llm_requests' foreign key means no call
+  // belongs to no session. Latency needs every call's value: that is read below.
+  for (const s of sessions) {
+    totals.llmCalls += s.llmRequests
+    totals.tokensIn += s.tokensIn
+    totals.tokensOut += s.tokensOut
+    for (const k of Object.keys(totals.nodes) as Array<keyof StoreTotals['nodes']>) totals.nodes[k] += s.nodes[k]
+  }
+  // A first, progressive read lists sessions before their counts: the sums are not totals yet.
+  totals.countsPending = sessions.some((s) => (s as { countsPending?: boolean }).countsPending === true)
 
   if (has(probe, 'llm_requests', 'session_id')) {
-    // The same estimate as each session's row (readLlmAggregates), so the totals equal the column sums.
-    const tokens = (c: string, textCol: string) =>
-      has(probe, 'llm_requests', c, textCol)
-        ? `CASE WHEN coalesce(${c}, 0) > 0 THEN ${c} ELSE (coalesce(strlen(${textCol}), 0) + 3) // 4 END`
-        : has(probe, 'llm_requests', c)
-          ? `coalesce(${c}, 0)`
-          : '0'
     const noCount = (c: string) => (has(probe, 'llm_requests', c) ? `coalesce(${c}, 0) <= 0` : 'true')
-    // NULL (and, in a hostile store, non-numeric or non-finite) latency is left out and counted as missing.
-    const latency = has(probe, 'llm_requests', 'latency_ms')
-      ? 'CASE WHEN isfinite(TRY_CAST(latency_ms AS DOUBLE)) THEN TRY_CAST(latency_ms AS DOUBLE) END'
-      : 'NULL::DOUBLE'
+    // quantile_cont, avg and count skip NULL: a call without a latency is left out (and counted as missing).
+    const latency = has(probe, 'llm_requests', 'latency_ms') ? 'latency_ms' : 'NULL::INTEGER'
     const [r] = await rows(
       con,
-      `SELECT count(*) AS n,
-         sum(${tokens('tokens_in', 'prompt')}) AS t_in, sum(${tokens('tokens_out', 'response')}) AS t_out,
-         count(*) FILTER (WHERE ${noCount('tokens_in')} OR ${noCount('tokens_out')}) AS estimated,
+      `SELECT count(*) AS n, count(*) FILTER (WHERE ${noCount('tokens_in')} OR ${noCount('tokens_out')}) AS estimated,
          count(${latency}) AS lat_n, quantile_cont(${latency}, 0.5) AS p50, avg(${latency}) AS mean
        FROM llm_requests`
     )
     if (r) {
-      totals.llmCalls = toNumber(r.n) ?? 0
-      totals.tokensIn = toNumber(r.t_in) ?? 0
-      totals.tokensOut = toNumber(r.t_out) ?? 0
       totals.estimatedCalls = toNumber(r.estimated) ?? 0
       totals.latencyCounted = toNumber(r.lat_n) ?? 0
-      totals.latencyMissing = totals.llmCalls - totals.latencyCounted
+      totals.latencyMissing = (toNumber(r.n) ?? 0) - totals.latencyCounted
       const round = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10)
       totals.latencyMedianMs = round(toNumber(r.p50))
       totals.latencyMeanMs = round(toNumber(r.mean))
