@@ -6,6 +6,8 @@ import { expect, test, type Locator, type Page } from '@playwright/test'
 import { EnsembleSimulator, finishedSequentialRunScript } from '../../src/main/demo/ensemble-simulator'
 import type { ServerMessage } from '../../src/shared/protocol/agentensemble'
 import { startVigil, type VigilProcess } from './support/vigil-process'
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
 
 const ENSEMBLE = 'tab1e5e2-0a4e-4f5a-9b8c-7d6e5f4a3b2c'
 const FILES = 600
@@ -230,3 +232,108 @@ test('a row of the review history opens its gate on click and on Enter', async (
   await history.locator(`tr[data-gate-id="${ids[2]}"] td`).last().click()
   await expect(page).toHaveURL(new RegExp(`#/reviews/${ids[2]}$`))
 })
+
+// ---- laptop sizes ------------------------------------------------------------------------------------
+
+const shots = resolve(__dirname, '../../test-results/screenshots')
+
+/** Light and dark screenshots of the view as it is, for looking at (test-results/screenshots/responsive-*). */
+async function shoot(page: Page, name: string): Promise<void> {
+  mkdirSync(shots, { recursive: true })
+  const width = page.viewportSize()!.width
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme })
+    await page.waitForTimeout(120)
+    await page.screenshot({ path: resolve(shots, `responsive-${name}-${width}-${scheme}.png`) })
+  }
+  await page.emulateMedia({ colorScheme: 'light' })
+}
+
+/**
+ * Every DataTable on the page: its region scrolls sideways (never clips), every header label fits its
+ * column, and scrolled to the end the last column is fully inside the region.
+ */
+async function expectNoClippedColumns(page: Page, where: string): Promise<void> {
+  const regions = page.locator('[data-table-scroll]')
+  expect(await regions.count(), `${where}: a table on the page`).toBeGreaterThan(0)
+  const problems = await regions.evaluateAll((els) => {
+    const out: string[] = []
+    for (const el of els as HTMLElement[]) {
+      const name = el.getAttribute('aria-label')
+      const style = getComputedStyle(el)
+      if (!['auto', 'scroll'].includes(style.overflowX)) out.push(`${name}: overflow-x is ${style.overflowX}`)
+      for (const th of el.querySelectorAll('th')) {
+        if (th.scrollWidth > th.clientWidth + 1) out.push(`${name}: header "${th.textContent?.trim()}" is clipped (${th.scrollWidth} > ${th.clientWidth})`)
+      }
+      el.scrollLeft = el.scrollWidth
+      const last = el.querySelector('thead th:last-child')
+      if (last && last.getBoundingClientRect().right > el.getBoundingClientRect().right + 1) out.push(`${name}: the last column cannot be scrolled into view`)
+      el.scrollLeft = 0
+    }
+    return out
+  })
+  expect(problems, where).toEqual([])
+}
+
+/** The smallest text on screen in the DAG, px (Infinity when no text is drawn); 10.99 allows for float rounding of 11. */
+const smallestDagText = (page: Page) =>
+  page.getByTestId('dag-viewport').evaluate((el) => {
+    let min = Infinity
+    for (const t of el.querySelectorAll('svg text')) {
+      const m = (t as SVGTextElement).getScreenCTM()
+      if (!m) continue
+      min = Math.min(min, parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b))
+    }
+    return min
+  })
+
+for (const size of [
+  { width: 1024, height: 700 },
+  { width: 1280, height: 800 },
+  { width: 1440, height: 900 }
+]) {
+  test(`at ${size.width}×${size.height} no table column is clipped and DAG text stays at least 11 px`, async ({ page }) => {
+    await page.setViewportSize(size)
+
+    await openRun(page, 'tools')
+    await expect(page.locator('[data-testid=tool-row]')).toHaveCount(TOOLS)
+    await expectNoClippedColumns(page, 'run tools')
+    if (size.width !== 1280) await shoot(page, 'run-tools')
+    await page.getByTestId('run-tab-files').click()
+    await expect(page.locator('[data-testid=file-row]').first()).toBeVisible()
+    await expectNoClippedColumns(page, 'run files')
+    if (size.width !== 1280) await shoot(page, 'run-files')
+
+    await page.goto(`${vigil.url}/#/reviews/history`)
+    await expect(page.getByRole('region', { name: 'Decided gates' })).toBeVisible()
+    await expectNoClippedColumns(page, 'review history')
+    if (size.width !== 1280) await shoot(page, 'review-history')
+
+    // The demo store's sessions, then the DAG of a finished session.
+    await page.goto(vigil.url)
+    await page.getByRole('link', { name: /Demo · Perspt store/ }).first().click()
+    // A finished session: the running one may not have written its plan yet.
+    const session = page.locator('[data-session]:not(:has([data-status=running]))').first()
+    await expect(session).toBeVisible()
+    if (await page.locator('[data-table-scroll]').count()) await expectNoClippedColumns(page, 'sessions')
+    if (size.width !== 1280) await shoot(page, 'sessions')
+    const sid = await session.getAttribute('data-session')
+    const hash = await page.evaluate(() => window.location.hash)
+    await page.goto(`${vigil.url}/${hash}/session/${encodeURIComponent(sid!)}/dag`)
+    const nodes = page.locator('[data-testid=dag-viewport] g[data-node]')
+    // The demo store is written all the time: a snapshot can take a while on a busy machine.
+    await expect(nodes.first()).toBeVisible({ timeout: 30_000 })
+    await expect(page.locator('[data-testid=dag-viewport] svg text').first()).toBeVisible()
+    expect(await smallestDagText(page)).toBeGreaterThanOrEqual(10.99)
+    if (size.width !== 1280) await shoot(page, 'dag')
+    // Zooming out keeps the text's size and drops what does not fit, down to no text at all.
+    const viewport = page.getByTestId('dag-viewport')
+    await viewport.focus()
+    for (let i = 0; i < 8; i++) {
+      await page.keyboard.press('-')
+      expect(await smallestDagText(page)).toBeGreaterThanOrEqual(10.99)
+    }
+    await expect(page.locator('[data-testid=dag-viewport] svg text')).toHaveCount(0)
+    await expect(page.locator('[data-testid=dag-viewport] .stats')).toContainText('zoom in to read the names')
+  })
+}
