@@ -4,6 +4,7 @@
 // recomputed only when the run changed.
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { durationOf, sessionDurationMs } from '../../shared/model/duration'
+import { previewGraphemes } from '../../shared/graphemes'
 import type { RunDetail, RunSummary } from '../../shared/model/live'
 import type {
   Overview,
@@ -79,9 +80,8 @@ function emptyTotals(): OverviewTotals {
 
 function oneLine(s: string | null | undefined, max = 200): string | null {
   if (!s) return null
-  const line = s.replace(/\s+/g, ' ').trim()
-  if (!line) return null
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line
+  // Cut on a grapheme boundary: never inside an emoji, a flag or a letter's accents.
+  return previewGraphemes(s, max) || null
 }
 
 /** Buckets `times` (ms) into OVERVIEW_LIMITS.sparkBuckets buckets ending at `now`. */

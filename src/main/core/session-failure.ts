@@ -2,6 +2,7 @@
 // evidence), else the newest failed node, else the node with the most attempts that has not committed.
 // Three small queries on the snapshot copy, cached per snapshot version by PersptStore.query().
 import type { DuckDBConnection } from '@duckdb/node-api'
+import { previewGraphemes } from '../../shared/graphemes'
 import type { SessionFailure } from '../../shared/model/overview'
 import type { SessionRow } from '../../shared/model/perspt'
 import type { SchemaProbe } from '../perspt/store-reader'
@@ -10,8 +11,8 @@ import { has, msOf, rows } from '../perspt/views/dag-sql'
 
 function oneLine(s: string | null, max = 240): string | null {
   if (!s) return null
-  const line = s.replace(/\s+/g, ' ').trim()
-  return !line ? null : line.length > max ? `${line.slice(0, max - 1)}…` : line
+  // Cut on a grapheme boundary: never inside an emoji, a flag or a letter's accents.
+  return previewGraphemes(s, max) || null
 }
 
 export async function readSessionFailure(con: DuckDBConnection, probe: SchemaProbe, session: SessionRow): Promise<SessionFailure> {

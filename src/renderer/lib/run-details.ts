@@ -1,4 +1,5 @@
 // Pure helpers for the live run views (timeline, flow, tools): no DOM, easy to reason about.
+import { headGraphemes } from '../../shared/graphemes'
 import type { DelegationView, RunDetail, TaskView, ToolCallView } from '../../shared/model/live'
 
 /** Pretty-prints a JSON string (2-space indent); anything that is not JSON comes back as is. */
@@ -197,6 +198,8 @@ export function formatClock(t: number, withMs = false): string {
   return withMs ? `${base}.${pad(d.getMilliseconds(), 3)}` : base
 }
 
+/** At most `max` graphemes, "…" when cut: never inside an emoji, a flag or a letter's accents. */
 export function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text
+  if (text.length <= max) return text
+  return headGraphemes(text, max).length === text.length ? text : `${headGraphemes(text, max - 1)}…`
 }

@@ -5,6 +5,8 @@ import { graphemeBoundaryAtOrBefore, graphemeCount, headGraphemes, previewGraphe
 import { clipText, energyInvalidText, formatEnergy, latencyBasisText, previewText } from '../../../src/renderer/lib/format'
 import { decodeIdSegment, encodeIdSegment } from '../../../src/renderer/lib/route-ids'
 import { repeatedIds, uniqueKeys } from '../../../src/renderer/lib/unique-keys'
+import { truncate } from '../../../src/renderer/lib/run-details'
+import { decisionCap } from '../../../src/main/perspt/views/decision-trace'
 
 const FAMILY = '👨‍👩‍👧‍👦'
 const COMBINING = 'e\u0301\u0323'
@@ -71,6 +73,13 @@ describe('grapheme cuts', () => {
       expect(b).toBeLessThanOrEqual(at)
       expect([...starts].some((s) => s > b && s <= at)).toBe(false)
     }
+  })
+
+  it('the other cuts (run details, decision fields) keep clusters whole too', () => {
+    expect(truncate(FLAG.repeat(10), 5)).toBe(`${FLAG.repeat(4)}…`)
+    expect(truncate('ok', 5)).toBe('ok')
+    expect(decisionCap(COMBINING.repeat(10), 4)).toBe(`${COMBINING.repeat(3)}…`)
+    expect(decisionCap(`${'a'.repeat(3)}${FAMILY}`, 4)).toBe(`aaa${FAMILY}`)
   })
 
   it('renderer helpers use the same cuts', () => {

@@ -2,6 +2,7 @@
 // rewrites, repairs, verifications, reviews, steps and corrections (each its own table; absent tables skipped).
 import type { DuckDBConnection } from '@duckdb/node-api'
 import type { DecisionItem, DecisionSectionKey } from '../../../shared/model/perspt-views'
+import { headGraphemes } from '../../../shared/graphemes'
 import type { PersptTable } from '../schema'
 import { isoFromMs, roundReal, text, toNumber } from '../store-reader'
 import type { SchemaProbe } from '../store-reader'
@@ -152,7 +153,7 @@ const SOURCES: Source[] = [
       const result = j.result_json
       if (typeof result === 'object' && result !== null && typeof (result as { raw_output?: unknown }).raw_output === 'string') {
         const raw = (result as { raw_output: string }).raw_output
-        if (raw.length > 2000) j.result_json = { ...result, raw_output: `${raw.slice(0, 2000)}…` }
+        if (raw.length > 2000) j.result_json = { ...result, raw_output: `${headGraphemes(raw, 2000)}…` }
       }
       const ok = [r.syntax_ok, r.build_ok, r.tests_ok, r.lint_ok].every((v) => v === true)
       return {

@@ -4,6 +4,7 @@
 // holds at most the newest DECISION_SECTION_LIMIT items while reporting its true total.
 import type { DuckDBConnection, DuckDBValue, JS } from '@duckdb/node-api'
 import type { DecisionItem, DecisionSection, DecisionSectionKey, DecisionTrace } from '../../../shared/model/perspt-views'
+import { headGraphemes } from '../../../shared/graphemes'
 import type { PersptTable } from '../schema'
 import type { SchemaProbe } from '../store-reader'
 import { isoFromMs, roundReal, text, toNumber } from '../store-reader'
@@ -262,11 +263,10 @@ const SECTIONS: SectionSpec[] = [
   }
 ]
 
-/** Cuts a long text on a character boundary (never inside a surrogate pair), keeping its layout. */
+/** Cuts a long text on a grapheme boundary (never inside an emoji, a flag or accents), keeping its layout. */
 export function decisionCap(s: string, max = DECISION_FIELD_MAX_CHARS): string {
   if (s.length <= max) return s
-  const chars = Array.from(s)
-  return chars.length <= max ? s : `${chars.slice(0, max - 1).join('')}…`
+  return headGraphemes(s, max).length === s.length ? s : `${headGraphemes(s, max - 1)}…`
 }
 
 /** A JSON-in-TEXT value: parsed when valid, else the raw text; '' (unwrap_or_default) is absent. */
