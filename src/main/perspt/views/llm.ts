@@ -263,28 +263,38 @@ export async function readLlmRows(
   }
 }
 
+/** The row of one request of this session with the columns `select` picks; anything else is not found. */
+async function requestRow(
+  con: DuckDBConnection,
+  probe: SchemaProbe,
+  sessionId: string,
+  requestId: number,
+  select: (e: ReturnType<typeof expressions>) => string
+): Promise<Row> {
+  const c = cols(probe)
+  const notFound = () => new ApiError('not-found', `No LLM request ${requestId} in session "${sessionId}".`)
+  if (!c || !Number.isSafeInteger(requestId)) throw notFound()
+  const [r] = await rows(con, `SELECT ${select(expressions(c))} FROM llm_requests WHERE session_id = $1 AND id = $2::BIGINT LIMIT 1`, [
+    sessionId,
+    String(requestId)
+  ])
+  if (!r) throw notFound()
+  return r
+}
+
 /**
  * One request of this session: the first LLM_TEXT_HEAD_CHARS characters of its prompt and response
  * and their full lengths (a multi-MB text is never shipped whole here); anything else is not found.
  */
-export async function readLlmRequest(
-  con: DuckDBConnection,
-  probe: SchemaProbe,
-  sessionId: string,
-  requestId: number
-): Promise<LlmRequestText> {
-  const c = cols(probe)
-  const notFound = () => new ApiError('not-found', `No LLM request ${requestId} in session "${sessionId}".`)
-  if (!c || !Number.isSafeInteger(requestId)) throw notFound()
-  const e = expressions(c)
-  const [r] = await rows(
+export async function readLlmRequest(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, requestId: number): Promise<LlmRequestText> {
+  const r = await requestRow(
     con,
-    `SELECT left(${e.prompt}, ${LLM_TEXT_HEAD_CHARS}) AS prompt, left(${e.response}, ${LLM_TEXT_HEAD_CHARS}) AS response,
-       length(${e.prompt}) AS p_len, length(${e.response}) AS r_len
-     FROM llm_requests WHERE session_id = $1 AND id = $2::BIGINT LIMIT 1`,
-    [sessionId, String(requestId)]
+    probe,
+    sessionId,
+    requestId,
+    (e) => `left(${e.prompt}, ${LLM_TEXT_HEAD_CHARS}) AS prompt, left(${e.response}, ${LLM_TEXT_HEAD_CHARS}) AS response,
+      length(${e.prompt}) AS p_len, length(${e.response}) AS r_len`
   )
-  if (!r) throw notFound()
   return {
     id: requestId,
     prompt: typeof r.prompt === 'string' ? r.prompt : '',
@@ -307,19 +317,11 @@ export async function readLlmText(
   offset: number,
   length: number
 ): Promise<LlmTextPart> {
-  const c = cols(probe)
-  const notFound = () => new ApiError('not-found', `No LLM request ${requestId} in session "${sessionId}".`)
-  if (!c || !Number.isSafeInteger(requestId)) throw notFound()
-  const e = expressions(c)
-  const column = part === 'prompt' ? e.prompt : e.response
   const from = clampInt(offset, 0, Number.MAX_SAFE_INTEGER)
   const count = clampInt(length, 1, LLM_TEXT_PART_MAX)
-  const [r] = await rows(
-    con,
-    `SELECT substring(${column}, ${from + 1}, ${count}) AS t, length(${column}) AS n
-     FROM llm_requests WHERE session_id = $1 AND id = $2::BIGINT LIMIT 1`,
-    [sessionId, String(requestId)]
-  )
-  if (!r) throw notFound()
+  const r = await requestRow(con, probe, sessionId, requestId, (e) => {
+    const column = part === 'prompt' ? e.prompt : e.response
+    return `substring(${column}, ${from + 1}, ${count}) AS t, length(${column}) AS n`
+  })
   return { id: requestId, part, offset: from, text: typeof r.t === 'string' ? r.t : '', totalChars: toNumber(r.n) ?? 0 }
 }
