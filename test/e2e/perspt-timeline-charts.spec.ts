@@ -217,14 +217,14 @@ test('LLM charts: latency p50/p95 as SQL computes them (NULL latency left out), 
   const asMs = (s: string) => (s.endsWith(' s') ? Number(s.replace(/[^\d.]/g, '')) * 1000 : Number(s.replace(/[^\d.]/g, '')))
   expect(Math.abs(asMs(cells[0]!) - (q!.p95 as number))).toBeLessThanOrEqual(Math.max(1, (q!.p95 as number) * 0.01))
   expect(Math.abs(asMs(cells[1]!) - (q!.p50 as number))).toBeLessThanOrEqual(Math.max(1, (q!.p50 as number) * 0.01))
-  await expect(table.locator('thead th').first()).toHaveText(/^Time \(.+\)$/)
+  await expect(table.locator('thead th').first()).toHaveText(/^Period start \(.+\)$/)
   await latency.getByTestId('llm-latency-chart-table-toggle').click()
 
   // Tokens per model add up to the session's tokens (per bucket, per model in the table).
   const tokens = charts.getByTestId('llm-tokens-chart')
   const models = (await sql(`SELECT model, count(*) AS n FROM llm_requests WHERE session_id = '${VIEWS_MAIN}' GROUP BY model ORDER BY n DESC, model`)).map((r) => String(r.model))
   expect(models).toHaveLength(3)
-  await expect(tokens.locator('thead th')).toHaveText([/^Time/, ...models])
+  await expect(tokens.locator('thead th')).toHaveText([/^Period start/, ...models])
   const [t] = await sql(`SELECT sum(tokens_in + tokens_out)::BIGINT AS n FROM llm_requests WHERE session_id = '${VIEWS_MAIN}'`)
   const sum = await tokens.locator('tbody td').evaluateAll((tds) => tds.reduce((n, td) => n + Number((td.textContent ?? '').replace(/[^\d]/g, '') || 0), 0))
   expect(sum).toBe(Number(t!.n))
