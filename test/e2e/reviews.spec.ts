@@ -116,7 +116,7 @@ test.describe('review inbox with the review API', () => {
     await expect(detail(page).getByTestId('gate-output')).toHaveText('Revenue grew 12% quarter on quarter.\nChurn fell to 2.1%.')
     await expect(detail(page)).toContainText('Check the numbers against the finance sheet')
     await expect(detail(page)).toContainText('report-bot')
-    await expect(detail(page)).toContainText('AFTER')
+    await expect(detail(page)).toContainText('After the task')
     await expect(page.getByTestId('queue-item')).toHaveCount(1)
     await expect(page.getByTestId('sidebar-review-count')).toHaveText('1 pending')
     await expect(page).toHaveTitle(/^\(1\) Review waiting · Vigil$/)
@@ -125,7 +125,7 @@ test.describe('review inbox with the review API', () => {
     await page.keyboard.press('a')
     const result = await waiting
     expect(result).toMatchObject({ status: 'APPLIED', decision: 'CONTINUE', surface: 'browser-inbox' })
-    await expect(page.getByTestId('gate-outcome')).toContainText('Decided via a browser inbox by local (no password): CONTINUE at')
+    await expect(page.getByTestId('gate-outcome')).toContainText('Decided via a browser inbox by local (no password): Approved (CONTINUE) at')
     await expect(page.getByTestId('gate-outcome')).toContainText('(from this window)')
     await expect(page.getByTestId('approve')).toHaveCount(0)
     await expect(page.getByTestId('sidebar-review-count')).toHaveText('0 pending')
@@ -145,7 +145,7 @@ test.describe('review inbox with the review API', () => {
     await a.getByTestId('approve').click()
     await expect(a.getByTestId('gate-outcome')).toContainText('CONTINUE')
     // The other page never keeps a stale panel.
-    await expect(b.getByTestId('gate-outcome')).toContainText('Decided via a browser inbox by local (no password): CONTINUE at', { timeout: 2000 })
+    await expect(b.getByTestId('gate-outcome')).toContainText('Decided via a browser inbox by local (no password): Approved (CONTINUE) at', { timeout: 2000 })
     await expect(b.getByTestId('approve')).toHaveCount(0)
     await expect(b.getByTestId('gate-outcome')).not.toContainText('from this window')
     await context.close()
@@ -189,7 +189,7 @@ test.describe('review inbox with the review API', () => {
 
     await page.getByTestId('approve').click()
     const outcome = page.getByTestId('gate-outcome')
-    await expect(outcome).toContainText('Decided via the review API by local (no password): EXIT_EARLY at')
+    await expect(outcome).toContainText('Decided via the review API by local (no password): Exited early (EXIT_EARLY) at')
     await expect(page.getByTestId('gate-lost')).toContainText('Your approval was not applied')
     await expect(page.getByTestId('approve')).toHaveCount(0)
     await shootBothSchemes(page, 'reviews-lost-race')
@@ -238,7 +238,7 @@ test.describe('review inbox with the review API', () => {
     await textarea.press('ControlOrMeta+Enter')
     const result = await waiting
     expect(result).toMatchObject({ status: 'APPLIED', decision: 'EDIT', revisedOutput: revised, surface: 'browser-inbox' })
-    await expect(page.getByTestId('gate-outcome')).toContainText('Decided via a browser inbox by local (no password): EDIT at')
+    await expect(page.getByTestId('gate-outcome')).toContainText('Decided via a browser inbox by local (no password): Edited (EDIT) at')
     await expect(page).toHaveURL(new RegExp(`#/reviews/${id}$`))
     // The sent edit stays visible as a diff.
     await expect(page.getByTestId('diff').locator('mark.insert')).toHaveText('blue')
@@ -285,9 +285,9 @@ test.describe('review inbox with the review API', () => {
     await expect(countdown).toHaveText(/^Auto-continue (in 0:0[12]|now…)$/)
     await expect(countdown).toHaveClass(/urgent/)
     const outcome = page.getByTestId('gate-outcome')
-    await expect(outcome).toContainText('Timed out — CONTINUE applied at', { timeout: 5000 })
+    await expect(outcome).toContainText('Timed out — Approved (CONTINUE) applied at', { timeout: 5000 })
     expect(await waiting).toMatchObject({ status: 'TIMED_OUT', decision: 'CONTINUE', surface: 'timeout' })
-    await expect(detail(page).getByText('Timed out · CONTINUE')).toBeVisible()
+    await expect(detail(page).getByText('Timed out · Approved (CONTINUE)')).toBeVisible()
   })
 
   test('a page opened while a gate waits sees it pending, then the API decision at once', async ({ page }) => {
@@ -302,7 +302,7 @@ test.describe('review inbox with the review API', () => {
 
     const api = await decideByApi(vigil, id, { decision: 'approve', decidedBy: 'ci' })
     expect(api.status).toBe(200)
-    await expect(page.getByTestId('gate-outcome')).toContainText('Decided via the review API by local (no password): CONTINUE at', { timeout: 2000 })
+    await expect(page.getByTestId('gate-outcome')).toContainText('Decided via the review API by local (no password): Approved (CONTINUE) at', { timeout: 2000 })
   })
 
   test('exit early asks first: Esc keeps the gate, Enter confirms', async ({ page }) => {
@@ -448,7 +448,7 @@ test.describe('review inbox with the review API', () => {
     again.send(envelope(3, { type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: 'x', agentRole: 'A', startedAt: new Date().toISOString() }))
     await expect(page.getByTestId('gate-disconnected')).toHaveCount(0)
     await failure.getByRole('button', { name: 'Retry' }).click()
-    await expect(page.getByTestId('gate-outcome')).toContainText('Decided via a browser inbox by local (no password): CONTINUE at')
+    await expect(page.getByTestId('gate-outcome')).toContainText('Decided via a browser inbox by local (no password): Approved (CONTINUE) at')
     await expect.poll(() => received.filter((f) => f.includes('rv-flaky'))).toHaveLength(1)
     again.close()
   })
@@ -564,7 +564,7 @@ test.describe('review inbox with an attached AgentEnsemble dashboard', () => {
     await expect(detail(page)).toContainText('Check tone and facts before publishing')
 
     await page.keyboard.press('a')
-    await expect(page.getByTestId('gate-outcome')).toContainText('Decided via a browser inbox by local (no password): CONTINUE at')
+    await expect(page.getByTestId('gate-outcome')).toContainText('Decided via a browser inbox by local (no password): Approved (CONTINUE) at')
     await expect.poll(() => frames.filter((f) => f.includes('review_decision'))).toHaveLength(1)
     expect(frames.find((f) => f.includes('review_decision'))).toBe('{"type":"review_decision","reviewId":"rv-attach-1","decision":"CONTINUE"}')
     expect(sim.decisions).toEqual([{ reviewId: 'rv-attach-1', decision: 'CONTINUE' }])

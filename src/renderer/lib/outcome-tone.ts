@@ -1,34 +1,15 @@
-// Tones for the outcome words of Perspt's decision, sandbox and LLM data, on Vigil's one palette.
+// Tones for the outcome words of Perspt's decision, sandbox and LLM data: the "outcome" part of the one
+// status vocabulary (src/shared/model/status-vocabulary.ts).
+import { describeState } from '../../shared/model/status-vocabulary'
 import type { StatusTone } from './status'
 
-const OUTCOME_TONES: Record<string, StatusTone> = {
-  passed: 'completed',
-  ok: 'completed',
-  accepted: 'completed',
-  approved: 'completed',
-  merged: 'completed',
-  sealed: 'completed',
-  resolved: 'completed',
-  committed: 'completed',
-  active: 'running',
-  running: 'running',
-  failed: 'failed',
-  rejected: 'failed',
-  error: 'failed',
-  aborted: 'failed',
-  escalated: 'stale',
-  degraded: 'stale',
-  unresolved: 'stale',
-  flushed: 'stale',
-  superseded: 'stale',
-  retry: 'stale',
-  'correction requested': 'stale',
-  cancelled: 'pending',
-  rewrite: 'pending'
+export function outcomeTone(word: string | null | undefined): StatusTone {
+  return describeState(word, 'outcome').tone
 }
 
-export function outcomeTone(word: string | null | undefined): StatusTone {
-  return OUTCOME_TONES[(word ?? '').trim().toLowerCase()] ?? 'pending'
+/** "Merged", "Correction requested": the outcome word as a person reads it. */
+export function outcomeWord(word: string | null | undefined): string {
+  return describeState(word, 'outcome').label
 }
 
 /** Latency colour bands (ms): fast, normal, slow, very slow. */

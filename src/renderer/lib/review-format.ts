@@ -1,5 +1,6 @@
 // Words and tones for review gates, shared by the inbox, the history and the run banner.
 import type { ReviewGate, ReviewOutcome } from '../../shared/model/reviews'
+import { decisionLabel, describeState } from '../../shared/model/status-vocabulary'
 import { formatTimeWithZone } from './format'
 import type { StatusTone } from './status'
 
@@ -38,9 +39,12 @@ export function countdownOf(gate: Pick<ReviewGate, 'expiresAt' | 'onTimeout'>, n
   return { text: `${action} in ${formatCountdown(remainingMs)}`, urgent: remainingMs < 60_000, remainingMs }
 }
 
-/** BEFORE / DURING / AFTER from BEFORE_EXECUTION etc. */
+const TIMING_WORDS: Record<string, string> = { BEFORE: 'Before the task', DURING: 'During the task', AFTER: 'After the task' }
+
+/** "Before the task", "During the task", "After the task" from BEFORE_EXECUTION etc.; other words as they came. */
 export function timingLabel(timing: string): string {
-  return timing.split('_')[0]?.toUpperCase() || timing
+  const head = timing.split('_')[0]?.toUpperCase() ?? ''
+  return TIMING_WORDS[head] ?? timing
 }
 
 const SURFACE_LABELS: Record<string, string> = {
@@ -71,25 +75,26 @@ export const SURFACE_SHORT: Record<string, string> = {
   agent: 'Agent'
 }
 
-const DECISION_WORDS: Record<string, string> = { CONTINUE: 'Approved', EDIT: 'Edited', EXIT_EARLY: 'Exited early', FAIL: 'Failed' }
-
-/** "Approved", "Edited", "Exited early", "Timed out · CONTINUE", "Closed". */
+/**
+ * The user's words with the wire word as detail: "Approved (CONTINUE)", "Edited (EDIT)", "Exited early
+ * (EXIT_EARLY)", "Timed out · Approved (CONTINUE)", "Closed", "Waiting for a decision".
+ */
 export function outcomeLabel(gate: Pick<ReviewGate, 'status' | 'outcome'>): string {
   const word = gate.outcome?.decision ?? null
-  if (gate.status === 'timed-out') return `Timed out · ${word ?? 'unknown'}`
-  if (gate.status === 'cancelled') return 'Closed'
-  if (gate.status === 'pending') return 'Pending'
-  return word ? (DECISION_WORDS[word] ?? word) : 'Decided'
+  if (gate.status === 'timed-out') return `Timed out · ${word ? decisionLabel(word) : 'unknown action'}`
+  if (gate.status === 'cancelled' || gate.status === 'pending') return describeState(gate.status, 'gate').label
+  return word ? decisionLabel(word) : 'Decided'
 }
 
-/** One palette: approved/edited green, exit early and timeouts amber, FAIL red, closed grey. */
+/**
+ * The gate tones of the status vocabulary: waiting for a decision amber (someone should act), approved and
+ * edited green, exited early "stopped", FAIL red, a timeout "info" (its action applied), closed grey.
+ */
 export function outcomeToneOf(gate: Pick<ReviewGate, 'status' | 'outcome'>): StatusTone {
   const word = gate.outcome?.decision ?? null
-  if (gate.status === 'pending') return 'pending'
-  if (gate.status === 'cancelled') return 'pending'
   if (word === 'FAIL') return 'failed'
-  if (gate.status === 'timed-out' || word === 'EXIT_EARLY') return 'stale'
-  return 'completed'
+  if (gate.status !== 'decided' || !word) return describeState(gate.status, 'gate').tone
+  return describeState(word, 'gate').tone
 }
 
 /**
@@ -102,11 +107,11 @@ export function outcomeSentence(gate: Pick<ReviewGate, 'status' | 'outcome'>): s
   const at = formatTimeWithZone(o.decidedAt)
   if (gate.status === 'timed-out') {
     const by = o.surface === 'agent' ? ' by the agent' : ''
-    return `Timed out — ${o.decision ?? 'its own action'} applied${by} at ${at}`
+    return `Timed out — ${o.decision ? decisionLabel(o.decision) : 'its own action'} applied${by} at ${at}`
   }
   if (gate.status === 'cancelled') return `Closed at ${at}`
   const who = o.decidedBy ? ` by ${o.decidedBy}` : ''
-  return `Decided via ${surfaceLabel(o.surface)}${who}: ${o.decision ?? 'unknown'} at ${at}`
+  return `Decided via ${surfaceLabel(o.surface)}${who}: ${decisionLabel(o.decision)} at ${at}`
 }
 
 /** Where a gate comes from, for its label: "Review API", "Attached dashboard", "Hub producer". */

@@ -1,48 +1,16 @@
-// One status palette across Vigil: running blue, completed green, failed red, stale/escalated amber, pending grey.
+// Status words and tones for the renderer: thin wrappers over the one vocabulary in
+// src/shared/model/status-vocabulary.ts (tones drawn from styles/tokens.css).
+import { describeState, type StatusDomain, type Tone } from '../../shared/model/status-vocabulary'
 
-export type StatusTone = 'running' | 'completed' | 'failed' | 'stale' | 'pending'
+export type StatusTone = Tone
+export type { StatusDomain }
 
-const TONES: Record<string, StatusTone> = {
-  running: 'running',
-  connecting: 'running',
-  live: 'running',
-  completed: 'completed',
-  committed: 'completed',
-  connected: 'completed',
-  ready: 'completed',
-  failed: 'failed',
-  error: 'failed',
-  aborted: 'failed',
-  closed: 'failed',
-  stale: 'stale',
-  // A run waiting on a human: amber, the one colour for "needs attention".
-  waiting: 'stale',
-  disconnected: 'stale',
-  // A recorded or imported run whose trace stops before its end: not running, not a known failure.
-  incomplete: 'pending',
-  left: 'pending',
-  escalated: 'stale',
-  partial: 'stale',
-  reconnecting: 'stale',
-  paused: 'stale',
-  pending: 'pending',
-  queued: 'pending',
-  loading: 'pending',
-  idle: 'pending',
-  unknown: 'pending'
+export function toneOf(status: string, domain?: StatusDomain): StatusTone {
+  return describeState(status, domain).tone
 }
 
-export function toneOf(status: string): StatusTone {
-  return TONES[status.toLowerCase()] ?? 'pending'
-}
-
-const LABELS: Record<string, string> = {
-  waiting: 'Waiting for review',
-  incomplete: 'Ended without completion'
-}
-
-export function statusLabel(status: string): string {
-  return LABELS[status] ?? status.charAt(0).toUpperCase() + status.slice(1)
+export function statusLabel(status: string, domain?: StatusDomain): string {
+  return describeState(status, domain).label
 }
 
 /** What the page knows beyond the run itself. */

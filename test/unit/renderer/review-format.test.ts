@@ -57,29 +57,33 @@ describe('review countdowns', () => {
 })
 
 describe('review words', () => {
-  it('shortens timings', () => {
-    expect(timingLabel('AFTER_EXECUTION')).toBe('AFTER')
-    expect(timingLabel('DURING_EXECUTION')).toBe('DURING')
+  it('says timings in plain words', () => {
+    expect(timingLabel('AFTER_EXECUTION')).toBe('After the task')
+    expect(timingLabel('DURING_EXECUTION')).toBe('During the task')
+    expect(timingLabel('BEFORE_EXECUTION')).toBe('Before the task')
+    expect(timingLabel('SOMETIME')).toBe('SOMETIME')
   })
 
   it('describes outcomes in one sentence with zone', () => {
     const decided = { status: 'decided' as const, outcome: outcome({ decision: 'EDIT', decidedBy: 'alice' }) }
-    expect(outcomeSentence(decided)).toMatch(/^Decided via the review API by alice: EDIT at 2026-11-22 \d\d:03:07 \S+$/)
+    expect(outcomeSentence(decided)).toMatch(/^Decided via the review API by alice: Edited \(EDIT\) at 2026-11-22 \d\d:03:07 \S+$/)
     const timedOut = { status: 'timed-out' as const, outcome: outcome({ surface: 'timeout' }) }
-    expect(outcomeSentence(timedOut)).toMatch(/^Timed out — CONTINUE applied at /)
+    expect(outcomeSentence(timedOut)).toMatch(/^Timed out — Approved \(CONTINUE\) applied at /)
     expect(outcomeSentence({ status: 'timed-out', outcome: outcome({ surface: 'agent', decision: 'EXIT_EARLY' }) })).toMatch(
-      /^Timed out — EXIT_EARLY applied by the agent at /
+      /^Timed out — Exited early \(EXIT_EARLY\) applied by the agent at /
     )
     expect(outcomeSentence({ status: 'cancelled', outcome: outcome({ decision: null, surface: 'agent' }) })).toMatch(/^Closed at /)
   })
 
-  it('labels and colours outcomes on the one palette', () => {
+  it('labels outcomes in the user’s words with the wire word as detail, in the gate tones', () => {
     const gate = (status: ReviewGate['status'], decision: string | null) => ({ status, outcome: outcome({ decision }) })
-    expect([outcomeLabel(gate('decided', 'CONTINUE')), outcomeToneOf(gate('decided', 'CONTINUE'))]).toEqual(['Approved', 'completed'])
-    expect([outcomeLabel(gate('decided', 'EDIT')), outcomeToneOf(gate('decided', 'EDIT'))]).toEqual(['Edited', 'completed'])
-    expect([outcomeLabel(gate('decided', 'EXIT_EARLY')), outcomeToneOf(gate('decided', 'EXIT_EARLY'))]).toEqual(['Exited early', 'stale'])
-    expect([outcomeLabel(gate('timed-out', 'CONTINUE')), outcomeToneOf(gate('timed-out', 'CONTINUE'))]).toEqual(['Timed out · CONTINUE', 'stale'])
-    expect([outcomeLabel(gate('timed-out', 'FAIL')), outcomeToneOf(gate('timed-out', 'FAIL'))]).toEqual(['Timed out · FAIL', 'failed'])
-    expect([outcomeLabel(gate('cancelled', null)), outcomeToneOf(gate('cancelled', null))]).toEqual(['Closed', 'pending'])
+    expect([outcomeLabel(gate('decided', 'CONTINUE')), outcomeToneOf(gate('decided', 'CONTINUE'))]).toEqual(['Approved (CONTINUE)', 'done'])
+    expect([outcomeLabel(gate('decided', 'EDIT')), outcomeToneOf(gate('decided', 'EDIT'))]).toEqual(['Edited (EDIT)', 'done'])
+    expect([outcomeLabel(gate('decided', 'EXIT_EARLY')), outcomeToneOf(gate('decided', 'EXIT_EARLY'))]).toEqual(['Exited early (EXIT_EARLY)', 'stopped'])
+    expect([outcomeLabel(gate('timed-out', 'CONTINUE')), outcomeToneOf(gate('timed-out', 'CONTINUE'))]).toEqual(['Timed out · Approved (CONTINUE)', 'info'])
+    expect([outcomeLabel(gate('timed-out', 'FAIL')), outcomeToneOf(gate('timed-out', 'FAIL'))]).toEqual(['Timed out · Failed (FAIL)', 'failed'])
+    expect([outcomeLabel(gate('cancelled', null)), outcomeToneOf(gate('cancelled', null))]).toEqual(['Closed', 'idle'])
+    expect([outcomeLabel(gate('pending', null)), outcomeToneOf(gate('pending', null))]).toEqual(['Waiting for a decision', 'attention'])
+    expect(outcomeLabel(gate('decided', 'SOMETHING_NEW'))).toBe('SOMETHING_NEW')
   })
 })

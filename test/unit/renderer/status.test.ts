@@ -24,8 +24,11 @@ describe('shownRunStatus', () => {
   it('labels and colours: amber only for what needs attention', () => {
     expect(statusLabel('waiting')).toBe('Waiting for review')
     expect(statusLabel('incomplete')).toBe('Ended without completion')
-    expect(toneOf('waiting')).toBe('stale')
-    expect(toneOf('incomplete')).toBe('pending')
+    expect(toneOf('waiting')).toBe('attention')
+    expect(toneOf('incomplete')).toBe('idle')
+    expect(toneOf('stale')).toBe('waiting')
+    expect(toneOf('aborted')).not.toBe(toneOf('failed'))
+    expect(statusLabel('pending', 'gate')).toBe('Waiting for a decision')
     expect(runStatusTitle(run(), { waiting: true })).toMatch(/review gate/)
   })
 
