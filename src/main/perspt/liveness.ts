@@ -65,15 +65,18 @@ export function splitDev(dev: bigint): { major: number; minor: number } {
 }
 
 /**
- * 'live' when some process holds a lock on the file (device + inode), 'idle' when none does, null
- * when /proc/locks cannot be read. Some file systems (btrfs subvolumes, overlays) report a different
- * device in stat than in /proc/locks, so an inode-only match also counts.
+ * One read of /proc/locks for both answers below (a refresh needs both; the file can be long on a busy
+ * machine). `liveness`: 'live' when some process holds a lock on the file (device + inode), 'idle'
+ * when none does. Some file systems (btrfs subvolumes, overlays) report a different device in stat than
+ * in /proc/locks, so an inode-only match also counts (a false 'live' only delays 'stale'). `holder`:
+ * who holds it, as a stable key ('in-process', the holder pids '4242' or '4242,5151', '' for nobody);
+ * a new key means another agent process. Null when /proc/locks cannot be read.
  */
-export async function lockLiveness(
+export async function lockState(
   file: { dev: bigint; ino: bigint },
   procLocksPath = '/proc/locks'
-): Promise<StoreLiveness | null> {
-  if (isHeldInProcess(file)) return 'live'
+): Promise<{ liveness: StoreLiveness; holder: string } | null> {
+  if (isHeldInProcess(file)) return { liveness: 'live', holder: 'in-process' }
   let text: string
   try {
     text = await readFile(procLocksPath, 'utf8')
@@ -82,26 +85,20 @@ export async function lockLiveness(
   }
   const { major, minor } = splitDev(file.dev)
   const sameInode = parseProcLocks(text).filter((e) => e.inode === file.ino)
+  const pids = new Set<number>()
+  for (const e of sameInode) if (e.pid !== null) pids.add(e.pid)
   const exact = sameInode.some((e) => e.major === major && e.minor === minor)
-  // An inode-only match could in theory be another device's file; a false 'live' only delays 'stale'.
-  return exact || sameInode.length > 0 ? 'live' : 'idle'
+  return { liveness: exact || sameInode.length > 0 ? 'live' : 'idle', holder: [...pids].sort((a, b) => a - b).join(',') }
 }
 
-/**
- * Who holds the file right now, as a stable key: 'in-process', the holder pids ('4242', '4242,5151'),
- * '' when nobody holds it, null when /proc/locks cannot be read. A new key means another agent process.
- */
+/** lockState's liveness alone. */
+export async function lockLiveness(file: { dev: bigint; ino: bigint }, procLocksPath = '/proc/locks'): Promise<StoreLiveness | null> {
+  return (await lockState(file, procLocksPath))?.liveness ?? null
+}
+
+/** lockState's holder key alone. */
 export async function lockHolderKey(file: { dev: bigint; ino: bigint }, procLocksPath = '/proc/locks'): Promise<string | null> {
-  if (isHeldInProcess(file)) return 'in-process'
-  let text: string
-  try {
-    text = await readFile(procLocksPath, 'utf8')
-  } catch {
-    return null
-  }
-  const pids = new Set<number>()
-  for (const e of parseProcLocks(text)) if (e.inode === file.ino && e.pid !== null) pids.add(e.pid)
-  return [...pids].sort((a, b) => a - b).join(',')
+  return (await lockState(file, procLocksPath))?.holder ?? null
 }
 
 /** Without /proc/locks, recent writes are the only hint: files touched within `windowMs` count as live. */

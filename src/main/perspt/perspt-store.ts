@@ -9,7 +9,7 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 import { ApiError } from '../../shared/api/errors'
 import type { SessionRow } from '../../shared/model/perspt'
 import type { SourceProblem, StoreLiveness, StoreSourceInfo, StoreState } from '../../shared/model/sources'
-import { lockHolderKey, lockLiveness, recentWriteLiveness } from './liveness'
+import { lockState, recentWriteLiveness } from './liveness'
 import { duckdbProblemCode, fsProblemCode, headerProblemCode, sniffFormat, storeProblem } from './problems'
 import type { StoreProblemCode } from './problems'
 import { SnapshotBusyError, StoreSnapshotter } from './snapshot'
@@ -61,11 +61,15 @@ interface ReadResult {
 const REFRESH_DEADLINE_MS = 15_000
 /**
  * Watch-driven refreshes start at most this often (a busy agent writes many times per commit), and
- * never sooner than WATCH_COST_FACTOR × the last refresh's duration after it: refreshing then takes
- * at most about a quarter of a core however fast the agent commits (latest wins, no backlog).
+ * never sooner than the CPU the last one used (the whole process's, so background folds and checks
+ * count too) divided by WATCH_CPU_SHARE after it started: refreshing then takes about a quarter of a
+ * core however fast the agent commits (latest wins, no backlog). CPU time, not wall time: on a loaded
+ * machine a refresh waits for a core far longer than it computes, and that wait costs nothing.
  */
 const WATCH_MIN_GAP_MS = 100
-const WATCH_COST_FACTOR = 3
+const WATCH_CPU_SHARE = 0.25
+/** However costly refreshes get, a change is looked at within this long. */
+const WATCH_MAX_GAP_MS = 2_000
 
 export class PersptStore {
   private readonly path: string
@@ -186,12 +190,15 @@ export class PersptStore {
         do {
           this.wakeAgain = false
           const started = performance.now()
+          const cpu0 = process.cpuUsage()
           this.inWakeCall = true
           const call = this.onSourceChange!()
           this.inWakeCall = false
           await call.catch(() => undefined)
           const took = performance.now() - started
-          const rest = Math.max(WATCH_MIN_GAP_MS, WATCH_COST_FACTOR * took) - took
+          const cpu = process.cpuUsage(cpu0)
+          const cpuMs = (cpu.user + cpu.system) / 1000
+          const rest = Math.min(WATCH_MAX_GAP_MS, Math.max(WATCH_MIN_GAP_MS, cpuMs / WATCH_CPU_SHARE)) - took
           if (rest > 0 && this.wakeAgain) await new Promise((r) => setTimeout(r, rest))
         } while (this.wakeAgain && !this.closed)
       } finally {
@@ -404,7 +411,7 @@ export class PersptStore {
 
     let result: ReadResult
     try {
-      result = await this.readCopy(snap.dbPath, agentLive)
+      result = await this.readCopy(snap.dbPath, agentLive, snap.sameCatalogAs)
     } catch (err) {
       if (abandoned()) return false
       if (!(err instanceof StoreProblemError)) throw err
@@ -481,13 +488,13 @@ export class PersptStore {
   private async detectLiveness(source: BigIntStats): Promise<StoreLiveness> {
     // Only another holder bumps the epoch: the same agent process releasing and re-taking its lock does
     // not, nor does the first holder Vigil sees (it cannot tell who ran the sessions before).
-    const holder = await lockHolderKey({ dev: source.dev, ino: source.ino })
+    const locks = await lockState({ dev: source.dev, ino: source.ino })
+    const holder = locks?.holder
     if (holder && holder !== this.holderKey) {
       if (this.holderKey !== null) this.holderEpoch++
       this.holderKey = holder
     }
-    const byLock = await lockLiveness({ dev: source.dev, ino: source.ino })
-    if (byLock !== null) return byLock
+    if (locks) return locks.liveness
     let last = Number(source.mtimeMs)
     try {
       last = Math.max(last, Number((await stat(`${this.path}.wal`)).mtimeMs))
@@ -501,7 +508,9 @@ export class PersptStore {
    * Opens the copy read-only and reads everything Vigil needs; the open copy is then kept for the views
    * (replaying the copy's WAL is the costly part of an open: one open per new snapshot, not two).
    */
-  private async readCopy(dbPath: string, agentLive: boolean): Promise<ReadResult> {
+  private async readCopy(dbPath: string, agentLive: boolean, sameCatalogAs: string | null = null): Promise<ReadResult> {
+    // Only row changes since the open copy: its schema probe still holds (one catalog query less).
+    const knownProbe = sameCatalogAs !== null && this.openCopy?.dbPath === sameCatalogAs ? this.openCopy.probe : null
     this.stage = 'read-head'
     const head = await readHead(dbPath)
     const headerCode = headerProblemCode(head)
@@ -520,7 +529,7 @@ export class PersptStore {
       this.stage = 'connect'
       con = await instance.connect()
       this.stage = 'probe'
-      const probe = await probeSchema(con)
+      const probe = knownProbe ?? (await probeSchema(con))
       if (!probe.hasSessions) throw new StoreProblemError('no-sessions-table')
       this.stage = 'read-sessions'
       const { rows, memo } = await readSessionsWithMemo(con, probe, { agentLive, now: this.now() }, this.memo)

@@ -6,7 +6,7 @@ import { constants } from 'node:fs'
 import { copyFile, link, mkdir, rm, stat, writeFile } from 'node:fs/promises'
 import type { BigIntStats } from 'node:fs'
 import { join } from 'node:path'
-import { buildBase, fingerprint, lastCommitEnd, readRange, rebase, scanCommitEnd, WAL_HEAD } from './wal-tail'
+import { buildBase, fingerprint, lastCommitEnd, mayChangeCatalog, readRange, rebase, scanCommitEnd, WAL_HEAD } from './wal-tail'
 import type { TailBase } from './wal-tail'
 
 export interface SnapshotResult {
@@ -20,6 +20,11 @@ export interface SnapshotResult {
    * after a checkpoint, a replaced / truncated / deleted / moved file, or a first snapshot.
    */
   continuous: boolean
+  /**
+   * The earlier snapshot (its dbPath) whose catalog this one is known to share: a tail snapshot whose
+   * new WAL bytes since that one only change rows (no CREATE / ALTER / DROP). Null when unknown.
+   */
+  sameCatalogAs: string | null
 }
 
 /** The source kept changing while we copied it; try again at the next poll. */
@@ -188,7 +193,7 @@ export class StoreSnapshotter {
     if (this.disposed) throw new Error('Snapshotter disposed')
     let before = await this.stat()
     if (!full && this.current && sameSig(before, this.current.sig)) {
-      return { changed: false, dbPath: this.current.dbPath, continuous: true }
+      return { changed: false, dbPath: this.current.dbPath, continuous: true, sameCatalogAs: this.current.dbPath }
     }
     await mkdir(this.tmpRoot, { recursive: true })
     if (full) this.dropBase()
@@ -216,7 +221,7 @@ export class StoreSnapshotter {
           await this.removeLeftovers()
           if (this.base && !this.tailFits(this.base, before)) this.dropBase()
           if (!this.base && before.wal) await this.startBaseBuild(dbPath, before)
-          return { changed: true, dbPath, continuous: prev !== null && continues(prev, before) }
+          return { changed: true, dbPath, continuous: prev !== null && continues(prev, before), sameCatalogAs: null }
         }
         before = after
       } catch (err) {
@@ -278,6 +283,13 @@ export class StoreSnapshotter {
       this.disableTail('the WAL is not framed as DuckDB 1.5 frames it')
       return null
     }
+    if (mayChangeCatalog(tail.subarray(0, end))) {
+      // DuckDB 1.5 fails to replay an ALTER onto the checkpointed base ("Failure while replaying WAL
+      // file … GetDefaultDatabase"): a CREATE / ALTER / DROP since the base means a full copy and a
+      // new base built from it (its checkpoint holds the new catalog).
+      this.dropBase()
+      return null
+    }
     const after = await this.stat()
     // A checkpoint rewrites the .db; a replaced WAL has another inode; either way the bytes may be mixed.
     if (!sameFile(before.db, after.db) || !after.wal || after.wal.ino !== before.wal!.ino || after.wal.size < before.wal!.size) return null
@@ -285,7 +297,7 @@ export class StoreSnapshotter {
     if (prev && this.lastMode === 'tail' && this.currentBase === base.dir && this.lastTailEnd === base.offset + end) {
       // Only a partial transaction was added: the current snapshot already holds every commit.
       prev.sig = before
-      return { changed: false, dbPath: prev.dbPath, continuous: true }
+      return { changed: false, dbPath: prev.dbPath, continuous: true, sameCatalogAs: prev.dbPath }
     }
     const dir = join(this.tmpRoot, `snap-${process.pid}-${++this.counter}`)
     const dbPath = join(dir, 'perspt.db')
@@ -303,6 +315,11 @@ export class StoreSnapshotter {
       return null
     }
     const continuous = prev !== null && continues(prev.sig, before)
+    // The previous tail snapshot of this WAL ended at lastTailEnd (folds keep offsets): only the bytes
+    // after it can have changed the catalog.
+    const since = this.lastTailEnd - base.offset
+    const sameCatalogAs =
+      prev !== null && continuous && this.lastMode === 'tail' && since >= 0 && since <= end && !mayChangeCatalog(tail.subarray(since, end)) ? prev.dbPath : null
     if (prev) this.leftovers.push(prev.dir)
     this.current = { dir, dbPath, sig: before, raw: false }
     this.currentBase = base.dir
@@ -312,7 +329,7 @@ export class StoreSnapshotter {
     this.tailStats.tail++
     await this.removeLeftovers()
     // A job may have swapped the base while this refresh ran: fold or check only the current one.
-    if (this.base !== base) return { changed: true, dbPath, continuous }
+    if (this.base !== base) return { changed: true, dbPath, continuous, sameCatalogAs }
     if (!this.job && end >= this.tail.rebaseBytes) {
       const mark = Buffer.from(bytes.subarray(end, end + base.mark.length))
       this.startJob('rebase', async () => {
@@ -328,7 +345,7 @@ export class StoreSnapshotter {
     } else if (!this.job && this.tail.checkEveryMs > 0 && Date.now() - this.lastCheck >= this.tail.checkEveryMs) {
       await this.startCheck(base)
     }
-    return { changed: true, dbPath, continuous }
+    return { changed: true, dbPath, continuous, sameCatalogAs }
   }
 
   private currentBase: string | null = null

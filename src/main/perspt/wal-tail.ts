@@ -38,6 +38,31 @@ export function lastCommitEnd(bytes: Uint8Array): number | null {
 }
 
 /**
+ * WAL entry types that only change rows (SEQUENCE_VALUE, USE_TABLE, INSERT_TUPLE, DELETE_TUPLE,
+ * UPDATE_TUPLE, ROW_GROUP_DATA, WAL_FLUSH); every other one (CREATE, ALTER, DROP, an index…) may change
+ * the catalog. The type is the first field of each payload (`64 00 <type>`).
+ */
+const ROW_ENTRY_TYPES = new Set([10, 25, 26, 27, 28, 29, 100])
+
+/**
+ * Whether the complete entries in `bytes` (framed as lastCommitEnd reads them) may change the catalog:
+ * true for any entry that is not a row change, and when the bytes are not framed as expected.
+ */
+export function mayChangeCatalog(bytes: Uint8Array): boolean {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let off = 0
+  while (off + 16 <= buf.length) {
+    const size = buf.readBigUInt64LE(off)
+    if (size < 4n || size > BigInt(MAX_ENTRY_BYTES)) return true
+    const start = off + 16
+    if (start + Number(size) > buf.length) break
+    if (buf[start] !== 0x64 || buf[start + 1] !== 0x00 || !ROW_ENTRY_TYPES.has(buf[start + 2]!)) return true
+    off = start + Number(size)
+  }
+  return false
+}
+
+/**
  * lastCommitEnd over the file `path` from byte `from` to `to` without holding it in memory: returns the
  * absolute offset of the end of the last complete transaction (`from` when none), null when mis-framed.
  */

@@ -129,6 +129,39 @@ describe('tail snapshots', () => {
     await agent.quit()
   }, 60_000)
 
+  it('say when the catalog may have changed: row changes keep it, an ALTER / CREATE in the new bytes does not', async () => {
+    const { dir, db } = await newStore()
+    const agent = await startSqlAgent(db)
+    await agent.sql("INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, status) VALUES ('k1', 'cat', '/w', ''::BLOB, '', 'RUNNING')")
+    const s = snapper(dir, db)
+    await withBase(s)
+    await agent.sql(llmRow('k1', 1))
+    const rows = await s.refresh()
+    expect(s.lastMode).toBe('tail')
+    // Only rows changed, but the snapshot before was a full copy: nothing is known about its catalog.
+    expect(rows.sameCatalogAs).toBeNull()
+    await agent.sql(llmRow('k1', 2), "UPDATE sessions SET status = 'PAUSED' WHERE session_id = 'k1'", "DELETE FROM llm_requests WHERE node_id = 'n1'")
+    const more = await s.refresh()
+    expect(s.lastMode).toBe('tail')
+    expect(more.sameCatalogAs).toBe(rows.dbPath)
+    // (No ALTER of a table with a nextval() default here: DuckDB 1.5 cannot replay that from any WAL
+    // opened directly, full copies included — "GetDefaultDatabase with no default database set".)
+    for (const ddl of ['CREATE TABLE side (i INTEGER)', 'ALTER TABLE side ADD COLUMN j VARCHAR', 'CREATE INDEX idx_side ON side (i)', 'DROP TABLE side']) {
+      await agent.sql(llmRow('k1', 3), ddl)
+      const snap = await s.refresh()
+      expect(snap.changed).toBe(true)
+      // A catalog change since the base: a full copy (and a new base from it), never a tail.
+      expect(s.lastMode, ddl).toBe('full')
+      expect(snap.sameCatalogAs, ddl).toBeNull()
+      await s.settled()
+      expect(await fingerprint(snap.dbPath)).toBe(await truth(dir, db))
+      const unchanged = await s.refresh()
+      expect(unchanged.changed).toBe(false)
+      expect(unchanged.sameCatalogAs).toBe(snap.dbPath)
+    }
+    await agent.quit()
+  }, 60_000)
+
   it('never cuts a transaction: a WAL copied at any byte (mid-write) gives what a full copy of it gives', async () => {
     // The agent writes for real; its WAL bytes are then handed out to a private "source" in cuts at
     // arbitrary bytes, growing the same file (same inode) as a live WAL grows.
