@@ -100,6 +100,8 @@ test('energy that is NaN, ±∞ or NULL shows "—" with a warning, never conver
   await expect(page.locator('tr[data-row-node="task_ok"] [data-testid="energy-total"]')).toHaveText('0.050')
   await expect(page.locator('tr[data-row-node="task_ok"] .conv.ok')).toHaveCount(1)
   await expect(page.getByTestId('energy-selected-total')).toContainText('V_total is NaN in the store: not comparable with ε')
+  await expect(page.getByTestId('energy-chart-gaps')).toContainText('Pass 2')
+  await expect(page.getByTestId('energy-chart-gaps')).toContainText('V_syn is NaN, V_total is NaN in the store. The line has a gap there.')
 
   // The DAG of the same node: no 0.05 from the commit snapshot, the same "—".
   await open(page, 'dag', '?node=task_nan')
