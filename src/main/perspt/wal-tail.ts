@@ -4,8 +4,9 @@
 // the last *complete* transaction. Everything here works on Vigil's private files or on bytes read
 // from the agent's WAL; the agent's files are never opened for writing.
 import { copyFile, mkdir, open, rm, truncate, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
+import type { DuckDBConnection } from '@duckdb/node-api'
 
 /** The version entry DuckDB 1.5 writes first in every WAL (field 100 = WAL_VERSION, field 101 = 2). */
 export const WAL_HEAD = Buffer.from('640062650002ffff', 'hex')
@@ -128,11 +129,40 @@ export async function readRange(path: string, position: number, length: number):
 const CHECKPOINT_OPTIONS: Record<string, string> = {
   autoinstall_known_extensions: 'false',
   autoload_known_extensions: 'false',
-  enable_external_access: 'false',
   threads: '1',
   memory_limit: '256MB',
   max_vacuum_tasks: '0',
   checkpoint_threshold: '1TB'
+}
+/**
+ * Row groups of a private base. A checkpoint rewrites every row group that rows were appended to: with
+ * DuckDB's default (122,880 rows) that is a whole session's LLM rows (prompts included) at every fold,
+ * a cost that grows with the session. Small groups bound it to the last one. Row ids do not change
+ * (they count rows across groups), so the agent's UPDATEs and DELETEs still address the right rows.
+ */
+const BASE_ROW_GROUP_ROWS = 2048
+
+/**
+ * `dbPath` attached to an in-memory DuckDB that may read nothing else. ATTACH, not a direct open:
+ * DuckDB 1.5 fails to replay a WAL holding an ALTER of a table with a nextval() default (Perspt's
+ * node_states migration) into a database opened directly ("GetDefaultDatabase with no default
+ * database set"), and replays it fine into an attached one.
+ */
+async function attached<T>(dbPath: string, how: string, use: (con: DuckDBConnection) => Promise<T>): Promise<T> {
+  const instance = await DuckDBInstance.create(':memory:', CHECKPOINT_OPTIONS)
+  try {
+    const con = await instance.connect()
+    try {
+      const dir = dirname(dbPath).replace(/'/g, "''")
+      await con.run(`SET allowed_directories = ['${dir}']; SET enable_external_access = false`)
+      await con.run(`ATTACH '${dbPath.replace(/'/g, "''")}' AS private_copy (${how}); USE private_copy`)
+      return await use(con)
+    } finally {
+      con.closeSync()
+    }
+  } finally {
+    instance.closeSync()
+  }
 }
 
 export interface TailBase {
@@ -173,43 +203,28 @@ export async function rebase(base: TailBase, dir: string, tailWal: Buffer, offse
 }
 
 async function checkpoint(dbPath: string): Promise<void> {
-  const instance = await DuckDBInstance.create(dbPath, CHECKPOINT_OPTIONS)
-  try {
-    const con = await instance.connect()
-    try {
-      await con.run('CHECKPOINT')
-    } finally {
-      con.closeSync()
-    }
-  } finally {
-    instance.closeSync()
-  }
+  await attached(dbPath, `ROW_GROUP_SIZE ${BASE_ROW_GROUP_ROWS}`, async (con) => {
+    await con.run('CHECKPOINT private_copy')
+    await con.run('USE memory; DETACH private_copy')
+  })
   // A checkpoint leaves an empty WAL (or none); a stale one would be replayed under the next tail.
   await rm(`${dbPath}.wal`, { force: true })
 }
 
 /** Every user table's row count and an order-free hash of its rows: equal for equal contents. */
 export async function fingerprint(dbPath: string): Promise<string> {
-  const instance = await DuckDBInstance.create(dbPath, { ...CHECKPOINT_OPTIONS, access_mode: 'READ_ONLY' })
-  try {
-    const con = await instance.connect()
-    try {
-      const tables = (
-        await con.runAndReadAll(
-          `SELECT table_name AS t FROM duckdb_tables() WHERE database_name = current_database() AND NOT internal ORDER BY 1`
-        )
-      ).getRowObjectsJS()
-      const parts: string[] = []
-      for (const { t } of tables) {
-        const name = `"${String(t).replace(/"/g, '""')}"`
-        const [row] = (await con.runAndReadAll(`SELECT count(*) AS n, coalesce(sum(hash(x)::HUGEINT), 0) AS h FROM ${name} x`)).getRowObjectsJS()
-        parts.push(`${String(t)}:${String(row?.n)}:${String(row?.h)}`)
-      }
-      return parts.join('|')
-    } finally {
-      con.closeSync()
+  return attached(dbPath, 'READ_ONLY', async (con) => {
+    const tables = (
+      await con.runAndReadAll(
+        `SELECT table_name AS t FROM duckdb_tables() WHERE database_name = current_database() AND NOT internal ORDER BY 1`
+      )
+    ).getRowObjectsJS()
+    const parts: string[] = []
+    for (const { t } of tables) {
+      const name = `"${String(t).replace(/"/g, '""')}"`
+      const [row] = (await con.runAndReadAll(`SELECT count(*) AS n, coalesce(sum(hash(x)::HUGEINT), 0) AS h FROM ${name} x`)).getRowObjectsJS()
+      parts.push(`${String(t)}:${String(row?.n)}:${String(row?.h)}`)
     }
-  } finally {
-    instance.closeSync()
-  }
+    return parts.join('|')
+  })
 }
