@@ -266,7 +266,8 @@ export class VigilService implements VigilApi {
 
   async getNodeDetail(storeId: string, sessionId: string, nodeId: string): Promise<NodeDetail> {
     const { store, session } = await this.session(storeId, sessionId)
-    return store.query(`node:${sessionId}:${nodeId}:${session.status}`, (con, probe) =>
+    // JSON keeps the parts apart: session 'a:b' with node 'c' must not share a cache entry with session 'a', node 'b:c'.
+    return store.query(`node:${JSON.stringify([sessionId, nodeId, session.status])}`, (con, probe) =>
       readNodeDetail(con, probe, sessionId, nodeId, { status: session.status })
     )
   }

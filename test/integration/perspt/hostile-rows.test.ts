@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { ARG_PARSERS } from '../../../src/shared/api/contract'
+import { VigilService } from '../../../src/main/core/vigil-service'
 import { graphemeCount } from '../../../src/shared/graphemes'
 import { probeSchema, readSessions } from '../../../src/main/perspt/store-reader'
 import type { SchemaProbe } from '../../../src/main/perspt/store-reader'
@@ -27,6 +28,7 @@ import {
   PROMPT_3MB,
   buildHostileStore
 } from '../../fixtures/perspt-hostile'
+import { buildStore } from '../../fixtures/perspt-fixtures'
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-hostile-'))
 let instance: DuckDBInstance
@@ -239,6 +241,37 @@ describe('every listed session is openable', () => {
       const summary = await readSessionSummary(con, probe, r)
       expect(summary.session.sessionId).toBe(r.sessionId)
       if (r.sessionId !== HOSTILE) expect(summary.llm.requests).toBe(1)
+    }
+  })
+})
+
+describe('through VigilService (the API both transports call)', () => {
+  it("ids with ':' never share a cached answer, and '' and 240-character ids open", async () => {
+    const path = join(dir, 'colon.db')
+    await buildStore(path, {
+      generation: 23,
+      sessions: [
+        { id: 'k:b', status: 'COMPLETED', createdAt: '2026-05-01 10:00:00', committed: ['c'] },
+        { id: 'k', status: 'COMPLETED', createdAt: '2026-05-01 11:00:00', committed: ['b:c'] },
+        { id: '', status: 'COMPLETED', createdAt: '2026-05-01 12:00:00', committed: ['n'] },
+        { id: LONG_ID, status: 'COMPLETED', createdAt: '2026-05-01 13:00:00', committed: ['m'] }
+      ]
+    })
+    const service = new VigilService({ mode: 'desktop', version: '0.0.0', tmpRoot: mkdtempSync(join(dir, 'tmp-')), pollMs: 100 })
+    try {
+      const store = await service.addStore(path)
+      const end = Date.now() + 15_000
+      while ((await service.listSources()).find((x) => x.id === store.id && x.kind === 'store' && x.state === 'ready') === undefined) {
+        if (Date.now() > end) throw new Error('the store did not become ready')
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      expect((await service.getNodeDetail(store.id, 'k:b', 'c')).node.nodeId).toBe('c')
+      expect((await service.getNodeDetail(store.id, 'k', 'b:c')).node.nodeId).toBe('b:c')
+      expect((await service.getSessionSummary(store.id, '')).session.sessionId).toBe('')
+      expect((await service.getDag(store.id, '')).nodes.map((n) => n.nodeId)).toEqual(['n'])
+      expect((await service.getDag(store.id, LONG_ID)).nodes.map((n) => n.nodeId)).toEqual(['m'])
+    } finally {
+      await service.close()
     }
   })
 })
