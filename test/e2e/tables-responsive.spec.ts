@@ -1,13 +1,17 @@
 // The one table component (src/renderer/components/DataTable.svelte) through real views, and the layout at
 // laptop sizes. A protocol-faithful AgentEnsemble server plays a finished run with 600 file changes and 40
 // tool calls (the run page's Files and Tools tables), gates are raised and decided through Vigil's review
-// API (the review history table), and the demo store gives the sessions table and the DAG.
+// API (the review history table), and a closed store written by the Perspt simulator gives the sessions
+// table and the DAG.
 import { expect, test, type Locator, type Page } from '@playwright/test'
 import { EnsembleSimulator, finishedSequentialRunScript } from '../../src/main/demo/ensemble-simulator'
 import type { ServerMessage } from '../../src/shared/protocol/agentensemble'
 import { startVigil, type VigilProcess } from './support/vigil-process'
-import { mkdirSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { mkdirSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { DuckDBInstance } from '@duckdb/node-api'
+import { PersptSimulator } from '../../src/main/demo/perspt-simulator'
 
 const ENSEMBLE = 'tab1e5e2-0a4e-4f5a-9b8c-7d6e5f4a3b2c'
 const FILES = 600
@@ -57,11 +61,34 @@ function script(): ServerMessage[] {
 
 let sim: EnsembleSimulator
 let vigil: VigilProcess
+let dbPath: string
 test.beforeAll(async () => {
+  dbPath = join(mkdtempSync(join(tmpdir(), 'vigil-e2e-tables-')), 'perspt.db')
+  const store = new PersptSimulator({ path: dbPath, tickMs: 0, seed: 5, now: () => Date.parse('2026-06-15T12:00:00Z'), rotate: false })
+  await store.start()
+  for (let i = 0; i < 10; i++) await store.tick()
+  await store.stop()
   sim = new EnsembleSimulator({ script: script(), heartbeatMs: 60_000 })
   await sim.start()
-  vigil = await startVigil(['--demo', '--attach', sim.url])
+  vigil = await startVigil(['--db', dbPath, '--attach', sim.url])
 })
+
+/** The store's session with the most edges: the largest graph. */
+async function biggestSession(): Promise<string> {
+  const instance = await DuckDBInstance.create(dbPath, { access_mode: 'READ_ONLY' })
+  const con = await instance.connect()
+  try {
+    const rows = (
+      await con.runAndReadAll(
+        'SELECT s.session_id AS sid FROM sessions s ORDER BY (SELECT count(*) FROM task_graph_edges e WHERE e.session_id = s.session_id) DESC, s.session_id LIMIT 1'
+      )
+    ).getRowObjectsJS() as Array<{ sid: string }>
+    return rows[0]!.sid
+  } finally {
+    con.closeSync()
+    instance.closeSync()
+  }
+}
 test.afterAll(async () => {
   expect(await vigil.stop()).toBe(0)
   await sim.stop()
@@ -309,20 +336,17 @@ for (const size of [
     await expectNoClippedColumns(page, 'review history')
     if (size.width !== 1280) await shoot(page, 'review-history')
 
-    // The demo store's sessions, then the DAG of a finished session.
+    // The store's sessions, then the DAG of its largest graph.
     await page.goto(vigil.url)
-    await page.getByRole('link', { name: /Demo · Perspt store/ }).first().click()
-    // A finished session: the running one may not have written its plan yet.
-    const session = page.locator('[data-session]:not(:has([data-status=running]))').first()
-    await expect(session).toBeVisible()
+    await page.getByRole('navigation').locator('a[href^="#/store/"]').first().click()
+    await expect(page.locator('[data-session]').first()).toBeVisible()
     if (await page.locator('[data-table-scroll]').count()) await expectNoClippedColumns(page, 'sessions')
     if (size.width !== 1280) await shoot(page, 'sessions')
-    const sid = await session.getAttribute('data-session')
+    const sid = await biggestSession()
     const hash = await page.evaluate(() => window.location.hash)
-    await page.goto(`${vigil.url}/${hash}/session/${encodeURIComponent(sid!)}/dag`)
+    await page.goto(`${vigil.url}/${hash}/session/${encodeURIComponent(sid)}/dag`)
     const nodes = page.locator('[data-testid=dag-viewport] g[data-node]')
-    // The demo store is written all the time: a snapshot can take a while on a busy machine.
-    await expect(nodes.first()).toBeVisible({ timeout: 30_000 })
+    await expect(nodes.first()).toBeVisible()
     await expect(page.locator('[data-testid=dag-viewport] svg text').first()).toBeVisible()
     expect(await smallestDagText(page)).toBeGreaterThanOrEqual(10.99)
     if (size.width !== 1280) await shoot(page, 'dag')

@@ -183,6 +183,13 @@ export function minTableWidth<T>(columns: readonly Column<T>[], widths: Readonly
   return fixed + flex * flexMin
 }
 
+/** Narrowest a column gets: its minWidth (default 64, or 140 without a width), and never so narrow that a word of its header breaks. */
 export function minWidthOf<T>(col: Column<T>): number {
-  return col.minWidth ?? (col.width === undefined ? 140 : 64)
+  return Math.max(col.minWidth ?? (col.width === undefined ? 140 : 64), labelWidth(col))
+}
+
+/** Room for the header's longest word: 12 px semi-bold ≈ 7.4 px a character, the cell padding and the sort arrow. */
+function labelWidth<T>(col: Column<T>): number {
+  const longest = Math.max(0, ...col.label.split(/\s+/).map((w) => w.length))
+  return Math.ceil(longest * 7.4) + 22 + (isSortable(col) ? 14 : 0)
 }

@@ -4,6 +4,7 @@ import {
   cellText,
   choiceOptions,
   minTableWidth,
+  minWidthOf,
   moveIndex,
   queryRows,
   scrollToShow,
@@ -148,5 +149,13 @@ describe('minTableWidth', () => {
     // A resized flexible column becomes sized, still never under its minimum (140 for a column without width).
     expect(minTableWidth(cols, { a: 150, d: 90 })).toBe(150 + 80 + 200 + 140)
     expect(minTableWidth(cols, { d: 300 })).toBe(100 + 80 + 200 + 300)
+  })
+
+  it('never lets a header word break: a column is at least as wide as its longest label word (and the sort arrow)', () => {
+    const narrow: Column<Row> = { id: 'x', label: 'Relative size', width: 40 }
+    const sortable: Column<Row> = { ...narrow, value: (r) => r.cost }
+    expect(minWidthOf(narrow)).toBeGreaterThanOrEqual(8 * 7)
+    expect(minWidthOf(sortable)).toBeGreaterThan(minWidthOf(narrow))
+    expect(minTableWidth([narrow], {})).toBe(minWidthOf(narrow))
   })
 })
