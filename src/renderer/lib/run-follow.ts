@@ -3,7 +3,9 @@
 // numbers, a delta saying ops were dropped (the window's queue on the server was full) or that the run
 // was rebuilt, and a (re)connect, refetch; deltas arriving while it loads are kept and applied on top.
 // Ops are applied and shown at most once per `frame` (an animation frame in the page), so a busy run
-// costs one render per frame, whatever its event rate. Plain TypeScript, so it is tested in Node.
+// costs one render per frame, whatever its event rate; and a render that costs more than a frame (a
+// heavy tab, a slow machine) spaces the next one out by as long, so rendering takes at most about half
+// of the page's time and input stays responsive. Plain TypeScript, so it is tested in Node.
 import type { RunDetail } from '../../shared/model/live'
 import { applyRunOps, isLiveRunDetail, RUN_PAGE_EVENTS, type LiveRunDetail, type RunDelta, type RunOp } from '../../shared/model/run-reducer'
 
@@ -31,6 +33,9 @@ export class RunFollow {
   private loading: Promise<void> | null = null
   private again = false
   private framePending = false
+  /** When the last render started, and what renders cost lately (see measureRender), in ms. */
+  private lastShowAt = -Infinity
+  private renderCost = 0
   private disposed = false
   /** Details fetched so far, and the times a gap made one necessary (tests and diagnostics). */
   loads = 0
@@ -146,15 +151,40 @@ export class RunFollow {
     if (this.framePending) return
     this.framePending = true
     const frame = this.opts.frame ?? defaultFrame
-    frame(() => {
-      this.framePending = false
-      if (!this.disposed && !this.loading) this.show()
-    })
+    const go = () =>
+      frame(() => {
+        this.framePending = false
+        if (!this.disposed && !this.loading) this.show()
+      })
+    const wait = this.lastShowAt + 2 * this.renderCost - performance.now()
+    if (wait > 1) setTimeout(go, wait)
+    else go()
+  }
+
+  /**
+   * What a render costs: the view updates in microtasks after onState (the next task sees the script
+   * time), then the browser restyles, lays out and paints in its next frame (a task queued from that
+   * frame's animation callback sees it). Waits in between (vsync) are not counted.
+   */
+  private measureRender(): void {
+    const started = performance.now()
+    this.lastShowAt = started
+    const raf = (globalThis as { requestAnimationFrame?: (cb: () => void) => number }).requestAnimationFrame
+    const note = (cost: number) => (this.renderCost = 0.5 * this.renderCost + 0.5 * cost)
+    setTimeout(() => {
+      const script = performance.now() - started
+      if (typeof raf !== 'function') return note(script)
+      raf.call(globalThis, () => {
+        const frameStart = performance.now()
+        setTimeout(() => note(script + performance.now() - frameStart), 0)
+      })
+    }, 0)
   }
 
   /** Applies the queued ops and shows the result. */
   private show(): void {
     if (this.disposed || !this.current) return
+    this.measureRender()
     if (this.queued.length && isLiveRunDetail(this.current)) {
       const ops = this.queued
       this.queued = []
@@ -165,6 +195,7 @@ export class RunFollow {
 }
 
 function defaultFrame(fn: () => void): void {
+  const requestAnimationFrame = (globalThis as { requestAnimationFrame?: (cb: () => void) => number }).requestAnimationFrame
   if (typeof requestAnimationFrame !== 'function') {
     setTimeout(fn, 0)
     return
@@ -176,6 +207,6 @@ function defaultFrame(fn: () => void): void {
     done = true
     fn()
   }
-  requestAnimationFrame(once)
+  requestAnimationFrame.call(globalThis, once)
   setTimeout(once, 100)
 }
