@@ -16,11 +16,39 @@ function segmenter(): GraphemeSegmenter | null {
   return cached
 }
 
+/**
+ * Intl.Segmenter (ICU) takes the whole string before the first segment: on a 1 MB text, even the first
+ * 4,000 graphemes cost seconds. So only a slice is ever segmented, grown while it is not enough.
+ * The start of every segment but the slice's last is a true boundary (rules look back, and at most
+ * one character ahead, which the slice holds).
+ */
+function* segmentsOf(seg: GraphemeSegmenter, text: string, units: number): Generator<{ segment: string; index: number }> {
+  let window = Math.max(64, units)
+  let done = 0
+  for (;;) {
+    const whole = window >= text.length
+    const slice = whole ? text : text.slice(0, window)
+    let last: { segment: string; index: number } | null = null
+    for (const s of seg.segment(slice)) {
+      if (s.index < done) continue
+      if (last) yield last
+      last = s
+    }
+    if (whole) {
+      if (last) yield last
+      return
+    }
+    // The slice's last segment may continue past it: segment again from a larger slice.
+    done = last ? last.index : done
+    window *= 4
+  }
+}
+
 /** Graphemes in `text`, counting at most to `limit` + 1 (cheap on huge texts when a limit is given). */
 export function graphemeCount(text: string, limit = Number.MAX_SAFE_INTEGER): number {
   const seg = segmenter()
   let n = 0
-  for (const _ of seg ? seg.segment(text) : text) if (++n > limit) break
+  for (const _ of seg ? segmentsOf(seg, text, limit < text.length ? limit * 4 + 64 : text.length) : text) if (++n > limit) break
   return n
 }
 
@@ -42,7 +70,7 @@ export function headGraphemes(text: string, max: number): string {
     }
     return text
   }
-  for (const s of seg.segment(text)) if (n++ === max) return text.slice(0, s.index)
+  for (const s of segmentsOf(seg, text, max * 4 + 64)) if (n++ === max) return text.slice(0, s.index)
   return text
 }
 

@@ -26,6 +26,7 @@ import {
   ODD_SESSION_IDS,
   PROMPT_1MB,
   PROMPT_3MB,
+  EVIDENCE_1MB,
   buildHostileStore
 } from '../../fixtures/perspt-hostile'
 import { buildStore } from '../../fixtures/perspt-fixtures'
@@ -193,6 +194,14 @@ describe('huge single-line texts', () => {
       expect(full.startsWith(detail.prompt)).toBe(true)
       expect(JSON.stringify(detail).length).toBeLessThan(300_000)
     }
+  })
+
+  it('a 1 MB evidence text reaches the node panel capped at 4,000 graphemes, cut on a boundary', async () => {
+    const detail = await readNodeDetail(con, probe, HOSTILE, 'task_inf', { status: 'completed' })
+    const evidence = detail.decisions.find((d) => d.section === 'escalations')!.fields.find((f) => f.label === 'Evidence')!.value
+    expect(graphemeCount(evidence)).toBe(4000)
+    expect(evidence.endsWith('…')).toBe(true)
+    expect(EVIDENCE_1MB.startsWith(evidence.slice(0, -1))).toBe(true)
   })
 
   it('parts fetched on demand put the full text back together exactly (3 MB)', async () => {

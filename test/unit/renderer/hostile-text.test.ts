@@ -58,6 +58,23 @@ describe('grapheme cuts', () => {
     expect(graphemeCount(p)).toBe(160)
   })
 
+  it('heads of huge texts segment a bounded slice (ICU segments a whole string up front: a 1 MB text took seconds)', () => {
+    const huge = `${FAMILY}漢字e\u0301`.repeat(200_000)
+    const t0 = performance.now()
+    const head = headGraphemes(huge, 4000)
+    expect(performance.now() - t0).toBeLessThan(5_000)
+    expect(graphemes(head)).toHaveLength(4000)
+    expect(graphemes(head)).toEqual(graphemes(huge.slice(0, head.length + 64)).slice(0, 4000))
+    expect(graphemeCount(huge, 10)).toBe(11)
+  })
+
+  it('a cluster longer than the first slice is still kept whole', () => {
+    const text = `xxxe${'\u0301'.repeat(500)}y`
+    expect(headGraphemes(text, 4)).toBe(text.slice(0, -1))
+    expect(graphemeCount(text)).toBe(5)
+    expect(graphemeCount(text, 2)).toBe(3)
+  })
+
   it('boundaries at or before an index never fall inside a cluster', () => {
     const text = `x${FAMILY}y${COMBINING}${FLAG}${FLAG}z`
     const starts = new Set<number>()

@@ -8,6 +8,7 @@ import { isoFromMs, roundReal, text, toNumber } from '../store-reader'
 import type { SchemaProbe } from '../store-reader'
 import { has, msOf, rows } from './dag-sql'
 import type { Row } from './dag-sql'
+import { decisionCap } from './decision-trace'
 import { preview } from './text-preview'
 
 /** Newest rows kept per section for one node. */
@@ -47,7 +48,8 @@ function json(out: Record<string, unknown>, key: string, v: V): void {
 }
 
 function fields(...pairs: Array<[string, string | null]>): Field[] {
-  return pairs.filter((p): p is [string, string] => p[1] !== null && p[1] !== '').map(([label, value]) => ({ label, value }))
+  // Capped like the decision trace's fields: a multi-MB evidence text never lands in the node panel whole.
+  return pairs.filter((p): p is [string, string] => p[1] !== null && p[1] !== '').map(([label, value]) => ({ label, value: decisionCap(value) }))
 }
 
 /** The tag of an externally tagged RewriteAction (`{"grounded_retry":{…}}` → grounded_retry). */
