@@ -3,6 +3,7 @@
 // tool calls (the run page's Files and Tools tables), gates are raised and decided through Vigil's review
 // API (the review history table), and a closed store written by the Perspt simulator gives the sessions
 // table and the DAG.
+import AxeBuilder from '@axe-core/playwright'
 import { expect, test, type Locator, type Page } from '@playwright/test'
 import { EnsembleSimulator, finishedSequentialRunScript } from '../../src/main/demo/ensemble-simulator'
 import type { ServerMessage } from '../../src/shared/protocol/agentensemble'
@@ -226,6 +227,27 @@ test('tool calls sort by duration and keep their filters; failed rows are marked
   await expect(header).toHaveAttribute('aria-sort', 'descending')
 })
 
+test('the tables have no serious or critical axe violation, light or dark', async ({ page }) => {
+  const found: string[] = []
+  for (const tab of ['files', 'tools'] as const) {
+    await openRun(page, tab)
+    await expect(page.locator('[data-table-scroll] tbody tr').first()).toBeVisible()
+    // A selected row and a focused resize handle are part of what is checked.
+    await page.locator('[data-table-scroll]').first().focus()
+    await page.keyboard.press('ArrowDown')
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme })
+      await page.waitForTimeout(200)
+      const results = await new AxeBuilder({ page }).include('.data-table').analyze()
+      for (const v of results.violations) {
+        if (v.impact === 'serious' || v.impact === 'critical') found.push(`${tab} (${scheme}): ${v.id} ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
+      }
+    }
+    await page.emulateMedia({ colorScheme: 'light' })
+  }
+  expect(found).toEqual([])
+})
+
 test('a row of the review history opens its gate on click and on Enter', async ({ page }) => {
   const ids: string[] = []
   for (const n of [1, 2, 3]) {
@@ -322,7 +344,9 @@ for (const size of [
   test(`at ${size.width}×${size.height} no table column is clipped and DAG text stays at least 11 px`, async ({ page }) => {
     await page.setViewportSize(size)
 
-    await openRun(page, 'tools')
+    await openRun(page, 'timeline')
+    if (size.width !== 1280) await shoot(page, 'run-timeline')
+    await page.getByTestId('run-tab-tools').click()
     await expect(page.locator('[data-testid=tool-row]')).toHaveCount(TOOLS)
     await expectNoClippedColumns(page, 'run tools')
     if (size.width !== 1280) await shoot(page, 'run-tools')
