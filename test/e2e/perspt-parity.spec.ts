@@ -140,6 +140,17 @@ test('the store page shows totals across all sessions and the detected toolchain
   expect(await one('SELECT count(*) FROM llm_requests WHERE session_id = $sid', { sid: first! })).toBe(most)
   await expect(page.getByRole('columnheader', { name: /LLM calls/ })).toHaveAttribute('aria-sort', 'descending')
 
+  // New calls in the store (a new snapshot): the totals follow without a reload.
+  await page.locator('[data-session]').first().waitFor()
+  const writer = await DuckDBInstance.create(dbPath)
+  const wc = await writer.connect()
+  await wc.run(`INSERT INTO llm_requests (session_id, node_id, model, prompt, response, tokens_in, tokens_out, latency_ms)
+    SELECT '${HOSTILE}', 'h_2', 'm', 'p', 'r', 10, 20, CASE WHEN i = 0 THEN NULL ELSE 50 END FROM range(3) t(i)`)
+  wc.closeSync()
+  writer.closeSync()
+  await expect(page.getByTestId('totals-llm')).toHaveAttribute('data-value', String(calls + 3), { timeout: 20_000 })
+  await expect(page.getByTestId('totals-latency-basis')).toHaveText(`of ${calls - 2 + 2} calls with a latency; 3 without one left out`)
+
   // A store without the column says so, in plain words.
   await page.goto(`${vigil.url}/#/store/${encodeURIComponent(await storeId(page, oldPath))}`)
   await expect(page.getByTestId('totals-toolchain')).toHaveText('Not recorded by this Perspt version (its sessions table has no toolchain column).')
