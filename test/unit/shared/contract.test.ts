@@ -16,7 +16,7 @@ describe('API contract', () => {
   it('lists every method and event once', () => {
     expect(new Set(METHOD_NAMES).size).toBe(METHOD_NAMES.length)
     expect(METHOD_NAMES).toContain('addStore')
-    expect(EVENT_NAMES).toEqual(['sources-changed', 'store-updated', 'run-updated', 'navigate', 'reviews-changed', 'recording-changed'])
+    expect(EVENT_NAMES).toEqual(['sources-changed', 'store-updated', 'run-updated', 'navigate', 'reviews-changed', 'recording-changed', 'run-delta'])
     expect(isMethodName('toString')).toBe(false)
     expect(isMethodName('__proto__')).toBe(false)
     expect(isEventName('constructor')).toBe(false)
