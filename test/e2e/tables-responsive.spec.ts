@@ -383,5 +383,13 @@ for (const size of [
     }
     await expect(page.locator('[data-testid=dag-viewport] svg text')).toHaveCount(0)
     await expect(page.locator('[data-testid=dag-viewport] .stats')).toContainText('zoom in to read the names')
+
+    // Views other helpers own, shot for the record (Sandbox clipping is reported, not asserted, here).
+    if (size.width !== 1280) {
+      await page.goto(`${vigil.url}/${hash}/session/${encodeURIComponent(sid)}/sandbox`)
+      await expect(page.getByRole('heading', { level: 1 })).toBeVisible()
+      await page.waitForTimeout(500)
+      await shoot(page, 'sandbox')
+    }
   })
 }
