@@ -461,7 +461,7 @@ function keysSql(probe: SchemaProbe, kinds: readonly TimelineKind[]): string | n
     const order = c.has(spec.order) ? `TRY_CAST(${spec.order} AS BIGINT)` : 'NULL::BIGINT'
     parts.push(
       `SELECT '${kind}' AS _kind, ${TIMELINE_KINDS.indexOf(kind)} AS _k, ${timeSql(c, spec)} AS _t, ${nodeSql(c, spec)} AS _node,
-         ${order} AS _o, CAST(${spec.id} AS VARCHAR) AS _id
+         ${order} AS _o, ${spec.id === 'id' ? 'NULL::VARCHAR' : `CAST(${spec.id} AS VARCHAR)`} AS _s
        FROM ${spec.table} WHERE session_id = $sid${spec.where ? ` AND ${spec.where}` : ''}`
     )
   }
@@ -478,9 +478,15 @@ function kindsOf(query: Pick<TimelineQuery, 'kinds'>): TimelineKind[] {
   return asked.size === 0 ? [...TIMELINE_KINDS] : TIMELINE_KINDS.filter((k) => asked.has(k))
 }
 
+/** A key row's id: the integer id (in `_o`), or the text id of tables keyed by text (plan revisions). */
+const keyOf = (k: Row): string => (k._s === null || k._s === undefined ? String(k._o) : String(k._s))
+
 /** The columns of the page's rows of one kind, by id text. */
 async function details(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, kind: TimelineKind, ids: string[]): Promise<Map<string, Row>> {
   const spec = SPECS[kind]
+  // Integer ids go in as integers (DuckDB just returned them), so the lookup uses the column as it is.
+  const numeric = spec.id === 'id'
+  const ints = numeric ? ids.map(Number).filter((n) => Number.isSafeInteger(n)) : []
   const c = columnsOf(probe, spec) as ReadonlySet<string>
   const pick = (column: string) => (c.has(column) ? `${column} AS "${column}"` : `NULL AS "${column}"`)
   const jsonCols = spec.json.flatMap((j) =>
@@ -488,12 +494,16 @@ async function details(con: DuckDBConnection, probe: SchemaProbe, sessionId: str
       ? [`CASE WHEN length(${j}) > ${DECISION_JSON_MAX_CHARS} THEN NULL ELSE ${j} END AS "j_${j}"`, `length(${j}) AS "n_${j}"`]
       : [`NULL AS "j_${j}"`, `NULL AS "n_${j}"`]
   )
+  if (numeric && ints.length === 0) return new Map()
   const params: Record<string, string> = { sid: sessionId }
-  ids.forEach((id, i) => (params[`i${i}`] = id))
+  if (!numeric) ids.forEach((id, i) => (params[`i${i}`] = id))
+  const match = numeric
+    ? `${spec.id} BETWEEN ${Math.min(...ints)} AND ${Math.max(...ints)} AND ${spec.id} IN (${ints.join(', ')})`
+    : `${spec.id} IN (${ids.map((_, i) => `$i${i}`).join(', ')})`
   const found = await rows(
     con,
     `SELECT CAST(${spec.id} AS VARCHAR) AS _id, ${[...spec.columns.map(pick), ...jsonCols].join(', ')}
-     FROM ${spec.table} WHERE session_id = $sid AND CAST(${spec.id} AS VARCHAR) IN (${ids.map((_, i) => `$i${i}`).join(', ')})`,
+     FROM ${spec.table} WHERE session_id = $sid AND ${match}`,
     params
   )
   return new Map(found.map((r) => [String(r._id), r]))
@@ -508,7 +518,7 @@ function entry(kind: TimelineKind, key: Row, r: Row | undefined): TimelineEntry 
   }
   const built = r ? spec.build(r, json) : { line: 'This record changed while it was read; refresh to see it.', tone: 'neutral' as const, fields: [] }
   return {
-    id: `${spec.table}:${String(key._id)}`,
+    id: `${spec.table}:${keyOf(key)}`,
     kind,
     at: isoFromMs(toNumber(key._t)),
     nodeId: text(key._node),
@@ -531,30 +541,31 @@ export async function readTimeline(con: DuckDBConnection, probe: SchemaProbe, se
     params.node = query.nodeId.trim()
     where = 'WHERE _node = $node'
   }
+  // The window by a top-N sort over the keys alone; the total by a plain count (no window function,
+  // which would hold every row).
   const keys = await rows(
     con,
-    `SELECT _kind, _id, _t, _node, count(*) OVER () AS _total FROM (${union}) ${where}
-     ORDER BY _t ASC NULLS LAST, _k ASC, _o ASC NULLS LAST, _id ASC
+    `SELECT _kind, _o, _s, _t, _node FROM (${union}) ${where}
+     ORDER BY _t ASC NULLS LAST, _k ASC, _o ASC NULLS LAST, _s ASC NULLS FIRST
      LIMIT ${limit} OFFSET ${offset}`,
     params
   )
-  if (keys.length === 0) {
-    const [count] = await rows(con, `SELECT count(*) AS n FROM (${union}) ${where}`, params)
-    return { total: toNumber(count?.n) ?? 0, offset, rows: [] }
-  }
+  const [count] = await rows(con, `SELECT count(*) AS n FROM (${union}) ${where}`, params)
+  const total = toNumber(count?.n) ?? 0
+  if (keys.length === 0) return { total, offset, rows: [] }
   const byKind = new Map<TimelineKind, string[]>()
   for (const k of keys) {
     const kind = k._kind as TimelineKind
     const list = byKind.get(kind)
-    if (list) list.push(String(k._id))
-    else byKind.set(kind, [String(k._id)])
+    if (list) list.push(keyOf(k))
+    else byKind.set(kind, [keyOf(k)])
   }
   const found = new Map<TimelineKind, Map<string, Row>>()
   for (const [kind, ids] of byKind) found.set(kind, await details(con, probe, sessionId, kind, ids))
   return {
-    total: toNumber(keys[0]?._total) ?? 0,
+    total,
     offset,
-    rows: keys.map((k) => entry(k._kind as TimelineKind, k, found.get(k._kind as TimelineKind)?.get(String(k._id))))
+    rows: keys.map((k) => entry(k._kind as TimelineKind, k, found.get(k._kind as TimelineKind)?.get(keyOf(k))))
   }
 }
 
