@@ -83,7 +83,9 @@ class FeedWindow implements RunFeedWindow {
   ) {}
 
   watch(runIds: readonly string[]): void {
+    const before = this.watched
     this.watched = new Set(runIds)
+    this.feed.reindex(this, before, this.watched)
     for (const [id, q] of [...this.queue]) {
       if (this.watched.has(id)) continue
       this.queuedOps -= q.ops.length
@@ -97,6 +99,7 @@ class FeedWindow implements RunFeedWindow {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
     this.queue.clear()
+    this.feed.reindex(this, this.watched, new Set())
     this.feed.forget(this)
   }
 
@@ -178,6 +181,8 @@ class FeedWindow implements RunFeedWindow {
 /** Fans the tracker's run ops out to the windows watching each run. */
 export class RunFeed {
   private readonly windows = new Set<FeedWindow>()
+  /** The windows watching each run. */
+  private readonly byRun = new Map<string, Set<FeedWindow>>()
   private dropped = 0
   private gaps = 0
   /** Tests may lower them. */
@@ -196,9 +201,10 @@ export class RunFeed {
 
   /** The ops of one run from one tracker batch; texts are cut once here for every window. */
   publish(delta: RunDelta, limits: RunDetailLimits): void {
+    const watchers = this.byRun.get(delta.runId)
+    if (!watchers) return
     let slim: Published | null = null
-    for (const w of this.windows) {
-      if (!w.watched.has(delta.runId)) continue
+    for (const w of watchers) {
       if (!slim) {
         const ops = delta.reset ? [] : delta.ops.map((op) => slimRunOp(op, limits))
         let bytes = 0
@@ -213,6 +219,21 @@ export class RunFeed {
     let watching = 0
     for (const w of this.windows) watching += w.watched.size
     return { windows: this.windows.size, watching, droppedOps: this.dropped, gaps: this.gaps }
+  }
+
+  /** @internal */
+  reindex(w: FeedWindow, before: ReadonlySet<string>, after: ReadonlySet<string>): void {
+    for (const id of before) {
+      if (after.has(id)) continue
+      const set = this.byRun.get(id)
+      set?.delete(w)
+      if (set?.size === 0) this.byRun.delete(id)
+    }
+    for (const id of after) {
+      let set = this.byRun.get(id)
+      if (!set) this.byRun.set(id, (set = new Set()))
+      set.add(w)
+    }
   }
 
   /** @internal */
