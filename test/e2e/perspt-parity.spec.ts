@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { PersptSimulator } from '../../src/main/demo/perspt-simulator'
+import { shootBothSchemes } from './support/screenshots'
 import { startVigil, type VigilProcess } from './support/vigil-process'
 
 let vigil: VigilProcess
@@ -139,6 +140,7 @@ test('the store page shows totals across all sessions and the detected toolchain
   const first = await page.locator('[data-session]').first().getAttribute('data-session')
   expect(await one('SELECT count(*) FROM llm_requests WHERE session_id = $sid', { sid: first! })).toBe(most)
   await expect(page.getByRole('columnheader', { name: /LLM calls/ })).toHaveAttribute('aria-sort', 'descending')
+  await shootBothSchemes(page, 'store-totals')
 
   // New calls in the store (a new snapshot): the totals follow without a reload.
   await page.locator('[data-session]').first().waitFor()
@@ -222,7 +224,7 @@ test('hostile rows in the Nodes tab: NaN at commit is "—" with a warning, abor
   const table = page.getByTestId('nodes-table')
   await expect(table.locator('tbody tr[data-node]')).toHaveCount(3)
   const h1 = table.locator('tr[data-node=h_1]')
-  await expect(h1.locator('[data-commit-energy]')).toHaveText('— ⚠ not a finite number')
+  await expect(h1.locator('[data-commit-energy]')).toHaveText('⚠ — NaN')
   await expect(h1).not.toContainText('0.000')
   await expect(table.locator('tr[data-node=h_2] [data-commit-energy]')).toHaveText('0.070')
   const h3 = table.locator('tr[data-node=h_3]')
@@ -236,6 +238,7 @@ test('hostile rows in the Nodes tab: NaN at commit is "—" with a warning, abor
   await expect(page.getByTestId('nodes-raw-record')).toContainText('v_total')
   await expect(page.getByTestId('nodes-raw-record')).toContainText('nan')
   await expect(page.getByTestId('nodes-raw-record')).toContainText('"Completed"')
+  await shootBothSchemes(page, 'session-nodes')
 })
 
 test('energy statistics per component equal SQL; the flat passes table shows non-finite values as —', async ({ page }) => {
@@ -272,6 +275,8 @@ test('energy statistics per component equal SQL; the flat passes table shows non
   await expect(total.getByTestId('stat-counted')).toHaveText('3')
   await expect(total.getByTestId('stat-left-out')).toHaveText('⚠ 2')
   await expect(page.getByTestId('energy-stats-warning')).toBeVisible()
+  await page.getByTestId('energy-stats').scrollIntoViewIfNeeded()
+  await shootBothSchemes(page, 'session-energy-stats')
   await total.getByTestId('stat-left-out').getByRole('link').click()
   await expect(page).toHaveURL(/\/passes\?invalid=1$/)
   const gaps = page.getByTestId('passes-table').locator('tbody tr[data-pass]')
@@ -280,6 +285,7 @@ test('energy statistics per component equal SQL; the flat passes table shows non
   await expect(page.getByTestId('passes-table')).not.toContainText('NaN')
   await page.getByTestId('passes-invalid-only').uncheck()
   await expect(gaps).toHaveCount(5)
+  await shootBothSchemes(page, 'session-passes')
   // Pass numbers restart per node, oldest first.
   expect(await gaps.evaluateAll((els) => els.map((el) => `${el.getAttribute('data-node')}#${el.querySelectorAll('td')[1]!.textContent}`))).toEqual([
     'h_1#1',
