@@ -1,6 +1,9 @@
 // Issue 3 figures on the big store: time to first data per view, snapshot refresh cost as the WAL grows
-// vs as the file grows, and main-process RSS. One JSON line per measurement.
+// vs as the file grows, and main-process RSS. Issue 17 item 5: each session view's API time next to the
+// queries Perspt's own dashboard runs for that page, on the same copy in the same run, as a ratio.
+// One JSON line per measurement.
 import { DuckDBInstance } from '@duckdb/node-api'
+import type { DuckDBConnection } from '@duckdb/node-api'
 import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,6 +11,9 @@ import { VigilService } from '../src/main/core/vigil-service'
 import { PersptStore } from '../src/main/perspt/perspt-store'
 import { StoreSnapshotter } from '../src/main/perspt/snapshot'
 import { PersptSimulator } from '../src/main/demo/perspt-simulator'
+import { startVigilServer } from '../src/main/server/vigil-server'
+import type { SessionRow } from '../src/shared/model/perspt'
+import type { DagGraph, DecisionTrace, EnergyView, LlmRowsPage, LlmSummary, SandboxView, SessionSummary } from '../src/shared/model/perspt-views'
 import { bigStorePath } from './perspt-big-store'
 import { report } from './stats.mjs'
 
@@ -41,6 +47,42 @@ async function overview(path: string, work: string): Promise<void> {
   }
   report('perspt.snapshot.full_copy', 'ms', copy, { bytes: statSync(path).size })
   report('perspt.view.overview.first_data', 'ms', firstData, { note: 'cold: full copy + open + every session' })
+}
+
+/**
+ * Issue 17 item 5: a cold open of the big store, as the UI sees it: from adding the store to the first
+ * session rows (listed, counts pending) and to the counted list (each a 'store-updated' push).
+ */
+async function firstRows(path: string, work: string): Promise<void> {
+  const first: number[] = []
+  const counted: number[] = []
+  const timings: Record<string, number>[] = []
+  for (let i = 0; i < 5; i++) {
+    const service = new VigilService({ mode: 'web', version: 'bench', tmpRoot: mkdtempSync(join(work, 'first-')) })
+    try {
+      const t0 = performance.now()
+      let listedAt = 0
+      const done = new Promise<void>((resolve) => {
+        service.events.subscribe((frame) => {
+          if (frame.event !== 'store-updated') return
+          const rows = service.registry.store((frame.payload as { storeId: string }).storeId).listSessions()
+          void rows.then((r) => {
+            if (r.length > 0 && listedAt === 0) listedAt = performance.now() - t0
+            if (r.length > 0 && !r[0]!.countsPending) resolve()
+          })
+        })
+      })
+      const source = service.registry.addStore(path, 'flag')
+      await done
+      first.push(listedAt)
+      counted.push(performance.now() - t0)
+      timings.push(service.registry.store(source.id).lastTimings)
+    } finally {
+      await service.close()
+    }
+  }
+  report('perspt.store.first_rows', 'ms', first, { goal: 300, met: [...first].sort((a, b) => a - b)[2]! <= 300, bytes: statSync(path).size })
+  report('perspt.store.counted_rows', 'ms', counted, { stages: timings[timings.length - 1] })
 }
 
 async function views(path: string, work: string): Promise<void> {
@@ -116,18 +158,226 @@ async function refreshCost(path: string, work: string, label: string): Promise<v
   }
 }
 
+// ---- Perspt's dashboard, page by page (shared/spec/perspt-store.md §3; crates/perspt-store queries) ----------
+
+/** Perspt's `get_latest_node_states`. */
+const PERSPT_LATEST_NODES = `WITH ranked AS (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY node_id ORDER BY created_at DESC) AS rn FROM node_states WHERE session_id = $1)
+  SELECT node_id, session_id, state, v_total, CAST(merkle_hash AS VARCHAR), attempt_count,
+    node_class, owner_plugin, goal, parent_id, children, last_error_type, committed_at
+  FROM ranked WHERE rn = 1 ORDER BY created_at`
+const PERSPT_ENERGY = `SELECT node_id, session_id, v_syn, v_str, v_log, v_boot, v_sheaf, v_total FROM energy_history WHERE session_id = $1 ORDER BY timestamp`
+const PERSPT_LLM = `SELECT session_id, node_id, model, prompt, response, tokens_in, tokens_out, latency_ms FROM llm_requests WHERE session_id = $1 ORDER BY timestamp`
+const PERSPT_VERIFICATIONS = `WITH ranked AS (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY node_id ORDER BY created_at DESC) AS rn FROM verification_results WHERE session_id = $1)
+  SELECT node_id, result_json, syntax_ok, build_ok, tests_ok, lint_ok, diagnostics_count, tests_passed, tests_failed, degraded, degraded_reason
+  FROM ranked WHERE rn = 1 ORDER BY created_at`
+
+/** The queries each Perspt page handler runs, in its order; what a page needs, read into JS rows. */
+export const PERSPT_PAGES: Record<string, string[]> = {
+  summary: [
+    'SELECT session_id, task, working_dir, merkle_root, detected_toolchain, status FROM sessions WHERE session_id = $1',
+    PERSPT_LATEST_NODES,
+    PERSPT_LLM,
+    PERSPT_ENERGY,
+    'SELECT session_id, max_steps, steps_used, max_revisions, revisions_used, max_cost_usd, cost_used_usd FROM budget_envelopes WHERE session_id = $1',
+    PERSPT_VERIFICATIONS
+  ],
+  dag: [PERSPT_LATEST_NODES, 'SELECT session_id, parent_node_id, child_node_id, edge_type FROM task_graph_edges WHERE session_id = $1 ORDER BY created_at'],
+  energy: [PERSPT_ENERGY],
+  llm: [PERSPT_LLM],
+  sandbox: [
+    'SELECT branch_id, session_id, node_id, parent_node_id, state, parent_seal_hash, sandbox_dir FROM provisional_branches WHERE session_id = $1 ORDER BY created_at'
+  ],
+  decisions: [
+    'SELECT session_id, node_id, category, action, energy_snapshot, stage_outcomes, evidence, affected_node_ids FROM escalation_reports WHERE session_id = $1 ORDER BY created_at',
+    'SELECT session_id, node_id, validator_class, plugin_source, passed, evidence_summary, affected_files, v_sheaf_contribution, requeue_targets FROM sheaf_validations WHERE session_id = $1 ORDER BY created_at',
+    'SELECT session_id, node_id, action, category, requeued_nodes, inserted_nodes FROM rewrite_records WHERE session_id = $1 ORDER BY created_at',
+    'SELECT revision_id, session_id, sequence, plan_json, reason, supersedes, status FROM plan_revisions WHERE session_id = $1 ORDER BY sequence',
+    'SELECT footprint_id, session_id, node_id, revision_id, attempt, affected_files, bundle_json, diagnosis, resolved FROM repair_footprints WHERE session_id = $1 ORDER BY attempt',
+    PERSPT_VERIFICATIONS,
+    'SELECT node_id, attempt, parse_state, retry_classification, response_fingerprint, response_length, energy_json, accepted, rejection_reason, created_at FROM correction_attempts WHERE session_id = $1 ORDER BY node_id, attempt'
+  ]
+}
+
+/** Runs one Perspt page's queries (prepared, bound, every row read into JS); row counts per query. */
+async function persptPage(con: DuckDBConnection, page: string, sessionId: string): Promise<number[]> {
+  const counts: number[] = []
+  for (const sql of PERSPT_PAGES[page]!) counts.push((await con.runAndReadAll(sql, [sessionId])).getRowObjectsJS().length)
+  return counts
+}
+
+/** What Vigil's page shows that Perspt's queries also return, as row counts to compare (an honest raw side). */
+function vigilCounts(page: string, value: unknown): number[] {
+  switch (page) {
+    case 'summary': {
+      const [, s] = value as [SessionRow, SessionSummary]
+      return [s.llm.requests, s.counts.energy_history ?? 0]
+    }
+    case 'dag': {
+      const d = value as DagGraph
+      return [d.nodes.filter((n) => n.rawState !== null).length, d.edges.length]
+    }
+    case 'energy':
+      return [Object.values((value as EnergyView).series).reduce((n, s) => n + s.length, 0)]
+    case 'llm':
+      return [(value as [LlmSummary, LlmRowsPage])[0].requests]
+    case 'sandbox':
+      return [(value as SandboxView).branches.length]
+    case 'decisions': {
+      const t = value as DecisionTrace
+      const total = (k: string) => t.sections.find((x) => x.key === k)?.total ?? 0
+      return ['escalations', 'sheaf', 'rewrites', 'plans', 'repairs', 'verifications', 'corrections'].map(total)
+    }
+  }
+  return []
+}
+
+function persptCounts(page: string, counts: number[]): number[] {
+  if (page === 'summary') return [counts[2]!, counts[3]!]
+  if (page === 'dag') return [counts[0]!, counts[1]!]
+  return counts
+}
+
+/**
+ * Issue 17 item 5: per session view, Vigil's API over HTTP (what the page waits for) and in-process,
+ * next to Perspt's queries for the same page, interleaved sample by sample on the same snapshot copy
+ * (same connection, so the same buffer cache; who goes first alternates). Every sample is a session not
+ * read before by that side, so no result cache answers.
+ */
+async function ratios(path: string, work: string): Promise<void> {
+  const service = new VigilService({ mode: 'web', version: 'bench', tmpRoot: mkdtempSync(join(work, 'ratio-')) })
+  const server = await startVigilServer({
+    host: '127.0.0.1',
+    port: 0,
+    api: service,
+    events: service.events,
+    staticDir: null,
+    version: 'bench',
+    extensions: service.serverExtensions()
+  })
+  try {
+    const source = service.registry.addStore(path, 'flag')
+    const store = service.registry.store(source.id)
+    await waitReady(store)
+    const sessions = await service.listSessions(source.id)
+    const rpc = async (method: string, ...args: unknown[]): Promise<unknown> => {
+      const res = await fetch(`${server.url}/api/rpc/${method}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ args })
+      })
+      const body = (await res.json()) as { ok: boolean; value?: unknown; error?: unknown }
+      if (!body.ok) throw new Error(`${method}: ${JSON.stringify(body.error)}`)
+      return body.value
+    }
+    const id = source.id
+    const llmWindow = { offset: 0, limit: 100, sort: 'time', dir: 'desc' } as const
+    const pages: Record<string, { http: (sid: string) => Promise<unknown>; direct: (sid: string) => Promise<unknown> }> = {
+      summary: {
+        // The session page also reads the session list (its header); that is one cached array per version.
+        http: async (sid) => [null, await rpc('getSessionSummary', id, sid)],
+        direct: async (sid) => [null, await service.getSessionSummary(id, sid)]
+      },
+      dag: { http: (sid) => rpc('getDag', id, sid), direct: (sid) => service.getDag(id, sid) },
+      energy: { http: (sid) => rpc('getEnergy', id, sid), direct: (sid) => service.getEnergy(id, sid) },
+      llm: {
+        // What the LLM page asks for when it opens: the summary and the newest window of rows.
+        http: async (sid) => [await rpc('getLlmSummary', id, sid), await rpc('getLlmRows', id, sid, llmWindow)],
+        direct: async (sid) => [await service.getLlmSummary(id, sid), await service.getLlmRows(id, sid, llmWindow)]
+      },
+      sandbox: { http: (sid) => rpc('getSandbox', id, sid), direct: (sid) => service.getSandbox(id, sid) },
+      decisions: { http: (sid) => rpc('getDecisionTrace', id, sid), direct: (sid) => service.getDecisionTrace(id, sid) }
+    }
+    // The HTTP floor: a call that reads nothing from the store.
+    const floor: number[] = []
+    for (let i = 0; i < 40; i++) floor.push((await time(() => rpc('listRuns')))[0])
+    report('perspt.api.http_floor', 'ms', floor)
+
+    const samples = Number(process.env.VIGIL_RATIO_SAMPLES ?? 30)
+    let next = 0
+    const fresh = () => sessions[(next++ * 7919) % sessions.length]!.sessionId
+    for (const [page, call] of Object.entries(pages)) {
+      // Warm both sides once (the first query of a kind plans and loads its columns).
+      const warm = fresh()
+      await call.http(warm)
+      await store.query(`bench-raw:${page}:warm`, (con) => persptPage(con, page, warm))
+      const http: number[] = []
+      const direct: number[] = []
+      const raw: number[] = []
+      const mismatches: string[] = []
+      for (let i = 0; i < samples; i++) {
+        const sid = fresh()
+        const runRaw = async () => {
+          let counts: number[] = []
+          await store.query(`bench-raw:${page}:${sid}`, async (con) => {
+            const t0 = performance.now()
+            counts = await persptPage(con, page, sid)
+            raw.push(performance.now() - t0)
+          })
+          return counts
+        }
+        let rawCounts: number[]
+        let value: unknown
+        if (i % 2 === 0) {
+          const [ms, v] = await time(() => call.http(sid))
+          http.push(ms)
+          value = v
+          rawCounts = await runRaw()
+        } else {
+          rawCounts = await runRaw()
+          const [ms, v] = await time(() => call.http(sid))
+          http.push(ms)
+          value = v
+        }
+        direct.push((await time(() => call.direct(fresh())))[0])
+        const mine = vigilCounts(page, value)
+        const theirs = persptCounts(page, rawCounts)
+        if (JSON.stringify(mine) !== JSON.stringify(theirs)) mismatches.push(`${sid}: vigil ${JSON.stringify(mine)} perspt ${JSON.stringify(theirs)}`)
+      }
+      const h = report(`perspt.view.${page}.vigil_http`, 'ms', http, { sessions: sessions.length })
+      const d = report(`perspt.view.${page}.vigil_direct`, 'ms', direct)
+      const r = report(`perspt.view.${page}.perspt_raw`, 'ms', raw, { queries: PERSPT_PAGES[page]!.length })
+      const round = (v: number) => Math.round(v * 100) / 100
+      process.stdout.write(
+        JSON.stringify({
+          name: `perspt.view.${page}.ratio`,
+          unit: 'x',
+          http_median: round(h.median / r.median),
+          http_p95: round(h.p95 / r.p95),
+          direct_median: round(d.median / r.median),
+          direct_p95: round(d.p95 / r.p95),
+          goal: 2,
+          met: h.median / r.median <= 2,
+          mismatches: mismatches.length,
+          ...(mismatches.length > 0 ? { firstMismatch: mismatches[0] } : {})
+        }) + '\n'
+      )
+    }
+  } finally {
+    await server.close()
+    await service.close()
+  }
+}
+
 export async function run(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'vigil-bench-run-'))
   try {
     const big = await bigStorePath(log)
-    const small = join(work, 'small.db')
-    const sim = new PersptSimulator({ path: small, seed: 5 })
-    await sim.start()
-    await sim.stop()
-    await overview(big, work)
-    await views(big, work)
-    await refreshCost(small, work, 'small')
-    await refreshCost(big, work, 'big')
+    const only = process.env.VIGIL_VIEWS_PHASES?.split(',')
+    const phase = (name: string) => !only || only.includes(name)
+    if (phase('first')) await firstRows(big, work)
+    if (phase('ratio')) await ratios(big, work)
+    if (phase('overview')) await overview(big, work)
+    if (phase('views')) await views(big, work)
+    if (phase('refresh')) {
+      const small = join(work, 'small.db')
+      const sim = new PersptSimulator({ path: small, seed: 5 })
+      await sim.start()
+      await sim.stop()
+      await refreshCost(small, work, 'small')
+      await refreshCost(big, work, 'big')
+    }
   } finally {
     rmSync(work, { recursive: true, force: true })
   }

@@ -4,9 +4,9 @@ import { expect, test, type Page } from '@playwright/test'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DuckDBInstance } from '@duckdb/node-api'
 import { FAMILY, HOSTILE, LONG_ID, ODD_SESSION_IDS, PROMPT_1MB, PROMPT_3MB, buildHostileStore } from '../fixtures/perspt-hostile'
 import { encodeIdSegment } from '../../src/renderer/lib/route-ids'
+import { queryStore } from './support/store-sql'
 import { startVigil, type VigilProcess } from './support/vigil-process'
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-hostile-'))
@@ -16,16 +16,7 @@ let storeId: string
 let ids: { oneMb: number; threeMb: number; family: number }
 let truth: { p95: number; p50: number; counted: number; requests: number }
 
-async function sql(q: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(db, { access_mode: 'READ_ONLY' })
-  const con = await instance.connect()
-  try {
-    return (await con.runAndReadAll(q)).getRowObjectsJS()
-  } finally {
-    con.closeSync()
-    instance.closeSync()
-  }
-}
+const sql = (q: string) => queryStore(db, q)
 
 test.beforeAll(async () => {
   test.setTimeout(120_000)

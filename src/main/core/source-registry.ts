@@ -100,7 +100,17 @@ export class SourceRegistry {
     const existing = this.entries.get(id)
     if (existing) return this.info(existing) as StoreSourceInfo
     // Changes the store's folder reports are read at once (latest wins); the poll stays the fallback.
-    const store = new PersptStore({ path: absolute, tmpRoot: join(this.opts.tmpRoot, id), onSourceChange: () => this.refreshStore(entry) })
+    const store = new PersptStore({
+      path: absolute,
+      tmpRoot: join(this.opts.tmpRoot, id),
+      onSourceChange: () => this.refreshStore(entry),
+      // The first read's list goes out before its counts (which follow as the next version).
+      onListed: () => {
+        if (this.closed || this.entries.get(id) !== entry) return
+        this.opts.events.emit('store-updated', { storeId: id, version: store.status().version })
+        this.sourcesChanged()
+      }
+    })
     const entry: StoreEntry = { kind: 'store', id, label: label ?? defaultStoreLabel(absolute), path: absolute, origin, store }
     this.entries.set(id, entry)
     this.setChanged()

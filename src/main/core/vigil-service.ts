@@ -529,7 +529,8 @@ export class VigilService implements VigilApi {
   /** The store and the session row every per-session view starts from; unknown ids are a 404. */
   private async session(storeId: string, sessionId: string): Promise<{ store: PersptStore; session: SessionRow }> {
     const store = this.registry.store(storeId)
-    const session = (await store.listSessions()).find((s) => s.sessionId === sessionId)
+    // Views show a session's counts (summary, node states): never the not-yet-counted first list.
+    const session = (await store.listCountedSessions()).find((s) => s.sessionId === sessionId)
     if (!session) throw new ApiError('not-found', `No session "${sessionId}" in this store.`)
     return { store, session }
   }

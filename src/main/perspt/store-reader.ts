@@ -55,6 +55,29 @@ export async function probeSchema(con: DuckDBConnection): Promise<SchemaProbe> {
   }
 }
 
+const emptyByCopy = new WeakMap<DuckDBConnection, Promise<ReadonlySet<PersptTable>>>()
+
+/**
+ * The known tables that hold no rows in this copy (DuckDB's estimated_size is 0: it counts every
+ * appended row, deleted ones too, so it is never below the truth). Views skip their queries: a query
+ * on an empty table can only return nothing. Read once per open copy (the copy never changes), and
+ * only when a view asks, so refreshes never pay for it.
+ */
+export function emptyTables(con: DuckDBConnection): Promise<ReadonlySet<PersptTable>> {
+  let found = emptyByCopy.get(con)
+  if (!found) {
+    found = query(
+      con,
+      `SELECT lower(table_name) AS t, estimated_size AS n FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'`
+    ).then(
+      (rows) => new Set(rows.filter((r) => KNOWN.has(String(r.t)) && toNumber(r.n) === 0).map((r) => String(r.t) as PersptTable)),
+      () => new Set<PersptTable>()
+    )
+    emptyByCopy.set(con, found)
+  }
+  return found
+}
+
 // ---- value conversion -------------------------------------------------------------------------
 
 /** COUNT is BIGINT and SUM(INTEGER) HUGEINT: both arrive as bigint. Out-of-range values are clamped. */
@@ -525,16 +548,7 @@ export async function readSessionsWithMemo(
 ): Promise<{ rows: SessionRow[]; memo: SessionsMemo | null }> {
   const out: { rows: SessionRow[]; memo: SessionsMemo | null } = { rows: [], memo: null }
   if (!probe.hasSessions) return out
-  const sessions = await query(
-    con,
-    `SELECT ${col(probe, 'sessions', 'session_id', 'sid')}, ${col(probe, 'sessions', 'task')},
-       ${col(probe, 'sessions', 'working_dir')}, ${col(probe, 'sessions', 'status')},
-       ${col(probe, 'sessions', 'merkle_root')},
-       ${has(probe, 'sessions', 'created_at') ? ms('created_at') : 'NULL'} AS created_ms,
-       ${has(probe, 'sessions', 'updated_at') ? ms('updated_at') : 'NULL'} AS updated_ms
-     FROM sessions
-     ORDER BY created_ms DESC NULLS LAST, sid`
-  )
+  const sessions = await readSessionRecords(con, probe)
   const extras = new Map<string, Extra>()
   const extra = (sid: JS | undefined): Extra => {
     const key = String(sid)
@@ -613,41 +627,65 @@ export async function readSessionsWithMemo(
     }
   }
 
-  out.rows = sessions.map((s) => {
-    const sessionId = String(s.sid ?? '')
-    const e = extras.get(sessionId) ?? emptyExtra()
-    const rawStatus = typeof s.status === 'string' ? s.status : s.status === null ? '' : String(s.status)
-    const status = mapSessionStatus(rawStatus, opts.agentLive)
-    const createdMs = toNumber(s.created_ms)
-    const updatedMs = toNumber(s.updated_ms)
-    const lastMs = Math.max(updatedMs ?? -Infinity, e.lastMs ?? -Infinity)
-    const lastActivity = Number.isFinite(lastMs) ? lastMs : null
-    let endMs: number | null
-    if (status === 'running') endMs = opts.now
-    else if (status === 'stale') endMs = lastActivity
-    else endMs = updatedMs
-    return {
-      sessionId,
-      task: typeof s.task === 'string' ? s.task : '',
-      workingDir: typeof s.working_dir === 'string' ? s.working_dir : '',
-      rawStatus,
-      status,
-      createdAt: isoFromMs(createdMs),
-      updatedAt: isoFromMs(updatedMs),
-      durationMs: createdMs !== null && endMs !== null ? Math.max(0, endMs - createdMs) : null,
-      nodes: e.tally ? countTally(e.tally, status) : countNodes(e.nodes, status),
-      budget: e.budget,
-      llmRequests: e.llm.requests,
-      tokensIn: e.llm.tokensIn,
-      tokensOut: e.llm.tokensOut,
-      tokensEstimated: e.llm.estimated,
-      friendlyName: friendlyName(sessionId),
-      merkleRoot: blobText(s.merkle_root),
-      lastActivityAt: isoFromMs(lastActivity),
-      avgEnergy: e.avgEnergy
-    }
-  })
+  out.rows = sessions.map((s) => sessionRow(s, extras.get(String(s.sid ?? '')) ?? emptyExtra(), opts))
   return out
+}
+
+/** The sessions table alone, newest first (one small scan: no other table is read). */
+async function readSessionRecords(con: DuckDBConnection, probe: SchemaProbe): Promise<Row[]> {
+  return query(
+    con,
+    `SELECT ${col(probe, 'sessions', 'session_id', 'sid')}, ${col(probe, 'sessions', 'task')},
+       ${col(probe, 'sessions', 'working_dir')}, ${col(probe, 'sessions', 'status')},
+       ${col(probe, 'sessions', 'merkle_root')},
+       ${has(probe, 'sessions', 'created_at') ? ms('created_at') : 'NULL'} AS created_ms,
+       ${has(probe, 'sessions', 'updated_at') ? ms('updated_at') : 'NULL'} AS updated_ms
+     FROM sessions
+     ORDER BY created_ms DESC NULLS LAST, sid`
+  )
+}
+
+function sessionRow(s: Row, e: Extra, opts: ReadSessionsOptions): SessionRow {
+  const sessionId = String(s.sid ?? '')
+  const rawStatus = typeof s.status === 'string' ? s.status : s.status === null ? '' : String(s.status)
+  const status = mapSessionStatus(rawStatus, opts.agentLive)
+  const createdMs = toNumber(s.created_ms)
+  const updatedMs = toNumber(s.updated_ms)
+  const lastMs = Math.max(updatedMs ?? -Infinity, e.lastMs ?? -Infinity)
+  const lastActivity = Number.isFinite(lastMs) ? lastMs : null
+  let endMs: number | null
+  if (status === 'running') endMs = opts.now
+  else if (status === 'stale') endMs = lastActivity
+  else endMs = updatedMs
+  return {
+    sessionId,
+    task: typeof s.task === 'string' ? s.task : '',
+    workingDir: typeof s.working_dir === 'string' ? s.working_dir : '',
+    rawStatus,
+    status,
+    createdAt: isoFromMs(createdMs),
+    updatedAt: isoFromMs(updatedMs),
+    durationMs: createdMs !== null && endMs !== null ? Math.max(0, endMs - createdMs) : null,
+    nodes: e.tally ? countTally(e.tally, status) : countNodes(e.nodes, status),
+    budget: e.budget,
+    llmRequests: e.llm.requests,
+    tokensIn: e.llm.tokensIn,
+    tokensOut: e.llm.tokensOut,
+    tokensEstimated: e.llm.estimated,
+    friendlyName: friendlyName(sessionId),
+    merkleRoot: blobText(s.merkle_root),
+    lastActivityAt: isoFromMs(lastActivity),
+    avgEnergy: e.avgEnergy
+  }
+}
+
+/**
+ * The session list before anything is counted: what a first read shows at once (a store of thousands
+ * of sessions and a million LLM rows takes about a second to count). Every row says `countsPending`.
+ */
+export async function readSessionList(con: DuckDBConnection, probe: SchemaProbe, opts: ReadSessionsOptions): Promise<SessionRow[]> {
+  if (!probe.hasSessions) return []
+  return (await readSessionRecords(con, probe)).map((s) => ({ ...sessionRow(s, emptyExtra(), opts), countsPending: true }))
 }
 
 /** A SQL list of string literals (quotes doubled), for `IN (…)` over a handful of session ids. */

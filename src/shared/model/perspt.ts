@@ -57,4 +57,10 @@ export interface SessionRow {
   lastActivityAt?: string | null
   /** Mean `v_total` over every energy_history row of the session (Perspt's "Avg Energy"). */
   avgEnergy?: number | null
+  /**
+   * True while a store is first read: the list comes from the sessions table alone, and nodes, budget,
+   * LLM calls, tokens, energy and last activity are not counted yet (they are 0/null, not the truth).
+   * A later version of the same list has them.
+   */
+  countsPending?: boolean
 }

@@ -11,6 +11,16 @@ export async function rows(con: DuckDBConnection, sql: string, params: Record<st
   return (await con.runAndReadAll(sql, params)).getRowObjectsJS()
 }
 
+/** DuckDB's VARCHAR order (UTF-8 bytes, i.e. code points), which differs from `<` on surrogate pairs. */
+export function compareBinary(a: string, b: string): number {
+  if (a === b) return 0
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    if (a.charCodeAt(i) !== b.charCodeAt(i)) return a.codePointAt(i)! < b.codePointAt(i)! ? -1 : 1
+  }
+  return a.length - b.length
+}
+
 /** The table exists and has every column named. */
 export function has(probe: SchemaProbe, table: PersptTable, ...columns: string[]): boolean {
   const cols = probe.columns.get(table)

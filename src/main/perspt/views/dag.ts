@@ -5,9 +5,11 @@ import { ApiError } from '../../../shared/api/errors'
 import type { DisplayStatus } from '../../../shared/model/perspt'
 import type { DagEdge, DagGraph, DagNode, LlmRequestRow, NodeDetail } from '../../../shared/model/perspt-views'
 import type { PersptTable } from '../schema'
-import { classifyNode, isoFromMs, parseJson, readNodeFacts, text, toNumber } from '../store-reader'
+import { classifyNode, isoFromMs, parseJson, text, toNumber } from '../store-reader'
 import type { SchemaProbe } from '../store-reader'
 import { readNodeDecisions } from './dag-decisions'
+import { readDagRows } from './dag-rows'
+import type { DagEdgeRow } from './dag-rows'
 import { col, has, msOf, rows, sessionStatus, timeOrder } from './dag-sql'
 import type { Row } from './dag-sql'
 import { energyValue, readEnergyPoints } from './energy'
@@ -47,93 +49,38 @@ function planTasks(plan: unknown): PlanTask[] {
   return out
 }
 
-async function activePlan(con: DuckDBConnection, probe: SchemaProbe, sid: string): Promise<PlanTask[]> {
-  if (!has(probe, 'plan_revisions', 'session_id', 'plan_json', 'status', 'sequence')) return []
-  const [r] = await rows(
-    con,
-    `SELECT plan_json FROM plan_revisions WHERE session_id = $sid AND lower(status) = 'active' ORDER BY sequence DESC LIMIT 1`,
-    { sid }
-  )
-  return r ? planTasks(parseJson(r.plan_json)) : []
-}
-
 interface Built {
   nodes: DagNode[]
   plan: PlanTask[]
+  edges: DagEdgeRow[]
 }
 
-/** Every non-superseded node with its state and attributes, plan order first. */
+/** Every non-superseded node with its state and attributes, plan order first (one round trip, see dag-rows). */
 async function buildNodes(con: DuckDBConnection, probe: SchemaProbe, sid: string, opts: DagOptions, only: string | null = null): Promise<Built> {
   const status = opts.status ?? (await sessionStatus(con, probe, sid))
-  const facts = (await readNodeFacts(con, probe, sid, only)).get(sid)?.nodes
-  const plan = await activePlan(con, probe, sid)
-  if (!facts || facts.known.size === 0) return { nodes: [], plan }
-  // With `only`, every query below reads that one node's rows.
-  const params: Record<string, string> = only === null ? { sid } : { sid, nid: only }
-  const nodeAnd = only === null ? '' : ' AND node_id = $nid'
+  const found = await readDagRows(con, probe, sid, only)
+  const { facts, first } = found
+  const plan = found.planJson === null ? [] : planTasks(parseJson(found.planJson))
+  if (facts.known.size === 0) return { nodes: [], plan, edges: found.edges }
 
   // Latest node_states row per node.
   const latest = new Map<string, { raw: string | null; vTotal: ReturnType<typeof energyValue>; attempts: number | null; goal: string | null; nodeClass: string | null; committedAt: string | null; createdMs: number | null }>()
-  if (has(probe, 'node_states', 'session_id', 'node_id', 'state')) {
-    const c = (name: string) => col(probe, 'node_states', name)
-    for (const r of await rows(
-      con,
-      `SELECT node_id, state, ${c('v_total')}, ${c('attempt_count')}, ${c('goal')}, ${c('node_class')}, ${c('committed_at')},
-         ${msOf(probe, 'node_states', 'created_at')} AS created_ms
-       FROM node_states WHERE session_id = $sid${nodeAnd} AND NULLIF(trim(node_id), '') IS NOT NULL
-       QUALIFY row_number() OVER (PARTITION BY node_id ORDER BY ${timeOrder(probe, 'node_states', 'created_at', 'DESC')}) = 1`,
-      params
-    )) {
-      latest.set(String(r.node_id), {
-        raw: text(r.state),
-        vTotal: energyValue(r.v_total),
-        attempts: toNumber(r.attempt_count),
-        goal: text(r.goal),
-        nodeClass: text(r.node_class),
-        committedAt: text(r.committed_at),
-        createdMs: toNumber(r.created_ms)
-      })
-    }
+  for (const [nodeId, r] of found.latest) {
+    latest.set(nodeId, {
+      raw: text(r.state),
+      vTotal: energyValue(r.v_total),
+      attempts: toNumber(r.attempt_count),
+      goal: text(r.goal),
+      nodeClass: text(r.node_class),
+      committedAt: text(r.committed_at),
+      createdMs: toNumber(r.created_ms)
+    })
   }
 
   // Latest V_total per node from the verification passes: it wins even when it is not a number, so
   // the DAG and the Energy view always show the same value (or the same "—") for a node.
   const energy = new Map<string, ReturnType<typeof energyValue>>()
-  if (has(probe, 'energy_history', 'session_id', 'node_id', 'v_total')) {
-    for (const r of await rows(
-      con,
-      `SELECT node_id, v_total FROM energy_history WHERE session_id = $sid${nodeAnd}
-       QUALIFY row_number() OVER (PARTITION BY node_id ORDER BY ${timeOrder(probe, 'energy_history', 'timestamp', 'DESC')}) = 1`,
-      params
-    )) {
-      energy.set(String(r.node_id), energyValue(r.v_total))
-    }
-  }
-
-  // First sighting and highest attempt number per node, across the tables that record them.
-  const seen: string[] = []
-  const attempt = (table: PersptTable, column: string) => (has(probe, table, column) ? `TRY_CAST(${column} AS BIGINT)` : 'NULL::BIGINT')
-  if (has(probe, 'node_states', 'session_id', 'node_id')) {
-    seen.push(`SELECT node_id, ${msOf(probe, 'node_states', 'created_at')} AS t, ${attempt('node_states', 'attempt_count')} AS a FROM node_states WHERE session_id = $sid${nodeAnd}`)
-  }
-  if (has(probe, 'energy_history', 'session_id', 'node_id')) {
-    seen.push(`SELECT node_id, ${msOf(probe, 'energy_history', 'timestamp')} AS t, NULL::BIGINT AS a FROM energy_history WHERE session_id = $sid${nodeAnd}`)
-  }
-  if (has(probe, 'srbn_step_records', 'session_id', 'node_id')) {
-    seen.push(`SELECT node_id, ${msOf(probe, 'srbn_step_records', 'created_at')} AS t, ${attempt('srbn_step_records', 'attempt_count')} AS a FROM srbn_step_records WHERE session_id = $sid${nodeAnd}`)
-  }
-  if (has(probe, 'escalation_reports', 'session_id', 'node_id')) {
-    seen.push(`SELECT node_id, ${msOf(probe, 'escalation_reports', 'created_at')} AS t, NULL::BIGINT AS a FROM escalation_reports WHERE session_id = $sid${nodeAnd}`)
-  }
-  if (has(probe, 'correction_attempts', 'session_id', 'node_id')) {
-    seen.push(`SELECT node_id, NULL::BIGINT AS t, ${attempt('correction_attempts', 'attempt')} AS a FROM correction_attempts WHERE session_id = $sid${nodeAnd}`)
-  }
-  const first = new Map<string, { t: number | null; a: number | null }>()
-  if (seen.length > 0) {
-    for (const r of await rows(con, `SELECT node_id, min(t) AS t, max(a) AS a FROM (${seen.join(' UNION ALL ')}) GROUP BY node_id`, params)) {
-      first.set(String(r.node_id), { t: toNumber(r.t), a: toNumber(r.a) })
-    }
-  }
+  for (const [nodeId, v] of found.energy) energy.set(nodeId, energyValue(v))
 
   const byPlan = new Map(plan.map((t, i) => [t.id, { task: t, index: i }]))
   const nodes: DagNode[] = []
@@ -164,11 +111,11 @@ async function buildNodes(con: DuckDBConnection, probe: SchemaProbe, sid: string
   }
   const rank = (n: DagNode) => byPlan.get(n.nodeId)?.index ?? Number.MAX_SAFE_INTEGER
   nodes.sort((a, b) => rank(a) - rank(b) || (a.firstSeenAt ?? '').localeCompare(b.firstSeenAt ?? '') || a.nodeId.localeCompare(b.nodeId, 'en', { numeric: true }))
-  return { nodes, plan }
+  return { nodes, plan, edges: found.edges }
 }
 
 export async function readDag(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, opts: DagOptions = {}): Promise<DagGraph> {
-  const { nodes, plan } = await buildNodes(con, probe, sessionId, opts)
+  const { nodes, plan, edges: edgeRows } = await buildNodes(con, probe, sessionId, opts)
   const ids = new Set(nodes.map((n) => n.nodeId))
   const edges: DagEdge[] = []
   const seen = new Set<string>()
@@ -178,23 +125,9 @@ export async function readDag(con: DuckDBConnection, probe: SchemaProbe, session
     seen.add(key)
     edges.push({ from, to, type })
   }
-  let edgeRows = 0
-  if (has(probe, 'task_graph_edges', 'session_id', 'parent_node_id', 'child_node_id')) {
-    const found = await rows(
-      con,
-      `SELECT parent_node_id AS a, child_node_id AS b, ${col(probe, 'task_graph_edges', 'edge_type', 't')}
-       FROM task_graph_edges WHERE session_id = $sid ORDER BY ${timeOrder(probe, 'task_graph_edges', 'created_at', 'ASC')}`,
-      { sid: sessionId }
-    )
-    edgeRows = found.length
-    for (const r of found) {
-      const a = text(r.a)
-      const b = text(r.b)
-      if (a !== null && b !== null) add(a, b, text(r.t) ?? 'dependency')
-    }
-  }
+  for (const { a, b, type } of edgeRows) if (a !== null && b !== null) add(a, b, type ?? 'dependency')
   // Stores from before task_graph_edges (or sessions that wrote none): the plan's dependencies.
-  if (edgeRows === 0) for (const t of plan) for (const d of t.dependencies) add(d, t.id, 'depends_on')
+  if (edgeRows.length === 0) for (const t of plan) for (const d of t.dependencies) add(d, t.id, 'depends_on')
   return { nodes, edges, missingTables: DAG_TABLES.filter((t) => !probe.tables.has(t)) }
 }
 

@@ -7,7 +7,7 @@ import type { DecisionItem, DecisionSection, DecisionSectionKey, DecisionTrace }
 import { headGraphemes } from '../../../shared/graphemes'
 import type { PersptTable } from '../schema'
 import type { SchemaProbe } from '../store-reader'
-import { isoFromMs, roundReal, text, toNumber } from '../store-reader'
+import { emptyTables, isoFromMs, roundReal, text, toNumber } from '../store-reader'
 
 type Row = Record<string, JS>
 
@@ -309,11 +309,13 @@ function sectionSql(spec: SectionSpec, probe: SchemaProbe): string {
   return `SELECT *, count(*) OVER () AS _total FROM (${inner}) ORDER BY ${order} LIMIT ${DECISION_SECTION_LIMIT}`
 }
 
-async function readSection(con: DuckDBConnection, probe: SchemaProbe, spec: SectionSpec, sessionId: string): Promise<DecisionSection> {
+async function readSection(con: DuckDBConnection, probe: SchemaProbe, spec: SectionSpec, sessionId: string, empty: ReadonlySet<PersptTable>): Promise<DecisionSection> {
   const cols = probe.columns.get(spec.table)
   if (!cols || !cols.has('session_id')) {
     return { key: spec.key, title: spec.title, available: false, total: 0, items: [] }
   }
+  // An empty table (often most of them: sheaf validations are never written) costs no query.
+  if (empty.has(spec.table)) return { key: spec.key, title: spec.title, available: true, total: 0, items: [] }
   const params: DuckDBValue[] = [sessionId]
   const result = (await con.runAndReadAll(sectionSql(spec, probe), params)).getRowObjectsJS()
   const total = toNumber(result[0]?._total) ?? 0
@@ -342,6 +344,7 @@ async function readSection(con: DuckDBConnection, probe: SchemaProbe, spec: Sect
 
 export async function readDecisionTrace(con: DuckDBConnection, probe: SchemaProbe, sessionId: string): Promise<DecisionTrace> {
   const sections: DecisionSection[] = []
-  for (const spec of SECTIONS) sections.push(await readSection(con, probe, spec, sessionId))
+  const empty = await emptyTables(con)
+  for (const spec of SECTIONS) sections.push(await readSection(con, probe, spec, sessionId, empty))
   return { sections }
 }

@@ -3,7 +3,7 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 import type { EnergyInvalid, EnergyPoint, EnergyView, NodeEnergy } from '../../../shared/model/perspt-views'
 import { isoFromMs, roundReal, text, toNumber } from '../store-reader'
 import type { SchemaProbe } from '../store-reader'
-import { col, has, msOf, rows, timeOrder } from './dag-sql'
+import { col, compareBinary, has, msOf, rows, timeOrder } from './dag-sql'
 import type { Row } from './dag-sql'
 
 /** Perspt's convergence threshold (the orchestrator's default ε). */
@@ -67,29 +67,37 @@ export async function readEnergyPoints(con: DuckDBConnection, probe: SchemaProbe
 
 export async function readEnergy(con: DuckDBConnection, probe: SchemaProbe, sessionId: string): Promise<EnergyView> {
   if (!has(probe, 'energy_history', 'session_id', 'node_id')) return { latest: [], series: {}, epsilon: ENERGY_EPSILON }
-  // Pass counts and "is latest" come from window functions; the rows are the series itself.
+  // One plain scan of the session's passes, oldest first (what Perspt's page reads, plus id and time);
+  // pass counts, the latest pass and the node order are derived here: window functions over the
+  // rows cost DuckDB several times the scan itself.
   const found = await rows(
     con,
-    `SELECT ${selectList(probe)},
-       count(*) OVER (PARTITION BY node_id) AS passes,
-       row_number() OVER (PARTITION BY node_id ORDER BY ${timeOrder(probe, 'energy_history', 'timestamp', 'DESC')}) = 1 AS is_latest,
-       min(${msOf(probe, 'energy_history', 'timestamp')}) OVER (PARTITION BY node_id) AS first_ms
-     FROM energy_history
+    `SELECT ${selectList(probe)} FROM energy_history
      WHERE session_id = $sid AND NULLIF(trim(node_id), '') IS NOT NULL
-     ORDER BY first_ms ASC NULLS FIRST, node_id, ${timeOrder(probe, 'energy_history', 'timestamp', 'ASC')}`,
+     ORDER BY ${timeOrder(probe, 'energy_history', 'timestamp', 'ASC')}`,
     { sid: sessionId }
   )
-  const series = new Map<string, EnergyPoint[]>()
-  const latest: NodeEnergy[] = []
+  const byNode = new Map<string, { points: EnergyPoint[]; firstMs: number | null }>()
   for (const r of found) {
     const nodeId = text(r.node_id) ?? ''
     const p = point(r)
-    const list = series.get(nodeId)
-    if (list) list.push(p)
-    else series.set(nodeId, [p])
-    if (r.is_latest === true) {
-      latest.push({ nodeId, passes: toNumber(r.passes) ?? 1, at: p.at, vSyn: p.vSyn, vStr: p.vStr, vLog: p.vLog, vBoot: p.vBoot, vSheaf: p.vSheaf, vTotal: p.vTotal, invalid: p.invalid })
-    }
+    const entry = byNode.get(nodeId)
+    // Oldest first with NULL times first: the first time seen is the node's earliest.
+    if (entry) {
+      entry.points.push(p)
+      entry.firstMs ??= toNumber(r.at_ms)
+    } else byNode.set(nodeId, { points: [p], firstMs: toNumber(r.at_ms) })
+  }
+  // Nodes by their first pass (no time first), then id in DuckDB's (byte) order.
+  const nodes = [...byNode.entries()].sort(
+    ([a, x], [b, y]) => (x.firstMs === y.firstMs ? 0 : x.firstMs === null ? -1 : y.firstMs === null ? 1 : x.firstMs - y.firstMs) || compareBinary(a, b)
+  )
+  const series = new Map<string, EnergyPoint[]>()
+  const latest: NodeEnergy[] = []
+  for (const [nodeId, { points }] of nodes) {
+    series.set(nodeId, points)
+    const p = points[points.length - 1]!
+    latest.push({ nodeId, passes: points.length, at: p.at, vSyn: p.vSyn, vStr: p.vStr, vLog: p.vLog, vBoot: p.vBoot, vSheaf: p.vSheaf, vTotal: p.vTotal, invalid: p.invalid })
   }
   return { latest, series: Object.fromEntries(series), epsilon: ENERGY_EPSILON }
 }

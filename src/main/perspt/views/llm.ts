@@ -64,6 +64,40 @@ export function expressions(c: ReadonlySet<string>) {
 }
 
 /**
+ * Token totals by Perspt's per-session rule without measuring every text: the counted part comes
+ * from the integer columns, and only rows with a raw count of 0 have their prompt/response measured
+ * for the estimate (reading every text of a long session is what made the totals slow).
+ * `select` is the rest of the aggregate list; `byModel` adds one row per model and `is_total`.
+ */
+function totalsSql(c: ReadonlySet<string>, select: string, byModel: boolean): string {
+  const e = expressions(c)
+  const part = (col: string, textCol: string) => {
+    if (c.has(col) && c.has(textCol)) {
+      return {
+        counted: `CASE WHEN coalesce(${col}, 0) > 0 THEN ${col} ELSE 0 END`,
+        estimate: `CASE WHEN coalesce(${col}, 0) > 0 THEN 0 ELSE (coalesce(strlen(${textCol}), 0) + 3) // 4 END`,
+        needs: `coalesce(${col}, 0) <= 0`
+      }
+    }
+    if (c.has(textCol)) return { counted: '0', estimate: `(coalesce(strlen(${textCol}), 0) + 3) // 4`, needs: 'true' }
+    return { counted: c.has(col) ? `coalesce(${col}, 0)` : '0', estimate: '0', needs: 'false' }
+  }
+  const tin = part('tokens_in', 'prompt')
+  const tout = part('tokens_out', 'response')
+  const group = byModel ? ` GROUP BY GROUPING SETS ((${e.model}), ())` : ''
+  const key = byModel ? `${e.model} AS model, ` : ''
+  const grouping = byModel ? `, GROUPING(${e.model}) AS g` : ''
+  const on = byModel ? ' ON est.g = b.is_total AND est.model IS NOT DISTINCT FROM b.model' : ' ON true'
+  return `WITH est AS (
+      SELECT ${key}sum(${tin.estimate}) AS e_in, sum(${tout.estimate}) AS e_out${grouping}
+      FROM llm_requests WHERE session_id = $1 AND ((${tin.needs}) OR (${tout.needs}))${group})
+    SELECT b.*, b.c_in + coalesce(est.e_in, 0) AS t_in, b.c_out + coalesce(est.e_out, 0) AS t_out
+    FROM (SELECT ${key}count(*) AS n, sum(${tin.counted}) AS c_in, sum(${tout.counted}) AS c_out, ${select}${byModel ? `, GROUPING(${e.model}) AS is_total` : ''}
+      FROM llm_requests WHERE session_id = $1${group}) b
+    LEFT JOIN est${on}`
+}
+
+/**
  * The one definition of Vigil's latency figures, used by the Summary and the LLM view alike:
  * quantile_cont over the calls with a latency (NULL excluded, never read as 0 ms), and their count.
  */
@@ -104,9 +138,7 @@ export async function readLlmTotals(con: DuckDBConnection, probe: SchemaProbe, s
   const e = expressions(c)
   const [r] = await rows(
     con,
-    `SELECT count(*) AS n, sum(${e.tokensIn}) AS t_in, sum(${e.tokensOut}) AS t_out,
-       sum(${e.rawIn}) + sum(${e.rawOut}) AS raw_total, ${latencySql(e.latency)}
-     FROM llm_requests WHERE session_id = $1`,
+    totalsSql(c, `sum(${e.rawIn}) + sum(${e.rawOut}) AS raw_total, ${latencySql(e.latency)}`, false),
     [sessionId]
   )
   return totalsFrom(r)
@@ -119,13 +151,7 @@ export async function readLlmSummary(con: DuckDBConnection, probe: SchemaProbe, 
   const e = expressions(c)
   const result = await rows(
     con,
-    `SELECT ${e.model} AS model, count(*) AS n,
-       sum(${e.tokensIn}) AS t_in, sum(${e.tokensOut}) AS t_out,
-       sum(${e.rawIn}) + sum(${e.rawOut}) AS raw_total,
-       ${latencySql(e.latency)},
-       GROUPING(${e.model}) AS is_total
-     FROM llm_requests WHERE session_id = $1
-     GROUP BY GROUPING SETS ((${e.model}), ())`,
+    totalsSql(c, `sum(${e.rawIn}) + sum(${e.rawOut}) AS raw_total, ${latencySql(e.latency)}`, true),
     [sessionId]
   )
   const total = result.find((r) => toNumber(r.is_total) === 1)
@@ -210,8 +236,9 @@ export async function readLlmRows(
   //    the sort key is computed for every matching row.
   const page = await rows(
     con,
-    `SELECT id, count(*) OVER () AS total FROM llm_requests WHERE ${whereSql}
-     ORDER BY ${SORT_SQL[sortKey](e)} ${dir} NULLS LAST, id ${dir}
+    // Materialized first: a Top-N straight over the table makes DuckDB scan it several times longer.
+    `WITH m AS MATERIALIZED (SELECT id, ${SORT_SQL[sortKey](e)} AS k FROM llm_requests WHERE ${whereSql})
+     SELECT id, count(*) OVER () AS total FROM m ORDER BY k ${dir} NULLS LAST, id ${dir}
      LIMIT ${limit} OFFSET ${offset}`,
     params
   )
@@ -228,15 +255,16 @@ export async function readLlmRows(
   const byId = new Map<number, Row>()
   for (const r of await rows(
     con,
-    `SELECT id, ${e.timeMs} AS t_ms, ${e.model} AS model, ${e.node} AS node_id,
+    `SELECT id, session_id AS sid, ${e.timeMs} AS t_ms, ${e.model} AS model, ${e.node} AS node_id,
        ${e.tokensIn} AS t_in, ${e.tokensOut} AS t_out, ${e.latency} AS lat,
        ${head(e.prompt)} AS p_head, ${more(e.prompt)} AS p_more, ${next(e.prompt)} AS p_next, length(${e.prompt}) AS p_len,
        ${head(e.response)} AS r_head, ${more(e.response)} AS r_more, ${next(e.response)} AS r_next, length(${e.response}) AS r_len
      FROM llm_requests
-     WHERE session_id = $1 AND id BETWEEN ${Math.min(...ids)} AND ${Math.max(...ids)} AND id IN (${ids.join(', ')})`,
-    [sessionId]
+     WHERE id IN (${ids.join(', ')})`
   )) {
-    byId.set(toNumber(r.id) ?? -1, r)
+    // By id alone (a session filter next to the id list makes DuckDB scan ~4× longer); a row of another
+    // session with the same id (ids are keys in Perspt's schema, but a hand-made store may repeat one) is skipped.
+    if (r.sid === sessionId) byId.set(toNumber(r.id) ?? -1, r)
   }
   return {
     total,

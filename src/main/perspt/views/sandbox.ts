@@ -5,7 +5,7 @@ import type { SessionRow } from '../../../shared/model/perspt'
 import type { SandboxBranch, SandboxView } from '../../../shared/model/perspt-views'
 import type { PersptTable } from '../schema'
 import type { SchemaProbe } from '../store-reader'
-import { blobText, isoFromMs, text, toNumber } from '../store-reader'
+import { blobText, emptyTables, isoFromMs, text, toNumber } from '../store-reader'
 
 type Row = Record<string, JS>
 
@@ -60,9 +60,12 @@ export async function readSandbox(con: DuckDBConnection, probe: SchemaProbe, ses
   const sid = session.sessionId
   const missingTables = SANDBOX_TABLES.filter((t) => !probe.tables.has(t))
   const view: SandboxView = { branches: [], lineage: [], flushes: [], seals: [], missingTables }
+  // An empty table (most sessions' lineage, flushes and seals) costs no query.
+  const empty = await emptyTables(con)
+  const readable = (table: PersptTable, ...columns: string[]) => usable(probe, table, ...columns) && !empty.has(table)
 
   const pb = 'provisional_branches' as const
-  if (usable(probe, pb, 'session_id', 'branch_id')) {
+  if (readable(pb, 'session_id', 'branch_id')) {
     const result = await rows(
       con,
       `SELECT ${col(probe, pb, 'branch_id')}, ${col(probe, pb, 'node_id')}, ${col(probe, pb, 'parent_node_id')},
@@ -89,7 +92,7 @@ export async function readSandbox(con: DuckDBConnection, probe: SchemaProbe, ses
 
   // branch_lineage has no session_id: scope it through this session's branch ids.
   const bl = 'branch_lineage' as const
-  if (usable(probe, bl, 'child_branch_id') && usable(probe, pb, 'session_id', 'branch_id')) {
+  if (readable(bl, 'child_branch_id') && readable(pb, 'session_id', 'branch_id')) {
     const result = await rows(
       con,
       `SELECT ${col(probe, bl, 'lineage_id')}, ${col(probe, bl, 'parent_branch_id')}, ${col(probe, bl, 'child_branch_id')},
@@ -110,7 +113,7 @@ export async function readSandbox(con: DuckDBConnection, probe: SchemaProbe, ses
   }
 
   const bf = 'branch_flushes' as const
-  if (usable(probe, bf, 'session_id')) {
+  if (readable(bf, 'session_id')) {
     const result = await rows(
       con,
       `SELECT ${col(probe, bf, 'flush_id')}, ${col(probe, bf, 'parent_node_id')}, ${col(probe, bf, 'flushed_branch_ids')},
@@ -129,7 +132,7 @@ export async function readSandbox(con: DuckDBConnection, probe: SchemaProbe, ses
   }
 
   const is = 'interface_seals' as const
-  if (usable(probe, is, 'session_id')) {
+  if (readable(is, 'session_id')) {
     const result = await rows(
       con,
       `SELECT ${col(probe, is, 'seal_id')}, ${col(probe, is, 'node_id')}, ${col(probe, is, 'sealed_path')},
