@@ -507,7 +507,18 @@ async function measure(serve: Serve, browser: Browser, cfg: { rate: number; mode
   await page.addInitScript({ content: PAGE_PROBE })
   const query = cfg.mode === 'refetch' ? '?runUpdates=refetch' : ''
   await page.goto(`${serve.url}/${query}#/run/${encodeURIComponent(live.runId)}`)
-  await page.getByTestId('run-progress').waitFor()
+  page.on('console', (m) => {
+    if (m.type() === 'error') log(`page console: ${m.text()}`)
+  })
+  try {
+    await page.getByTestId('run-progress').waitFor({ timeout: 90_000 })
+  } catch (err) {
+    log(`${cfg.rate} ev/s ${cfg.mode} ${cfg.tab}: the run page did not show (${String(err).split('\n')[0]}); page text: ${(await page.locator('body').innerText()).slice(0, 300)}`)
+    await publisher.stop()
+    await page.close()
+    process.stdout.write(JSON.stringify({ name: 'live.latency.event_to_dom', rate: cfg.rate, mode: cfg.mode, tab: cfg.tab, error: 'the run page did not show within 90 s' }) + '\n')
+    return { rate: cfg.rate, mode: cfg.mode, tab: cfg.tab, p95: NaN, p99: NaN }
+  }
   await page.getByTestId(`run-tab-${cfg.tab}`).click()
   const metrics = await cdpMetrics(page)
   await sleep(cfg.warmup * 1000)
