@@ -18,7 +18,7 @@ export const TONE_MEANING: Record<Tone, string> = {
   running: 'Work is happening now.',
   done: 'Finished as intended, or healthy.',
   failed: 'Ended in an error.',
-  stopped: 'Ended early on purpose (aborted, exited early, cancelled): not an error.',
+  stopped: 'Ended early on purpose (aborted, exited early): not an error.',
   attention: 'Someone should act now: a decision waits, an escalation, a deadline close, recording paused.',
   waiting: 'On hold for something outside the agent: reconnecting, paused, not heard from lately.',
   idle: 'Not started, or nothing happening: queued, pending, unknown.',
