@@ -148,13 +148,17 @@ async function pace(work: string, label: string, rate: number, seconds: number, 
     const t0 = epochNow()
     let walBytes = 0
     const walTimer = setInterval(() => (walBytes = Math.max(walBytes, statSync(`${db}.wal`, { throwIfNoEntry: false })?.size ?? 0)), 1000)
+    const bucketMs = seconds >= 180 ? 60_000 : 10_000
+    // vigil serve's CPU (share of one core) and the machine's load, per bucket of the latency report.
     const cpuPerBucket: number[] = []
+    const loadPerBucket: number[] = []
     let lastCpu = cpu0
     const cpuTimer = setInterval(() => {
       const c = cpuSeconds(pid)
-      cpuPerBucket.push(c - lastCpu)
+      cpuPerBucket.push(Math.round(((c - lastCpu) / (bucketMs / 1000)) * 1000) / 1000)
+      loadPerBucket.push(loadavg()[0]!)
       lastCpu = c
-    }, 10_000)
+    }, bucketMs)
     await agent.done
     clearInterval(walTimer)
     clearInterval(cpuTimer)
@@ -162,7 +166,6 @@ async function pace(work: string, label: string, rate: number, seconds: number, 
     const total = agent.commits.size
     for (let i = 0; i < 100 && seen < total; i++) await new Promise((r) => setTimeout(r, 100))
     const start = agent.commits.get(1) ?? t0
-    const bucketMs = seconds >= 180 ? 60_000 : 10_000
     const buckets = new Map<number, number[]>()
     const all: number[] = []
     let missing = 0
@@ -179,7 +182,10 @@ async function pace(work: string, label: string, rate: number, seconds: number, 
     }
     const p95s: number[] = []
     for (const [b, v] of [...buckets].sort((x, y) => x[0] - y[0])) {
-      const line = report(`perspt.pace.${label}.commit_to_api.${bucketMs === 60_000 ? 'minute' : '10s'}_${b + 1}`, 'ms', v)
+      const line = report(`perspt.pace.${label}.commit_to_api.${bucketMs === 60_000 ? 'minute' : '10s'}_${b + 1}`, 'ms', v, {
+        serveCpu: cpuPerBucket[b] ?? null,
+        load1: loadPerBucket[b] ?? null
+      })
       p95s.push(line.p95)
     }
     const half = Math.floor(p95s.length / 2)
@@ -197,7 +203,7 @@ async function pace(work: string, label: string, rate: number, seconds: number, 
       walMiB: Math.round(walBytes / 2 ** 20),
       load1: loadavg()[0]
     })
-    report(`perspt.pace.${label}.serve_cpu`, 'core', [cpu], { rate, per10s: cpuPerBucket.map((c) => Math.round(c * 10) / 100) })
+    report(`perspt.pace.${label}.serve_cpu`, 'core', [cpu], { rate, perBucket: cpuPerBucket, bucketSeconds: bucketMs / 1000 })
     log(`${label}: p50 ${quantile(sorted, 0.5).toFixed(0)} ms, p95 ${quantile(sorted, 0.95).toFixed(0)} ms, cpu ${(cpu * 100).toFixed(0)} %`)
   } finally {
     ws.close()

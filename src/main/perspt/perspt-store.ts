@@ -14,22 +14,27 @@ import { duckdbProblemCode, fsProblemCode, headerProblemCode, sniffFormat, store
 import type { StoreProblemCode } from './problems'
 import { SnapshotBusyError, StoreSnapshotter } from './snapshot'
 import type { TailStats } from './snapshot'
-import { probeSchema, readSessionList, readSessionsWithMemo } from './store-reader'
+import { probeSchema, readSessionsWithMemo } from './store-reader'
 import type { SchemaProbe, SessionsMemo } from './store-reader'
 
 /** What a store tells about itself: exactly the store-specific part of the source the UI shows. */
 export type PersptStoreStatus = Pick<StoreSourceInfo, 'state' | 'liveness' | 'problem' | 'version' | 'refreshedAt' | 'tableCount'>
 
-/** Options for every open of a snapshot copy: read-only, no network, no extension loading, no other files. */
-const OPEN_OPTIONS: Record<string, string> = {
-  access_mode: 'READ_ONLY',
+/**
+ * Options of the in-memory DuckDB that reads a store's snapshot copies (each ATTACHed read-only): no
+ * extension loading; no file outside the store's private folder (set once that folder exists, see
+ * hostFor); no network.
+ */
+const HOST_OPTIONS: Record<string, string> = {
   autoinstall_known_extensions: 'false',
   autoload_known_extensions: 'false',
-  enable_external_access: 'false',
-  threads: '1',
+  threads: '2',
   // DuckDB's default is 80 % of RAM; a snapshot copy is read by a few small queries at a time.
   memory_limit: '256MB'
 }
+
+/** A snapshot copy's database name in the host (ATTACH … AS). */
+const aliasOf = (n: number) => `snapshot_${n}`
 
 class StoreProblemError extends Error {
   constructor(
@@ -40,10 +45,15 @@ class StoreProblemError extends Error {
   }
 }
 
-/** Vigil's own snapshot copy, kept open read-only between snapshots so views answer quickly. */
+/**
+ * Vigil's own snapshot copy, kept attached read-only between snapshots so views answer quickly. One
+ * in-memory DuckDB per store attaches each copy in turn (`alias`, the connection's default database):
+ * cheaper than a new instance per snapshot (its start and its close), and DuckDB 1.5 replays an ALTER
+ * of a table with a nextval() default (Perspt's node_states migration) only into an attached database.
+ */
 interface OpenCopy {
   dbPath: string
-  instance: DuckDBInstance
+  alias: string
   con: DuckDBConnection
   probe: SchemaProbe
 }
@@ -114,6 +124,8 @@ export class PersptStore {
   /** A copy that failed to read: not retried until the source changes again. */
   private failedCopy: string | null = null
   private openCopy: OpenCopy | null = null
+  private host: { instance: DuckDBInstance; con: DuckDBConnection } | null = null
+  private attached = 0
   /** What the last good read computed per session; the next read only redoes sessions with new rows. */
   private memo: SessionsMemo | null = null
   private readonly queryCache = new Map<string, unknown>()
@@ -132,7 +144,6 @@ export class PersptStore {
 
   private watcher: FSWatcher | null = null
   private readonly onSourceChange: (() => Promise<unknown>) | null
-  private readonly onListed: (() => void) | null
   private waking = false
   private wakeAgain = false
   private inWakeCall = false
@@ -148,18 +159,12 @@ export class PersptStore {
      * (no inotify, network file systems, a folder that does not exist yet).
      */
     onSourceChange?: () => Promise<unknown>
-    /**
-     * Called when the first read has the session list but not yet its counts (rows say countsPending):
-     * the owner tells the UI at once; the counted list follows as the next version.
-     */
-    onListed?: () => void
   }) {
     this.path = opts.path
     this.tmpRoot = opts.tmpRoot
     this.now = opts.now ?? Date.now
     this.deadlineMs = opts.refreshDeadlineMs ?? REFRESH_DEADLINE_MS
     this.onSourceChange = opts.onSourceChange ?? null
-    this.onListed = opts.onListed ?? null
     if (this.onSourceChange) this.startWatch()
   }
 
@@ -248,11 +253,15 @@ export class PersptStore {
     const stage = this.stage
     this.attempt++
     this.stage = 'idle'
-    this.forceFull = true
-    // A snapshotter stuck in a copy keeps its queue blocked: start a new one.
-    if (stage === 'snapshot') this.snapshotter = null
+    // A snapshotter stuck in a copy keeps its queue blocked: start a new one, from a fresh full copy.
+    // Stuck later (a long WAL replayed on a loaded machine), the copy is sound: a fresh one would only
+    // replay it all again, and drop the tail base being built meanwhile — never catching up.
+    if (stage === 'snapshot') {
+      this.snapshotter = null
+      this.forceFull = true
+    }
     const seconds = Math.round(this.deadlineMs / 1000)
-    console.warn(`vigil: reading ${this.path} did not finish within ${seconds} s (stuck in "${stage}"); going on with a fresh copy`)
+    console.warn(`vigil: reading ${this.path} did not finish within ${seconds} s (stuck in "${stage}"); ${stage === 'snapshot' ? 'going on with a fresh copy' : 'trying again'}`)
     if (this.rows === null) this.fail('busy', `Reading it did not finish within ${seconds} s (step "${stage}").`)
   }
 
@@ -280,14 +289,6 @@ export class PersptStore {
   async listSessions(): Promise<SessionRow[]> {
     if (this.rows === null) throw this.unavailable()
     return this.rows
-  }
-
-  /** The session list with its counts: while a first read is still counting, waits for it. */
-  async listCountedSessions(): Promise<SessionRow[]> {
-    const rows = await this.listSessions()
-    if (rows[0]?.countsPending !== true) return rows
-    await this.chain.catch(() => undefined)
-    return this.listSessions()
   }
 
   /**
@@ -322,22 +323,66 @@ export class PersptStore {
 
   private async openCopyOf(dbPath: string): Promise<OpenCopy> {
     if (this.openCopy?.dbPath === dbPath) return this.openCopy
-    this.closeOpenCopy()
-    const instance = await DuckDBInstance.create(dbPath, { ...OPEN_OPTIONS, threads: '2' })
+    await this.closeOpenCopy()
+    let alias: string | null = null
     try {
-      const con = await instance.connect()
-      this.openCopy = { dbPath, instance, con, probe: await probeSchema(con) }
+      const { con } = await this.hostFor(dbPath)
+      alias = await this.attachCopy(con, dbPath)
+      this.openCopy = { dbPath, alias, con, probe: await probeSchema(con) }
       return this.openCopy
     } catch (err) {
-      instance.closeSync()
+      if (alias) await this.detach(alias)
       throw new ApiError('unavailable', `Could not open the snapshot of ${this.path}: ${shortMessage(err)}`)
     }
   }
 
-  private closeOpenCopy(): void {
+  /** The store's in-memory DuckDB; it may read only files inside the folder of `dbPath`'s snapshotter. */
+  private async hostFor(dbPath: string): Promise<{ instance: DuckDBInstance; con: DuckDBConnection }> {
+    if (this.host) return this.host
+    const instance = await DuckDBInstance.create(':memory:', HOST_OPTIONS)
+    try {
+      const con = await instance.connect()
+      // Every snapshot lives under this store's private folder (a fresh one per snapshotter).
+      const allowed = sqlString(this.dir ?? dirname(dirname(dirname(dbPath))))
+      await con.run(`SET allowed_directories = [${allowed}]; SET enable_external_access = false`)
+      this.host = { instance, con }
+      return this.host
+    } catch (err) {
+      instance.closeSync()
+      throw err
+    }
+  }
+
+  /** Attaches `dbPath` read-only (replaying its WAL) and makes it the connection's default database. */
+  private async attachCopy(con: DuckDBConnection, dbPath: string): Promise<string> {
+    const alias = aliasOf(++this.attached)
+    await con.run(`ATTACH ${sqlString(dbPath)} AS ${alias} (READ_ONLY)`)
+    try {
+      await con.run(`USE ${alias}`)
+    } catch (err) {
+      await this.detach(alias)
+      throw err
+    }
+    return alias
+  }
+
+  private async detach(alias: string): Promise<void> {
+    if (!this.host) return
+    await this.host.con.run(`USE memory; DETACH DATABASE IF EXISTS ${alias}`).catch(() => undefined)
+    if (this.openCopy && this.openCopy.alias !== alias) await this.host.con.run(`USE ${this.openCopy.alias}`).catch(() => undefined)
+  }
+
+  private async closeOpenCopy(): Promise<void> {
     if (!this.openCopy) return
-    this.openCopy.con.closeSync()
-    this.openCopy.instance.closeSync()
+    const { alias } = this.openCopy
+    this.openCopy = null
+    await this.detach(alias)
+  }
+
+  private closeHost(): void {
+    this.host?.con.closeSync()
+    this.host?.instance.closeSync()
+    this.host = null
     this.openCopy = null
   }
 
@@ -351,7 +396,7 @@ export class PersptStore {
     this.watcher?.close()
     this.watcher = null
     await this.chain
-    this.closeOpenCopy()
+    this.closeHost()
     await this.snapshotter?.dispose()
     this.snapshotter = null
     if (this.dir) await rm(this.dir, { recursive: true, force: true }).catch(() => undefined)
@@ -461,18 +506,6 @@ export class PersptStore {
     return true
   }
 
-  /**
-   * A session list whose counts are still being read (see readSessionList), shown as a version of its
-   * own. The state stays as it was ('loading'): 'ready' means read in full.
-   */
-  private publishList(rows: SessionRow[], tableCount: number): void {
-    this.rows = rows
-    this.tableCount = tableCount
-    this.version++
-    this.refreshedAt = new Date(this.now()).toISOString()
-    this.onListed?.()
-  }
-
   private failWith(code: StoreProblemCode): false {
     this.fail(code)
     return false
@@ -543,31 +576,31 @@ export class PersptStore {
     const headerCode = headerProblemCode(head)
     if (headerCode) throw new StoreProblemError(headerCode, sniffFormat(head))
 
-    let instance: DuckDBInstance
-    try {
-      this.stage = 'open-copy'
-      instance = await DuckDBInstance.create(dbPath, { ...OPEN_OPTIONS, threads: '2' })
-    } catch (err) {
-      throw new StoreProblemError(duckdbProblemCode(err), shortMessage(err))
-    }
-    let con: DuckDBConnection | null = null
-    let kept = false
+    let con: DuckDBConnection
+    let alias: string
     try {
       this.stage = 'connect'
-      con = await instance.connect()
+      con = (await this.hostFor(dbPath)).con
+      this.stage = 'open-copy'
+      alias = await this.attachCopy(con, dbPath)
+    } catch (err) {
+      // A failed ATTACH attaches nothing, and the previous copy stays the default database.
+      throw new StoreProblemError(duckdbProblemCode(err), shortMessage(err))
+    }
+    let kept = false
+    const attempt = this.attempt
+    try {
       this.stage = 'probe'
       const probe = knownProbe ?? (await probeSchema(con))
       if (!probe.hasSessions) throw new StoreProblemError('no-sessions-table')
       this.stage = 'read-sessions'
-      // A first read shows the list at once; counting (about a second on a big store) follows as a new version.
-      if (this.rows === null && this.onListed && !this.closed) {
-        this.publishList(await readSessionList(con, probe, { agentLive, now: this.now() }), probe.tables.size)
-      }
       const { rows, memo } = await readSessionsWithMemo(con, probe, { agentLive, now: this.now() }, this.memo)
       this.stage = 'close-copy'
-      if (!this.closed) {
-        this.closeOpenCopy()
-        this.openCopy = { dbPath, instance, con, probe }
+      // An abandoned refresh (see refreshWithDeadline) must not swap the copy the views read.
+      if (!this.closed && attempt === this.attempt) {
+        await this.closeOpenCopy()
+        await con.run(`USE ${alias}`)
+        this.openCopy = { dbPath, alias, con, probe }
         kept = true
       }
       return { rows, tableCount: probe.tables.size, memo }
@@ -577,8 +610,7 @@ export class PersptStore {
     } finally {
       if (!kept) {
         this.stage = 'close-copy'
-        con?.closeSync()
-        instance.closeSync()
+        await this.detach(alias)
       }
     }
   }
@@ -593,6 +625,11 @@ async function readHead(path: string): Promise<Uint8Array> {
   } finally {
     await handle.close()
   }
+}
+
+/** A SQL string literal. */
+function sqlString(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`
 }
 
 /** DuckDB messages name the private copy; keep the first line and drop its path. */

@@ -64,7 +64,7 @@ interface Base extends TailBase {
 export interface TailOptions {
   /** Replay only the WAL's new bytes onto a private checkpointed base (default true). */
   enabled?: boolean
-  /** A tail longer than this is folded into a new base in the background (default 4 MiB). */
+  /** A tail longer than this is folded into a new base in the background (default 2 MiB). */
   rebaseBytes?: number
   /** How often a full copy is compared with the tail snapshot of the same bytes (default 60 s; 0 = never). */
   checkEveryMs?: number
@@ -82,7 +82,7 @@ export interface TailStats {
 }
 
 const MARK_BYTES = 64
-const DEFAULT_REBASE_BYTES = 4 << 20
+const DEFAULT_REBASE_BYTES = 2 << 20
 const DEFAULT_CHECK_MS = 60_000
 
 const ATTEMPTS = 6

@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { PersptStore } from '../../../src/main/perspt/perspt-store'
 import type { SessionRow } from '../../../src/shared/model/perspt'
+import { NODE_STATES_EXTENDED_COLUMNS } from '../../../src/main/perspt/schema'
 import { buildStore, DEFAULT_SESSIONS } from '../../fixtures/perspt-fixtures'
 
 const AGENT = fileURLToPath(new URL('../../fixtures/perspt-agent.mjs', import.meta.url))
@@ -172,6 +173,33 @@ describe('a Perspt store whose file changes under Vigil', () => {
     await store.refresh()
     expect(store.status()).toMatchObject({ state: 'error', problem: { code: 'not-found' } })
     expect(existsSync(path)).toBe(false)
+  })
+
+  it("an old store migrated by a newer agent (node_states ALTERs still in the WAL) is read, and a live reader follows it", async () => {
+    const dir = mkdtempSync(join(root, 'case-'))
+    const path = join(dir, 'perspt.db')
+    await buildStore(path, { generation: 4 })
+    const store = storeAt(path, dir)
+    expect(await store.refresh()).toBe(true)
+    const before = numbers(await store.listSessions())
+    // What Perspt ≥ 0.5.5 runs at open on such a store: DuckDB 1.5 replays these ALTERs (a table with a
+    // nextval() default) only into an attached database, never into one opened directly.
+    const agent = await sqlAgent(path)
+    await agent.sql(
+      ...NODE_STATES_EXTENDED_COLUMNS.map(([c, t]) => `ALTER TABLE node_states ADD COLUMN ${c} ${t}`),
+      `INSERT INTO llm_requests (session_id, node_id, model, prompt, response, tokens_in, tokens_out) VALUES ('${A_FIRST.id}', 'n', 'm', 'p', 'r', 7, 3)`
+    )
+    expect(await store.refresh()).toBe(true)
+    expect(store.status()).toMatchObject({ state: 'ready', problem: null })
+    const after = numbers(await store.listSessions())
+    expect(after[A_FIRST.id]!.llm).toBe(before[A_FIRST.id]!.llm + 1)
+    expect(after[A_FIRST.id]!.tin).toBe(before[A_FIRST.id]!.tin + 7)
+    expect(await fromScratch(path, dir)).toEqual(after)
+    // More rows after the migration: the live reader keeps up (tail snapshots or full copies alike).
+    await agent.sql(`INSERT INTO llm_requests (session_id, node_id, model, prompt, response, tokens_in, tokens_out) VALUES ('${A_FIRST.id}', 'n', 'm', 'p', 'r', 1, 1)`)
+    expect(await store.refresh()).toBe(true)
+    expect(numbers(await store.listSessions())[A_FIRST.id]!.llm).toBe(before[A_FIRST.id]!.llm + 2)
+    await agent.quit()
   })
 
   it('with a watched folder, a replaced file is read without waiting for a poll', async () => {
