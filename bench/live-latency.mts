@@ -18,7 +18,7 @@
 //
 // Env: VIGIL_LATENCY_SECONDS (measured window per configuration, default 10), VIGIL_LATENCY_WARMUP_SECONDS
 // (default 3), VIGIL_LATENCY_RATES (default "1000,5000"), VIGIL_LATENCY_TABS (default all five),
-// VIGIL_LATENCY_MODES (default "deltas,refetch").
+// VIGIL_LATENCY_MODES (default "deltas,refetch"), VIGIL_BENCH_ROOT (see below).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -29,7 +29,9 @@ import { Worker } from 'node:worker_threads'
 import { chromium, type Browser, type Page } from '@playwright/test'
 import { quantile } from './stats.mjs'
 
-const root = join(import.meta.dirname, '..')
+// VIGIL_BENCH_ROOT: a copy of the build to run (bin/, out/, package.json, node_modules link), so a rebuild of
+// the working tree's out/ during the bench cannot pull the files from under it.
+const root = process.env.VIGIL_BENCH_ROOT ?? join(import.meta.dirname, '..')
 const log = (m: string) => process.stderr.write(`live-latency: ${m}\n`)
 
 export const CHROME_PATH = process.env.CHROME_PATH || '/usr/bin/chromium'
