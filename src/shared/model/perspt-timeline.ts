@@ -1,23 +1,26 @@
 // The decision timeline and the chart series of one Perspt session. All times are ISO-8601 UTC strings
 // or epoch milliseconds (named *Ms).
+import { recordLabel } from './record-labels'
+import type { Tone } from './status-vocabulary'
 
 /** Every kind of thing the decision trace records, in the order used to break ties at the same time. */
 export const TIMELINE_KINDS = ['plan', 'step', 'verification', 'sheaf', 'escalation', 'rewrite', 'correction', 'repair', 'review', 'merge', 'flush'] as const
 export type TimelineKind = (typeof TIMELINE_KINDS)[number]
 
-/** The words a person reads for each kind (filters, badges). */
+/** The words a person reads for each kind (filters): the record types' plain names (record-labels.ts). */
 export const TIMELINE_KIND_LABELS: Record<TimelineKind, string> = {
-  plan: 'Plan revisions',
-  step: 'Steps',
-  verification: 'Verifications',
-  sheaf: 'Consistency checks',
-  escalation: 'Escalations',
-  rewrite: 'Graph rewrites',
-  correction: 'Corrections',
-  repair: 'Repairs',
-  review: 'Reviews',
-  merge: 'Branch merges',
-  flush: 'Branch flushes'
+  plan: recordLabel('plan_revisions'),
+  step: recordLabel('srbn_step_records'),
+  verification: recordLabel('verification_results'),
+  sheaf: recordLabel('sheaf_validations'),
+  escalation: recordLabel('escalation_reports'),
+  rewrite: recordLabel('rewrite_records'),
+  correction: recordLabel('correction_attempts'),
+  repair: recordLabel('repair_footprints'),
+  review: recordLabel('review_outcomes'),
+  // Not a table of its own: sandbox branches in the merged state.
+  merge: 'Merged branches',
+  flush: recordLabel('branch_flushes')
 }
 
 export interface TimelineQuery {
@@ -29,8 +32,6 @@ export interface TimelineQuery {
   nodeId?: string
 }
 
-/** How an entry turned out, for its colour: a tone, never a raw word. */
-export type TimelineTone = 'good' | 'bad' | 'attention' | 'neutral'
 
 export interface TimelineEntry {
   /** "<table>:<id>", traceable to its row. */
@@ -40,7 +41,8 @@ export interface TimelineEntry {
   nodeId: string | null
   /** One line in plain words, e.g. "Verification failed: 3 tests failed". */
   line: string
-  tone: TimelineTone
+  /** How it turned out, in the status vocabulary's tones (amber only for escalations and requests to act); null for routine entries. */
+  tone: Tone | null
   /** Details on demand: labelled values in plain words. */
   fields: Array<{ label: string; value: string }>
   /** JSON columns (parsed, or the raw text when invalid), shown only as an expandable tree. */

@@ -122,21 +122,23 @@ describe('readTimeline', () => {
     const line = (id: string) => page.rows.find((e) => e.id === id)
     const rejected = page.rows.find((e) => e.kind === 'review' && e.nodeId === 'task_2')!
     expect(rejected.line).toBe('Review: Rejected · “wrong module”')
-    expect(rejected.tone).toBe('bad')
+    expect(rejected.tone).toBe('failed')
     expect(rejected.fields).toContainEqual({ label: 'Decision', value: 'Rejected' })
     const auto = page.rows.find((e) => e.kind === 'review' && e.nodeId === 'task_1')!
     expect(auto.fields).toContainEqual({ label: 'Decision', value: 'Approved automatically (auto_approved)' })
     const failed = page.rows.filter((e) => e.kind === 'verification').map((e) => [e.nodeId, e.line, e.tone])
     expect(failed).toEqual([
-      ['task_1', 'Verification failed: 3 tests failed', 'bad'],
-      ['task_1', 'Verification passed: all green', 'good'],
-      ['task_2', 'Verification degraded: no linter', 'attention']
+      ['task_1', 'Verification failed: 3 tests failed', 'failed'],
+      ['task_1', 'Verification passed: all green', 'done'],
+      ['task_2', 'Verification degraded: no linter', 'waiting']
     ])
     const esc = page.rows.find((e) => e.kind === 'escalation' && e.nodeId === 'task_3')!
     expect(esc.line).toBe('Escalated (implementation error): retry with the evidence · tests fail in task_3')
     expect(esc.json.action).toEqual({ grounded_retry: { evidence_summary: 'stalled' } })
     const flush = page.rows.find((e) => e.kind === 'flush' && e.nodeId === 'task_1')!
     expect(flush.line).toBe('Threw away 1 branch, redo task_3, task_4 · Parent interface changed')
+    // Amber is for what asks someone to act (the escalation), not for routine flushes.
+    expect([esc.tone, flush.tone]).toEqual(['attention', 'info'])
     const rejectedFix = page.rows.find((e) => e.kind === 'correction' && e.line.includes('rejected'))!
     expect(rejectedFix.line).toBe('Correction attempt 1 rejected: missing artifacts')
     expect(line(rejectedFix.id)!.at).toBe('2026-05-03T10:01:10.000Z') // epoch seconds read as UTC

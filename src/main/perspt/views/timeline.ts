@@ -7,8 +7,9 @@
 // never overlap or skip. A window is read in two steps: the keys of its rows from one UNION ALL over
 // the kinds asked for (nothing but keys sorted), then the columns of just those rows, per table.
 import type { DuckDBConnection } from '@duckdb/node-api'
-import type { TimelineEntry, TimelineFacets, TimelineKind, TimelinePage, TimelineQuery, TimelineTone } from '../../../shared/model/perspt-timeline'
+import type { TimelineEntry, TimelineFacets, TimelineKind, TimelinePage, TimelineQuery } from '../../../shared/model/perspt-timeline'
 import { TIMELINE_KINDS, TIMELINE_MAX_NODES } from '../../../shared/model/perspt-timeline'
+import type { Tone } from '../../../shared/model/status-vocabulary'
 import type { PersptTable } from '../schema'
 import type { SchemaProbe } from '../store-reader'
 import { isoFromMs, roundReal, text, toNumber } from '../store-reader'
@@ -32,7 +33,7 @@ interface KindSpec {
   where?: string
   columns: string[]
   json: string[]
-  build(r: Row, json: Record<string, unknown>): { line: string; tone: TimelineTone; fields: Array<[string, string | null]> }
+  build(r: Row, json: Record<string, unknown>): { line: string; tone: Tone | null; fields: Array<[string, string | null]> }
 }
 
 // ---- plain words -----------------------------------------------------------------------------
@@ -95,15 +96,15 @@ const VALIDATOR_WORDS: Record<string, string> = {
   policy_invariant: 'policy invariant'
 }
 
-const REVIEW_WORDS: Record<string, { words: string; tone: TimelineTone }> = {
-  auto_approved: { words: 'Approved automatically', tone: 'good' },
-  approved: { words: 'Approved', tone: 'good' },
-  approved_with_edit: { words: 'Approved with an edit', tone: 'good' },
-  rejected: { words: 'Rejected', tone: 'bad' },
-  aborted: { words: 'Aborted by the reviewer', tone: 'bad' },
+const REVIEW_WORDS: Record<string, { words: string; tone: Tone | null }> = {
+  auto_approved: { words: 'Approved automatically', tone: 'done' },
+  approved: { words: 'Approved', tone: 'done' },
+  approved_with_edit: { words: 'Approved with an edit', tone: 'done' },
+  rejected: { words: 'Rejected', tone: 'failed' },
+  aborted: { words: 'Aborted by the reviewer', tone: 'stopped' },
   correction_requested: { words: 'Correction requested', tone: 'attention' },
   edit_requested: { words: 'Edit requested', tone: 'attention' },
-  skipped: { words: 'Skipped', tone: 'neutral' }
+  skipped: { words: 'Skipped', tone: 'idle' }
 }
 
 const PARSE_WORDS: Record<string, string> = {
@@ -140,7 +141,7 @@ const SPECS: Record<TimelineKind, KindSpec> = {
       const head = initial ? 'Planned the work' : `Revised the plan: ${firstLine(reason, 160)}`
       return {
         line: `${head}${n === null ? '' : ` (${plural(n, 'task')})`}${seq === null ? '' : ` · revision ${seq}`}`,
-        tone: 'neutral',
+        tone: 'info',
         fields: [
           ['Revision', seq === null ? null : String(seq)],
           ['Reason', reason],
@@ -167,16 +168,16 @@ const SPECS: Record<TimelineKind, KindSpec> = {
       const energy = energyOf(j.energy_json)
       const attempt = num(r.attempt_count)
       let head = doing
-      let tone: TimelineTone = step === 'commit' && (outcome === 'ok' || outcome === null) ? 'good' : 'neutral'
+      let tone: Tone | null = step === 'commit' && (outcome === 'ok' || outcome === null) ? 'done' : null
       if (outcome === 'escalated') {
         head = step === 'converge' ? 'Did not converge: escalated' : `${doing}: escalated`
         tone = 'attention'
       } else if (outcome === 'failed') {
         head = `${doing}: failed`
-        tone = 'bad'
+        tone = 'failed'
       } else if (outcome === 'retry') {
         head = `${doing}: will retry`
-        tone = 'attention'
+        tone = 'waiting'
       } else if (outcome !== null && outcome !== 'ok') head = `${doing}: ${words(outcome)}`
       const extras = [energy === null ? null : `energy ${energy}`, attempt !== null && attempt > 1 ? `attempt ${attempt}` : null, ms(r.duration_ms)].filter(Boolean)
       return {
@@ -214,7 +215,7 @@ const SPECS: Record<TimelineKind, KindSpec> = {
       const tf = num(r.tests_failed)
       return {
         line: why ? `${head}: ${why}` : head,
-        tone: degraded ? 'attention' : passed ? 'good' : 'bad',
+        tone: degraded ? 'waiting' : passed ? 'done' : 'failed',
         fields: [
           ['Syntax', check(r.syntax_ok)],
           ['Build', check(r.build_ok)],
@@ -243,7 +244,7 @@ const SPECS: Record<TimelineKind, KindSpec> = {
       const bad = r.passed === false
       return {
         line: `Consistency check of ${what} ${ok ? 'passed' : bad ? 'failed' : 'ran'}${evidence && !ok ? `: ${evidence}` : ''}`,
-        tone: ok ? 'good' : bad ? 'bad' : 'neutral',
+        tone: ok ? 'done' : bad ? 'failed' : null,
         fields: [
           ['Check', withWire(plainOf(VALIDATOR_WORDS, validator), validator)],
           ['Result', ok ? 'passed' : bad ? 'failed' : null],
@@ -298,7 +299,7 @@ const SPECS: Record<TimelineKind, KindSpec> = {
       const extra = inserted.length > 0 ? `, added ${joinList(inserted, 4)}` : requeued.length > 0 ? `, redo ${joinList(requeued, 4)}` : ''
       return {
         line: `Changed the task graph: ${action.plain ?? 'rewrite'}${category ? ` (${words(category)})` : ''}${extra}`,
-        tone: 'attention',
+        tone: 'info',
         fields: [
           ['Change', withWire(action.plain, action.wire)],
           ['Why', withWire(words(category), category)],
@@ -325,7 +326,7 @@ const SPECS: Record<TimelineKind, KindSpec> = {
       const energy = energyOf(j.energy_json)
       return {
         line: `Correction attempt ${n ?? '?'} ${accepted ? 'accepted' : rejected ? 'rejected' : 'made'}${rejected && reason ? `: ${reason}` : ''}${accepted && energy !== null ? ` · energy ${energy}` : ''}`,
-        tone: accepted ? 'good' : rejected ? 'bad' : 'neutral',
+        tone: accepted ? 'done' : rejected ? 'failed' : null,
         fields: [
           ['Attempt', n === null ? null : String(n)],
           ['Result', accepted ? 'accepted' : rejected ? 'rejected' : null],
@@ -351,7 +352,7 @@ const SPECS: Record<TimelineKind, KindSpec> = {
       const n = num(r.attempt)
       return {
         line: `Repair attempt ${n ?? '?'}${files.length > 0 ? ` on ${joinList(files, 3)}` : ''}${r.resolved === true ? ' · resolved' : ''}`,
-        tone: r.resolved === true ? 'good' : 'neutral',
+        tone: r.resolved === true ? 'done' : null,
         fields: [
           ['Attempt', n === null ? null : String(n)],
           ['Files', joinList(files, 20)],
@@ -376,7 +377,7 @@ const SPECS: Record<TimelineKind, KindSpec> = {
       const note = firstLine(str(r.reviewer_note))
       return {
         line: `Review: ${plain}${note ? ` · “${note}”` : ''}`,
-        tone: known?.tone ?? 'neutral',
+        tone: known?.tone ?? null,
         fields: [
           ['Decision', withWire(plain, outcome)],
           ['Note', str(r.reviewer_note)],
@@ -399,7 +400,7 @@ const SPECS: Record<TimelineKind, KindSpec> = {
       const parent = str(r.parent_node_id)
       return {
         line: `Merged the node's work${parent && parent !== 'root' ? ` (built on ${parent})` : ''}`,
-        tone: 'good',
+        tone: 'done',
         fields: [
           ['Branch', str(r.branch_id)],
           ['Built on', parent === 'root' ? 'nothing (a root node)' : parent],
@@ -422,7 +423,7 @@ const SPECS: Record<TimelineKind, KindSpec> = {
       const reason = firstLine(str(r.reason))
       return {
         line: `Threw away ${flushed.length > 0 ? plural(flushed.length, 'branch', 'branches') : 'branches'}${requeued.length > 0 ? `, redo ${joinList(requeued, 4)}` : ''}${reason ? ` · ${reason}` : ''}`,
-        tone: 'attention',
+        tone: 'info',
         fields: [
           ['Reason', str(r.reason)],
           ['Branches thrown away', joinList(flushed, 20)],
@@ -516,7 +517,7 @@ function entry(kind: TimelineKind, key: Row, r: Row | undefined): TimelineEntry 
     const value = r ? decisionJson(r[`j_${j}`], toNumber(r[`n_${j}`])) : undefined
     if (value !== undefined) json[j] = value
   }
-  const built = r ? spec.build(r, json) : { line: 'This record changed while it was read; refresh to see it.', tone: 'neutral' as const, fields: [] }
+  const built = r ? spec.build(r, json) : { line: 'This record changed while it was read; refresh to see it.', tone: null, fields: [] }
   return {
     id: `${spec.table}:${keyOf(key)}`,
     kind,
