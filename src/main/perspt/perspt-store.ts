@@ -14,7 +14,7 @@ import { duckdbProblemCode, fsProblemCode, headerProblemCode, sniffFormat, store
 import type { StoreProblemCode } from './problems'
 import { SnapshotBusyError, StoreSnapshotter } from './snapshot'
 import type { TailStats } from './snapshot'
-import { probeSchema, readSessionsWithMemo } from './store-reader'
+import { probeSchema, readSessionList, readSessionsWithMemo } from './store-reader'
 import type { SchemaProbe, SessionsMemo } from './store-reader'
 
 /** What a store tells about itself: exactly the store-specific part of the source the UI shows. */
@@ -144,6 +144,7 @@ export class PersptStore {
 
   private watcher: FSWatcher | null = null
   private readonly onSourceChange: (() => Promise<unknown>) | null
+  private readonly onListed: (() => void) | null
   private waking = false
   private wakeAgain = false
   private inWakeCall = false
@@ -159,12 +160,18 @@ export class PersptStore {
      * (no inotify, network file systems, a folder that does not exist yet).
      */
     onSourceChange?: () => Promise<unknown>
+    /**
+     * Called when the first read has the session list but not yet its counts (rows say countsPending):
+     * the owner tells the UI at once; the counted list follows as the next version.
+     */
+    onListed?: () => void
   }) {
     this.path = opts.path
     this.tmpRoot = opts.tmpRoot
     this.now = opts.now ?? Date.now
     this.deadlineMs = opts.refreshDeadlineMs ?? REFRESH_DEADLINE_MS
     this.onSourceChange = opts.onSourceChange ?? null
+    this.onListed = opts.onListed ?? null
     if (this.onSourceChange) this.startWatch()
   }
 
@@ -289,6 +296,14 @@ export class PersptStore {
   async listSessions(): Promise<SessionRow[]> {
     if (this.rows === null) throw this.unavailable()
     return this.rows
+  }
+
+  /** The session list with its counts: while a first read is still counting, waits for it. */
+  async listCountedSessions(): Promise<SessionRow[]> {
+    const rows = await this.listSessions()
+    if (rows[0]?.countsPending !== true) return rows
+    await this.chain.catch(() => undefined)
+    return this.listSessions()
   }
 
   /**
@@ -506,6 +521,18 @@ export class PersptStore {
     return true
   }
 
+  /**
+   * A session list whose counts are still being read (see readSessionList), shown as a version of its
+   * own. The state stays as it was ('loading'): 'ready' means read in full.
+   */
+  private publishList(rows: SessionRow[], tableCount: number): void {
+    this.rows = rows
+    this.tableCount = tableCount
+    this.version++
+    this.refreshedAt = new Date(this.now()).toISOString()
+    this.onListed?.()
+  }
+
   private failWith(code: StoreProblemCode): false {
     this.fail(code)
     return false
@@ -594,6 +621,10 @@ export class PersptStore {
       const probe = knownProbe ?? (await probeSchema(con))
       if (!probe.hasSessions) throw new StoreProblemError('no-sessions-table')
       this.stage = 'read-sessions'
+      // A first read shows the list at once; counting (about a second on a big store) follows as a new version.
+      if (this.rows === null && this.onListed && !this.closed) {
+        this.publishList(await readSessionList(con, probe, { agentLive, now: this.now() }), probe.tables.size)
+      }
       const { rows, memo } = await readSessionsWithMemo(con, probe, { agentLive, now: this.now() }, this.memo)
       this.stage = 'close-copy'
       // An abandoned refresh (see refreshWithDeadline) must not swap the copy the views read.

@@ -55,27 +55,23 @@ export async function probeSchema(con: DuckDBConnection): Promise<SchemaProbe> {
   }
 }
 
-const emptyByCopy = new WeakMap<DuckDBConnection, Promise<ReadonlySet<PersptTable>>>()
-
 /**
- * The known tables that hold no rows in this copy (DuckDB's estimated_size is 0: it counts every
- * appended row, deleted ones too, so it is never below the truth). Views skip their queries: a query
- * on an empty table can only return nothing. Read once per open copy (the copy never changes), and
- * only when a view asks, so refreshes never pay for it.
+ * The known tables that hold no rows in the copy the connection reads now (its current database:
+ * copies are ATTACHed to one connection per store, so nothing is cached per connection). DuckDB's
+ * estimated_size counts every appended row, deleted ones too, so it is never below the truth; 0 means
+ * empty. Views skip those tables: a query on an empty table can only return nothing. One small
+ * catalog query instead of one query per empty table.
  */
-export function emptyTables(con: DuckDBConnection): Promise<ReadonlySet<PersptTable>> {
-  let found = emptyByCopy.get(con)
-  if (!found) {
-    found = query(
+export async function emptyTables(con: DuckDBConnection): Promise<ReadonlySet<PersptTable>> {
+  try {
+    const rows = await query(
       con,
       `SELECT lower(table_name) AS t, estimated_size AS n FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'`
-    ).then(
-      (rows) => new Set(rows.filter((r) => KNOWN.has(String(r.t)) && toNumber(r.n) === 0).map((r) => String(r.t) as PersptTable)),
-      () => new Set<PersptTable>()
     )
-    emptyByCopy.set(con, found)
+    return new Set(rows.filter((r) => KNOWN.has(String(r.t)) && toNumber(r.n) === 0).map((r) => String(r.t) as PersptTable))
+  } catch {
+    return new Set()
   }
-  return found
 }
 
 // ---- value conversion -------------------------------------------------------------------------

@@ -88,6 +88,25 @@ describe('the first read of a store', () => {
 })
 
 describe('empty tables', () => {
+  it('are read per snapshot: a table that was empty and gains rows is read in the next one', async () => {
+    const path = fresh('gains')
+    await buildViewsStore(path, { generation: 23, llmRequests: 5 })
+    const store = new PersptStore({ path, tmpRoot: join(dir, `tmp-${n}`) })
+    stores.push(store)
+    expect(await store.refresh()).toBe(true)
+    const session = (await store.listSessions()).find((r) => r.sessionId === VIEWS_MAIN)!
+    const digests = async () => (await store.query(`summary:${store.status().version}`, (con, probe) => readSessionSummary(con, probe, session))).counts.structural_digests
+    expect(await digests()).toBe(0)
+    const writer = await DuckDBInstance.create(path)
+    const w = await writer.connect()
+    await w.run(`INSERT INTO structural_digests (digest_id, session_id, node_id, source_path, artifact_kind, hash)
+      VALUES ('sd-new', '${VIEWS_MAIN}', 'task_1', 'src/new.rs', 'source', 'abcd'::BLOB)`)
+    w.closeSync()
+    writer.closeSync()
+    expect(await store.refresh()).toBe(true)
+    expect(await digests()).toBe(1)
+  })
+
   async function open(path: string) {
     const instance = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' })
     const con = await instance.connect()
