@@ -151,7 +151,8 @@ export async function startVigilServer(opts: VigilServerOptions): Promise<Runnin
   }
 
   function statusDetails(): Record<string, unknown> {
-    const details: Record<string, unknown> = { clients: clientCount(), connections: gate.stats() }
+    // runDeltas: windows watching runs, and run-page ops dropped at a full window queue (each drop told to its window).
+    const details: Record<string, unknown> = { clients: clientCount(), connections: gate.stats(), runDeltas: opts.events.runFeed.stats() }
     for (const ext of extensions) Object.assign(details, ext.statusDetails?.())
     return details
   }

@@ -210,6 +210,10 @@ describe('run deltas on /api/events', () => {
     const droppedHere = gaps.reduce((n, d) => n + d.dropped!, 0)
     expect(stats.droppedOps).toBeGreaterThanOrEqual(droppedHere)
     expect(stats.gaps).toBeGreaterThanOrEqual(gaps.length)
+    // …and /api/status says so.
+    const status = (await (await fetch(`${v.base}/api/status`)).json()) as { runDeltas?: { droppedOps: number; gaps: number } }
+    expect(status.runDeltas!.droppedOps).toBeGreaterThanOrEqual(droppedHere)
+    expect(status.runDeltas!.gaps).toBeGreaterThanOrEqual(gaps.length)
 
     // The page saw the gap, refetched once for it, and shows what a fresh fetch shows.
     await waitFor(() => page.shown()?.tasks[0]?.status === 'completed', 'the page caught up', 20_000)
