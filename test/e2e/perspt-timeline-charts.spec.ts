@@ -159,6 +159,10 @@ test('Decision timeline: chronological, virtual, fetched in windows, filterable;
   await expect(tree.getByRole('button', { name: /grounded_retry/ })).toBeVisible()
   expect(await axe(page, '[data-testid=session-decisions]')).toEqual([])
   await shootBothSchemes(page, 'session-decision-timeline')
+  await page.setViewportSize({ width: 1024, height: 700 })
+  await expect(detail).toBeVisible()
+  await shootBothSchemes(page, 'session-decision-timeline-1024')
+  await page.setViewportSize({ width: 1440, height: 900 })
 
   // The grouped view stays, as the second tab (and in the link).
   await page.getByRole('tab', { name: 'Grouped by kind' }).click()
@@ -239,9 +243,17 @@ test('LLM charts: latency p50/p95 as SQL computes them (NULL latency left out), 
   await page.emulateMedia({ colorScheme: 'light' })
   await charts.getByTestId('llm-charts-model').selectOption('llama-3')
   await expect(latency).toContainText('llama-3')
+  // Folded, the request table gets the room; unfolded, the charts come back.
+  await charts.getByRole('button', { name: 'Over time' }).click()
+  await expect(latency).toHaveCount(0)
+  await charts.getByRole('button', { name: 'Over time' }).click()
+  await expect(latency.locator('canvas')).toHaveCount(1)
   expect(await axe(page, '[data-testid=llm-charts]')).toEqual([])
   await charts.scrollIntoViewIfNeeded()
   await shootBothSchemes(page, 'session-llm-charts')
+  await page.setViewportSize({ width: 1024, height: 700 })
+  await charts.scrollIntoViewIfNeeded()
+  await shootBothSchemes(page, 'session-llm-charts-1024')
 })
 
 test('Energy convergence: every node at once, log scale, converged zone, non-finite values counted, small multiples', async ({ page }) => {
@@ -293,4 +305,7 @@ test('Session trends on the store page: sessions, failures, cost and duration pe
   await expect(trends.getByTestId('trend-duration-chart')).toContainText('Duration (minutes)')
   expect(await axe(page, '[data-testid=session-trends]')).toEqual([])
   await shootBothSchemes(page, 'store-session-trends')
+  await page.setViewportSize({ width: 1024, height: 700 })
+  await trends.scrollIntoViewIfNeeded()
+  await shootBothSchemes(page, 'store-session-trends-1024')
 })

@@ -36,9 +36,11 @@ export function withAlpha(color: string, alpha: number): string {
 
 /** Tick labels for a time axis (x in seconds): times within a day, dates with times across days. */
 export function timeTicks(ticks: number[], spanSeconds: number): string[] {
-  return ticks.map((t) => {
-    const s = formatTime(new Date(t * 1000).toISOString())
-    if (spanSeconds > 3 * 86_400) return s.slice(0, 10)
+  const texts = ticks.map((t) => formatTime(new Date(t * 1000).toISOString()))
+  // Dates within one year drop the year (the table and the hover say it in full).
+  const oneYear = new Set(texts.map((s) => s.slice(0, 4))).size <= 1
+  return texts.map((s) => {
+    if (spanSeconds > 3 * 86_400) return oneYear ? s.slice(5, 10) : s.slice(0, 10)
     if (spanSeconds > 86_400) return s.slice(5, 16)
     return spanSeconds > 600 ? s.slice(11, 16) : s.slice(11)
   })

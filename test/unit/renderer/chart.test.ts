@@ -57,7 +57,9 @@ describe('ticks and numbers', () => {
     expect(timeTicks([t], 120)[0]).toMatch(/^\d{2}:\d{2}:\d{2}$/)
     expect(timeTicks([t], 7200)[0]).toMatch(/^\d{2}:\d{2}$/)
     expect(timeTicks([t], 2 * 86_400)[0]).toMatch(/^\d{2}-\d{2} \d{2}:\d{2}$/)
-    expect(timeTicks([t], 10 * 86_400)[0]).toMatch(/^\d{4}-\d{2}-\d{2}$/)
+    expect(timeTicks([t], 10 * 86_400)[0]).toMatch(/^\d{2}-\d{2}$/)
+    // Across a new year the dates keep their years.
+    expect(timeTicks([t, t + 300 * 86_400], 300 * 86_400)).toEqual([expect.stringMatching(/^2026-\d{2}-\d{2}$/), expect.stringMatching(/^2027-\d{2}-\d{2}$/)])
   })
 
   it('writes plain numbers', () => {
