@@ -86,8 +86,12 @@ async function breakdown(work: string, preload: number): Promise<void> {
     for (let i = 0; i < 20; i++) {
       await new Promise((r) => setTimeout(r, 300))
       const t0 = performance.now()
+      const cpu0 = process.cpuUsage()
       if (!(await store.refresh())) continue
       const refreshMs = performance.now() - t0
+      const cpu = process.cpuUsage(cpu0)
+      // This process's CPU during the refresh (a background fold or check running meanwhile included).
+      add('refresh_cpu', (cpu.user + cpu.system) / 1000)
       const t1 = performance.now()
       await store.query(`probe-${i}`, (con) => con.runAndReadAll('SELECT count(*) FROM llm_requests'))
       add('view_first_query', performance.now() - t1)
