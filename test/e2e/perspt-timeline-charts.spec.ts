@@ -309,3 +309,39 @@ test('Session trends on the store page: sessions, failures, cost and duration pe
   await trends.scrollIntoViewIfNeeded()
   await shootBothSchemes(page, 'store-session-trends-1024')
 })
+
+test('a live session: the timeline and the LLM charts grow as the agent writes, the open entry stays open', async ({ page }) => {
+  const demo = await startVigil(['--demo'])
+  try {
+    await page.goto(demo.url)
+    await page.getByRole('link', { name: /Demo · Perspt store/ }).first().click()
+    const running = page.locator('[role=row][data-session]:has([data-status=running])')
+    await expect(running).toHaveCount(1)
+    const sessionId = await running.getAttribute('data-session')
+    const storeId = decodeURIComponent(/#\/store\/([^/?]+)/.exec(page.url())![1]!)
+    await page.goto(`${demo.url}/#/store/${encodeURIComponent(storeId)}/session/${sessionId}/decisions`)
+    await page.evaluate(() => ((window as unknown as { __vigilMarker: number }).__vigilMarker = 7))
+    const count = page.getByTestId('timeline-count')
+    await expect(count).toContainText('entries, oldest first')
+    const entries = async () => Number(/^([\d,]+) entries/.exec((await count.textContent()) ?? '')?.[1]?.replace(/,/g, '') ?? NaN)
+    const before = await entries()
+    const first = page.getByTestId('timeline-rows').locator('[role=listitem]').first()
+    const id = await first.getAttribute('data-entry')
+    await first.getByRole('button').click()
+    await expect(page.getByTestId('timeline-detail')).toBeVisible()
+    await expect.poll(entries, { timeout: 30_000 }).toBeGreaterThan(before)
+    // Refetched in place: the page was not reloaded, the first entry is still first and still open.
+    await expect(page.locator(`[data-entry="${id}"]`)).toHaveClass(/selected/)
+    await expect(page.getByTestId('timeline-detail')).toBeVisible()
+    expect(await page.evaluate(() => (window as unknown as { __vigilMarker?: number }).__vigilMarker)).toBe(7)
+
+    await page.getByRole('navigation', { name: 'Session views' }).getByRole('link', { name: 'LLM' }).click()
+    const table = page.getByTestId('llm-tokens-chart-table')
+    await expect(table).toHaveCount(1)
+    const tokens = () => table.locator('tbody td').evaluateAll((tds) => tds.reduce((n, td) => n + Number((td.textContent ?? '').replace(/[^\d]/g, '') || 0), 0))
+    const tokensBefore = await tokens()
+    await expect.poll(tokens, { timeout: 30_000 }).toBeGreaterThan(tokensBefore)
+  } finally {
+    expect(await demo.stop()).toBe(0)
+  }
+})
