@@ -577,17 +577,21 @@ export async function readTimelineFacets(con: DuckDBConnection, probe: SchemaPro
   let nodes: TimelineFacets['nodes'] = []
   let nodeCount = 0
   if (union !== null) {
-    for (const r of await rows(con, `SELECT _kind, count(*) AS n FROM (${union}) GROUP BY _kind`, { sid: sessionId })) {
-      counts.set(String(r._kind), toNumber(r.n) ?? 0)
-    }
-    const found = await rows(
+    // One pass over the records: counts per kind and per node (GROUPING SETS), then the nodes bounded.
+    const grouped = await rows(
       con,
-      `SELECT _node, count(*) AS n, count(*) OVER () AS nodes FROM (${union}) WHERE _node IS NOT NULL
-       GROUP BY _node ORDER BY _node LIMIT ${TIMELINE_MAX_NODES}`,
+      `SELECT _kind, _node, GROUPING(_kind) AS by_node, count(*) AS n FROM (${union}) GROUP BY GROUPING SETS ((_kind), (_node))`,
       { sid: sessionId }
     )
+    const found: Row[] = []
+    for (const r of grouped) {
+      if (toNumber(r.by_node) === 0) counts.set(String(r._kind), toNumber(r.n) ?? 0)
+      else if (r._node !== null && r._node !== undefined) found.push(r)
+    }
+    nodeCount = found.length
+    found.sort((x, y) => (String(x._node) < String(y._node) ? -1 : String(x._node) > String(y._node) ? 1 : 0))
+    found.length = Math.min(found.length, TIMELINE_MAX_NODES)
     nodes = found.map((r) => ({ nodeId: String(r._node), count: toNumber(r.n) ?? 0 }))
-    nodeCount = toNumber(found[0]?.nodes) ?? 0
   }
   const kinds = TIMELINE_KINDS.map((kind) => {
     const spec = SPECS[kind]
