@@ -5,7 +5,7 @@
 // table cost DuckDB several times the scans themselves.
 import type { DuckDBConnection, JS } from '@duckdb/node-api'
 import type { PersptTable } from '../schema'
-import { emptyTables, normalizeNodeState, planTaskIds, parseJson, text, toNumber } from '../store-reader'
+import { normalizeNodeState, planTaskIds, parseJson, text, toNumber } from '../store-reader'
 import type { NodeFacts, SchemaProbe } from '../store-reader'
 import { has, msOf, rows } from './dag-sql'
 import type { Row } from './dag-sql'
@@ -52,14 +52,13 @@ function newer(a: Row, b: Row): boolean {
 }
 
 /**
- * The session's DAG rows (with `nodeId`: only what concerns that node). Tables a store lacks, or that
- * are empty in this copy, are not queried.
+ * The session's DAG rows (with `nodeId`: only what concerns that node). Tables a store lacks are not queried.
  */
 export async function readDagRows(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, nodeId: string | null = null): Promise<DagRows> {
   const params: Record<string, string> = nodeId === null ? { sid: sessionId } : { sid: sessionId, nid: nodeId }
   const and = nodeId === null ? '' : ' AND node_id = $nid'
-  const empty = await emptyTables(con)
-  const usable = (t: PersptTable, ...cols: string[]) => has(probe, t, 'session_id', ...cols) && !empty.has(t)
+  // Empty tables cost next to nothing inside one query: no separate check for them.
+  const usable = (t: PersptTable, ...cols: string[]) => has(probe, t, 'session_id', ...cols)
   const parts: string[] = []
   if (usable('node_states', 'node_id', 'state')) {
     const c = (name: string) => (has(probe, 'node_states', name) ? name : `NULL AS ${name}`)

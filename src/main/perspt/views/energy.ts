@@ -72,13 +72,16 @@ export async function readEnergy(con: DuckDBConnection, probe: SchemaProbe, sess
   // rows cost DuckDB several times the scan itself.
   const found = await rows(
     con,
-    `SELECT ${selectList(probe)} FROM energy_history
-     WHERE session_id = $sid AND NULLIF(trim(node_id), '') IS NOT NULL
+    // Blank node ids are flagged, not filtered: a filter on an expression makes DuckDB evaluate it
+    // over the whole table, which doubles the scan.
+    `SELECT ${selectList(probe)}, NULLIF(trim(node_id), '') IS NULL AS blank FROM energy_history
+     WHERE session_id = $sid
      ORDER BY ${timeOrder(probe, 'energy_history', 'timestamp', 'ASC')}`,
     { sid: sessionId }
   )
   const byNode = new Map<string, { points: EnergyPoint[]; firstMs: number | null }>()
   for (const r of found) {
+    if (r.blank === true) continue
     const nodeId = text(r.node_id) ?? ''
     const p = point(r)
     const entry = byNode.get(nodeId)

@@ -4,7 +4,7 @@ import type { SessionRow } from '../../../shared/model/perspt'
 import type { SessionSummary } from '../../../shared/model/perspt-views'
 import { ALL_PERSPT_TABLES } from '../schema'
 import type { PersptTable } from '../schema'
-import { emptyTables, text, toNumber } from '../store-reader'
+import { text, toNumber } from '../store-reader'
 import type { SchemaProbe } from '../store-reader'
 import { col, has, rows, timeOrder } from './dag-sql'
 import { readLlmTotals } from './llm'
@@ -20,17 +20,15 @@ export function missingTables(probe: SchemaProbe): string[] {
 async function countRows(con: DuckDBConnection, probe: SchemaProbe, sessionId: string): Promise<Record<string, number>> {
   const counts: Record<string, number> = Object.fromEntries(COUNTED_TABLES.map((t) => [t, 0]))
   const parts: string[] = []
-  // Empty tables count 0 without a query.
-  const empty = await emptyTables(con)
   for (const t of COUNTED_TABLES) {
     if (t === 'branch_lineage') {
-      if (has(probe, 'branch_lineage', 'child_branch_id') && has(probe, 'provisional_branches', 'branch_id', 'session_id') && !empty.has('branch_lineage')) {
+      if (has(probe, 'branch_lineage', 'child_branch_id') && has(probe, 'provisional_branches', 'branch_id', 'session_id')) {
         parts.push(
           `SELECT 'branch_lineage' AS t, count(*) AS n FROM branch_lineage
            WHERE child_branch_id IN (SELECT branch_id FROM provisional_branches WHERE session_id = $sid)`
         )
       }
-    } else if (has(probe, t, 'session_id') && !empty.has(t)) {
+    } else if (has(probe, t, 'session_id')) {
       parts.push(`SELECT '${t}' AS t, count(*) AS n FROM ${t} WHERE session_id = $sid`)
     }
   }
