@@ -428,9 +428,25 @@ export class MixedPublisher {
 const PAGE_PROBE = `
 (() => {
   const now = () => performance.timeOrigin + performance.now()
-  const probe = (window.__probe = { seen: {}, inPanel: {} })
+  const probe = (window.__probe = { seen: {}, inPanel: {}, frames: {} })
   performance.setResourceTimingBufferSize(1000000)
   const re = /9\\d{8}/g
+  // When each id first arrives in a push frame (run-delta, or run-updated for the refetch path's task
+  // markers never carry it): splits the latency into server → page and page → DOM.
+  const Native = window.WebSocket
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      super(url, protocols)
+      if (!String(url).endsWith('/api/events')) return
+      this.addEventListener('message', (ev) => {
+        if (typeof ev.data !== 'string' || ev.data.indexOf('"run-delta"') < 0) return
+        const ids = ev.data.match(re)
+        if (!ids) return
+        const t = now()
+        for (const id of ids) if (probe.frames[id] === undefined) probe.frames[id] = t
+      })
+    }
+  }
   function note(text, node) {
     if (!text || text.indexOf('9') < 0) return
     const ids = text.match(re)
@@ -461,11 +477,12 @@ const PAGE_PROBE = `
 const COLLECT = `(() => {
   const p = window.__probe
   const getRuns = performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/rpc/getRun')).map((e) => performance.timeOrigin + e.startTime)
-  return { seen: p.seen, inPanel: p.inPanel, getRuns, elements: document.querySelectorAll('*').length }
+  return { seen: p.seen, inPanel: p.inPanel, frames: p.frames, getRuns, elements: document.querySelectorAll('*').length }
 })()`
 
 interface PageData {
   seen: Record<string, number>
+  frames: Record<string, number>
   inPanel: Record<string, number>
   getRuns: number[]
   elements: number
@@ -535,6 +552,8 @@ async function measure(serve: Serve, browser: Browser, cfg: { rate: number; mode
   const cdp1 = await metrics()
   const events1 = (await rpc<RunSummaryLite[]>(serve.url, 'listRuns')).find((r) => r.runId === live.runId)!.eventCount
   const load = loadavg()[0]!
+  // Events are shown once durable (the ingest journal's fdatasync): on a busy disk that alone is the floor.
+  const journal = ((await (await fetch(`${serve.url}/api/status`)).json()) as { recording?: { journal?: { durableWithinMs?: unknown; lastSyncMs?: number } } }).recording?.journal
   await sleep(1000) // the last markers land
   const pub = await publisher.stop()
   const data = (await page.evaluate(COLLECT)) as PageData
@@ -545,6 +564,8 @@ async function measure(serve: Serve, browser: Browser, cfg: { rate: number; mode
   const all: number[] = []
   const byKind: number[][] = MARKER_KINDS.map(() => [])
   const inPanelByKind: number[][] = MARKER_KINDS.map(() => [])
+  const toFrame: number[] = []
+  const frameToDom: number[] = []
   let missing = 0
   for (const [id, kind, sentAt] of markers) {
     const seen = data.seen[String(id)]
@@ -553,6 +574,11 @@ async function measure(serve: Serve, browser: Browser, cfg: { rate: number; mode
       continue
     }
     all.push(seen - sentAt)
+    const frame = data.frames[String(id)]
+    if (frame !== undefined) {
+      toFrame.push(frame - sentAt)
+      frameToDom.push(seen - frame)
+    }
     byKind[kind]!.push(seen - sentAt)
     const inPanel = data.inPanel[String(id)]
     if (inPanel !== undefined) inPanelByKind[kind]!.push(inPanel - sentAt)
@@ -572,12 +598,17 @@ async function measure(serve: Serve, browser: Browser, cfg: { rate: number; mode
     // The same markers seen inside the tab itself (the rest show in the recent-events list of every tab;
     // a virtualised table shows new rows only when scrolled to them).
     inTab: Object.fromEntries(MARKER_KINDS.map((k, i) => [k, stats(inPanelByKind[i]!)])),
+    // deltas only: send → the run-delta frame carrying the marker handled in the page (hub ingest with the
+    // durable journal, RunTracker, RunFeed, socket), then that frame → DOM (RunFollow, Svelte, layout).
+    sendToPushFrame: stats(toFrame),
+    pushFrameToDom: stats(frameToDom),
     serverCpuPct: Math.round(((cpu1 - cpu0) / windowSeconds) * 1000) / 10,
     pageCpuPct: busy('TaskDuration'),
     pageScriptPct: busy('ScriptDuration'),
     pageLayoutPct: busy('LayoutDuration'),
     getRunPerSecond: Math.round((data.getRuns.filter((t) => t >= windowStart && t <= windowEnd).length / windowSeconds) * 10) / 10,
     rateIngested: Math.round((events1 - events0) / windowSeconds),
+    journalDurableWithinMs: journal?.durableWithinMs ?? null,
     pageElements: data.elements,
     loadAvg1m: Math.round(load * 100) / 100,
     cores: cpus().length
