@@ -9,10 +9,11 @@ import { DuckDBInstance } from '@duckdb/node-api'
 import { PersptStore } from '../../../src/main/perspt/perspt-store'
 import { emptyTables, probeSchema } from '../../../src/main/perspt/store-reader'
 import { readDecisionTrace } from '../../../src/main/perspt/views/decision-trace'
+import { readLlmSummary, readLlmTotals } from '../../../src/main/perspt/views/llm'
 import { readSandbox } from '../../../src/main/perspt/views/sandbox'
 import { readSessionSummary } from '../../../src/main/perspt/views/session-summary'
 import type { SessionRow } from '../../../src/shared/model/perspt'
-import { DEFAULT_SESSIONS, VIEWS_MAIN, buildStore, buildViewsStore } from '../../fixtures/perspt-fixtures'
+import { DEFAULT_SESSIONS, MULTIBYTE, VIEWS_MAIN, buildStore, buildViewsStore } from '../../fixtures/perspt-fixtures'
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-first-read-'))
 const stores: PersptStore[] = []
@@ -175,6 +176,49 @@ describe('empty tables', () => {
       }
     } finally {
       close()
+    }
+  })
+})
+
+describe('LLM totals (texts measured only for rows needing the estimate)', () => {
+  it('equal Perspt\'s rule computed over every row, in total and per model, with raw counts of 0 mixed in', async () => {
+    const path = fresh('tokens')
+    await buildStore(path, { generation: 23 })
+    const instance = await DuckDBInstance.create(path)
+    const con = await instance.connect()
+    try {
+      const rowsSql = [
+        ['m-a', 10, 5, 'abc', 'de'],
+        ['m-a', 0, 7, MULTIBYTE, 'x'],
+        ['m-a', 3, 0, 'p', MULTIBYTE + MULTIBYTE],
+        ['m-b', 0, 0, '', ''],
+        ['m-b', 0, 0, 'twelve chars', 'four']
+      ]
+      await con.run(`INSERT INTO sessions (session_id, task, working_dir, status) VALUES ('tok', 'tokens', '/w', 'COMPLETED')`)
+      for (const [model, tin, tout, prompt, response] of rowsSql) {
+        await con.run(
+          `INSERT INTO llm_requests (session_id, node_id, model, prompt, response, tokens_in, tokens_out, latency_ms) VALUES ('tok', 'n1', $1, $2, $3, $4, $5, 100)`,
+          [model as string, prompt as string, response as string, tin as number, tout as number]
+        )
+      }
+      const probe = await probeSchema(con)
+      const truth = (await con.runAndReadAll(`SELECT model, sum(CASE WHEN tokens_in > 0 THEN tokens_in ELSE (strlen(prompt) + 3) // 4 END) AS t_in,
+          sum(CASE WHEN tokens_out > 0 THEN tokens_out ELSE (strlen(response) + 3) // 4 END) AS t_out
+        FROM llm_requests WHERE session_id = 'tok' GROUP BY ROLLUP (model)`)).getRowObjectsJS()
+      const summary = await readLlmSummary(con, probe, 'tok')
+      const total = truth.find((r) => r.model === null)!
+      expect([summary.tokensIn, summary.tokensOut]).toEqual([Number(total.t_in), Number(total.t_out)])
+      for (const m of summary.perModel) {
+        const t = truth.find((r) => r.model === m.model)!
+        expect([m.tokensIn, m.tokensOut], m.model).toEqual([Number(t.t_in), Number(t.t_out)])
+      }
+      expect(summary.perModel.find((m) => m.model === 'm-b')!.tokensEstimated).toBe(true)
+      expect(summary.tokensEstimated).toBe(false)
+      const totals = await readLlmTotals(con, probe, 'tok')
+      expect([totals.tokensIn, totals.tokensOut, totals.requests]).toEqual([Number(total.t_in), Number(total.t_out), 5])
+    } finally {
+      con.closeSync()
+      instance.closeSync()
     }
   })
 })

@@ -64,12 +64,13 @@ export function expressions(c: ReadonlySet<string>) {
 }
 
 /**
- * Token totals by Perspt's per-session rule without measuring every text: the counted part comes
- * from the integer columns, and only rows with a raw count of 0 have their prompt/response measured
- * for the estimate (reading every text of a long session is what made the totals slow).
- * `select` is the rest of the aggregate list; `byModel` adds one row per model and `is_total`.
+ * Rows of totals (one, or one per model plus `is_total` with `byModel`) with `t_in`/`t_out` by Perspt's
+ * per-session rule, without measuring every text: the counted part comes from the integer columns,
+ * and only when some row has a raw count of 0 does a second query measure those rows' prompt or
+ * response for the estimate (reading every text of a long session is what made the totals slow).
+ * `select` is the rest of the aggregate list.
  */
-function totalsSql(c: ReadonlySet<string>, select: string, byModel: boolean): string {
+async function readTotalsRows(con: DuckDBConnection, c: ReadonlySet<string>, sessionId: string, select: string, byModel: boolean): Promise<Row[]> {
   const e = expressions(c)
   const part = (col: string, textCol: string) => {
     if (c.has(col) && c.has(textCol)) {
@@ -84,17 +85,34 @@ function totalsSql(c: ReadonlySet<string>, select: string, byModel: boolean): st
   }
   const tin = part('tokens_in', 'prompt')
   const tout = part('tokens_out', 'response')
+  const needs = `(${tin.needs}) OR (${tout.needs})`
   const group = byModel ? ` GROUP BY GROUPING SETS ((${e.model}), ())` : ''
   const key = byModel ? `${e.model} AS model, ` : ''
-  const grouping = byModel ? `, GROUPING(${e.model}) AS g` : ''
-  const on = byModel ? ' ON est.g = b.is_total AND est.model IS NOT DISTINCT FROM b.model' : ' ON true'
-  return `WITH est AS (
-      SELECT ${key}sum(${tin.estimate}) AS e_in, sum(${tout.estimate}) AS e_out${grouping}
-      FROM llm_requests WHERE session_id = $1 AND ((${tin.needs}) OR (${tout.needs}))${group})
-    SELECT b.*, b.c_in + coalesce(est.e_in, 0) AS t_in, b.c_out + coalesce(est.e_out, 0) AS t_out
-    FROM (SELECT ${key}count(*) AS n, sum(${tin.counted}) AS c_in, sum(${tout.counted}) AS c_out, ${select}${byModel ? `, GROUPING(${e.model}) AS is_total` : ''}
-      FROM llm_requests WHERE session_id = $1${group}) b
-    LEFT JOIN est${on}`
+  const grouping = byModel ? `, GROUPING(${e.model}) AS is_total` : ''
+  const found = await rows(
+    con,
+    `SELECT ${key}count(*) AS n, sum(${tin.counted}) AS c_in, sum(${tout.counted}) AS c_out,
+       count(*) FILTER (WHERE ${needs}) AS n_est, ${select}${grouping}
+     FROM llm_requests WHERE session_id = $1${group}`,
+    [sessionId]
+  )
+  const estimates = new Map<string, Row>()
+  if (found.some((r) => (toNumber(r.n_est) ?? 0) > 0)) {
+    for (const r of await rows(
+      con,
+      `SELECT ${key}sum(${tin.estimate}) AS e_in, sum(${tout.estimate}) AS e_out${grouping}
+       FROM llm_requests WHERE session_id = $1 AND (${needs})${group}`,
+      [sessionId]
+    )) {
+      estimates.set(`${toNumber(r.is_total) ?? 1}|${String(r.model ?? '')}`, r)
+    }
+  }
+  for (const r of found) {
+    const est = estimates.get(`${toNumber(r.is_total) ?? 1}|${String(r.model ?? '')}`)
+    r.t_in = (toNumber(r.c_in) ?? 0) + (toNumber(est?.e_in) ?? 0)
+    r.t_out = (toNumber(r.c_out) ?? 0) + (toNumber(est?.e_out) ?? 0)
+  }
+  return found
 }
 
 /**
@@ -136,11 +154,7 @@ export async function readLlmTotals(con: DuckDBConnection, probe: SchemaProbe, s
   const c = cols(probe)
   if (!c) return { ...EMPTY_TOTALS }
   const e = expressions(c)
-  const [r] = await rows(
-    con,
-    totalsSql(c, `sum(${e.rawIn}) + sum(${e.rawOut}) AS raw_total, ${latencySql(e.latency)}`, false),
-    [sessionId]
-  )
+  const [r] = await readTotalsRows(con, c, sessionId, `sum(${e.rawIn}) + sum(${e.rawOut}) AS raw_total, ${latencySql(e.latency)}`, false)
   return totalsFrom(r)
 }
 
@@ -149,11 +163,7 @@ export async function readLlmSummary(con: DuckDBConnection, probe: SchemaProbe, 
   const c = cols(probe)
   if (!c) return { ...EMPTY_TOTALS, perModel: [] }
   const e = expressions(c)
-  const result = await rows(
-    con,
-    totalsSql(c, `sum(${e.rawIn}) + sum(${e.rawOut}) AS raw_total, ${latencySql(e.latency)}`, true),
-    [sessionId]
-  )
+  const result = await readTotalsRows(con, c, sessionId, `sum(${e.rawIn}) + sum(${e.rawOut}) AS raw_total, ${latencySql(e.latency)}`, true)
   const total = result.find((r) => toNumber(r.is_total) === 1)
   const perModel = result
     .filter((r) => toNumber(r.is_total) === 0)
