@@ -4,7 +4,7 @@
 // was rebuilt, and a (re)connect, refetch; deltas arriving while it loads are kept and applied on top.
 // Ops are applied and shown at most once per `frame` (an animation frame in the page), so a busy run
 // costs one render per frame, whatever its event rate; and a render that costs more than a frame (a
-// heavy tab, a slow machine) spaces the next one out by as long (up to 200 ms), so rendering takes at
+// heavy tab, a slow machine) spaces the next one out by as long (up to 500 ms), so rendering takes at
 // most about half of the page's time and input stays responsive. Plain TypeScript, so it is tested in Node.
 import type { RunDetail } from '../../shared/model/live'
 import { applyRunOps, isLiveRunDetail, RUN_PAGE_EVENTS, type LiveRunDetail, type RunDelta, type RunOp } from '../../shared/model/run-reducer'
@@ -13,7 +13,7 @@ import { applyRunOps, isLiveRunDetail, RUN_PAGE_EVENTS, type LiveRunDetail, type
  * Renders are at most this far apart however much they cost: on a starved machine the measured cost
  * also counts time the page was not scheduled, and the run must still move on.
  */
-const MAX_RENDER_SPACING_MS = 200
+const MAX_RENDER_SPACING_MS = 500
 
 /** Ops kept while the detail loads; past this they are dropped and the detail is fetched again. */
 const MAX_BUFFERED_OPS = 50_000
