@@ -30,7 +30,7 @@ test('a failed session says why on its summary, links the evidence, and DAG and 
   await page.goto(vigil.url)
   // From the Now page: the failure with its one-line reason.
   const failed = page.getByTestId('now-recent').locator('li[data-status=failed]').filter({ hasText: 'Escalated' }).first()
-  await expect(failed.getByTestId('failure-reason')).toContainText(/^Escalated \(\w+\) at \S+: /)
+  await expect(failed.getByTestId('failure-reason')).toContainText(/^Escalated at \S+: [a-z ]+( → [a-z ,]+)? · /)
   const reasonText = (await failed.getByTestId('failure-reason').textContent())!
   const node = /at (\S+?):/.exec(reasonText)![1]!
   await failed.locator('a.title').click()

@@ -163,7 +163,7 @@ test('Decision trace: sections in order, counts, collapse, search; old stores sa
   const escHead = esc.getByRole('button', { name: /Escalations/ })
   await expect(escHead).toHaveAttribute('aria-expanded', 'true')
   await expect(esc.locator('li.item')).toHaveCount(2)
-  await expect(esc.locator('li.item').first()).toContainText('implementation_error → grounded_retry')
+  await expect(esc.locator('li.item').first()).toContainText('Implementation error → retry with the evidence')
 
   await escHead.click()
   await expect(escHead).toHaveAttribute('aria-expanded', 'false')

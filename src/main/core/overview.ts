@@ -5,6 +5,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { durationOf, sessionDurationMs } from '../../shared/model/duration'
 import { previewGraphemes } from '../../shared/graphemes'
+import { escalationReason } from '../../shared/model/escalation-words'
 import type { RunDetail, RunSummary } from '../../shared/model/live'
 import type {
   Overview,
@@ -21,6 +22,7 @@ import type { PersptTable } from '../perspt/schema'
 import type { SchemaProbe } from '../perspt/store-reader'
 import { text, toNumber } from '../perspt/store-reader'
 import { has, msOf, rows } from '../perspt/views/dag-sql'
+import { actionTagOf } from './session-failure'
 
 export const DAY_MS = 86_400_000
 /** One sparkline bucket: 12 × 30 s = the last six minutes. */
@@ -331,10 +333,11 @@ export async function readSessionFacts(
   const list = (xs: string[]) => xs.map((x) => `'${x.replace(/'/g, "''")}'`).join(', ')
   if (ids.troubled.length > 0 && has(probe, 'escalation_reports', 'session_id', 'node_id', 'category')) {
     const evidence = has(probe, 'escalation_reports', 'evidence') ? 'evidence' : 'NULL'
-    for (const r of await latestPerSession(con, probe, 'escalation_reports', `node_id, category, ${evidence} AS evidence`, list(ids.troubled))) {
+    const action = has(probe, 'escalation_reports', 'action') ? 'action' : 'NULL'
+    for (const r of await latestPerSession(con, probe, 'escalation_reports', `node_id, category, ${evidence} AS evidence, ${action} AS action`, list(ids.troubled))) {
       const f = get(String(r.session_id))
       f.reasonNodeId = text(r.node_id)
-      f.reason = oneLine([`Escalated (${text(r.category) ?? 'unknown'}) at ${text(r.node_id) ?? '?'}`, text(r.evidence)].filter(Boolean).join(': '))
+      f.reason = oneLine(escalationReason(text(r.category), actionTagOf(text(r.action)), text(r.node_id), text(r.evidence)))
     }
   }
   if (ids.running.length > 0 && has(probe, 'node_states', 'session_id', 'node_id', 'state')) {

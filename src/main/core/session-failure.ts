@@ -3,16 +3,28 @@
 // Three small queries on the snapshot copy, cached per snapshot version by PersptStore.query().
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { previewGraphemes } from '../../shared/graphemes'
+import { escalationReason } from '../../shared/model/escalation-words'
 import type { SessionFailure } from '../../shared/model/overview'
 import type { SessionRow } from '../../shared/model/perspt'
 import type { SchemaProbe } from '../perspt/store-reader'
 import { isoFromMs, normalizeNodeState, text, toNumber } from '../perspt/store-reader'
 import { has, msOf, rows } from '../perspt/views/dag-sql'
+import { decisionActionTag } from '../perspt/views/decision-trace'
 
 function oneLine(s: string | null, max = 240): string | null {
   if (!s) return null
   // Cut on a grapheme boundary: never inside an emoji, a flag or a letter's accents.
   return previewGraphemes(s, max) || null
+}
+
+/** The RewriteAction tag ("grounded_retry") of an escalation's stored action (JSON, or a bare word), or null. */
+export function actionTagOf(stored: string | null): string | null {
+  if (stored === null) return null
+  try {
+    return decisionActionTag(JSON.parse(stored) as unknown)
+  } catch {
+    return decisionActionTag(stored)
+  }
 }
 
 export async function readSessionFailure(con: DuckDBConnection, probe: SchemaProbe, session: SessionRow): Promise<SessionFailure> {
@@ -28,16 +40,7 @@ export async function readSessionFailure(con: DuckDBConnection, probe: SchemaPro
       { sid }
     )
     if (r) {
-      const action = text(r.action)
-      let tag = action
-      try {
-        const parsed = action ? (JSON.parse(action) as unknown) : null
-        if (parsed && typeof parsed === 'object') tag = Object.keys(parsed)[0] ?? action
-        else if (typeof parsed === 'string') tag = parsed
-      } catch {
-        // plain text action
-      }
-      escalation = { id: toNumber(r.id), nodeId: text(r.node_id), category: text(r.category), action: tag, evidence: text(r.evidence), at: isoFromMs(toNumber(r.t)) }
+      escalation = { id: toNumber(r.id), nodeId: text(r.node_id), category: text(r.category), action: actionTagOf(text(r.action)), evidence: text(r.evidence), at: isoFromMs(toNumber(r.t)) }
     }
   }
 
@@ -78,7 +81,7 @@ export async function readSessionFailure(con: DuckDBConnection, probe: SchemaPro
   const troubled = ['failed', 'aborted', 'partial'].includes(session.status) || escalation !== null || failed !== undefined
   let reason: string | null = null
   if (escalation) {
-    reason = oneLine(`Escalated (${escalation.category ?? 'unknown'}${escalation.action ? ` → ${escalation.action}` : ''}) at ${escalation.nodeId ?? '?'}${escalation.evidence ? `: ${escalation.evidence}` : ''}`)
+    reason = oneLine(escalationReason(escalation.category, escalation.action, escalation.nodeId, escalation.evidence))
   } else if (failed) {
     reason = oneLine(`Node ${failed.nodeId} ${failed.state}${failed.errorType ? `: ${failed.errorType}` : ''}`)
   } else if (troubled) {

@@ -18,6 +18,7 @@ import { startVigilServer, type RunningServer } from '../../../src/main/server/v
 import { createIpcBridge } from '../../../src/preload/ipc-bridge'
 import { createWebBridge, type SocketFactory } from '../../../src/renderer/bridge/web-bridge'
 import { createFakeIpc, type FakeIpc } from '../../support/fake-ipc'
+import { escalationPhrase } from '../../../src/shared/model/escalation-words'
 
 let dir: string
 let storePath: string
@@ -192,7 +193,9 @@ describe.each([
     const failed = sessions.find((s) => s.rawStatus === 'FAILED')!
     const f = await h.bridge.getSessionFailure(added.id, failed.sessionId)
     expect(f.escalation).not.toBeNull()
-    expect(f.reason).toMatch(new RegExp(`^Escalated \\(${f.escalation!.category}.*\\) at ${f.escalation!.nodeId}`))
+    // In words ("Escalated at task_3: implementation error → retry with the evidence"), not stored words.
+    expect(f.reason?.startsWith(`Escalated at ${f.escalation!.nodeId}: ${escalationPhrase(f.escalation!.category, f.escalation!.action, false)}`)).toBe(true)
+    expect(f.reason).not.toMatch(/[a-z]+_[a-z]+ →|→ [a-z]+_[a-z]+/)
     expect(f).toMatchObject({ focusNodeId: f.escalation!.nodeId, focusKind: 'escalated' })
     const clean = sessions.find((s) => s.rawStatus === 'COMPLETED' && s.nodes.failed + s.nodes.escalated === 0)
     if (clean) expect((await h.bridge.getSessionFailure(added.id, clean.sessionId)).reason).toBeNull()

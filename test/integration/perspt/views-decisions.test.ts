@@ -46,8 +46,8 @@ describe('readDecisionTrace', () => {
     const esc = section(t, 'escalations')
     expect(esc.total).toBe(2)
     expect(esc.items.map((i) => [i.nodeId, i.title, i.status])).toEqual([
-      ['task_3', 'implementation_error → grounded_retry', 'escalated'],
-      ['task_4', 'implementation_error', 'escalated']
+      ['task_3', 'Implementation error → retry with the evidence', 'escalated'],
+      ['task_4', 'Implementation error', 'escalated']
     ])
     expect(esc.items[0]!.id).toMatch(/^escalation_reports:\d+$/)
     expect(esc.items[0]!.at).toBe('2026-05-03T10:00:50.000Z')
@@ -67,7 +67,7 @@ describe('readDecisionTrace', () => {
     expect(sheaf.items[1]!.fields.find((f) => f.label === 'Plugin')).toBeUndefined()
 
     const rw = section(t, 'rewrites')
-    expect(rw.items.map((i) => i.title)).toEqual(['node_split'])
+    expect(rw.items.map((i) => i.title)).toEqual(['Split the node'])
     expect(rw.items[0]!.json.inserted_nodes).toEqual(['task_3a', 'task_3b'])
 
     const plans = section(t, 'plans')
@@ -93,14 +93,14 @@ describe('readDecisionTrace', () => {
     expect(ver.items[1]!.fields).toContainEqual({ label: 'Degraded', value: 'no linter' })
 
     expect(section(t, 'reviews').items.map((i) => [i.title, i.status])).toEqual([
-      ['auto_approved', 'approved'],
-      ['rejected', 'rejected']
+      ['Auto-approved', 'approved'],
+      ['Rejected', 'rejected']
     ])
 
     const corr = section(t, 'corrections')
     expect(corr.items.map((i) => [i.title, i.status, i.at])).toEqual([
-      ['Attempt 1 · schema_invalid', 'rejected', '2026-05-03T10:01:10.000Z'],
-      ['Attempt 2 · strict_json_ok', 'accepted', '2026-05-03T10:01:11.000Z']
+      ['Attempt 1 · schema invalid', 'rejected', '2026-05-03T10:01:10.000Z'],
+      ['Attempt 2 · strict json ok', 'accepted', '2026-05-03T10:01:11.000Z']
     ])
     expect(corr.items[1]!.json.energy_json).toEqual({ v_syn: 0.05 })
     expect('energy_json' in corr.items[0]!.json).toBe(false)
@@ -123,7 +123,7 @@ describe('readDecisionTrace', () => {
     for (const s of t.sections) {
       for (const i of s.items) expect(i.nodeId === null || i.nodeId === 'task_1', `${s.key} ${i.id}`).toBe(true)
     }
-    expect(section(t, 'escalations').items.map((i) => i.title)).toEqual(['implementation_error → user_escalation'])
+    expect(section(t, 'escalations').items.map((i) => i.title)).toEqual(['Implementation error → ask the user'])
     expect(section(t, 'steps').total).toBe(1)
     expect(section(t, 'plans').total).toBe(1)
   })

@@ -132,7 +132,7 @@ describe('buildOverview', () => {
       input({
         sessions: [
           { storeId: 'store-1', storeLabel: 'Main store', row: session('ok-newest', { updatedAt: iso(1) }), facts: null },
-          { storeId: 'store-1', storeLabel: 'Main store', row: session('bad', { status: 'failed', rawStatus: 'FAILED', updatedAt: iso(50) }), facts: { reason: 'Escalated (type_error) at n2: cannot\nunify', reasonNodeId: 'n2', currentStep: null, activity: [] } },
+          { storeId: 'store-1', storeLabel: 'Main store', row: session('bad', { status: 'failed', rawStatus: 'FAILED', updatedAt: iso(50) }), facts: { reason: 'Escalated at n2: type error · cannot\nunify', reasonNodeId: 'n2', currentStep: null, activity: [] } },
           { storeId: 'store-1', storeLabel: 'Main store', row: session('old', { createdAt: iso(60 * 24 * 9), updatedAt: iso(60 * 24 * 8), lastActivityAt: iso(60 * 24 * 8) }), facts: null }
         ],
         runs: [
@@ -142,7 +142,7 @@ describe('buildOverview', () => {
     )
     expect(o.recent.map((i) => i.id)).toEqual(['rf', 'bad', 'ok-newest'])
     expect(o.recent[0]).toMatchObject({ reason: 'Task 2 (Writer) failed: boom', reasonRef: { taskIndex: 1 } })
-    expect(o.recent[1]).toMatchObject({ reason: 'Escalated (type_error) at n2: cannot\nunify', reasonRef: { nodeId: 'n2' } })
+    expect(o.recent[1]).toMatchObject({ reason: 'Escalated at n2: type error · cannot\nunify', reasonRef: { nodeId: 'n2' } })
     expect(o.recent[2]!.reason).toBeNull()
     // A finished item is measured to its end, not to now.
     expect(o.recent[2]!.durationMs).toBe(durationOf(iso(60), iso(1)))

@@ -5,6 +5,8 @@
 import type { DuckDBConnection, DuckDBValue, JS } from '@duckdb/node-api'
 import type { DecisionItem, DecisionSection, DecisionSectionKey, DecisionTrace } from '../../../shared/model/perspt-views'
 import { headGraphemes } from '../../../shared/graphemes'
+import { escalationCategoryWords, escalationPhrase, plainWords, rewriteActionWords } from '../../../shared/model/escalation-words'
+import { stateLabel } from '../../../shared/model/status-vocabulary'
 import type { PersptTable } from '../schema'
 import type { SchemaProbe } from '../store-reader'
 import { emptyTables, isoFromMs, roundReal, text, toNumber } from '../store-reader'
@@ -45,6 +47,12 @@ const num = (v: JS | undefined): string | null => {
 const list = (v: unknown): string | null =>
   Array.isArray(v) ? (v.length === 0 ? null : v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(', ')) : null
 
+const capitalised = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1)
+
+/** "topology mismatch (topology_mismatch)": the plain words with the stored word as detail. */
+const wireDetail = (plain: string | null, wire: string | null): string | null =>
+  plain === null || wire === null || plain === wire ? wire : `${plain} (${wire})`
+
 /** The externally tagged RewriteAction key, e.g. `grounded_retry` for `{"grounded_retry":{…}}`. */
 export function decisionActionTag(action: unknown): string | null {
   // Unit variants serialise as a bare string; anything else textual is unparsed (malformed) JSON.
@@ -80,11 +88,11 @@ const SECTIONS: SectionSpec[] = [
       const tag = decisionActionTag(j.action)
       const energy = j.energy_snapshot as { v_syn?: unknown } | undefined
       return {
-        title: [str(r.category), tag].filter(Boolean).join(' → ') || 'Escalation',
+        title: escalationPhrase(str(r.category), tag) ?? 'Escalation',
         status: 'escalated',
         fields: [
-          ['Category', str(r.category)],
-          ['Action', tag],
+          ['Category', wireDetail(escalationCategoryWords(str(r.category)), str(r.category))],
+          ['Action', wireDetail(rewriteActionWords(tag), tag)],
           ['Affected nodes', list(j.affected_node_ids)],
           ['Energy', typeof energy?.v_syn === 'number' ? String(roundReal(energy.v_syn)) : null],
           ['Evidence', str(r.evidence)]
@@ -102,7 +110,7 @@ const SECTIONS: SectionSpec[] = [
     idColumn: 'id',
     order: 'time',
     build: (r, j) => ({
-      title: str(r.validator_class) ?? 'Sheaf validation',
+      title: str(r.validator_class) === null ? 'Consistency check' : capitalised(plainWords(str(r.validator_class) as string)),
       status: r.passed === true ? 'passed' : r.passed === false ? 'failed' : null,
       fields: [
         ['Validator', str(r.validator_class)],
@@ -124,10 +132,10 @@ const SECTIONS: SectionSpec[] = [
     idColumn: 'id',
     order: 'time',
     build: (r, j) => ({
-      title: decisionActionTag(j.action) ?? 'Rewrite',
+      title: escalationPhrase(null, decisionActionTag(j.action)) ?? 'Rewrite',
       status: 'rewrite',
       fields: [
-        ['Category', str(r.category)],
+        ['Category', wireDetail(escalationCategoryWords(str(r.category)), str(r.category))],
         ['Requeued', list(j.requeued_nodes)],
         ['Inserted', list(j.inserted_nodes)]
       ]
@@ -211,13 +219,13 @@ const SECTIONS: SectionSpec[] = [
     idColumn: 'id',
     order: 'time',
     build: (r) => ({
-      title: str(r.outcome) ?? 'Review',
+      title: str(r.outcome) === null ? 'Review' : stateLabel(str(r.outcome), 'outcome'),
       status: decisionReviewStatus(str(r.outcome)),
       fields: [
         ['Outcome', str(r.outcome)],
         ['Note', str(r.reviewer_note)],
         ['Degraded', r.degraded === true ? 'yes' : null],
-        ['Escalation', str(r.escalation_category)]
+        ['Escalation', wireDetail(escalationCategoryWords(str(r.escalation_category)), str(r.escalation_category))]
       ]
     })
   },
@@ -231,7 +239,7 @@ const SECTIONS: SectionSpec[] = [
     idColumn: 'id',
     order: 'time',
     build: (r) => ({
-      title: str(r.step) ?? 'Step',
+      title: str(r.step) === null ? 'Step' : capitalised(plainWords(str(r.step) as string)),
       status: str(r.outcome)?.toLowerCase() ?? null,
       fields: [
         ['Attempt', num(r.attempt_count)],
@@ -251,7 +259,7 @@ const SECTIONS: SectionSpec[] = [
     idColumn: 'id',
     order: 'time',
     build: (r) => ({
-      title: `Attempt ${num(r.attempt) ?? '?'}${str(r.parse_state) ? ` · ${str(r.parse_state)}` : ''}`,
+      title: `Attempt ${num(r.attempt) ?? '?'}${str(r.parse_state) ? ` · ${plainWords(str(r.parse_state) as string)}` : ''}`,
       status: r.accepted === true ? 'accepted' : r.accepted === false ? 'rejected' : null,
       fields: [
         ['Parse state', str(r.parse_state)],

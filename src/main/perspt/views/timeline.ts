@@ -9,6 +9,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
 import type { TimelineEntry, TimelineFacets, TimelineKind, TimelinePage, TimelineQuery } from '../../../shared/model/perspt-timeline'
 import { TIMELINE_KINDS, TIMELINE_MAX_NODES } from '../../../shared/model/perspt-timeline'
+import { escalationCategoryWords, rewriteActionWords } from '../../../shared/model/escalation-words'
 import type { Tone } from '../../../shared/model/status-vocabulary'
 import type { PersptTable } from '../schema'
 import type { SchemaProbe } from '../store-reader'
@@ -74,18 +75,6 @@ const STEP_WORDS: Record<string, string> = {
   commit: 'Committed'
 }
 
-const ACTION_WORDS: Record<string, string> = {
-  grounded_retry: 'retry with the evidence',
-  contract_repair: 'repair the contract',
-  capability_promotion: 'use a more capable model',
-  sensor_recovery: 'recover the checks',
-  degraded_validation_stop: 'stop, checks were degraded',
-  node_split: 'split the node',
-  interface_insertion: 'insert an interface node',
-  subgraph_replan: 'replan part of the graph',
-  user_escalation: 'ask the user'
-}
-
 const VALIDATOR_WORDS: Record<string, string> = {
   export_import: 'exports and imports',
   dependency_graph: 'dependency graph',
@@ -119,7 +108,7 @@ const PARSE_WORDS: Record<string, string> = {
 const plainOf = (table: Record<string, string>, wire: string | null): string | null => (wire === null ? null : (table[wire] ?? words(wire)))
 const actionWords = (action: unknown): { plain: string | null; wire: string | null } => {
   const wire = decisionActionTag(action)
-  return { plain: plainOf(ACTION_WORDS, wire), wire }
+  return { plain: rewriteActionWords(wire), wire }
 }
 const check = (v: Row[string] | undefined): string => (v === true ? 'passed' : v === false ? 'failed' : 'not run')
 
@@ -271,10 +260,10 @@ const SPECS: Record<TimelineKind, KindSpec> = {
       const evidence = firstLine(str(r.evidence))
       const energy = energyOf(j.energy_snapshot)
       return {
-        line: `Escalated${category ? ` (${words(category)})` : ''}${action.plain ? `: ${action.plain}` : ''}${evidence ? ` · ${evidence}` : ''}`,
+        line: `Escalated${category ? ` (${escalationCategoryWords(category)})` : ''}${action.plain ? `: ${action.plain}` : ''}${evidence ? ` · ${evidence}` : ''}`,
         tone: 'attention',
         fields: [
-          ['Why', withWire(words(category), category)],
+          ['Why', withWire(escalationCategoryWords(category), category)],
           ['Next action', withWire(action.plain, action.wire)],
           ['Nodes affected', joinList(list(j.affected_node_ids), 20)],
           ['Energy', energy === null ? null : String(energy)],
@@ -298,11 +287,11 @@ const SPECS: Record<TimelineKind, KindSpec> = {
       const category = str(r.category)
       const extra = inserted.length > 0 ? `, added ${joinList(inserted, 4)}` : requeued.length > 0 ? `, redo ${joinList(requeued, 4)}` : ''
       return {
-        line: `Changed the task graph: ${action.plain ?? 'rewrite'}${category ? ` (${words(category)})` : ''}${extra}`,
+        line: `Changed the task graph: ${action.plain ?? 'rewrite'}${category ? ` (${escalationCategoryWords(category)})` : ''}${extra}`,
         tone: 'info',
         fields: [
           ['Change', withWire(action.plain, action.wire)],
-          ['Why', withWire(words(category), category)],
+          ['Why', withWire(escalationCategoryWords(category), category)],
           ['Nodes added', joinList(inserted, 20)],
           ['Nodes to redo', joinList(requeued, 20)]
         ]
@@ -382,7 +371,7 @@ const SPECS: Record<TimelineKind, KindSpec> = {
           ['Decision', withWire(plain, outcome)],
           ['Note', str(r.reviewer_note)],
           ['Checks were degraded', r.degraded === true ? 'yes' : null],
-          ['Escalation', withWire(words(str(r.escalation_category)), str(r.escalation_category))]
+          ['Escalation', withWire(escalationCategoryWords(str(r.escalation_category)), str(r.escalation_category))]
         ]
       }
     }
