@@ -393,3 +393,41 @@ for (const size of [
     }
   })
 }
+
+// ---- the run page's events panel ---------------------------------------------------------------------
+
+test('the run page\'s events fold to one line, stay folded after a reload, and open no taller than their limit', async ({ page }) => {
+  await openRun(page, 'files')
+  const toggle = page.getByRole('button', { name: /^Events \(\d+\)/ })
+  const list = page.getByRole('list', { name: 'Recent events' })
+  // 1440×900: open at first.
+  await expect(toggle).toHaveAttribute('aria-expanded', 'true')
+  await expect(list).toBeVisible()
+  const panel = page.getByTestId('run-events')
+  expect((await panel.boundingBox())!.height).toBeLessThanOrEqual(190 + 40)
+  const files = region(page, 'File changes')
+  const before = (await files.boundingBox())!.height
+
+  await toggle.click()
+  await expect(toggle).toHaveAttribute('aria-expanded', 'false')
+  await expect(list).toBeHidden()
+  // Folded, it still says what is newest, and the tab below takes the room.
+  await expect(toggle).toContainText('· Writer: LLM call 1 → FINAL_ANSWER')
+  await expect.poll(async () => (await files.boundingBox())!.height).toBeGreaterThan(before + 100)
+
+  await page.reload()
+  await expect(page.getByRole('button', { name: /^Events \(\d+\)/ })).toHaveAttribute('aria-expanded', 'false')
+  await page.getByRole('button', { name: /^Events \(\d+\)/ }).press('Enter')
+  await expect(list).toBeVisible()
+})
+
+test('on a short window the run page starts with its events folded', async ({ page }) => {
+  await page.setViewportSize({ width: 1024, height: 700 })
+  await openRun(page, 'timeline')
+  await expect(page.getByRole('button', { name: /^Events \(\d+\)/ })).toHaveAttribute('aria-expanded', 'false')
+  await expect(page.getByRole('list', { name: 'Recent events' })).toBeHidden()
+  // The tasks table (DataTable) sits under the timeline with room to show its rows.
+  await expect(page.locator('tr[data-task-status=completed]')).toHaveCount(2)
+  await expect(page.locator('tr[data-task-status=completed]').first()).toBeInViewport()
+  await shoot(page, 'run-timeline-folded')
+})
