@@ -8,6 +8,10 @@ import type { RunDelta, RunOp } from '../../../src/shared/model/run-reducer'
 const op = (i: number): RunOp => ({ op: 'message', at: '2026-03-05T14:00:00Z', message: { type: 'token', token: `t${i}`, agentRole: null, taskDescription: null, sentAt: null } })
 const ops = (from: number, n: number) => Array.from({ length: n }, (_, i) => op(from + i))
 const tick = (ms = 15) => new Promise((r) => setTimeout(r, ms))
+/** Waits until `check` holds (timers may run late on a busy machine). */
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await tick(10)
+}
 
 function transport() {
   const sent: RunDelta[] = []
@@ -25,6 +29,7 @@ describe('RunFeed', () => {
     feed.publish({ runId: 'r1', from: 1, ops: ops(1, 2) }, DEFAULT_DETAIL_LIMITS)
     feed.publish({ runId: 'r1', from: 3, ops: ops(3, 1) }, DEFAULT_DETAIL_LIMITS)
     feed.publish({ runId: 'r3', from: 1, ops: ops(1, 5) }, DEFAULT_DETAIL_LIMITS)
+    await until(() => a.sent.length > 0)
     await tick()
     expect(a.sent).toHaveLength(1)
     expect(a.sent[0]).toMatchObject({ runId: 'r1', from: 1 })
@@ -49,14 +54,14 @@ describe('RunFeed', () => {
     expect(w.droppedOps).toBe(12)
     expect(feed.stats().droppedOps).toBe(12)
     t.backlog = 0
-    await tick(30)
+    await until(() => t.sent.length > 0)
     expect(t.sent).toHaveLength(1)
     expect(t.sent[0]).toMatchObject({ runId: 'r1', from: 13, dropped: 12 })
     expect(t.sent[0]!.ops).toHaveLength(2)
     expect(feed.stats().gaps).toBe(1)
     // After the gap, ops follow on as usual.
     feed.publish({ runId: 'r1', from: 15, ops: ops(15, 1) }, DEFAULT_DETAIL_LIMITS)
-    await tick()
+    await until(() => t.sent.length > 1)
     expect(t.sent[1]).toEqual({ runId: 'r1', from: 15, ops: [expect.anything()] })
   })
 
@@ -69,6 +74,7 @@ describe('RunFeed', () => {
     feed.publish({ runId: 'r1', from: 0, ops: [], reset: true }, DEFAULT_DETAIL_LIMITS)
     feed.publish({ runId: 'r2', from: 4, ops: ops(4, 1) }, DEFAULT_DETAIL_LIMITS)
     w.watch(['r1'])
+    await until(() => t.sent.length > 0)
     await tick()
     expect(t.sent).toEqual([{ runId: 'r1', from: 0, ops: [], reset: true }])
     w.close()

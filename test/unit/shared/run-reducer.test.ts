@@ -226,5 +226,5 @@ describe('run deltas applied to a fetched detail equal a fresh fetch', () => {
     )
     // The property was not vacuous: most sequences pushed ops after the fetch.
     expect(withOps).toBeGreaterThan(100)
-  })
+  }, 60_000)
 })
