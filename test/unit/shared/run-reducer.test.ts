@@ -129,7 +129,7 @@ describe('run deltas applied to a fetched detail equal a fresh fetch', () => {
     expect(server!.dropped).toMatchObject({ fileChanges: 1 })
     expect(server!.status).toBe('failed')
     expect(server!.recentEvents.map((e) => e.type)).toContain('review_decision')
-  })
+   }, 60_000)
 
   it('a run rebuilt by a late-join snapshot is pushed as a reset, not as ops', () => {
     const steps: Step[] = [
