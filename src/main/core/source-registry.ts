@@ -107,7 +107,7 @@ export class SourceRegistry {
       // The first read's list goes out before its counts (which follow as the next version).
       onListed: () => {
         if (this.closed || this.entries.get(id) !== entry) return
-        this.opts.events.emit('store-updated', { storeId: id, version: store.status().version })
+        this.opts.events.emit('store-updated', { storeId: id, version: store.status().version, sessions: store.changedSessions() })
         this.sourcesChanged()
       }
     })
@@ -202,7 +202,7 @@ export class SourceRegistry {
     const changed = await entry.store.refresh()
     if (this.closed || this.entries.get(entry.id) !== entry) return
     const status = entry.store.status()
-    if (changed) this.opts.events.emit('store-updated', { storeId: entry.id, version: status.version })
+    if (changed) this.opts.events.emit('store-updated', { storeId: entry.id, version: status.version, sessions: entry.store.changedSessions() })
     if (changed || JSON.stringify(status) !== before) this.sourcesChanged()
   }
 

@@ -65,6 +65,33 @@ interface ReadResult {
   rows: SessionRow[]
   tableCount: number
   memo: SessionsMemo | null
+  /** Sessions with rows added since the memo; null: unknown (no memo). */
+  changed: ReadonlySet<string> | null
+}
+
+/** More changed sessions than this are pushed as "any may have changed" (the push stays small). */
+const MAX_NAMED_CHANGES = 200
+
+/**
+ * The sessions that changed between two lists: those with new rows, plus any whose list row differs
+ * (a status, a budget, liveness) or that appeared or went. Durations are left out: a running session's
+ * grows with the clock alone. Null when it cannot be told (no earlier list, no row delta) or is too long.
+ */
+export function changedBetween(
+  before: readonly SessionRow[] | null,
+  after: readonly SessionRow[],
+  withNewRows: ReadonlySet<string> | null
+): string[] | null {
+  if (before === null || withNewRows === null) return null
+  const key = (r: SessionRow) => JSON.stringify({ ...r, durationMs: null })
+  const old = new Map(before.map((r) => [r.sessionId, key(r)]))
+  const out = new Set(withNewRows)
+  for (const r of after) {
+    if (old.get(r.sessionId) !== key(r)) out.add(r.sessionId)
+    old.delete(r.sessionId)
+  }
+  for (const sid of old.keys()) out.add(sid)
+  return out.size > MAX_NAMED_CHANGES ? null : [...out]
 }
 
 /** A refresh still running after this long is abandoned (see refreshWithDeadline). */
@@ -110,6 +137,8 @@ export class PersptStore {
   private tableCount: number | null = null
   /** The session list of the latest good snapshot, read once per version. */
   private rows: SessionRow[] | null = null
+  /** The sessions the latest version changed (see changedBetween); null: any may have. */
+  private changed: string[] | null = null
   /** The copy `rows` came from, and with which liveness (and lock holder) they were derived. */
   private readFrom: { dbPath: string; agentLive: boolean; holderEpoch: number } | null = null
   /**
@@ -291,6 +320,11 @@ export class PersptStore {
       refreshedAt: this.refreshedAt,
       tableCount: this.tableCount
     }
+  }
+
+  /** The sessions whose data the current version changed since the one before; null: any may have. */
+  changedSessions(): string[] | null {
+    return this.changed
   }
 
   async listSessions(): Promise<SessionRow[]> {
@@ -509,7 +543,10 @@ export class PersptStore {
     this.forceFull = false
     this.failedCopy = null
     this.memo = result.memo
+    const before = this.rows?.[0]?.countsPending === true ? null : this.rows
     this.rows = this.perSessionLiveness(result.rows, agentLive, snap.continuous || !snap.changed)
+    // No new snapshot (only liveness moved): no session has new rows, the list rows tell the rest.
+    this.changed = changedBetween(before, this.rows, snap.changed ? result.changed : new Set())
     this.readFrom = { dbPath: snap.dbPath, agentLive, holderEpoch: this.holderEpoch }
     this.tableCount = result.tableCount
     this.version++
@@ -527,6 +564,7 @@ export class PersptStore {
    */
   private publishList(rows: SessionRow[], tableCount: number): void {
     this.rows = rows
+    this.changed = null
     this.tableCount = tableCount
     this.version++
     this.refreshedAt = new Date(this.now()).toISOString()
@@ -625,7 +663,7 @@ export class PersptStore {
       if (this.rows === null && this.onListed && !this.closed) {
         this.publishList(await readSessionList(con, probe, { agentLive, now: this.now() }), probe.tables.size)
       }
-      const { rows, memo } = await readSessionsWithMemo(con, probe, { agentLive, now: this.now() }, this.memo)
+      const { rows, memo, changed } = await readSessionsWithMemo(con, probe, { agentLive, now: this.now() }, this.memo)
       this.stage = 'close-copy'
       // An abandoned refresh (see refreshWithDeadline) must not swap the copy the views read.
       if (!this.closed && attempt === this.attempt) {
@@ -634,7 +672,7 @@ export class PersptStore {
         this.openCopy = { dbPath, alias, con, probe }
         kept = true
       }
-      return { rows, tableCount: probe.tables.size, memo }
+      return { rows, tableCount: probe.tables.size, memo, changed }
     } catch (err) {
       if (err instanceof StoreProblemError) throw err
       throw new StoreProblemError(duckdbProblemCode(err), shortMessage(err))

@@ -438,12 +438,11 @@ async function readLlmAggregates(
   return out
 }
 
-/** Perspt only appends to these (ids from sequences), so rows past the last max id name the sessions that changed. */
-const APPEND_ONLY_TABLES = ['node_states', 'energy_history', 'llm_requests', 'srbn_step_records', 'escalation_reports', 'task_graph_edges'] as const
-
 /** What one read remembers so the next one recomputes only the sessions that changed. */
 export interface SessionsMemo {
+  /** Max id per id table (see idTables). */
   maxIds: Record<string, number>
+  /** Per session, the fingerprint of its rows without ids or changed in place (see sessionFingerprints). */
   plans: Map<string, string>
   tallies: Map<string, NodeTally>
   llm: Map<string, LlmAggregate>
@@ -476,24 +475,59 @@ async function addNewLlmRows(con: DuckDBConnection, probe: SchemaProbe, memo: Se
   return merged
 }
 
+/**
+ * Tables whose new rows (ids from a sequence) name the sessions a snapshot changed: every known table with
+ * an id and a session, and branch_lineage (no session: its branch's). Rows changed in place are found by
+ * sessionFingerprints instead. Both name the sessions whose counts are recomputed and whose views read
+ * again (the store-updated push).
+ */
+function idTables(probe: SchemaProbe): PersptTable[] {
+  return [...probe.tables].filter(
+    (t) => has(probe, t, 'id', 'session_id') || (t === 'branch_lineage' && has(probe, t, 'id', 'child_branch_id') && has(probe, 'provisional_branches', 'branch_id', 'session_id'))
+  )
+}
+
+/** The sessions of the rows a table gained past id `before`. */
+function newRowSessions(t: string, before: number): string {
+  return t === 'branch_lineage'
+    ? `SELECT b.session_id FROM branch_lineage l JOIN provisional_branches b ON b.branch_id = l.child_branch_id WHERE l.id > ${Math.floor(before)}`
+    : `SELECT session_id FROM ${t} WHERE id > ${Math.floor(before)}`
+}
+
+/** Every id table's max id in one query (one round trip per refresh, not one per table). */
 async function maxIdsOf(con: DuckDBConnection, probe: SchemaProbe): Promise<Record<string, number>> {
   const out: Record<string, number> = {}
-  for (const t of APPEND_ONLY_TABLES) {
-    if (!has(probe, t, 'id', 'session_id')) continue
-    const [row] = await query(con, `SELECT max(id) AS m FROM ${t}`)
-    out[t] = toNumber(row?.m) ?? 0
-  }
+  const tables = idTables(probe)
+  if (tables.length === 0) return out
+  const [row] = await query(con, `SELECT ${tables.map((t, i) => `(SELECT max(id) FROM ${t}) AS m${i}`).join(', ')}`)
+  tables.forEach((t, i) => (out[t] = toNumber(row?.[`m${i}`]) ?? 0))
   return out
 }
 
-/** plan_revisions has no id and its status changes: a small table, compared whole per session. */
-async function planFingerprints(con: DuckDBConnection, probe: SchemaProbe): Promise<Map<string, string>> {
+/**
+ * Rows without an id or changed in place, per session, in one query: plan revisions (status changes),
+ * branch states, feature charters and the session row itself (small tables, compared whole per session).
+ */
+async function sessionFingerprints(con: DuckDBConnection, probe: SchemaProbe): Promise<Map<string, string>> {
   const out = new Map<string, string>()
-  if (!has(probe, 'plan_revisions', 'session_id', 'revision_id', 'status', 'sequence')) return out
+  const parts: string[] = []
+  if (has(probe, 'plan_revisions', 'session_id', 'revision_id', 'status', 'sequence')) {
+    parts.push(`SELECT session_id AS sid, 'p' || string_agg(revision_id || ':' || status || ':' || sequence, ',' ORDER BY sequence, revision_id) AS f
+      FROM plan_revisions GROUP BY session_id`)
+  }
+  const hashed = (table: PersptTable, tag: string, columns: string[]) => {
+    const present = columns.filter((c) => has(probe, table, c))
+    if (has(probe, table, 'session_id') && present.length > 0) {
+      parts.push(`SELECT session_id AS sid, '${tag}' || count(*) || ':' || bit_xor(hash(${present.join(', ')})) AS f FROM ${table} GROUP BY session_id`)
+    }
+  }
+  hashed('provisional_branches', 'b', ['branch_id', 'state', 'updated_at'])
+  hashed('feature_charters', 'c', ['charter_id', 'scope_description', 'max_modules', 'max_files', 'max_revisions', 'language_constraint'])
+  hashed('sessions', 's', ['status', 'updated_at', 'merkle_root', 'detected_toolchain', 'task', 'working_dir'])
+  if (parts.length === 0) return out
   for (const r of await optional(
     con,
-    `SELECT session_id AS sid, string_agg(revision_id || ':' || status || ':' || sequence, ',' ORDER BY sequence, revision_id) AS f
-     FROM plan_revisions GROUP BY session_id`
+    `SELECT sid, string_agg(f, '|' ORDER BY f) AS f FROM (${parts.join(' UNION ALL ')}) GROUP BY sid`
   )) {
     out.set(String(r.sid), String(r.f))
   }
@@ -507,17 +541,18 @@ async function changedSessions(
   memo: SessionsMemo
 ): Promise<{ changed: Set<string> | null; maxIds: Record<string, number>; plans: Map<string, string> }> {
   const maxIds = await maxIdsOf(con, probe)
-  const plans = await planFingerprints(con, probe)
+  const plans = await sessionFingerprints(con, probe)
   const changed = new Set<string>()
-  for (const t of APPEND_ONLY_TABLES) {
+  // The sessions of every table's new rows, in one query.
+  const grown: string[] = []
+  for (const t of new Set([...Object.keys(maxIds), ...Object.keys(memo.maxIds)])) {
     const now = maxIds[t]
     const before = memo.maxIds[t]
-    if (now === undefined && before === undefined) continue
     if (now === undefined || before === undefined || now < before) return { changed: null, maxIds, plans }
-    if (now === before) continue
-    for (const r of await query(con, `SELECT DISTINCT session_id AS sid FROM ${t} WHERE id > ${Math.floor(before)}`)) {
-      changed.add(String(r.sid))
-    }
+    if (now !== before) grown.push(newRowSessions(t, before))
+  }
+  if (grown.length > 0) {
+    for (const r of await query(con, `SELECT DISTINCT session_id AS sid FROM (${grown.join(' UNION ALL ')})`)) changed.add(String(r.sid))
   }
   for (const [sid, f] of plans) if (memo.plans.get(sid) !== f) changed.add(sid)
   for (const sid of memo.plans.keys()) if (!plans.has(sid)) return { changed: null, maxIds, plans }
@@ -541,8 +576,9 @@ export async function readSessionsWithMemo(
   probe: SchemaProbe,
   opts: ReadSessionsOptions,
   memo: SessionsMemo | null
-): Promise<{ rows: SessionRow[]; memo: SessionsMemo | null }> {
-  const out: { rows: SessionRow[]; memo: SessionsMemo | null } = { rows: [], memo: null }
+): Promise<{ rows: SessionRow[]; memo: SessionsMemo | null; changed: ReadonlySet<string> | null }> {
+  /** `changed`: the sessions with rows added since `memo` (null: no memo, or a table was rewritten: any may have). */
+  const out: { rows: SessionRow[]; memo: SessionsMemo | null; changed: ReadonlySet<string> | null } = { rows: [], memo: null, changed: null }
   if (!probe.hasSessions) return out
   const sessions = await readSessionRecords(con, probe)
   const extras = new Map<string, Extra>()
@@ -560,6 +596,7 @@ export async function readSessionsWithMemo(
   // Node counts and LLM totals: recomputed only for sessions with new rows since `memo` (append-only tables).
   const delta = memo ? await changedSessions(con, probe, memo) : null
   const scope = delta?.changed ? [...delta.changed] : null
+  out.changed = delta?.changed ?? null
   const tallies = scope === null || scope.length > 0 ? await readNodeTallies(con, probe, scope) : new Map<string, NodeTally>()
   if (tallies) {
     const mergedTallies = scope === null ? tallies : new Map([...memo!.tallies, ...tallies])
@@ -576,7 +613,7 @@ export async function readSessionsWithMemo(
     }
     out.memo = {
       maxIds: delta?.maxIds ?? (await maxIdsOf(con, probe)),
-      plans: delta?.plans ?? (await planFingerprints(con, probe)),
+      plans: delta?.plans ?? (await sessionFingerprints(con, probe)),
       tallies: mergedTallies,
       llm: mergedLlm
     }

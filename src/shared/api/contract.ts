@@ -123,7 +123,12 @@ export type InboxSurface = 'desktop-inbox' | 'browser-inbox'
 /** Push events from main to every renderer. */
 export interface VigilEvents {
   'sources-changed': SourceInfo[]
-  'store-updated': { storeId: string; version: number }
+  /**
+   * A new snapshot of a store. `sessions`: the sessions whose data changed since `version - 1` (new rows,
+   * or a changed list row such as a status); null when any may have (a first read, a replaced or
+   * rewritten file, too many to name). A window that missed a version treats it as null.
+   */
+  'store-updated': { storeId: string; version: number; sessions: string[] | null }
   'run-updated': RunSummary
   /** Main asks the UI to show a place, e.g. from the app menu or a notification: "#/attach". */
   navigate: { route: string }

@@ -251,3 +251,51 @@ describe('a Perspt store whose file changes under Vigil', () => {
     await agent.quit()
   })
 })
+
+describe('which sessions a new snapshot changed (named in the store-updated push)', () => {
+  const llmRow = (sid: string) =>
+    `INSERT INTO llm_requests (session_id, node_id, model, prompt, response, tokens_in, tokens_out) VALUES ('${sid}', 'n', 'm', 'p', 'r', 3, 3)`
+
+  it('names only the sessions with new rows or a changed list row; a replaced file names none (any may have changed)', async () => {
+    const { dir, path, other } = await newCase()
+    const agent = await sqlAgent(path)
+    const store = storeAt(path, dir)
+    expect(await store.refresh()).toBe(true)
+    // A first read has nothing to compare with.
+    expect(store.changedSessions()).toBeNull()
+
+    await agent.sql(llmRow('fx-completed'))
+    expect(await store.refresh()).toBe(true)
+    expect(store.changedSessions()).toEqual(['fx-completed'])
+
+    await agent.sql(llmRow('fx-failed'), llmRow('fx-failed'), "UPDATE sessions SET status = 'FAILED' WHERE session_id = 'fx-odd'")
+    expect(await store.refresh()).toBe(true)
+    expect([...store.changedSessions()!].sort()).toEqual(['fx-failed', 'fx-odd'])
+
+    // Rows the session list does not count name their session too: a branch, then its state changed in
+    // place (no new id), a sheaf validation.
+    await agent.sql("INSERT INTO provisional_branches (branch_id, session_id, node_id, parent_node_id) VALUES ('br-1', 'fx-completed', 'n', 'root')")
+    expect(await store.refresh()).toBe(true)
+    expect(store.changedSessions()).toEqual(['fx-completed'])
+    await agent.sql("UPDATE provisional_branches SET state = 'merged' WHERE branch_id = 'br-1'")
+    expect(await store.refresh()).toBe(true)
+    expect(store.changedSessions()).toEqual(['fx-completed'])
+    await agent.sql(
+      "INSERT INTO sheaf_validations (session_id, node_id, validator_class, passed) VALUES ('fx-failed', 'n', 'v', true)"
+    )
+    expect(await store.refresh()).toBe(true)
+    expect(store.changedSessions()).toEqual(['fx-failed'])
+
+    // A new session appears: named too.
+    await agent.sql("INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, status) VALUES ('fx-new', 't', '/w', ''::BLOB, '', 'RUNNING')")
+    expect(await store.refresh()).toBe(true)
+    expect(store.changedSessions()).toEqual(['fx-new'])
+    await agent.quit()
+
+    // Another file at the same path: nothing carries over, so every session may have changed.
+    renameSync(other, path)
+    rmSync(`${path}.wal`, { force: true })
+    expect(await store.refresh()).toBe(true)
+    expect(store.changedSessions()).toBeNull()
+  })
+})
