@@ -46,6 +46,36 @@ export function timeTicks(ticks: number[], spanSeconds: number): string[] {
   })
 }
 
+/** Width in px of one character of an axis tick label (11px system-ui digits, rounded up). */
+export const TICK_CHAR_PX = 6.6
+/** Clear space between two tick labels, px. */
+export const TICK_GAP_PX = 14
+
+/**
+ * The least distance between ticks (uPlot's axis `space`) so that labels of `labels`' longest length never
+ * touch: "06-14 00:00" needs about 87 px, where uPlot's default 50 px draws "06-14 00:0006-14 08:00".
+ */
+export function tickSpace(labels: readonly string[], min = 50): number {
+  const longest = labels.reduce((n, l) => Math.max(n, l.length), 0)
+  return Math.max(min, Math.ceil(longest * TICK_CHAR_PX + TICK_GAP_PX))
+}
+
+/**
+ * Tick labels that would still overlap (uPlot may place ticks closer than `space` when its steps are
+ * coarse) are blanked: the first label is kept, then each next one only where it clears the last one kept.
+ * `positions`: each tick's centre in px along the axis.
+ */
+export function thinTickLabels(labels: readonly string[], positions: readonly number[]): string[] {
+  let lastRight = -Infinity
+  return labels.map((label, i) => {
+    const half = (label.length * TICK_CHAR_PX) / 2
+    const at = positions[i] ?? 0
+    if (label === '' || at - half < lastRight + TICK_GAP_PX) return ''
+    lastRight = at + half
+    return label
+  })
+}
+
 /** Rows of the table fallback: x and every series' value, formatted; at most `limit` rows. */
 export function chartTableRows(
   x: ReadonlyArray<number>,

@@ -5,7 +5,7 @@ import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { SessionRow } from '../../../src/shared/model/perspt'
 import type { LlmSeriesPoint } from '../../../src/shared/model/perspt-timeline'
-import { chartColor, chartTableRows, llmGrid, plainNumber, timeTicks, withAlpha } from '../../../src/renderer/lib/chart'
+import { TICK_CHAR_PX, chartColor, chartTableRows, llmGrid, plainNumber, thinTickLabels, tickSpace, timeTicks, withAlpha } from '../../../src/renderer/lib/chart'
 import { sessionTrends } from '../../../src/renderer/lib/session-trends'
 
 const chartCss = readFileSync(resolve(__dirname, '../../../src/renderer/components/Chart.svelte'), 'utf8')
@@ -64,6 +64,46 @@ describe('ticks and numbers', () => {
 
   it('writes plain numbers', () => {
     expect([0, 0.012345, 1.234, 12_345.6, Number.NaN].map(plainNumber)).toEqual(['0', '0.0123', '1.23', '12,346', '—'])
+  })
+})
+
+describe('time axis tick spacing', () => {
+  // uPlot's choice of step: the first of its increments whose distance in px is at least the axis `space`.
+  const HOUR = 3600
+  const INCRS = [1, 2, 3, 4, 6, 8, 12, 24].map((h) => h * HOUR).concat([2, 3, 7, 14].map((d) => d * 24 * HOUR))
+  const ticksFor = (min: number, max: number, plotPx: number, space: number) => {
+    const pxPer = plotPx / (max - min)
+    const incr = INCRS.find((i) => i * pxPer >= space) ?? INCRS.at(-1)!
+    const ticks: number[] = []
+    for (let t = Math.ceil(min / incr) * incr; t <= max; t += incr) ticks.push(t)
+    return { ticks, pos: ticks.map((t) => (t - min) * pxPer) }
+  }
+  const overlaps = (labels: string[], pos: number[]) =>
+    labels.some((l, i) => i > 0 && l !== '' && labels[i - 1] !== '' && pos[i]! - pos[i - 1]! < ((l.length + labels[i - 1]!.length) / 2) * TICK_CHAR_PX)
+
+  it('spaces ticks of a narrow chart (three per row at 1440 px) so their labels never touch', () => {
+    const min = Date.UTC(2026, 5, 12) / 1000
+    const max = min + 2.5 * 86_400
+    const span = max - min
+    const plotPx = 330
+    // uPlot's default 50 px space puts 8-hour ticks 44 px apart: "06-14 00:00" is ~73 px wide, so they overlap.
+    const naive = ticksFor(min, max, plotPx, 50)
+    expect(overlaps(timeTicks(naive.ticks, span), naive.pos)).toBe(true)
+    const space = tickSpace(timeTicks([min, max], span))
+    expect(space).toBeGreaterThanOrEqual(11 * TICK_CHAR_PX)
+    const spaced = ticksFor(min, max, plotPx, space)
+    const labels = timeTicks(spaced.ticks, span)
+    expect(spaced.ticks.length).toBeGreaterThanOrEqual(2)
+    expect(overlaps(labels, spaced.pos)).toBe(false)
+    // A wide chart keeps more ticks than a narrow one.
+    expect(ticksFor(min, max, 1200, space).ticks.length).toBeGreaterThan(spaced.ticks.length)
+  })
+
+  it('blanks labels that would still touch, keeping the first and any that clear the last one kept', () => {
+    const labels = ['06-14 00:00', '06-14 08:00', '06-14 16:00', '06-15 00:00']
+    expect(thinTickLabels(labels, [0, 44, 88, 132])).toEqual(['06-14 00:00', '', '06-14 16:00', ''])
+    expect(thinTickLabels(labels, [0, 100, 200, 300])).toEqual(labels)
+    expect(tickSpace(['1', '2'])).toBe(50)
   })
 })
 
