@@ -457,7 +457,9 @@ async function addNewLlmRows(con: DuckDBConnection, probe: SchemaProbe, memo: Se
     for (const [sid, agg] of await readLlmAggregates(con, probe, scope)) merged.set(sid, agg)
     return merged
   }
-  for (const [sid, add] of await readLlmAggregates(con, probe, scope, before)) {
+  // Every row past the memo's max id belongs to a session in scope (scope is where new rows are), and
+  // without a session IN (…) filter DuckDB skips to those rows by id: ~10x cheaper with large prompts.
+  for (const [sid, add] of await readLlmAggregates(con, probe, null, before)) {
     const old = merged.get(sid)
     if (!old || old.requests === 0) {
       merged.set(sid, add)
