@@ -2,6 +2,7 @@ import type { VigilBridge } from '../../shared/api/contract'
 import type { AppInfo } from '../../shared/model/app'
 import type { RunSummary } from '../../shared/model/live'
 import type { SourceInfo } from '../../shared/model/sources'
+import { nextSessionChanges, sessionVersionOf, type SessionChanges } from './session-changes'
 
 /** What every view shares: app info, the watched sources and the live runs, kept current by push events. */
 export class AppState {
@@ -16,6 +17,11 @@ export class AppState {
   loadError = $state<string | null>(null)
   /** Bumped per store on every new snapshot, so views refetch exactly what changed. */
   storeVersions = $state<Record<string, number>>({})
+  /**
+   * Per store: the last version heard, the last one at which any session may have changed (a push that
+   * named none, or a missed version), and per session the last version that named it.
+   */
+  private sessionChanges = $state.raw<Record<string, SessionChanges>>({})
 
   readonly stores = $derived(this.sources.filter((s) => s.kind === 'store'))
   readonly attachments = $derived(this.sources.filter((s) => s.kind === 'attachment'))
@@ -28,8 +34,9 @@ export class AppState {
       this.sources = sources
       this.heard()
     })
-    this.bridge.on('store-updated', ({ storeId, version }) => {
+    this.bridge.on('store-updated', ({ storeId, version, sessions }) => {
       this.storeVersions = { ...this.storeVersions, [storeId]: version }
+      this.sessionChanges = { ...this.sessionChanges, [storeId]: nextSessionChanges(this.sessionChanges[storeId], version, sessions) }
       this.heard()
     })
     this.bridge.on('run-updated', (run) => {
@@ -71,6 +78,15 @@ export class AppState {
     if (connected && wasDown) void this.reload()
   }
 
+  /**
+   * Bumps only when a push says this session changed (or any may have): a session's views refetch on it,
+   * not on every snapshot of the store. Undefined until the store's first push.
+   */
+  sessionVersion(storeId: string, sessionId: string): number | undefined {
+    const c = this.sessionChanges[storeId]
+    return c === undefined ? undefined : sessionVersionOf(c, sessionId)
+  }
+
   /** Whether a run's source still exists (hub and imported runs have none of their own). */
   sourceKnown(sourceId: string): boolean {
     return sourceId === 'hub' || sourceId.startsWith('file:') || this.sources.some((s) => s.id === sourceId)
@@ -87,3 +103,4 @@ export class AppState {
     this.runs = i < 0 ? [...this.runs, run] : this.runs.with(i, run)
   }
 }
+

@@ -41,3 +41,28 @@ export class Resource<T> {
     this.last = null
   }
 }
+
+/**
+ * Runs a task now, or, while one is in flight, once after it (latest wins): a burst of pushes never
+ * stacks requests for the same view on the server's queue.
+ */
+export function latestWins(): (task: () => Promise<unknown>) => void {
+  let running = false
+  let next: (() => Promise<unknown>) | null = null
+  const run = (task: () => Promise<unknown>): void => {
+    if (running) {
+      next = task
+      return
+    }
+    running = true
+    void task()
+      .catch(() => undefined)
+      .finally(() => {
+        running = false
+        const queued = next
+        next = null
+        if (queued) run(queued)
+      })
+  }
+  return run
+}
