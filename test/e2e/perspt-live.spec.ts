@@ -82,3 +82,47 @@ test('each commit of a running agent appears within 1 s, with scroll and selecti
   await expect(page.locator('[data-session="live-3"] [data-status]').first()).toHaveAttribute('data-status', 'stale', { timeout: 5000 })
   await expect(page.getByRole('navigation', { name: 'Sources' }).locator('[data-status=idle]')).toBeVisible()
 })
+
+test("an open session refetches when a snapshot changed it, not when another session's rows grew", async ({ page }) => {
+  // A writer that runs SQL lines and never checkpoints (as Perspt between its checkpoints).
+  const writer = spawn(process.execPath, [join(root, 'test/fixtures/perspt-agent.mjs'), 'sql', dbPath])
+  const said: string[] = []
+  createInterface({ input: writer.stdout }).on('line', (l) => said.push(l))
+  const sql = async (line: string) => {
+    const before = said.length
+    writer.stdin.write(`${line}\n`)
+    await expect.poll(() => said.slice(before)).toContain('ok')
+  }
+  try {
+    await expect.poll(() => said).toContain('ready')
+    const pushes: string[] = []
+    page.on('websocket', (ws) => ws.on('framereceived', (f) => pushes.push(String(f.payload))))
+    const calls: string[] = []
+    page.on('request', (r) => {
+      const path = new URL(r.url()).pathname
+      if (r.method() === 'POST' && path.startsWith('/api/rpc/')) calls.push(path.slice('/api/rpc/'.length))
+    })
+    await page.goto(vigil.url)
+    const storeHref = await page.getByRole('navigation', { name: 'Sources' }).getByRole('link').filter({ hasText: 'perspt.db' }).getAttribute('href')
+    await page.goto(`${vigil.url}/${storeHref}/session/old-05/summary`)
+    await expect(page).toHaveURL(/\/session\/old-05\/summary/)
+    await expect(page.getByRole('heading', { level: 1, name: 'Earlier task 5' })).toBeVisible()
+    const sessionCalls = () => calls.filter((c) => ['listSessions', 'getSessionFailure', 'getSessionSummary'].includes(c))
+    await expect.poll(() => sessionCalls().length).toBeGreaterThanOrEqual(3)
+
+    // Rows of another session: the push names it, and this page asks for nothing.
+    const seen = sessionCalls().length
+    const pushed = pushes.length
+    await sql("INSERT INTO llm_requests (session_id, node_id, model, prompt, response, tokens_in, tokens_out) VALUES ('old-07', 'n', 'm', 'p', 'r', 3, 3)")
+    await expect.poll(() => pushes.slice(pushed).find((p) => p.includes('store-updated') && p.includes('"old-07"')), { timeout: 5000 }).toBeTruthy()
+    await page.waitForTimeout(1000)
+    expect(sessionCalls().slice(seen), pushes.slice(pushed).join('\n')).toEqual([])
+
+    // Rows of this session: the push names it, and the summary and header are read again.
+    await sql("INSERT INTO llm_requests (session_id, node_id, model, prompt, response, tokens_in, tokens_out) VALUES ('old-05', 'n', 'm', 'p', 'r', 3, 3)")
+    await expect.poll(() => sessionCalls().slice(seen), { timeout: 5000 }).toEqual(expect.arrayContaining(['listSessions', 'getSessionSummary']))
+  } finally {
+    writer.stdin.write('quit\n')
+    await new Promise((r) => (writer.exitCode === null ? writer.once('exit', r) : r(null)))
+  }
+})

@@ -32,6 +32,7 @@ export class AppState {
   async start(onNavigate: (route: string) => void): Promise<void> {
     this.bridge.on('sources-changed', (sources) => {
       this.sources = sources
+      this.seedSessionChanges(sources)
       this.heard()
     })
     this.bridge.on('store-updated', ({ storeId, version, sessions }) => {
@@ -60,6 +61,7 @@ export class AppState {
       ])
       this.info = info
       this.sources = sources
+      this.seedSessionChanges(sources)
       this.runs = runs
       this.loadError = null
       this.heard()
@@ -85,6 +87,15 @@ export class AppState {
   sessionVersion(storeId: string, sessionId: string): number | undefined {
     const c = this.sessionChanges[storeId]
     return c === undefined ? undefined : sessionVersionOf(c, sessionId)
+  }
+
+  /** A store first seen in the source list: its next push (version + 1) can name sessions at once. */
+  private seedSessionChanges(sources: SourceInfo[]): void {
+    const fresh = sources.filter((s) => s.kind === 'store' && this.sessionChanges[s.id] === undefined)
+    if (fresh.length === 0) return
+    const next = { ...this.sessionChanges }
+    for (const s of fresh) if (s.kind === 'store') next[s.id] = { last: s.version, all: s.version, sessions: {} }
+    this.sessionChanges = next
   }
 
   /** Whether a run's source still exists (hub and imported runs have none of their own). */
