@@ -177,9 +177,12 @@ test('Decision trace: sections in order, counts, collapse, search; old stores sa
   await expect(page.getByTestId('count-steps')).toHaveText('523')
   await expect(page.locator('section[data-section=steps]')).toContainText('newest 500 shown')
 
-  // JSON opens as a tree of text.
+  // The title says it in words; the stored JSON opens as a tree of text inside the "Raw record" disclosure.
   const rewrites = page.locator('section[data-section=rewrites]')
   await rewrites.getByRole('button', { name: /Graph rewrites/ }).click()
+  await expect(rewrites.locator('li.item').first()).toContainText('Split the node')
+  await expect(rewrites.getByRole('button', { name: /^action/ })).toBeHidden()
+  await rewrites.locator('li.item').first().getByText('Raw record').click()
   const action = rewrites.getByRole('button', { name: /^action/ })
   await action.click()
   await expect(rewrites.getByRole('button', { name: /node_split/ })).toBeVisible()
