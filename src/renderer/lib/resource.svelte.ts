@@ -9,24 +9,48 @@ export class Resource<T> {
   error = $state<string | null>(null)
   private seq = 0
   private last: (() => Promise<T>) | null = null
+  /** Not state (refetch reads it inside effects): whether the newest request still runs. */
+  private busy = false
+  /** A refetch asked for while one ran: started when it settles (latest wins). */
+  private pending: (() => Promise<T>) | null = null
 
   load(fetch: () => Promise<T>): void {
     const n = ++this.seq
     this.last = fetch
+    this.pending = null
+    this.busy = true
     this.loading = true
     fetch().then(
       (value) => {
         if (n !== this.seq) return
         this.data = value
         this.error = null
-        this.loading = false
+        this.settled()
       },
       (err: unknown) => {
         if (n !== this.seq) return
         this.error = err instanceof Error ? err.message : String(err)
-        this.loading = false
+        this.settled()
       }
     )
+  }
+
+  /**
+   * The same data again (a new snapshot): starts now, or once the request in flight settles, so a burst
+   * of pushes never stacks requests for one view (latest wins).
+   */
+  refetch(fetch: () => Promise<T>): void {
+    if (!this.busy) return this.load(fetch)
+    this.pending = fetch
+    this.last = fetch
+  }
+
+  private settled(): void {
+    this.busy = false
+    this.loading = false
+    const next = this.pending
+    this.pending = null
+    if (next) this.load(next)
   }
 
   retry = (): void => {
@@ -35,6 +59,8 @@ export class Resource<T> {
 
   clear(): void {
     this.seq++
+    this.busy = false
+    this.pending = null
     this.data = null
     this.error = null
     this.loading = false

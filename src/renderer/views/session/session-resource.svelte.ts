@@ -1,9 +1,9 @@
 import { Resource } from '../../lib/resource.svelte'
 
 /**
- * One session view's data: refetched on every new snapshot of the store (`version`), and cleared when
- * the session changes so a view never shows another session's numbers while loading. Call during
- * component initialisation (it registers an effect).
+ * One session view's data: refetched when a snapshot changed the session (`version`; one request in
+ * flight, latest wins), and cleared when the session changes so a view never shows another session's
+ * numbers while loading. Call during component initialisation (it registers an effect).
  */
 export function sessionResource<T>(
   source: () => { storeId: string; sessionId: string; version: number },
@@ -19,9 +19,12 @@ export function sessionResource<T>(
     if (shownFor !== key) {
       resource.clear()
       onSessionChange?.()
+      shownFor = key
+      resource.load(() => fetch(storeId, sessionId))
+      return
     }
-    shownFor = key
-    resource.load(() => fetch(storeId, sessionId))
+    // A new snapshot of the same session: at most one request in flight (latest wins).
+    resource.refetch(() => fetch(storeId, sessionId))
   })
   return resource
 }
