@@ -53,7 +53,7 @@ test('each commit of a running agent appears within 1 s, with scroll and selecti
   await expect(page.getByText('40 of 40 sessions')).toBeVisible()
   await expect(page.getByRole('navigation', { name: 'Sources' }).locator('[data-status=live]')).toBeVisible()
 
-  const body = page.getByRole('rowgroup', { name: 'Session rows' })
+  const body = page.getByRole('region', { name: 'Sessions', exact: true })
   await rows.filter({ hasText: 'Earlier task 30' }).click()
   await body.evaluate((el) => (el.scrollTop = 180))
   await page.evaluate(() => ((window as unknown as { __marker: number }).__marker = 7))
