@@ -66,6 +66,15 @@ test('Now, a failed session, its grouped decisions, the demo run and the store p
   await expect(why).toContainText(/Why it failed: Escalated at \S+: [a-z ]+ → [a-z ,]+/)
   await expectPlain(page, 'the session summary')
 
+  // The DAG opens on the escalated node; its panel's decisions say the escalation in words too.
+  await page.getByRole('navigation', { name: 'Session views' }).getByRole('link', { name: 'DAG' }).click()
+  const dagPanel = page.getByTestId('dag-panel')
+  await expect(dagPanel.getByTestId('dag-panel-escalation')).toBeVisible()
+  await expect(dagPanel).toContainText(/Escalated: [a-z ]+ → [a-z ,]+/)
+  await expectPlain(page, 'the DAG node panel')
+  await page.goBack()
+  await expect(page).toHaveURL(/\/summary$/)
+
   // The grouped decisions, every section open.
   await page.goto(page.url().replace(/\/summary$/, '/decisions?tab=grouped'))
   const esc = page.locator('section[data-section=escalations] li.item')

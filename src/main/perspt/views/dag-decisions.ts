@@ -3,12 +3,13 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
 import type { DecisionItem, DecisionSectionKey } from '../../../shared/model/perspt-views'
 import { headGraphemes } from '../../../shared/graphemes'
+import { escalationCategoryWords, escalationPhrase, rewriteActionWords } from '../../../shared/model/escalation-words'
 import type { PersptTable } from '../schema'
 import { isoFromMs, roundReal, text, toNumber } from '../store-reader'
 import type { SchemaProbe } from '../store-reader'
 import { has, msOf, rows } from './dag-sql'
 import type { Row } from './dag-sql'
-import { decisionCap } from './decision-trace'
+import { decisionCap, wireDetail } from './decision-trace'
 import { preview } from './text-preview'
 
 /** Newest rows kept per section for one node. */
@@ -87,9 +88,9 @@ const SOURCES: Source[] = [
       const j: Record<string, unknown> = {}
       for (const k of ['action', 'energy_snapshot', 'stage_outcomes', 'affected_node_ids']) json(j, k, r[k])
       return {
-        title: `Escalated: ${s(r.category) || 'unknown category'}`,
+        title: `Escalated: ${escalationPhrase(s(r.category) || null, actionKey(r.action), false) ?? 'no category recorded'}`,
         status: actionKey(r.action),
-        fields: fields(['Category', text(r.category)], ['Action', actionKey(r.action)], ['Evidence', text(r.evidence)], ['Affected nodes', listText(r.affected_node_ids)]),
+        fields: fields(['Category', wireDetail(escalationCategoryWords(text(r.category)), text(r.category))], ['Action', wireDetail(rewriteActionWords(actionKey(r.action)), actionKey(r.action))], ['Evidence', text(r.evidence)], ['Affected nodes', listText(r.affected_node_ids)]),
         json: j
       }
     }
@@ -124,9 +125,9 @@ const SOURCES: Source[] = [
       const j: Record<string, unknown> = {}
       for (const k of ['action', 'requeued_nodes', 'inserted_nodes']) json(j, k, r[k])
       return {
-        title: `Rewrite: ${actionKey(r.action) ?? 'action'}`,
+        title: `Rewrite: ${rewriteActionWords(actionKey(r.action)) ?? 'action'}`,
         status: text(r.category),
-        fields: fields(['Action', actionKey(r.action)], ['Category', text(r.category)], ['Requeued', listText(r.requeued_nodes)], ['Inserted', listText(r.inserted_nodes)]),
+        fields: fields(['Action', wireDetail(rewriteActionWords(actionKey(r.action)), actionKey(r.action))], ['Category', wireDetail(escalationCategoryWords(text(r.category)), text(r.category))], ['Requeued', listText(r.requeued_nodes)], ['Inserted', listText(r.inserted_nodes)]),
         json: j
       }
     }

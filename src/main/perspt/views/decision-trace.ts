@@ -50,7 +50,7 @@ const list = (v: unknown): string | null =>
 const capitalised = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1)
 
 /** "topology mismatch (topology_mismatch)": the plain words with the stored word as detail. */
-const wireDetail = (plain: string | null, wire: string | null): string | null =>
+export const wireDetail = (plain: string | null, wire: string | null): string | null =>
   plain === null || wire === null || plain === wire ? wire : `${plain} (${wire})`
 
 /** The externally tagged RewriteAction key, e.g. `grounded_retry` for `{"grounded_retry":{…}}`. */
