@@ -142,6 +142,10 @@ test('Sandbox: branches, lineage scoped to the session, flushes and seals; searc
   await expect(page.getByText('branch_task_1_zzzz')).toHaveCount(0)
 
   const state = page.getByRole('columnheader', { name: /State/ })
+  // Text columns sort A→Z first (the shared table), a second click Z→A.
+  await state.getByRole('button').click()
+  await expect(state).toHaveAttribute('aria-sort', 'ascending')
+  await expect(branches.first().locator('[data-status]')).toHaveAttribute('data-status', 'active')
   await state.getByRole('button').click()
   await expect(state).toHaveAttribute('aria-sort', 'descending')
   await expect(branches.first().locator('[data-status]')).toHaveAttribute('data-status', 'sealed')

@@ -384,13 +384,11 @@ for (const size of [
     await expect(page.locator('[data-testid=dag-viewport] svg text')).toHaveCount(0)
     await expect(page.locator('[data-testid=dag-viewport] .stats')).toContainText('zoom in to read the names')
 
-    // Views other helpers own, shot for the record (Sandbox clipping is reported, not asserted, here).
-    if (size.width !== 1280) {
-      await page.goto(`${vigil.url}/${hash}/session/${encodeURIComponent(sid)}/sandbox`)
-      await expect(page.getByRole('heading', { level: 1 })).toBeVisible()
-      await page.waitForTimeout(500)
-      await shoot(page, 'sandbox')
-    }
+    // The Sandbox's four tables: every column reachable (sideways scroll), no header clipped.
+    await page.goto(`${vigil.url}/${hash}/session/${encodeURIComponent(sid)}/sandbox`)
+    await expect(page.getByTestId('session-sandbox').locator('[data-table-scroll]').first()).toBeVisible()
+    await expectNoClippedColumns(page, 'sandbox')
+    if (size.width !== 1280) await shoot(page, 'sandbox')
   })
 }
 
