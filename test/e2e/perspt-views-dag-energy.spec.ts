@@ -210,6 +210,13 @@ test('the energy table lists the latest pass per node and charts the selected on
   const second = await rows.nth(1).getAttribute('data-row-node')
   await expect(page.getByRole('heading', { name: `Convergence of ${second}` })).toBeVisible()
   await shootBothSchemes(page, 'session-energy')
+
+  // A node's pass count opens its passes (and only its passes).
+  await page.locator(`tr[data-row-node="${target.nid}"]`).locator('td').nth(1).getByRole('link').click()
+  await expect(page.getByTestId('passes-node-filter')).toContainText(target.nid)
+  const passRows = page.getByRole('region', { name: 'Verification passes' }).locator('tbody tr[data-pass]')
+  await expect(passRows.first()).toBeVisible()
+  expect(new Set(await passRows.evaluateAll((els) => els.map((el) => el.getAttribute('data-node'))))).toEqual(new Set([target.nid]))
 })
 
 test('a 2,400-node graph is laid out off the page thread and only what is in view is drawn', async ({ page }) => {
