@@ -80,6 +80,14 @@ test('LLM telemetry: totals match SQL, rows arrive in windows as the table scrol
   await expect(page.getByTestId('llm-latency-total')).toHaveAttribute('title', `${int(expected.lat)} ms`)
   await expect(page.getByRole('table', { name: 'Per model' }).locator('tbody tr')).toHaveCount(3)
   await expect(page.getByTestId('llm-count')).toHaveText(`${int(REQUESTS)} requests`)
+  // A per-model row (a click anywhere on it) filters the requests to that model; its button toggles it back.
+  const modelRow = page.getByRole('table', { name: 'Per model' }).locator('tbody tr').first()
+  const modelRequests = (await modelRow.locator('td').nth(1).textContent())!.trim()
+  await modelRow.locator('td').nth(2).click()
+  await expect(page.getByTestId('llm-count')).toHaveText(`${modelRequests} of ${int(REQUESTS)} requests`)
+  await expect(modelRow).toHaveAttribute('aria-selected', 'true')
+  await modelRow.getByRole('button').click()
+  await expect(page.getByTestId('llm-count')).toHaveText(`${int(REQUESTS)} requests`)
 
   // Only a window of rows is in the DOM, never all 3,000.
   const rows = page.locator('[data-testid=llm-rows] [data-request]')
