@@ -97,7 +97,7 @@ test('LLM telemetry: totals match SQL, rows arrive in windows as the table scrol
   expect(inDom).toBeLessThan(80)
 
   // Scrolling far down fetches that window (newest first: row 2000 is the SQL row at OFFSET 2000).
-  const body = page.getByTestId('llm-rows')
+  const body = page.getByRole('region', { name: 'LLM requests' })
   await body.evaluate((el, top) => (el.scrollTop = top), 2000 * ROW_HEIGHT)
   await expect(page.locator(`[data-request="${expected.idAt2000}"]`)).toBeVisible()
   expect(await rows.count()).toBeLessThan(80)
@@ -126,6 +126,15 @@ test('LLM telemetry: totals match SQL, rows arrive in windows as the table scrol
   await shootBothSchemes(page, 'session-llm')
 
   await detail.getByRole('button', { name: 'Close the request' }).click()
+  await expect(detail).toHaveCount(0)
+
+  // The keyboard: Home opens the first request (its details from the fetched row), Escape closes it.
+  await body.focus()
+  await page.keyboard.press('Home')
+  const firstId = await rows.first().getAttribute('data-request')
+  await expect(detail).toHaveAttribute('aria-label', `Request ${firstId}`)
+  await expect(detail.locator('.meta')).toBeVisible()
+  await page.keyboard.press('Escape')
   await expect(detail).toHaveCount(0)
 })
 
