@@ -45,6 +45,9 @@ function follow(steps: Step[], cut: number, runOf: (h: Recorded) => string | nul
   let page = JSON.parse(JSON.stringify(fetched)) as LiveRunDetail
   h.deltas.length = 0
   for (const s of steps.slice(cut)) step(h, s)
+  // Fetch the server's truth before reading the pushes: a fetch prunes gates past their deadline, and the
+  // op that says so is pushed like any other (a real page receives it after this fetch).
+  const server = h.tracker.getRun(runId, PAGE_EVENTS) ?? null
   let reset = false
   let applied = 0
   for (const d of h.deltas) {
@@ -59,7 +62,7 @@ function follow(steps: Step[], cut: number, runOf: (h: Recorded) => string | nul
     page = applyRunOps(page, wire.ops, PAGE_EVENTS)
     applied += wire.ops.length
   }
-  return { page, server: h.tracker.getRun(runId, PAGE_EVENTS) ?? null, reset, applied }
+  return { page, server, reset, applied }
 }
 
 const at = (s: number) => new Date(Date.parse('2026-03-05T14:00:00Z') + s * 1000).toISOString()
