@@ -1,12 +1,14 @@
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ESCALATION_CATEGORY_WORDS, REWRITE_ACTION_WORDS, escalationPhrase, escalationReason, rewriteActionWords } from '../../../src/shared/model/escalation-words'
 
-// The words Perspt writes, as its store spec lists them (value vocabularies table).
-const spec = readFileSync(join(__dirname, '../../../../shared/spec/perspt-store.md'), 'utf8')
+// The words Perspt writes: the value-vocabularies rows of shared/spec/perspt-store.md, copied verbatim
+// (CI clones this repository alone, without the spec folder beside it).
+const SPEC_ROWS = [
+  '| `escalation_reports.category`, `rewrite_records.category` | `implementation_error`, `contract_mismatch`, `insufficient_model_capability`, `degraded_sensors`, `topology_mismatch` | — |',
+  '| `RewriteAction` JSON key (in `action`) | `grounded_retry`, `contract_repair`, `capability_promotion`, `sensor_recovery`, `degraded_validation_stop`, `node_split`, `interface_insertion`, `subgraph_replan`, `user_escalation` | — |'
+]
 function specValues(rowStart: string): string[] {
-  const line = spec.split('\n').find((l) => l.startsWith(rowStart))
+  const line = SPEC_ROWS.find((l) => l.startsWith(rowStart))
   if (!line) throw new Error(`spec row ${rowStart} not found`)
   const cells = line.split('|')
   return [...(cells[2] ?? '').matchAll(/`([a-z_]+)`/g)].map((m) => m[1] as string)
