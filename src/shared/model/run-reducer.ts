@@ -8,26 +8,17 @@
 // REPLACED by a new object, never edited: a renderer holding items in `$state.raw` lists re-renders only
 // the rows whose object changed (see applyRunOps).
 import type {
+  DashboardMessage,
+  HeartbeatMessage,
+  HelloMessage,
+  PongMessage,
   DelegationCompletedMessage,
   DelegationFailedMessage,
   DelegationStartedMessage,
-  DirectiveActiveMessage,
-  EnsembleCompletedMessage,
-  EnsembleStartedMessage,
-  FileChangedMessage,
   LlmIterationCompletedMessage,
   LlmIterationStartedMessage,
   LlmMessage,
-  LlmToolCall,
-  MetricsSnapshotMessage,
-  ReviewRequestedMessage,
-  ReviewTimedOutMessage,
-  TaskCompletedMessage,
-  TaskFailedMessage,
-  TaskInputMessage,
-  TaskStartedMessage,
-  TokenMessage,
-  ToolCalledMessage
+  LlmToolCall
 } from '../protocol/agentensemble'
 import { formatInstant } from '../protocol/agentensemble'
 import type {
@@ -57,25 +48,7 @@ export type LiveRunDetail = RunDetail &
   Required<Pick<RunDetail, 'iterations' | 'toolCalls' | 'delegations' | 'fileChanges' | 'limits' | 'dropped'>> & { live: RunLive }
 
 /** AgentEnsemble frames that change a run (everything else a stream carries is handled around runs). */
-export type RunMessage =
-  | EnsembleStartedMessage
-  | EnsembleCompletedMessage
-  | TaskStartedMessage
-  | TaskInputMessage
-  | TaskCompletedMessage
-  | TaskFailedMessage
-  | ToolCalledMessage
-  | DelegationStartedMessage
-  | DelegationCompletedMessage
-  | DelegationFailedMessage
-  | ReviewRequestedMessage
-  | ReviewTimedOutMessage
-  | TokenMessage
-  | LlmIterationStartedMessage
-  | LlmIterationCompletedMessage
-  | FileChangedMessage
-  | MetricsSnapshotMessage
-  | DirectiveActiveMessage
+export type RunMessage = Exclude<DashboardMessage, HelloMessage | HeartbeatMessage | PongMessage>
 
 const RUN_MESSAGE_SET: { [T in RunMessage['type']]: true } = {
   ensemble_started: true,
