@@ -30,6 +30,7 @@ export class UsageError extends Error {}
 export const DEFAULT_PORT = 7400
 
 export const USAGE = `Usage: vigil serve [options]
+       vigil gate QUESTION [options]   raise a review gate and wait for the decision (vigil gate --help)
 
 Serve Vigil's interface to any browser (headless mode).
 
@@ -113,7 +114,7 @@ export function parseArgs(argv: readonly string[]): CliCommand {
   const [first, ...rest] = argv
   if (first === '-h' || first === '--help' || first === 'help') return { command: 'help' }
   if (first === '-v' || first === '--version' || first === 'version') return { command: 'version' }
-  if (first !== 'serve') throw new UsageError(`unknown command "${first}": try "vigil serve" or "vigil --help"`)
+  if (first !== 'serve') throw new UsageError(`unknown command "${first}": try "vigil serve", "vigil gate" or "vigil --help"`)
 
   const opts: ServeOptions = {
     command: 'serve',

@@ -6,8 +6,11 @@ import { ListenError } from '../server/vigil-server'
 import { parseArgs, USAGE, UsageError } from './args'
 import { serveBanner } from './banner'
 import { startServe, StartupError } from './serve'
+import { runGate } from './gate'
 
 export async function runCli(argv: readonly string[]): Promise<number> {
+  // `vigil gate …` only talks HTTP to a running Vigil (gate.ts, docs/gate-cli.md).
+  if (argv[0] === 'gate') return runGate(argv.slice(1))
   let command
   try {
     command = parseArgs(argv)

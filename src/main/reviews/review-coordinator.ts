@@ -12,7 +12,7 @@
 //  * who decided (`decidedBy`) is what the caller proved to the server (server/auth/caller.ts) or the
 //    surface's own name, never a name from a request body; a review API gate's creator gets a secret
 //    (stored hashed) with which it may read that one gate's outcome, also after a restart.
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import { ApiError } from '../../shared/api/errors'
 import type {
   EventEnvelope,
@@ -153,6 +153,14 @@ export class ReviewCoordinator {
   /** Resolutions being stored (settle()): decideOrExplain answers once its own is done. */
   private readonly settling = new Map<string, Promise<void>>()
   private appliedAtRestart = 0
+  /**
+   * Review API creates by idempotency key (SHA-256 of the key → gate id and a fingerprint of the request),
+   * so a caller whose 201 was lost can send the same request again without raising a second gate. Memory
+   * only (a restart forgets them), newest IDEMPOTENCY_KEYS kept.
+   */
+  private readonly idempotent = new Map<string, { id: string; fingerprint: string }>()
+  /** Derives a replayed create's secret from its key, so the plain secret is never kept. */
+  private readonly idempotencySalt = randomBytes(32)
 
   constructor(private readonly opts: ReviewCoordinatorOptions) {
     this.log = opts.log ?? new MemoryReviewLog()
@@ -282,9 +290,8 @@ export class ReviewCoordinator {
   }
 
   /** A gate raised through the review API, and the secret (32 random bytes) with which its creator may read it. */
-  createOwned(input: CreateGateInput): OwnedGate {
+  createOwned(input: CreateGateInput, secret = randomBytes(32).toString('base64url')): OwnedGate {
     const id = randomUUID()
-    const secret = randomBytes(32).toString('base64url')
     const source: ReviewGateSource = { kind: 'api', sourceId: 'api', producerId: null, label: input.source?.trim() || 'Review API' }
     const gate = this.raise(`api\u0000${id}`, id, id, source, null, {
       taskDescription: input.taskDescription,
@@ -296,6 +303,51 @@ export class ReviewCoordinator {
       requiredRole: input.requiredRole
     }, this.now(), secretHash(secret))
     return { gate, secret }
+  }
+
+  /**
+   * createOwned() under an idempotency key (`Idempotency-Key` on `POST /api/reviews`): the first call
+   * raises the gate, a repeat with the same key and the same request answers the same gate and the same
+   * secret (derived from the key, never stored), and `replayed: true`. The same key with another request
+   * is a conflict. The key is as secret as the gate's secret: whoever may raise gates and knows it reads
+   * that gate.
+   */
+  async createIdempotent(input: CreateGateInput, key: string): Promise<OwnedGate & { replayed: boolean }> {
+    const keyHash = createHash('sha256').update(key, 'utf8').digest('hex')
+    const fingerprint = createHash('sha256').update(JSON.stringify(input), 'utf8').digest('hex')
+    const secret = createHmac('sha256', this.idempotencySalt).update(key, 'utf8').digest('base64url')
+    const seen = this.idempotent.get(keyHash)
+    if (seen) {
+      if (seen.fingerprint !== fingerprint) {
+        throw new ApiError('conflict', 'This Idempotency-Key was already used for a different gate. Use a new random key for each gate.')
+      }
+      return { gate: await this.find(seen.id), secret, replayed: true }
+    }
+    const { gate } = this.createOwned(input, secret)
+    this.idempotent.set(keyHash, { id: gate.id, fingerprint })
+    while (this.idempotent.size > IDEMPOTENCY_KEYS) this.idempotent.delete(this.idempotent.keys().next().value!)
+    return { gate, secret, replayed: false }
+  }
+
+  /**
+   * Withdraws a pending review API gate at its creator's request (`DELETE /api/reviews/{id}` with the
+   * gate's secret; `vigil gate` on Ctrl+C): closed as cancelled, so no reviewer answers a gate nobody
+   * waits for any more. Answered once stored. A gate already resolved is a conflict naming its outcome.
+   */
+  async withdraw(id: string): Promise<ReviewGate> {
+    const entry = this.entries.get(id)
+    if (!entry || entry.gate.status !== 'pending') throw conflict(await this.find(id))
+    if (entry.gate.source.kind !== 'api') throw new ApiError('bad-request', 'Only gates raised through the review API can be withdrawn.')
+    this.resolve(entry, 'cancelled', {
+      decision: null,
+      revisedOutput: null,
+      surface: 'agent',
+      decidedBy: null,
+      delivered: true,
+      note: 'Withdrawn by the agent that raised it (it no longer waits for a decision).'
+    })
+    await this.settling.get(id)
+    return copy(entry.gate)
   }
 
   /**
@@ -790,6 +842,9 @@ export class ReviewCoordinator {
     }
   }
 }
+
+/** Idempotency keys of review API creates remembered (oldest forgotten first). */
+const IDEMPOTENCY_KEYS = 2_000
 
 /** How a creator secret is kept: SHA-256, hex. */
 function secretHash(secret: string): string {

@@ -8,6 +8,10 @@
 //   GET  /api/reviews/{id}[?wait=true] one gate, pending or decided                             (reviewers;
 //                                      its creator with `Authorization: Gate <gateSecret>`: status and outcome only)
 //   POST /api/reviews/{id}             {decision, revisedOutput?} → 200 | 400 | 401 | 404 | 409 | 503 (reviewers)
+//   DELETE /api/reviews/{id}           its creator (`Authorization: Gate <gateSecret>`) withdraws a pending gate → 200 | 401 | 404 | 409
+//
+// `Idempotency-Key: <16–200 chars of A-Z a-z 0-9 . _ ~ ->` on the create: the same key and request again
+// answers the same gate (and secret) instead of raising a second one (a client whose 201 was lost retries).
 //
 // Who may do what (SECURITY.md "Who may raise, see and decide a gate"): the auth gate lets a request in
 // and records who it is (server/auth/caller.ts); this file refuses what that caller may not do here, and
@@ -98,7 +102,7 @@ export class ReviewHttpApi implements ServerExtension {
     const wait = url.searchParams.get('wait') === 'true'
     const rest = path.slice(REVIEWS_PATH.length)
     const id = rest === '' || rest === '/' ? null : decodeId(rest.slice(1))
-    if (req.method === 'POST' && !isAllowedRequestOrigin(req.headers.origin, ctx.bindHost, req.headers.host)) {
+    if ((req.method === 'POST' || req.method === 'DELETE') && !isAllowedRequestOrigin(req.headers.origin, ctx.bindHost, req.headers.host)) {
       throw new ApiError('forbidden', 'Cross-origin requests are not allowed.')
     }
     const caller = callerOf(req)
@@ -133,7 +137,15 @@ export class ReviewHttpApi implements ServerExtension {
       })
       return sendJson(res, 200, { reviewId: gate.id, decision: gate.outcome?.decision, status: 'APPLIED', gate: toWire(gate) })
     }
-    return methodNotAllowed(res, 'GET, POST')
+    if (req.method === 'DELETE') {
+      // Only the gate's creator withdraws it (a reviewer decides instead): the secret is the proof.
+      if (!(await this.isOwner(caller, id))) {
+        throw new ApiError('unauthorized', "Withdrawing a gate needs its secret (Authorization: Gate <gateSecret> from the 201). Reviewers decide it instead (POST /api/reviews/{id}).")
+      }
+      const gate = await this.reviews.withdraw(id)
+      return sendJson(res, 200, { reviewId: gate.id, status: 'CANCELLED', outcome: gate.outcome })
+    }
+    return methodNotAllowed(res, 'GET, POST, DELETE')
   }
 
   /** The caller sent the secret given to this gate's creator. */
@@ -144,12 +156,15 @@ export class ReviewHttpApi implements ServerExtension {
   private async create(req: IncomingMessage, res: ServerResponse, wait: boolean): Promise<void> {
     // Full already: refuse before reading (up to 8 MiB of) the body.
     this.reviews.checkApiAdmission()
-    const { gate, secret } = this.reviews.createOwned(parseCreate(await this.readJson(req)))
+    const key = idempotencyKeyOf(req)
+    const input = parseCreate(await this.readJson(req))
+    const { gate, secret, replayed } = key !== null ? await this.reviews.createIdempotent(input, key) : { ...this.reviews.createOwned(input), replayed: false }
     // On disk before anyone is told the gate exists (false: Vigil keeps it in memory only; see GET /api/reviews "persistence").
     const persisted = await this.reviews.persisted()
     // The secret is shown this once (only its hash is kept): with it the creator may wait again for this gate.
     if (!wait) {
-      return sendJson(res, 201, { reviewId: gate.id, status: 'PENDING', createdAt: gate.createdAt, expiresAt: gate.expiresAt, persisted, gateSecret: secret })
+      const status = gate.status.toUpperCase().replace('-', '_')
+      return sendJson(res, 201, { reviewId: gate.id, status, createdAt: gate.createdAt, expiresAt: gate.expiresAt, persisted, gateSecret: secret, ...(replayed ? { replayed } : {}) })
     }
     const done = await this.waitFor(req, res, gate.id)
     if (done) sendJson(res, 200, outcomeWire(done))
@@ -271,6 +286,17 @@ async function readJsonObject(req: IncomingMessage, timeoutMs: number): Promise<
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ApiError('bad-request', 'The body must be a JSON object.')
   return value as Record<string, unknown>
+}
+
+/** The create's `Idempotency-Key` header, or null; a malformed one is a bad request (never silently ignored). */
+function idempotencyKeyOf(req: IncomingMessage): string | null {
+  const raw = req.headers['idempotency-key']
+  if (raw === undefined) return null
+  const key = Array.isArray(raw) ? raw.join(',') : raw.trim()
+  if (!/^[A-Za-z0-9._~-]{16,200}$/.test(key)) {
+    throw new ApiError('bad-request', 'Idempotency-Key must be 16 to 200 characters of A-Z, a-z, 0-9, ".", "_", "~" or "-" (a new random value per gate).')
+  }
+  return key
 }
 
 function requiredText(value: unknown, name: string, min: number): string {
