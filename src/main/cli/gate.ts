@@ -81,7 +81,7 @@ function requestJson(method: string, url: string, headers: Record<string, string
       res.on('error', (err) => reject(new NetError(describeNetError(err))))
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8')
-        let parsed: unknown = {}
+        let parsed: unknown
         try {
           parsed = text ? JSON.parse(text) : {}
         } catch {
