@@ -1,0 +1,220 @@
+// `vigil gate` as scripts and agent hooks run it: the built CLI against a real `vigil serve` process,
+// each gate decided through the review API as a reviewer would, one exit code per outcome.
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { closedPort, decide, gate, json, lanAddress, pendingGates, requireBuild, rpc, startServe, tempDir, waitForGate, type ServeProcess } from './cli/serve-process'
+
+let tmp: ReturnType<typeof tempDir>
+let vigil: ServeProcess
+
+beforeAll(async () => {
+  requireBuild()
+  tmp = tempDir('vigil-gate-')
+  vigil = await startServe(join(tmp.dir, 'data'))
+}, 40_000)
+
+afterAll(async () => {
+  await vigil?.stop()
+  tmp?.remove()
+})
+
+/** A question no other test uses, so parallel gates never mix. */
+let n = 0
+const question = (what: string) => `${what} #${++n} (${Date.now()})`
+
+describe('vigil gate: one exit code per outcome', () => {
+  it('approve: exits 0, the gate carries the question and the --output-file text', async () => {
+    const file = join(tmp.dir, 'CHANGELOG.md')
+    writeFileSync(file, '## 2.4\n- fix login\n- faster search\n')
+    const q = question('Deploy 2.4 to prod?')
+    const child = gate([q, '--output-file', file, '--timeout', '5m', '--url', vigil.url])
+    const pending = await waitForGate(vigil.local, (g) => g.taskDescription === q, child)
+    expect(pending).toMatchObject({ taskOutput: '## 2.4\n- fix login\n- faster search\n', timeoutMs: 300_000, onTimeout: 'EXIT_EARLY', source: { kind: 'api', label: 'vigil gate' } })
+    await decide(vigil.local, pending.reviewId, 'CONTINUE')
+    const done = await child.done
+    expect(done.code).toBe(0)
+    expect(done.stdout).toBe('')
+    expect(done.stderr).toMatch(/approved by local \(no password\) via api/)
+  })
+
+  it('edit with --edit-to: exits 10 and writes the edited text to the file, nothing on stdout', async () => {
+    const target = join(tmp.dir, 'edited.txt')
+    const q = question('Send this reply?')
+    const child = gate([q, '--output', 'Dear customer, no.', '--edit-to', target, '--url', vigil.url])
+    const pending = await waitForGate(vigil.local, (g) => g.taskDescription === q, child)
+    await decide(vigil.local, pending.reviewId, 'EDIT', 'Dear customer,\nyes — with ümlauts.\n')
+    const done = await child.done
+    expect(done.code).toBe(10)
+    expect(readFileSync(target, 'utf8')).toBe('Dear customer,\nyes — with ümlauts.\n')
+    expect(done.stdout).toBe('')
+    expect(done.stderr).toContain(`edited text written to ${target}`)
+  })
+
+  it('edit without --edit-to: the edited text is all of stdout', async () => {
+    const q = question('Rename the branch?')
+    const child = gate([q, '--output', 'feature/x', '--url', vigil.url])
+    const pending = await waitForGate(vigil.local, (g) => g.taskDescription === q, child)
+    await decide(vigil.local, pending.reviewId, 'EDIT', 'feature/better-name')
+    const done = await child.done
+    expect(done.code).toBe(10)
+    expect(done.stdout).toBe('feature/better-name')
+  })
+
+  it('exit early: exits 11; --json prints the outcome as one JSON object', async () => {
+    const q = question('rm -rf build/?')
+    const child = gate([q, '--json', '--url', vigil.url])
+    const pending = await waitForGate(vigil.local, (g) => g.taskDescription === q, child)
+    await decide(vigil.local, pending.reviewId, 'EXIT_EARLY')
+    const done = await child.done
+    expect(done.code).toBe(11)
+    expect(JSON.parse(done.stdout)).toMatchObject({ reviewId: pending.reviewId, outcome: 'exit-early', exitCode: 11, status: 'DECIDED', decision: 'EXIT_EARLY', decidedBy: 'local (no password)', surface: 'api' })
+  })
+
+  it.each([
+    ['fail', 12, 'FAIL', 'timed-out-fail'],
+    ['continue', 13, 'CONTINUE', 'timed-out-continue'],
+    ['exit-early', 14, 'EXIT_EARLY', 'timed-out-exit-early']
+  ] as const)('timeout with --on-timeout %s: Vigil applies it at the deadline, exit %i', async (action, code, word, outcome) => {
+    const q = question(`Nobody answers (${action})`)
+    const started = Date.now()
+    const done = await gate([q, '--timeout', '700ms', '--on-timeout', action, '--json', '--url', vigil.url]).done
+    expect(done.code).toBe(code)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(700)
+    expect(JSON.parse(done.stdout)).toMatchObject({ status: 'TIMED_OUT', decision: word, outcome, exitCode: code })
+    // Vigil's history says the same (the reviewer's view of that gate).
+    const id = (JSON.parse(done.stdout) as { reviewId: string }).reviewId
+    const seen = await json('GET', `${vigil.local}/api/reviews/${id}`)
+    expect(seen.body).toMatchObject({ status: 'TIMED_OUT', onTimeout: word, outcome: { decision: word, surface: 'timeout' } })
+  })
+
+  it('SIGINT withdraws the gate it raised (no orphan in the inbox) and exits 130', async () => {
+    const q = question('Interrupted?')
+    const child = gate([q, '--url', vigil.url])
+    const pending = await waitForGate(vigil.local, (g) => g.taskDescription === q, child)
+    child.proc.kill('SIGINT')
+    const done = await child.done
+    expect(done.code).toBe(130)
+    expect(done.stderr).toContain(`gate ${pending.reviewId} withdrawn`)
+    expect((await pendingGates(vigil.local)).some((g) => g.reviewId === pending.reviewId)).toBe(false)
+    const seen = await json('GET', `${vigil.local}/api/reviews/${pending.reviewId}`)
+    expect(seen.body).toMatchObject({ status: 'CANCELLED', outcome: { decision: null, surface: 'agent', note: expect.stringMatching(/Withdrawn by the agent/) } })
+    // A reviewer deciding it now learns it was withdrawn.
+    const late = await json('POST', `${vigil.local}/api/reviews/${pending.reviewId}`, { decision: 'CONTINUE' })
+    expect(late.status).toBe(409)
+  })
+
+  it('unreachable URL: exits 3 with what to check', async () => {
+    const port = await closedPort()
+    const done = await gate([question('Anyone there?'), '--url', `http://127.0.0.1:${port}`]).done
+    expect(done.code).toBe(3)
+    expect(done.stderr).toMatch(/cannot reach Vigil at http:\/\/127\.0\.0\.1:\d+ \(connection refused\).*--url/)
+  }, 20_000)
+
+  it.each([
+    [[], /missing the question/],
+    [['Q?', '--timeout', 'soon'], /--timeout must be a duration/],
+    [['Q?', '--on-timeout', 'maybe'], /--on-timeout must be exit-early, continue or fail/],
+    [['Q?', '--output-file', '/nonexistent/file'], /cannot read --output-file \/nonexistent\/file: no such file/],
+    [['Q?', '--token-file', '/nonexistent/token'], /cannot read --token-file/],
+    [['Q?', '--bogus'], /unknown option "--bogus"/],
+    [['Q?', '--url', 'ftp://x'], /--url needs an http/]
+  ])('usage error %j: exits 2 with a one-line reason', async (args, reason) => {
+    const done = await gate(args).done
+    expect(done.code).toBe(2)
+    expect(done.stderr.trim().split('\n')).toHaveLength(1)
+    expect(done.stderr).toMatch(reason)
+  })
+
+  it('--help lists every exit code', async () => {
+    const done = await gate(['--help']).done
+    expect(done.code).toBe(0)
+    for (const code of ['0 ', '2 ', '3 ', '4 ', '10 ', '11 ', '12 ', '13 ', '14 ', '130 ']) expect(done.stdout).toContain(code)
+  })
+})
+
+describe('vigil gate: a dropped connection', () => {
+  it('waits again for the same gate after Vigil restarts, never raising a second one', async () => {
+    const data = join(tmp.dir, 'restart-data')
+    let server = await startServe(data)
+    const port = server.port
+    const q = question('Survive a restart?')
+    const child = gate([q, '--url', server.local])
+    const pending = await waitForGate(server.local, (g) => g.taskDescription === q, child)
+    await server.stop('SIGTERM')
+    // Same data folder (its gate journal), same port: the gate is restored pending.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        server = await startServe(data, [], port)
+        break
+      } catch (err) {
+        if (attempt >= 20) throw err
+        await new Promise((r) => setTimeout(r, 250))
+      }
+    }
+    try {
+      const gates = await pendingGates(server.local)
+      expect(gates.map((g) => g.reviewId)).toEqual([pending.reviewId])
+      await new Promise((r) => setTimeout(r, 1500))
+      await decide(server.local, pending.reviewId, 'CONTINUE')
+      const done = await child.done
+      expect(done.code).toBe(0)
+      expect(done.stderr).toContain('lost the connection to Vigil')
+      expect(await pendingGates(server.local)).toEqual([])
+      // One gate in all: the history holds this question once.
+      const history = await rpc<{ rows: Array<{ taskDescription: string }> }>(server.local, 'getReviewHistory', [0, 500])
+      expect(history.rows.filter((r) => r.taskDescription === q)).toHaveLength(1)
+    } finally {
+      await server.stop()
+    }
+  }, 60_000)
+})
+
+const lan = lanAddress()
+
+describe.skipIf(lan === null)('vigil gate: a Vigil on another machine, with an ingress token', () => {
+  let remote: ServeProcess
+  let tokenFile: string
+  let wrongFile: string
+
+  beforeAll(async () => {
+    tokenFile = join(tmp.dir, 'token')
+    wrongFile = join(tmp.dir, 'wrong-token')
+    writeFileSync(tokenFile, 'right-token-0123456789\n')
+    writeFileSync(wrongFile, 'wrong-token-0123456789\n')
+    remote = await startServe(join(tmp.dir, 'remote-data'), ['--host', '0.0.0.0', '--ingress-token-file', tokenFile])
+  }, 40_000)
+  afterAll(() => remote?.stop())
+
+  const url = () => `http://${lan}:${remote.port}`
+
+  it('raises the gate with the token from --token-file and gets the decision (exit 0)', async () => {
+    const q = question('Remote deploy?')
+    const child = gate([q, '--url', url(), '--token-file', tokenFile])
+    const pending = await waitForGate(remote.local, (g) => g.taskDescription === q, child)
+    await decide(remote.local, pending.reviewId, 'CONTINUE')
+    expect((await child.done).code).toBe(0)
+  })
+
+  it('takes the token from VIGIL_TOKEN and the URL from VIGIL_URL too (edit → 10)', async () => {
+    const q = question('Remote edit?')
+    const child = gate([q], { VIGIL_TOKEN: 'right-token-0123456789', VIGIL_URL: url() })
+    const pending = await waitForGate(remote.local, (g) => g.taskDescription === q, child)
+    await decide(remote.local, pending.reviewId, 'EDIT', 'remote text')
+    const done = await child.done
+    expect(done.code).toBe(10)
+    expect(done.stdout).toBe('remote text')
+  })
+
+  it.each([
+    ['a wrong token', ['--token-file', '__WRONG__'], /refused to raise the gate.*check --token-file/],
+    ['no token', [], /pass the ingress token with --token-file/]
+  ])('%s: exits 3 and raises nothing', async (_what, extra, reason) => {
+    const before = (await pendingGates(remote.local)).length
+    const args = extra.map((a) => (a === '__WRONG__' ? wrongFile : a))
+    const done = await gate([question('Refused?'), '--url', url(), ...args]).done
+    expect(done.code).toBe(3)
+    expect(done.stderr).toMatch(reason)
+    expect((await pendingGates(remote.local)).length).toBe(before)
+  })
+})
