@@ -1,5 +1,6 @@
 // `vigil` command-line parsing. Every mistake becomes a one-line reason, never a stack trace.
 import { parseAllowedOrigin } from '../server/origin-policy'
+import { OTLP_PROTOCOLS, otlpEndpointProblem, type OtlpProtocol } from '../../shared/model/otlp-export'
 
 export interface ServeOptions {
   command: 'serve'
@@ -21,6 +22,11 @@ export interface ServeOptions {
   insecure: boolean
   /** Origins (normalised) whose pages may open /ws besides Vigil's own; also accepted as Host names. */
   allowOrigins: string[]
+  /** Forward every run to this OTLP/HTTP collector (base URL; spans go to <URL>/v1/traces), or null. */
+  otlpEndpoint: string | null
+  otlpProtocol: OtlpProtocol
+  /** Extra headers for the collector (--otlp-header name=value, repeatable). */
+  otlpHeaders: Record<string, string>
 }
 
 export type CliCommand = ServeOptions | { command: 'help' } | { command: 'version' }
@@ -55,6 +61,12 @@ Options:
   --allow-origin URL   let pages from this origin (e.g. AgentEnsemble's viz, http://localhost:7329) open
                        /ws when a password is set; its host is also accepted in the Host header, e.g. a
                        reverse proxy's https://vigil.example (repeatable)
+  --otlp-endpoint URL  forward every run (Perspt sessions, AgentEnsemble runs) to an OpenTelemetry
+                       collector over OTLP/HTTP when it ends, e.g. http://localhost:4318 (spans are
+                       posted to URL/v1/traces); state and counts in GET /api/status "otlpExport"
+  --otlp-protocol P    http/protobuf (default) or http/json
+  --otlp-header K=V    extra header for the collector, e.g. "authorization=Bearer TOKEN" (repeatable;
+                       OTEL_EXPORTER_OTLP_HEADERS=k=v,k2=v2 in the environment keeps it out of ps)
   -h, --help           show this help
   -v, --version        show Vigil's version
 
@@ -78,7 +90,20 @@ Access:
   header and X-Forwarded-Proto, and --allow-origin the proxy's URL.
 `
 
-const VALUE_FLAGS = new Set(['--db', '--attach', '--host', '--port', '--data-dir', '--password-file', '--ingress-token-file', '--reviewer-token-file', '--allow-origin'])
+const VALUE_FLAGS = new Set([
+  '--db',
+  '--attach',
+  '--host',
+  '--port',
+  '--data-dir',
+  '--password-file',
+  '--ingress-token-file',
+  '--reviewer-token-file',
+  '--allow-origin',
+  '--otlp-endpoint',
+  '--otlp-protocol',
+  '--otlp-header'
+])
 const BOOLEAN_FLAGS = new Set(['--demo', '--no-default-store', '--insecure'])
 
 function parsePort(raw: string): number {
@@ -99,6 +124,17 @@ function parseAttachUrl(raw: string): string {
     throw new UsageError(`--attach needs a ws:// or wss:// URL, got "${raw}"`)
   }
   return raw
+}
+
+/** `name=value` (or `name: value`); header names are tokens, values one line. */
+export function parseOtlpHeader(raw: string, flag = '--otlp-header'): [string, string] {
+  const at = raw.search(/[=:]/)
+  const name = at > 0 ? raw.slice(0, at).trim() : ''
+  const value = at > 0 ? raw.slice(at + 1).trim() : ''
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || value === '' || /[\r\n]/.test(value)) {
+    throw new UsageError(`${flag} needs name=value, e.g. "authorization=Bearer TOKEN"`)
+  }
+  return [name.toLowerCase(), value]
 }
 
 function parseOrigin(raw: string): string {
@@ -129,7 +165,10 @@ export function parseArgs(argv: readonly string[]): CliCommand {
     ingressTokenFile: null,
     reviewerTokenFile: null,
     insecure: false,
-    allowOrigins: []
+    allowOrigins: [],
+    otlpEndpoint: null,
+    otlpProtocol: 'http/protobuf',
+    otlpHeaders: {}
   }
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!
@@ -177,7 +216,25 @@ export function parseArgs(argv: readonly string[]): CliCommand {
       case '--allow-origin':
         opts.allowOrigins.push(parseOrigin(value))
         break
+      case '--otlp-endpoint': {
+        const problem = otlpEndpointProblem(value)
+        if (problem) throw new UsageError(`--otlp-endpoint: ${problem}`)
+        opts.otlpEndpoint = value.trim()
+        break
+      }
+      case '--otlp-protocol':
+        if (!OTLP_PROTOCOLS.includes(value as OtlpProtocol)) throw new UsageError(`--otlp-protocol must be ${OTLP_PROTOCOLS.join(' or ')}, got "${value}"`)
+        opts.otlpProtocol = value as OtlpProtocol
+        break
+      case '--otlp-header': {
+        const [name, headerValue] = parseOtlpHeader(value)
+        opts.otlpHeaders[name] = headerValue
+        break
+      }
     }
+  }
+  if (opts.otlpEndpoint === null && (Object.keys(opts.otlpHeaders).length > 0 || argv.some((a) => a === '--otlp-protocol' || a.startsWith('--otlp-protocol=')))) {
+    throw new UsageError('--otlp-header and --otlp-protocol need --otlp-endpoint URL')
   }
   return opts
 }

@@ -10,6 +10,7 @@ import { startVigilServer, type RunningServer } from '../server/vigil-server'
 import { ServeSettings } from '../settings/app-settings'
 import type { ServeOptions } from './args'
 import { resolveReviewerToken, resolveSecrets } from './secrets'
+import { parseOtlpHeader } from './args'
 
 export class StartupError extends Error {}
 
@@ -49,8 +50,34 @@ function checkReadableStore(path: string): void {
   }
 }
 
+/**
+ * The collector's headers: OTEL_EXPORTER_OTLP_TRACES_HEADERS / OTEL_EXPORTER_OTLP_HEADERS (the SDKs'
+ * `k=v,k2=v2`, values percent-encoded) first, then --otlp-header flags over them.
+ */
+function otlpHeaders(opts: ServeOptions, env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {}
+  const fromEnv = env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS
+  for (const part of (fromEnv ?? '').split(',')) {
+    if (part.trim() === '') continue
+    let decoded: string
+    try {
+      decoded = decodeURIComponent(part)
+    } catch {
+      throw new StartupError('OTEL_EXPORTER_OTLP_HEADERS is not k=v,k2=v2 (percent-encoded values): fix or unset it')
+    }
+    try {
+      const [name, value] = parseOtlpHeader(decoded, 'OTEL_EXPORTER_OTLP_HEADERS')
+      out[name] = value
+    } catch (err) {
+      throw new StartupError((err as Error).message)
+    }
+  }
+  return { ...out, ...opts.otlpHeaders }
+}
+
 export async function startServe(opts: ServeOptions, ctx: ServeContext): Promise<RunningVigil> {
   for (const path of opts.dbPaths) checkReadableStore(path)
+  const otlpExport = opts.otlpEndpoint ? { endpoint: opts.otlpEndpoint, protocol: opts.otlpProtocol, headers: otlpHeaders(opts, ctx.env ?? process.env) } : null
   const secrets = resolveSecrets(opts, ctx.env ?? process.env)
   const reviewerToken = resolveReviewerToken(opts, secrets.ingressToken, ctx.env ?? process.env)
   const exposure = { host: opts.host, hasPassword: secrets.password !== null, hasIngressToken: secrets.ingressToken !== null, insecure: opts.insecure }
@@ -67,11 +94,14 @@ export async function startServe(opts: ServeOptions, ctx: ServeContext): Promise
     port: opts.port,
     passwordSource: opts.passwordFile ? 'file' : secrets.password !== null ? 'env' : null,
     ingressTokenSource: opts.ingressTokenFile ? 'file' : secrets.ingressToken !== null ? 'env' : null,
-    dataDir
+    dataDir,
+    otlpExport
   })
   const service = new VigilService({ mode: 'web', version: ctx.version, tmpRoot: processTmpRoot(), settings })
   try {
     await service.startRecording(join(dataDir, 'recordings.duckdb'))
+    // After the replay: recorded runs that had ended are not sent again.
+    service.applyOtlpSettings()
     for (const path of opts.dbPaths) service.registry.addStore(resolve(path), 'flag')
     if (opts.dbPaths.length === 0 && opts.defaultStore) {
       addDefaultStoreIfPresent(service.registry, ctx.env, ctx.platform, ctx.home)

@@ -57,6 +57,7 @@ import type { RememberedSources } from '../settings/remembered-sources'
 import type { SettingsFile } from '../settings/settings-file'
 import { placesFacts, ServeSettings, type SettingsProvider } from '../settings/app-settings'
 import { currentCaller } from '../server/auth/caller'
+import { OtlpExportService } from '../otel/export/export-service'
 import { EventHub } from './event-hub'
 import { OverviewReader } from './overview'
 import { readSessionFailure } from './session-failure'
@@ -90,6 +91,8 @@ export class VigilService implements VigilApi {
   readonly reviews: ReviewCoordinator
   /** AgentEnsemble's embedded-dashboard protocol for every run (`/ws?run=`, `/ws?producer=`): src/main/live/run-stream.ts. */
   readonly runStream: RunStream
+  /** Forwarding every run to an OpenTelemetry collector (off until configured): src/main/otel/export/. */
+  readonly otlpExport: OtlpExportService
   private demo: Promise<RunningDemo> | null = null
   private recorder: Recorder | null = null
   private recordingOff: RecordingOff | null = null
@@ -154,6 +157,21 @@ export class VigilService implements VigilApi {
       if (frame.event === 'sources-changed') this.syncGateConnections()
     })
     this.hub.onChange(() => this.syncGateConnections())
+    this.otlpExport = new OtlpExportService({ events: this.events, registry: this.registry, version: opts.version })
+  }
+
+  /**
+   * Starts (or changes, or stops) forwarding runs to a collector as the settings say. Call after
+   * startRecording, so that runs replayed from the recording count as already seen; runs that had
+   * ended before are not sent. Also called after every settings change.
+   */
+  applyOtlpSettings(): void {
+    const s = this.settingsProvider().otlpExport?.() ?? null
+    try {
+      this.otlpExport.configure(s?.config ?? null, s?.lockedBy ?? null)
+    } catch (err) {
+      console.warn(`vigil: not forwarding runs to a collector: ${err instanceof Error ? err.message : String(err)}`)
+    }
   }
 
   /**
@@ -384,7 +402,12 @@ export class VigilService implements VigilApi {
   /** What Vigil's server mounts next to the web bridge: the AgentEnsemble hub and the review API. */
   serverExtensions(): ServerExtension[] {
     // The run endpoint first: it takes only /ws upgrades with ?run=, ?producer= or ?source= (the rest are the hub's).
-    return [this.runStream, this.hub, new ReviewHttpApi(this.reviews), { statusDetails: () => ({ recording: { ...this.recordingStatus(), journal: this.recorder?.stats().journal ?? null } }) }]
+    return [
+      this.runStream,
+      this.hub,
+      new ReviewHttpApi(this.reviews),
+      { statusDetails: () => ({ recording: { ...this.recordingStatus(), journal: this.recorder?.stats().journal ?? null }, otlpExport: this.otlpExport.status() }) }
+    ]
   }
 
   /** Pushes the recording status to every window when it changed (paused, resumed, events not recorded); checked every second. */
@@ -480,11 +503,18 @@ export class VigilService implements VigilApi {
   }
 
   async getSettings(): Promise<SettingsView> {
-    return this.settingsProvider().view()
+    return this.withExport(this.settingsProvider().view())
   }
 
   async updateSettings(changes: SettingsChanges): Promise<SettingsView> {
-    return this.settingsProvider().update(changes)
+    const view = await this.settingsProvider().update(changes)
+    if (changes.otlpEndpoint !== undefined || changes.otlpProtocol !== undefined) this.applyOtlpSettings()
+    return this.withExport(view)
+  }
+
+  /** The Settings page shows the collector forwarding's state next to its setting. */
+  private withExport(view: SettingsView): SettingsView {
+    return { ...view, otlpExport: this.otlpExport.facts() }
   }
 
   async setPassword(password: string): Promise<SettingsView> {
@@ -518,6 +548,8 @@ export class VigilService implements VigilApi {
     this.recordingWatch = null
     this.reviewsPush?.close()
     this.reviews.close()
+    // Sends what is queued for the collector (bounded by its deadline) while the sources are still open.
+    await this.otlpExport.close()
     await this.runStream.close()
     await this.hub.close()
     await this.registry.close()

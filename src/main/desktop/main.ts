@@ -164,6 +164,8 @@ async function start(): Promise<void> {
   })
   service = vigil
   await vigil.startRecording(join(app.getPath('userData'), 'recordings.duckdb'))
+  // Forwarding to an OpenTelemetry collector (Settings), after the replay so recorded runs are not sent again.
+  vigil.applyOtlpSettings()
   vigil.restoreRemembered()
   if ((await vigil.listSources()).length === 0) addDefaultStoreIfPresent(vigil.registry)
 

@@ -490,6 +490,8 @@ export class RunStream implements ServerExtension {
     if (message.type === 'event' || message.type === 'hub_hello' || message.type === 'producer_joined' || message.type === 'producer_left') return
     // Vigil's own record of an imported file: not AgentEnsemble's, never sent.
     if (message.type === 'vigil_trace_original') return
+    // Vigil's own record of an OpenTelemetry span (src/main/otel): not AgentEnsemble's, never sent.
+    if (message.type === 'vigil_span') return
     const stream = this.stream(sourceId, producerId)
     let log: RunLog | null
     if (message.type === 'ensemble_started') {

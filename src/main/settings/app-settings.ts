@@ -19,6 +19,8 @@ import {
   type SettingsView
 } from '../../shared/model/settings'
 import { isLoopbackHost } from '../server/origin-policy'
+import { OTLP_PROTOCOLS, otlpEndpointProblem, type OtlpProtocol } from '../../shared/model/otlp-export'
+import type { OtlpExportConfig } from '../otel/export/export-service'
 import { hashPassword, isPasswordHash, SCRYPT_PARAMS, type ScryptParams } from '../server/auth/password-hash'
 import type { SecretStore } from './secret-store'
 import { desktopServerSecrets, isValidListenHost, isValidPort, serverSettingsFile, type ServerSettings } from './server-settings'
@@ -36,6 +38,8 @@ export interface SettingsProvider {
   removeIngressToken(): Promise<SettingsView>
   /** The server's URL and the data folder, for getPlaces. */
   places(): { url: string | null; dataDir: string | null }
+  /** Forwarding runs to an OpenTelemetry collector: what is set (null config: off) and why it is locked, if it is. */
+  otlpExport?(): { config: OtlpExportConfig | null; lockedBy: string | null }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -76,16 +80,22 @@ export interface LoginItem {
 interface Preferences {
   startAtLogin: boolean
   notifications: boolean
+  /** "Forward runs to an OpenTelemetry collector": the OTLP/HTTP endpoint, '' when off. */
+  otlpEndpoint: string
+  otlpProtocol: OtlpProtocol
 }
 
-const DEFAULT_PREFERENCES: Preferences = { startAtLogin: false, notifications: true }
+const DEFAULT_PREFERENCES: Preferences = { startAtLogin: false, notifications: true, otlpEndpoint: '', otlpProtocol: 'http/protobuf' }
 
 function sanitizePreferences(raw: unknown): Preferences {
   const o = (typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>
   return {
     startAtLogin: o.startAtLogin === true,
     // Only an explicit false turns notifications off: a damaged file must not silence review gates.
-    notifications: o.notifications !== false
+    notifications: o.notifications !== false,
+    // A damaged endpoint turns forwarding off rather than sending somewhere unexpected.
+    otlpEndpoint: typeof o.otlpEndpoint === 'string' && otlpEndpointProblem(o.otlpEndpoint) === null ? o.otlpEndpoint.trim() : '',
+    otlpProtocol: OTLP_PROTOCOLS.includes(o.otlpProtocol as OtlpProtocol) ? (o.otlpProtocol as OtlpProtocol) : 'http/protobuf'
   }
 }
 
@@ -145,6 +155,11 @@ export class AppSettings implements SettingsProvider {
 
   places(): { url: string | null; dataDir: string | null } {
     return { url: this.opts.server.state().url, dataDir: this.opts.dataDir }
+  }
+
+  otlpExport(): { config: OtlpExportConfig | null; lockedBy: string | null } {
+    const prefs = this.preferences.read()
+    return { config: prefs.otlpEndpoint ? { endpoint: prefs.otlpEndpoint, protocol: prefs.otlpProtocol, headers: {} } : null, lockedBy: null }
   }
 
   view(): SettingsView {
@@ -208,6 +223,12 @@ export class AppSettings implements SettingsProvider {
       if (serverChanged) this.checkExposure(next)
 
       const prefs = this.preferences.read()
+      if (changes.otlpEndpoint !== undefined) {
+        const problem = otlpEndpointProblem(changes.otlpEndpoint)
+        if (problem) throw new ApiError('bad-request', problem)
+        prefs.otlpEndpoint = changes.otlpEndpoint.trim()
+      }
+      if (changes.otlpProtocol !== undefined) prefs.otlpProtocol = changes.otlpProtocol
       if (changes.notifications !== undefined) prefs.notifications = changes.notifications
       if (changes.startAtLogin !== undefined) {
         if (this.opts.loginItem.supported) this.opts.loginItem.set(changes.startAtLogin)
@@ -344,6 +365,8 @@ export interface ServeFacts {
   passwordSource: SecretSource | null
   ingressTokenSource: SecretSource | null
   dataDir: string | null
+  /** --otlp-endpoint (with --otlp-protocol and --otlp-header), or null. */
+  otlpExport?: OtlpExportConfig | null
 }
 
 export const SERVE_READ_ONLY_REASON =
@@ -391,6 +414,10 @@ export class ServeSettings implements SettingsProvider {
 
   places(): { url: string | null; dataDir: string | null } {
     return { url: this.url, dataDir: this.facts.dataDir }
+  }
+
+  otlpExport(): { config: OtlpExportConfig | null; lockedBy: string | null } {
+    return { config: this.facts.otlpExport ?? null, lockedBy: 'a command-line flag (--otlp-endpoint)' }
   }
 
   update(): Promise<SettingsView> {

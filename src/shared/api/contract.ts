@@ -29,6 +29,7 @@ import type { EnergySeries, LlmSeries, TimelineFacets, TimelinePage, TimelineQue
 import { TIMELINE_KINDS } from '../model/perspt-timeline'
 import type { IngressTokenCreated, PlacesFacts, SettingsChanges, SettingsView } from '../model/settings'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../model/settings'
+import { OTLP_PROTOCOLS } from '../model/otlp-export'
 import type { SourceInfo } from '../model/sources'
 import { args, bool, integer, listOf, oneOf, optional, record, text, wsUrl } from './validate'
 
@@ -267,7 +268,9 @@ export const ARG_PARSERS: ArgParsers = {
       host: optional(text({ min: 1, max: 253 })),
       port: optional(integer({ min: 1, max: 65535 })),
       startAtLogin: optional(bool),
-      notifications: optional(bool)
+      notifications: optional(bool),
+      otlpEndpoint: optional(text({ max: 2048 })),
+      otlpProtocol: optional(oneOf(OTLP_PROTOCOLS))
     })
   ),
   setPassword: args<[string]>(['password'], text({ min: MIN_PASSWORD_LENGTH, max: MAX_PASSWORD_LENGTH })),

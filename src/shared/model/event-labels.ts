@@ -27,6 +27,7 @@ export const EVENT_TYPE_LABELS: { readonly [T in ServerMessageType | ClientMessa
   metrics_snapshot: 'Metrics',
   directive_active: 'Directive',
   vigil_trace_original: 'Trace (original)',
+  vigil_span: 'Span',
   event: 'Hub event',
   hub_hello: 'Hub connected',
   producer_joined: 'Producer joined',

@@ -88,6 +88,8 @@ export interface RunDetail extends RunSummary {
   toolCalls?: ToolCallView[]
   delegations?: DelegationView[]
   fileChanges?: FileChangeView[]
+  /** OpenTelemetry spans of a run received on /v1/traces, in arrival order (bounded; see otel-spans.ts). */
+  spans?: SpanView[]
   limits?: RunDetailLimits
   dropped?: RunDetailDropped
   /** Runs Vigil holds live: what deltas are applied on top of (src/shared/model/run-reducer.ts). */
@@ -230,6 +232,37 @@ export interface RunDetailDropped {
   delegations: number
   fileChanges: number
   tasks: number
+  /** OpenTelemetry spans past the per-run bound SPAN_LIMIT (otel-spans.ts; the oldest go first). */
+  spans?: number
+}
+
+/** What Vigil shows of one OpenTelemetry span (from a `vigil_span` record; see otel-spans.ts). */
+export interface SpanView {
+  spanId: string
+  /** null for the trace's root span. */
+  parentSpanId: string | null
+  name: string
+  /** `llm` | `embeddings` | `tool` | `agent` | `step`. */
+  category: string
+  spanKind: string
+  startedAt: string
+  endedAt: string
+  durationMs: number
+  /** OK | ERROR | UNSET. */
+  status: string
+  error: string | null
+  service: string | null
+  agentName: string | null
+  operation: string | null
+  model: string | null
+  provider: string | null
+  inputTokens: number | null
+  outputTokens: number | null
+  toolName: string | null
+  /** Other attributes as text, bounded. */
+  attributes: Record<string, string>
+  /** Attributes, events and characters the sender dropped or Vigil cut. */
+  dropped: number
 }
 
 /** The embedded-dashboard path of a run on Vigil's server (src/main/live/run-stream.ts): `/ws?run=<runId>`. */

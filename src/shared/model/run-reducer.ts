@@ -18,7 +18,8 @@ import type {
   LlmIterationCompletedMessage,
   LlmIterationStartedMessage,
   LlmMessage,
-  LlmToolCall
+  LlmToolCall,
+  VigilSpanMessage
 } from '../protocol/agentensemble'
 import { formatInstant } from '../protocol/agentensemble'
 import type {
@@ -33,6 +34,7 @@ import type {
   RunStatus,
   TaskView
 } from './live'
+import { SPAN_LIMIT, spanActor, spanView } from './otel-spans'
 import { clampGateTimeout } from './reviews'
 
 /** Why Vigil itself ended a run the server never closed (fills `RunSummary.exitReason`). */
@@ -48,7 +50,7 @@ export type LiveRunDetail = RunDetail &
   Required<Pick<RunDetail, 'iterations' | 'toolCalls' | 'delegations' | 'fileChanges' | 'limits' | 'dropped'>> & { live: RunLive }
 
 /** AgentEnsemble frames that change a run (everything else a stream carries is handled around runs). */
-export type RunMessage = Exclude<DashboardMessage, HelloMessage | HeartbeatMessage | PongMessage>
+export type RunMessage = Exclude<DashboardMessage, HelloMessage | HeartbeatMessage | PongMessage> | VigilSpanMessage
 
 const RUN_MESSAGE_SET: { [T in RunMessage['type']]: true } = {
   ensemble_started: true,
@@ -68,7 +70,8 @@ const RUN_MESSAGE_SET: { [T in RunMessage['type']]: true } = {
   llm_iteration_completed: true,
   file_changed: true,
   metrics_snapshot: true,
-  directive_active: true
+  directive_active: true,
+  vigil_span: true
 }
 
 export function isRunMessage(message: { type: string }): message is RunMessage {
@@ -196,6 +199,7 @@ export function applyRunOps<T extends LiveRunDetail>(detail: T, ops: readonly Ru
     toolCalls: [...detail.toolCalls],
     delegations: [...detail.delegations],
     fileChanges: [...detail.fileChanges],
+    ...(detail.spans ? { spans: [...detail.spans] } : {}),
     dropped: { ...detail.dropped },
     live: { ...detail.live }
   }
@@ -203,6 +207,7 @@ export function applyRunOps<T extends LiveRunDetail>(detail: T, ops: readonly Ru
   for (const key of LIST_KEYS) {
     if (sameItems(next[key], detail[key])) (next as Record<ListKey, unknown[]>)[key] = detail[key]
   }
+  if (next.spans && detail.spans && sameItems(next.spans, detail.spans)) next.spans = detail.spans
   return next
 }
 
@@ -440,6 +445,92 @@ function applyMessage(run: LiveRunDetail, message: RunMessage, receivedAt: strin
     case 'directive_active':
       rec(message.type, receivedAt, `Directive from ${message.from ?? '?'}: ${message.content ?? ''}`)
       return
+    case 'vigil_span':
+      applySpan(run, message, keepEvents)
+      return
+  }
+}
+
+/**
+ * An OpenTelemetry span (otel-spans.ts): kept for the waterfall; an LLM or embeddings span is also an LLM
+ * call, a tool span a tool call, and an agent span or any failed span a task (failed with its error).
+ * Times are the span's own. A span id already kept (a batch sent again) changes nothing.
+ */
+function applySpan(run: LiveRunDetail, m: VigilSpanMessage, keepEvents: number): void {
+  const L = run.limits
+  const spans = (run.spans ??= [])
+  if (spans.some((s) => s.spanId === m.spanId)) return
+  const view = spanView(m, L.textChars)
+  spans.push(view)
+  if (spans.length > SPAN_LIMIT) {
+    const extra = spans.length - SPAN_LIMIT
+    spans.splice(0, extra)
+    run.dropped.spans = (run.dropped.spans ?? 0) + extra
+  }
+  if (m.parentSpanId === null) run.workflow = view.name
+  if (run.startedAt === null || Date.parse(view.startedAt) < Date.parse(run.startedAt)) run.startedAt = view.startedAt
+  const who = clip(spanActor(m), L.textChars).text ?? ''
+  const failed = m.status === 'ERROR'
+  const ms = Math.round(m.durationMs)
+  const rec = (type: string, summary: string) => record(run, keepEvents, type, view.endedAt, summary)
+  if (m.category === 'llm' || m.category === 'embeddings') {
+    const response = clip(m.outputText ?? null, L.textChars)
+    pushBounded(run, run.iterations, 'iterations', L.iterations, {
+      taskIndex: null,
+      agentRole: who,
+      taskDescription: view.name,
+      iterationIndex: 0,
+      startedAt: view.startedAt,
+      completedAt: view.endedAt,
+      responseType: failed ? 'ERROR' : 'FINAL_ANSWER',
+      inputTokens: view.inputTokens,
+      outputTokens: view.outputTokens,
+      latencyMs: ms,
+      messages: (m.inputMessages ?? []).map((x) => messageView(x, L)),
+      totalMessageCount: m.inputMessages?.length ?? null,
+      messagesDropped: false,
+      responseText: response.text,
+      responseTruncated: response.truncated,
+      toolRequests: []
+    })
+    // Only the newest calls of an agent keep their (largely repeated) messages.
+    let kept = 0
+    for (let i = run.iterations.length - 1; i >= 0; i--) {
+      const it = run.iterations[i]!
+      if (it.agentRole !== who || it.taskIndex !== null || it.messages.length === 0) continue
+      if (kept++ < L.iterationsWithMessages) continue
+      run.iterations[i] = { ...it, messages: [], messagesDropped: true }
+    }
+    rec('llm_iteration_completed', `${who} called ${view.model ?? 'a model'}: ${view.inputTokens ?? '?'} tokens in, ${view.outputTokens ?? '?'} out, ${formatMs(ms)}`)
+  } else if (m.category === 'tool') {
+    const args = clip(m.toolArguments, L.textChars)
+    const result = clip(m.toolResult, L.textChars)
+    pushBounded(run, run.toolCalls, 'toolCalls', L.toolCalls, {
+      seq: ++run.live.detailSeq,
+      taskIndex: null,
+      agentRole: who,
+      toolName: view.toolName ?? view.name,
+      outcome: failed ? 'FAILURE' : 'SUCCESS',
+      durationMs: ms,
+      arguments: args.text,
+      result: result.text,
+      structuredResult: null,
+      truncated: args.truncated || result.truncated,
+      at: view.endedAt
+    })
+    rec('tool_called', `${who} called ${view.toolName ?? view.name}: ${failed ? 'FAILURE' : 'SUCCESS'} in ${formatMs(ms)}`)
+  } else if (!failed) {
+    rec(m.category === 'agent' ? 'task_completed' : 'vigil_span', `${m.category === 'agent' ? 'Agent' : 'Step'} ${view.name} finished in ${formatMs(ms)}`)
+  }
+  if (m.category === 'agent' || failed) {
+    const index = run.tasks.length + run.dropped.tasks + 1
+    addTask(run, {
+      ...newTask(index, view.name, who, failed ? 'failed' : 'completed', view.startedAt),
+      endedAt: view.endedAt,
+      durationMs: ms,
+      failureReason: failed ? (view.error ?? 'failed (no message)') : null
+    })
+    if (failed) rec('task_failed', `${view.name} failed: ${view.error ?? 'no message'}`)
   }
 }
 

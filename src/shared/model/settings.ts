@@ -1,5 +1,6 @@
 // The Settings page's data. No secret ever travels in these: the password only as "set or not", the
 // ingress token only once, in IngressTokenCreated, right after it was made.
+import type { OtlpExportFacts, OtlpProtocol } from './otlp-export'
 
 /** Where a secret in effect comes from. */
 export type SecretSource =
@@ -60,6 +61,8 @@ export interface SettingsView {
   secretStorage: SecretStorageFacts | null
   /** The minimum password length the form must check too. */
   minPasswordLength: number
+  /** "Forward runs to an OpenTelemetry collector": the setting and the exporter's state (sent, queued, dropped…). */
+  otlpExport?: OtlpExportFacts
 }
 
 /** What updateSettings may change; absent fields stay as they are. */
@@ -68,6 +71,9 @@ export interface SettingsChanges {
   port?: number
   startAtLogin?: boolean
   notifications?: boolean
+  /** The collector's OTLP/HTTP endpoint (e.g. http://localhost:4318); '' turns forwarding off. Desktop only. */
+  otlpEndpoint?: string
+  otlpProtocol?: OtlpProtocol
 }
 
 /** The one time a token leaves Vigil: right after it was created (or rotated). */

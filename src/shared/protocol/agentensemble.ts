@@ -315,7 +315,50 @@ export interface VigilTraceOriginalMessage {
   trace: unknown
 }
 
-export type ServerMessage = DashboardMessage | HubMessage | VigilTraceOriginalMessage
+/**
+ * Vigil's own, not AgentEnsemble's: one OpenTelemetry span received on `POST /v1/traces` (src/main/otel),
+ * normalised, recorded with its run (a trace) so the span waterfall, LLM calls and tool calls survive a
+ * restart. Never sent to AgentEnsemble clients.
+ */
+export interface VigilSpanMessage {
+  type: 'vigil_span'
+  traceId: string
+  spanId: string
+  /** null for the trace's root span. */
+  parentSpanId: string | null
+  name: string
+  /** What Vigil shows it as: `llm` | `embeddings` | `tool` | `agent` | `step`. */
+  category: string
+  /** OTLP span kind: INTERNAL, SERVER, CLIENT, PRODUCER, CONSUMER or UNSPECIFIED. */
+  spanKind: string
+  /** Span start and end, 9 fraction digits. */
+  startedAt: Instant
+  endedAt: Instant
+  durationMs: number
+  /** OTLP status code: OK, ERROR or UNSET. */
+  status: string
+  /** The status message or the first exception's message. */
+  error: string | null
+  service: string | null
+  agentName: string | null
+  operation: string | null
+  model: string | null
+  provider: string | null
+  inputTokens?: number
+  outputTokens?: number
+  toolName: string | null
+  toolCallId: string | null
+  toolArguments: string | null
+  toolResult: string | null
+  inputMessages?: LlmMessage[]
+  outputText?: string
+  /** Other attributes as text (bounded). */
+  attributes?: Record<string, string>
+  /** Attributes, events and characters dropped by the sender or cut by Vigil. */
+  dropped: number
+}
+
+export type ServerMessage = DashboardMessage | HubMessage | VigilTraceOriginalMessage | VigilSpanMessage
 export type ServerMessageType = ServerMessage['type']
 export type ServerMessageOf<T extends ServerMessageType> = Extract<ServerMessage, { type: T }>
 
@@ -423,7 +466,7 @@ const ENVELOPE_FIELDS: readonly Field[] = [
   R('producer', PRODUCER),
   P('sequence'),
   O('receivedAt'),
-  R('message', { msg: DASHBOARD_TYPES })
+  R('message', { msg: [...DASHBOARD_TYPES, 'vigil_span'] })
 ]
 
 /** Record components in declaration order (= Jackson's output order), `type` excluded. */
@@ -532,6 +575,34 @@ const SERVER_FIELDS: { readonly [T in ServerMessageType]: readonly Field[] } = {
   ],
   directive_active: [O('directiveId'), O('from'), O('content'), O('action'), O('value'), O('expiresAt')],
   vigil_trace_original: [N('trace', 'json')],
+  vigil_span: [
+    R('traceId'),
+    R('spanId'),
+    N('parentSpanId'),
+    R('name'),
+    R('category'),
+    R('spanKind'),
+    R('startedAt'),
+    R('endedAt'),
+    P('durationMs'),
+    R('status'),
+    N('error'),
+    N('service'),
+    N('agentName'),
+    N('operation'),
+    N('model'),
+    N('provider'),
+    O('inputTokens', 'num'),
+    O('outputTokens', 'num'),
+    N('toolName'),
+    N('toolCallId'),
+    N('toolArguments'),
+    N('toolResult'),
+    O('inputMessages', { arr: LLM_MESSAGE }),
+    O('outputText'),
+    O('attributes', 'strmap'),
+    P('dropped')
+  ],
   event: ENVELOPE_FIELDS,
   hub_hello: [
     O('producers', { arr: PRODUCER, lenient: true }),

@@ -11,7 +11,7 @@ export const AUTH_PATHS = { loginPage: '/login', logoutPage: '/logout', login: '
 export const STATUS_PATH = '/api/status'
 
 const PUBLIC = new Set<string>([...Object.values(AUTH_PATHS), STATUS_PATH])
-const AGENT = new Set(['/ingress', '/api/hub/ingress'])
+const AGENT = new Set(['/ingress', '/api/hub/ingress', '/v1/traces'])
 const REVIEWS = '/api/reviews'
 
 /** The kind of `method path`: raising a gate (POST /api/reviews) is an agent's; every other review route a reviewer's. */
