@@ -58,6 +58,7 @@ import type { SettingsFile } from '../settings/settings-file'
 import { placesFacts, ServeSettings, type SettingsProvider } from '../settings/app-settings'
 import { currentCaller } from '../server/auth/caller'
 import { OtlpExportService } from '../otel/export/export-service'
+import { OtlpReceiver } from '../otel/otlp-receiver'
 import { EventHub } from './event-hub'
 import { OverviewReader } from './overview'
 import { readSessionFailure } from './session-failure'
@@ -93,6 +94,8 @@ export class VigilService implements VigilApi {
   readonly runStream: RunStream
   /** Forwarding every run to an OpenTelemetry collector (off until configured): src/main/otel/export/. */
   readonly otlpExport: OtlpExportService
+  /** OpenTelemetry traces received on `POST /v1/traces`, each a run (source "otel"): src/main/otel/otlp-receiver.ts. */
+  readonly otlpReceiver: OtlpReceiver
   private demo: Promise<RunningDemo> | null = null
   private recorder: Recorder | null = null
   private recordingOff: RecordingOff | null = null
@@ -157,6 +160,7 @@ export class VigilService implements VigilApi {
       if (frame.event === 'sources-changed') this.syncGateConnections()
     })
     this.hub.onChange(() => this.syncGateConnections())
+    this.otlpReceiver = new OtlpReceiver({ tracker })
     this.otlpExport = new OtlpExportService({ events: this.events, registry: this.registry, version: opts.version })
   }
 
@@ -189,6 +193,7 @@ export class VigilService implements VigilApi {
       recorder.attach(this.registry.tracker)
       // From now on a hub envelope is journaled (durable) before it is acknowledged, relayed or shown.
       this.hub.useDurability(recorder)
+      this.otlpReceiver.useDurability(recorder)
       this.reviews.useLog(await DuckReviewLog.open(recorder))
       // Pending gates live next to the recording (this Vigil holds the folder's lock): restored now.
       this.reviews.persistPendingIn(dirname(path))
@@ -201,6 +206,7 @@ export class VigilService implements VigilApi {
       // Nothing can be made durable: POSTs to the hub are refused 503 rather than acknowledged.
       this.recordingOff = new RecordingOff(message)
       this.hub.useDurability(this.recordingOff)
+      this.otlpReceiver.useDurability(this.recordingOff)
       this.watchRecording()
       console.warn(`vigil: not recording live runs: ${message}`)
     }
@@ -405,6 +411,7 @@ export class VigilService implements VigilApi {
     return [
       this.runStream,
       this.hub,
+      this.otlpReceiver,
       new ReviewHttpApi(this.reviews),
       { statusDetails: () => ({ recording: { ...this.recordingStatus(), journal: this.recorder?.stats().journal ?? null }, otlpExport: this.otlpExport.status() }) }
     ]
