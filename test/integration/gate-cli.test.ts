@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { closedPort, decide, gate, json, lanAddress, pendingGates, requireBuild, rpc, startServe, tempDir, waitForGate, type ServeProcess } from './cli/serve-process'
+import { closedPort, decide, gate, json, lanAddress, pendingGates, requireBuild, root, rpc, runNode, startServe, tempDir, waitForGate, type ServeProcess } from './cli/serve-process'
 
 let tmp: ReturnType<typeof tempDir>
 let vigil: ServeProcess
@@ -216,5 +216,42 @@ describe.skipIf(lan === null)('vigil gate: a Vigil on another machine, with an i
     expect(done.code).toBe(3)
     expect(done.stderr).toMatch(reason)
     expect((await pendingGates(remote.local)).length).toBe(before)
+  })
+})
+
+describe('the Claude Code PreToolUse hook example (examples/hooks/vigil-pretooluse.mjs)', () => {
+  const hook = (stdin: string) => {
+    const child = runNode([join(root, 'examples/hooks/vigil-pretooluse.mjs')], { VIGIL_BIN: join(root, 'bin/vigil.js'), VIGIL_URL: vigil.url })
+    child.proc.stdin.end(stdin)
+    return child
+  }
+  const toolCall = (command: string) => JSON.stringify({ session_id: 's1', hook_event_name: 'PreToolUse', cwd: '/work/app', tool_name: 'Bash', tool_input: { command } })
+  const decisionOf = (stdout: string) => (JSON.parse(stdout) as { hookSpecificOutput: { hookEventName: string; permissionDecision: string; permissionDecisionReason: string } }).hookSpecificOutput
+
+  it('lets a harmless command through untouched, raising no gate', async () => {
+    const before = (await pendingGates(vigil.local)).length
+    const done = await hook(toolCall('ls -la')).done
+    expect(done).toMatchObject({ code: 0, stdout: '' })
+    expect((await pendingGates(vigil.local)).length).toBe(before)
+  })
+
+  it.each([
+    ['git push origin main', 'CONTINUE', undefined, 'allow', /approved this command/],
+    ['rm -rf build/', 'EXIT_EARLY', undefined, 'deny', /said no/],
+    ['git push --force origin main', 'EDIT', 'git push origin main', 'deny', /Run the edited command instead: git push origin main$/]
+  ])('asks in Vigil before `%s`; %s → %s', async (command, decision, revised, verdict, reason) => {
+    const child = hook(toolCall(command))
+    const pending = await waitForGate(vigil.local, (g) => g.taskOutput === command && g.source.label === 'Claude Code hook', child)
+    expect(pending.taskDescription).toMatch(/^Let the coding agent run (git push|rm -rf) in \/work\/app\?$/)
+    await decide(vigil.local, pending.reviewId, decision, revised)
+    const done = await child.done
+    expect(done.code).toBe(0)
+    expect(decisionOf(done.stdout)).toMatchObject({ hookEventName: 'PreToolUse', permissionDecision: verdict, permissionDecisionReason: expect.stringMatching(reason) })
+  })
+
+  it('fails closed: unreadable hook input exits 2 (Claude Code blocks the call)', async () => {
+    const done = await hook('not json').done
+    expect(done.code).toBe(2)
+    expect(done.stderr).toMatch(/blocking to be safe/)
   })
 })
