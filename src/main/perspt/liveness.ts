@@ -1,7 +1,7 @@
 // Is an agent writing the store right now? Answered without taking any lock: on Linux the kernel
 // lists every POSIX/OFD/flock lock in /proc/locks, and DuckDB's read-write open holds an fcntl lock on
 // the .db file for as long as the agent runs (spec §2.2).
-import { readFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
 import type { StoreLiveness } from '../../shared/model/sources'
 
 export interface LockEntry {
@@ -79,7 +79,9 @@ export async function lockState(
   if (isHeldInProcess(file)) return { liveness: 'live', holder: 'in-process' }
   let text: string
   try {
-    text = await readFile(procLocksPath, 'utf8')
+    // Synchronous: procfs is generated in memory and never waits on a disk, while an async read queues
+    // behind DuckDB's file work in libuv's thread pool (milliseconds per refresh on a busy store).
+    text = readFileSync(procLocksPath, 'utf8')
   } catch {
     return null
   }

@@ -98,10 +98,12 @@ export function changedBetween(
 const REFRESH_DEADLINE_MS = 15_000
 /**
  * Watch-driven refreshes start at most this often (a busy agent writes many times per commit), and
- * never sooner than the CPU the last one used (the whole process's, so background folds and checks
- * count too) divided by WATCH_CPU_SHARE after it started: refreshing then takes about a quarter of a
- * core however fast the agent commits (latest wins, no backlog). CPU time, not wall time: on a loaded
- * machine a refresh waits for a core far longer than it computes, and that wait costs nothing.
+ * never sooner than the CPU the last one used divided by WATCH_CPU_SHARE after it started: refreshing
+ * then takes about a quarter of a core however fast the agent commits (latest wins, no backlog). CPU
+ * time, not wall time: on a loaded machine a refresh waits for a core far longer than it computes, and
+ * that wait costs nothing. Capped by the refresh's wall time: the process's CPU meanwhile also holds a
+ * background fold on the other core (bounded by the fold size, see snapshot.ts), which must not hold
+ * the next refresh back.
  */
 const WATCH_MIN_GAP_MS = 100
 const WATCH_CPU_SHARE = 0.25
@@ -245,7 +247,9 @@ export class PersptStore {
           await call.catch(() => undefined)
           const took = performance.now() - started
           const cpu = process.cpuUsage(cpu0)
-          const cpuMs = (cpu.user + cpu.system) / 1000
+          // Never more than the refresh's own time: the process's CPU also counts a background fold
+          // running on the other core, whose cost is bounded by the fold size, not by this pace.
+          const cpuMs = Math.min(took, (cpu.user + cpu.system) / 1000)
           const rest = Math.min(WATCH_MAX_GAP_MS, Math.max(WATCH_MIN_GAP_MS, cpuMs / WATCH_CPU_SHARE)) - took
           if (rest > 0 && this.wakeAgain) await new Promise((r) => setTimeout(r, rest))
         } while (this.wakeAgain && !this.closed)
@@ -588,7 +592,12 @@ export class PersptStore {
     if (!this.snapshotter) {
       await mkdir(this.tmpRoot, { recursive: true })
       this.dir ??= await mkdtemp(join(this.tmpRoot, 'perspt-store-'))
-      this.snapshotter = new StoreSnapshotter({ sourcePath: this.path, tmpRoot: join(this.dir, `s${++this.snapshotters}`) })
+      this.snapshotter = new StoreSnapshotter({
+        sourcePath: this.path,
+        tmpRoot: join(this.dir, `s${++this.snapshotters}`),
+        // The copies views read from (the open one, and the one a query reopens): never folded under them.
+        holds: () => [this.openCopy?.dbPath, this.readFrom?.dbPath].filter((p): p is string => typeof p === 'string')
+      })
     }
     return this.snapshotter
   }

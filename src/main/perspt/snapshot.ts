@@ -6,7 +6,7 @@ import { constants } from 'node:fs'
 import { copyFile, link, mkdir, rm, stat, writeFile } from 'node:fs/promises'
 import type { BigIntStats } from 'node:fs'
 import { join } from 'node:path'
-import { buildBase, fingerprint, lastCommitEnd, mayChangeCatalog, readRange, rebase, scanCommitEnd, WAL_HEAD } from './wal-tail'
+import { buildBase, fingerprint, foldInPlace, lastCommitEnd, mayChangeCatalog, readRange, rebase, scanCommitEnd, WAL_HEAD } from './wal-tail'
 import type { TailBase } from './wal-tail'
 
 export interface SnapshotResult {
@@ -74,7 +74,9 @@ export interface TailStats {
   tail: number
   full: number
   bases: number
+  /** Tails folded into a new base (by a copy of the base, or in place into the spare: `foldsInPlace`). */
   rebases: number
+  foldsInPlace: number
   checks: number
   mismatches: number
   /** Why tail snapshots were turned off for this store (a mismatch or an unknown WAL format), or null. */
@@ -118,6 +120,9 @@ function consistentCopy(before: Sig, after: Sig): boolean {
   return after.wal !== null && before.wal.dev === after.wal.dev && before.wal.ino === after.wal.ino && after.wal.size >= before.wal.size
 }
 
+/** The `length` bytes of `bytes` just before `end` (a base's mark: the WAL bytes before its offset). */
+const markBefore = (bytes: Buffer, end: number, length: number): Buffer => Buffer.from(bytes.subarray(Math.max(0, end - length), end))
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 export class StoreSnapshotter {
@@ -133,17 +138,29 @@ export class StoreSnapshotter {
   lastBase: 'copied' | 'reused' | null = null
   /** How the last changed refresh was made: a full copy, or a tail replayed onto a private base. */
   lastMode: 'full' | 'tail' | null = null
-  readonly tailStats: TailStats = { tail: 0, full: 0, bases: 0, rebases: 0, checks: 0, mismatches: 0, disabled: null }
+  readonly tailStats: TailStats = { tail: 0, full: 0, bases: 0, rebases: 0, foldsInPlace: 0, checks: 0, mismatches: 0, disabled: null }
   private readonly tail: Required<TailOptions>
   private base: Base | null = null
+  /**
+   * The base before the current one (an older offset). Once no snapshot the owner holds is made from
+   * it, the next fold brings it up to date in place and it becomes the base: folds never copy a base,
+   * so their cost does not grow with the store.
+   */
+  private spare: Base | null = null
+  /** The snapshot copies (dbPaths) the owner has open or may reopen: a spare they share a file with is not folded. */
+  private readonly holds: (() => readonly string[]) | null
+  /** The base file each tail snapshot still around was made from (its .db is a hard link to it). */
+  private readonly madeFrom = new Map<string, string>()
   /** The one background job (building a base, folding a tail into a new one, or a check), if any. */
   private job: Promise<void> | null = null
   private lastCheck = 0
   private lastTailEnd = 0
 
-  constructor(opts: { sourcePath: string; tmpRoot: string; tail?: TailOptions }) {
+  constructor(opts: { sourcePath: string; tmpRoot: string; tail?: TailOptions; holds?: () => readonly string[] }) {
     this.sourcePath = opts.sourcePath
     this.tmpRoot = opts.tmpRoot
+    // Without a way to ask, every spare counts as held: folds copy the base.
+    this.holds = opts.holds ?? null
     this.tail = {
       enabled: opts.tail?.enabled ?? true,
       rebaseBytes: opts.tail?.rebaseBytes ?? DEFAULT_REBASE_BYTES,
@@ -171,9 +188,10 @@ export class StoreSnapshotter {
     this.disposed = true
     await this.chain
     await this.settled()
-    const dirs = [...this.leftovers, ...(this.current ? [this.current.dir] : []), ...(this.base ? [this.base.dir] : [])]
+    const dirs = [...this.leftovers, ...[this.current, this.base, this.spare].flatMap((x) => (x ? [x.dir] : []))]
     this.current = null
     this.base = null
+    this.spare = null
     this.leftovers = []
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }).catch(() => undefined)))
   }
@@ -252,9 +270,29 @@ export class StoreSnapshotter {
   }
 
   private dropBase(): void {
+    this.dropSpare()
     if (!this.base) return
     this.leftovers.push(this.base.dir)
     this.base = null
+  }
+
+  private dropSpare(): void {
+    if (!this.spare) return
+    this.leftovers.push(this.spare.dir)
+    this.spare = null
+  }
+
+  /**
+   * No snapshot the owner holds was made from the spare's file. Held copies may already be deleted
+   * (a copy is removed at the next refresh, while its reader still has it open), so this goes by what
+   * each snapshot was made from, not by the files.
+   */
+  private spareIsFree(spare: Base): boolean {
+    if (!this.holds) return false
+    const held = new Set(this.holds())
+    for (const path of this.madeFrom.keys()) if (!held.has(path) && path !== this.current?.dbPath) this.madeFrom.delete(path)
+    for (const path of held) if (this.madeFrom.get(path) === spare.dbPath) return false
+    return true
   }
 
   /**
@@ -322,6 +360,7 @@ export class StoreSnapshotter {
       prev !== null && continuous && this.lastMode === 'tail' && since >= 0 && since <= end && !mayChangeCatalog(tail.subarray(since, end)) ? prev.dbPath : null
     if (prev) this.leftovers.push(prev.dir)
     this.current = { dir, dbPath, sig: before, raw: false }
+    this.madeFrom.set(dbPath, base.dbPath)
     this.currentBase = base.dir
     this.lastTailEnd = base.offset + end
     this.lastMode = 'tail'
@@ -331,17 +370,19 @@ export class StoreSnapshotter {
     // A job may have swapped the base while this refresh ran: fold or check only the current one.
     if (this.base !== base) return { changed: true, dbPath, continuous, sameCatalogAs }
     if (!this.job && end >= this.tail.rebaseBytes) {
-      const mark = Buffer.from(bytes.subarray(end, end + base.mark.length))
-      this.startJob('rebase', async () => {
-        const next = await rebase(base, join(this.tmpRoot, `base-${process.pid}-${++this.counter}`), wal, base.offset + end)
-        if (this.base !== base || this.disposed) {
-          await rm(next.dir, { recursive: true, force: true })
-          return
-        }
-        this.dropBase()
-        this.base = { ...next, db: base.db, wal: base.wal, mark }
-        this.tailStats.rebases++
-      })
+      const to = base.offset + end
+      const spare = this.spare
+      if (spare && this.spareIsFree(spare)) this.startJob('folding a tail in place', () => this.foldSpare(spare, base, to))
+      else {
+        this.startJob('rebase', async () => {
+          const next = await rebase(base, join(this.tmpRoot, `base-${process.pid}-${++this.counter}`), wal, to)
+          if (this.base !== base || this.disposed) {
+            await rm(next.dir, { recursive: true, force: true })
+            return
+          }
+          this.promote({ ...next, db: base.db, wal: base.wal, mark: markBefore(bytes, base.mark.length + end, MARK_BYTES) })
+        })
+      }
     } else if (!this.job && this.tail.checkEveryMs > 0 && Date.now() - this.lastCheck >= this.tail.checkEveryMs) {
       await this.startCheck(base)
     }
@@ -349,6 +390,46 @@ export class StoreSnapshotter {
   }
 
   private currentBase: string | null = null
+
+  /** `next` becomes the base; the base it replaces becomes the spare (the spare before it is dropped). */
+  private promote(next: Base): void {
+    const old = this.base
+    this.dropSpare()
+    this.base = next
+    this.spare = old
+    this.tailStats.rebases++
+  }
+
+  /**
+   * Brings the spare (an older offset of the same WAL) up to `to` in place: the agent WAL's bytes from
+   * its offset, checked to continue the very bytes it was built from and to change rows only.
+   */
+  private async foldSpare(spare: Base, base: Base, to: number): Promise<void> {
+    const walPath = `${this.sourcePath}.wal`
+    const from = spare.offset - spare.mark.length
+    const bytes = await readRange(walPath, from, to - from)
+    const tail = bytes.subarray(spare.mark.length)
+    const sound = bytes.length === to - from && bytes.subarray(0, spare.mark.length).equals(spare.mark) && lastCommitEnd(tail) === tail.length && !mayChangeCatalog(tail)
+    if (!sound || this.spare !== spare || this.base !== base || this.disposed) {
+      if (this.spare === spare) this.dropSpare()
+      return
+    }
+    // From here the spare's file is being rewritten: whatever happens, it is not the spare any more.
+    this.spare = null
+    let folded: TailBase
+    try {
+      folded = await foldInPlace(spare, tail, to)
+    } catch (err) {
+      this.leftovers.push(spare.dir)
+      throw err
+    }
+    if (this.base !== base || this.disposed) {
+      this.leftovers.push(spare.dir)
+      return
+    }
+    this.promote({ ...folded, db: base.db, wal: base.wal, mark: markBefore(bytes, bytes.length, MARK_BYTES) })
+    this.tailStats.foldsInPlace++
+  }
 
   /** Runs `work` in the background (one job at a time); a failure only costs the optimisation. */
   private startJob(what: string, work: () => Promise<void>): void {

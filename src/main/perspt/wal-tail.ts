@@ -202,6 +202,17 @@ export async function rebase(base: TailBase, dir: string, tailWal: Buffer, offse
   return { dir, dbPath, offset }
 }
 
+/**
+ * Folds the agent WAL's bytes `tail` (from `base.offset` to the end of a transaction) into `base` in
+ * place: no copy of the base, so the cost of a fold does not grow with the store (the checkpoint
+ * rewrites only the last row group of each table the tail touched). The base must not be open anywhere.
+ */
+export async function foldInPlace(base: TailBase, tail: Uint8Array, offset: number): Promise<TailBase> {
+  await writeFile(`${base.dbPath}.wal`, Buffer.concat([WAL_HEAD, tail]))
+  await checkpoint(base.dbPath)
+  return { dir: base.dir, dbPath: base.dbPath, offset }
+}
+
 async function checkpoint(dbPath: string): Promise<void> {
   await attached(dbPath, `ROW_GROUP_SIZE ${BASE_ROW_GROUP_ROWS}`, async (con) => {
     await con.run('CHECKPOINT private_copy')

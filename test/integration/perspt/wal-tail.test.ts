@@ -60,8 +60,8 @@ async function newStore() {
   return { dir, db }
 }
 
-function snapper(dir: string, db: string, tail: { checkEveryMs?: number; rebaseBytes?: number; enabled?: boolean } = {}) {
-  const s = new StoreSnapshotter({ sourcePath: db, tmpRoot: join(dir, `tmp-${snappers.length}`), tail: { checkEveryMs: 0, ...tail } })
+function snapper(dir: string, db: string, tail: { checkEveryMs?: number; rebaseBytes?: number; enabled?: boolean } = {}, holds?: () => string[]) {
+  const s = new StoreSnapshotter({ sourcePath: db, tmpRoot: join(dir, `tmp-${snappers.length}`), tail: { checkEveryMs: 0, ...tail }, holds })
   snappers.push(s)
   return s
 }
@@ -312,6 +312,68 @@ describe('tail snapshots', () => {
     expect(s.tailStats.rebases).toBeGreaterThan(1)
     await agent.quit()
   }, 60_000)
+})
+
+describe('folds in place', () => {
+  it('fold the spare base in place (no copy) once no held snapshot shares its file, and stay exact through UPDATEs and DELETEs', async () => {
+    const { dir, db } = await newStore()
+    const agent = await startSqlAgent(db)
+    await agent.sql(
+      "INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, status) VALUES ('f1', 'fold', '/w', ''::BLOB, '', 'RUNNING')",
+      "INSERT INTO budget_envelopes (session_id, max_steps, steps_used) VALUES ('f1', 100, 0)",
+      "INSERT INTO provisional_branches (branch_id, session_id, node_id, parent_node_id, state) VALUES ('fb', 'f1', 'n1', 'root', 'active')"
+    )
+    // The owner holds the latest snapshot only, as PersptStore does once it has read it.
+    let held: string[] = []
+    // Five rows stay below the fold size, fifteen go past it.
+    const s = snapper(dir, db, { rebaseBytes: 6000 }, () => held)
+    await withBase(s)
+    const baseFiles = new Set<string>()
+    for (let round = 0; round < 8; round++) {
+      // Below the fold size: a tail snapshot only, which the owner then holds instead of the previous one.
+      await agent.sql(...Array.from({ length: 5 }, (_, i) => llmRow('f1', round * 100 + 50 + i)))
+      held = [(await s.refresh()).dbPath]
+      await agent.sql(
+        ...Array.from({ length: 10 }, (_, i) => llmRow('f1', round * 100 + i)),
+        `UPDATE budget_envelopes SET steps_used = ${round + 1} WHERE session_id = 'f1'`,
+        // Rows folded into the spare at an earlier round are updated and deleted by later WAL bytes.
+        round > 1 ? `DELETE FROM llm_requests WHERE node_id = 'n${(round - 2) * 100 + 3}'` : 'SELECT 1',
+        round > 1 ? `UPDATE llm_requests SET tokens_out = ${round} WHERE node_id = 'n${(round - 2) * 100 + 7}'` : 'SELECT 1',
+        `UPDATE provisional_branches SET state = 'r${round}' WHERE branch_id = 'fb'`
+      )
+      const snap = await s.refresh()
+      held = [snap.dbPath]
+      expect(s.lastMode).toBe('tail')
+      expect(await fingerprint(snap.dbPath)).toBe(await truth(dir, db))
+      await s.settled()
+      baseFiles.add(s['base']!.dbPath)
+    }
+    expect(s.tailStats.foldsInPlace).toBeGreaterThan(1)
+    // One copy made the first spare; every later fold reused one of the two base files.
+    expect(s.tailStats.rebases - s.tailStats.foldsInPlace).toBe(1)
+    expect(baseFiles.size).toBe(2)
+    await agent.quit()
+  }, 90_000)
+
+  it('never folds a spare a held snapshot still shares: the fold copies instead', async () => {
+    const { dir, db } = await newStore()
+    const agent = await startSqlAgent(db)
+    await agent.sql("INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, status) VALUES ('h1', 'held', '/w', ''::BLOB, '', 'RUNNING')")
+    const held: string[] = []
+    const s = snapper(dir, db, { rebaseBytes: 4096 }, () => held)
+    await withBase(s)
+    for (let round = 0; round < 4; round++) {
+      await agent.sql(...Array.from({ length: 10 }, (_, i) => llmRow('h1', round * 100 + i)))
+      const snap = await s.refresh()
+      // The owner keeps every snapshot it was given open (and so every base they were made from).
+      held.push(snap.dbPath)
+      expect(await fingerprint(snap.dbPath)).toBe(await truth(dir, db))
+      await s.settled()
+    }
+    expect(s.tailStats.rebases).toBeGreaterThan(1)
+    expect(s.tailStats.foldsInPlace).toBe(0)
+    await agent.quit()
+  }, 90_000)
 })
 
 describe('lastCommitEnd', () => {
