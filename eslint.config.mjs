@@ -70,6 +70,19 @@ export default tseslint.config(
     }
   },
   {
+    // The agent SDK (vigil-agent-tower/sdk): plain Node, `ws` and src/shared only.
+    files: ['src/sdk/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [ELECTRON],
+          patterns: [...electronPatterns, { group: ['../main', '../main/**', '../preload', '../preload/**', '../renderer', '../renderer/**'], message: 'The SDK imports only ws, Node built-ins and src/shared.' }]
+        }
+      ]
+    }
+  },
+  {
     files: ['test/**', 'bench/**'],
     ignores: ['test/e2e-electron/**'],
     rules: {

@@ -61,6 +61,18 @@ describe('vigil gate: one exit code per outcome', () => {
     expect(done.stdout).toBe('feature/better-name')
   })
 
+  it('a large edited text (3 MB) reaches stdout whole through a pipe before the CLI exits', async () => {
+    const big = Array.from({ length: 60_000 }, (_, i) => `line ${i} ${'x'.repeat(40)}`).join('\n')
+    const q = question('Big edit?')
+    const child = gate([q, '--output', 'short', '--url', vigil.url])
+    const pending = await waitForGate(vigil.local, (g) => g.taskDescription === q, child)
+    await decide(vigil.local, pending.reviewId, 'EDIT', big)
+    const done = await child.done
+    expect(done.code).toBe(10)
+    expect(done.stdout.length).toBe(big.length)
+    expect(done.stdout === big).toBe(true)
+  })
+
   it('exit early: exits 11; --json prints the outcome as one JSON object', async () => {
     const q = question('rm -rf build/?')
     const child = gate([q, '--json', '--url', vigil.url])

@@ -145,6 +145,13 @@ async function reviewText(opts: GateOptions, io: GateIo): Promise<string> {
   return text
 }
 
+/** Writes and waits until the stream took it: the CLI exits right after, which would cut a large text sent to a pipe. */
+function writeAll(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  return new Promise((resolve) => {
+    stream.write(text, () => resolve())
+  })
+}
+
 /** What a finished gate means for the caller: its exit code, a word, and one line for people. */
 export function outcomeOf(body: Record<string, unknown>): { code: number; outcome: string; line: string } {
   const status = String(body.status ?? '')
@@ -173,7 +180,7 @@ export async function runGate(argv: readonly string[], io: GateIo = processIo())
   try {
     opts = parseGateArgs(argv, io.env)
     if (opts === null) {
-      io.stdout.write(GATE_USAGE)
+      await writeAll(io.stdout, GATE_USAGE)
       return 0
     }
     if (opts.tokenFile !== null) token = readSecretFile(opts.tokenFile)
@@ -284,13 +291,14 @@ export async function runGate(argv: readonly string[], io: GateIo = processIo())
         writeFileSync(opts.editTo, revised)
       } catch (err) {
         say(`approved with an edit, but cannot write --edit-to ${opts.editTo} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the edited text follows on stdout`)
-        io.stdout.write(revised)
+        await writeAll(io.stdout, revised)
         return GATE_EXIT.edited
       }
     }
     say(result.line + (result.code === GATE_EXIT.edited && opts.editTo !== null ? `; edited text written to ${opts.editTo}` : ''))
     if (opts.json) {
-      io.stdout.write(
+      await writeAll(
+        io.stdout,
         JSON.stringify({
           reviewId: gate.id,
           outcome: result.outcome,
@@ -305,7 +313,7 @@ export async function runGate(argv: readonly string[], io: GateIo = processIo())
         }) + '\n'
       )
     } else if (result.code === GATE_EXIT.edited && revised !== null && opts.editTo === null) {
-      io.stdout.write(revised)
+      await writeAll(io.stdout, revised)
     }
     return result.code
   } catch (err) {
