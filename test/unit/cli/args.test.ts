@@ -16,7 +16,10 @@ describe('vigil command line', () => {
       ingressTokenFile: null,
       reviewerTokenFile: null,
       insecure: false,
-      allowOrigins: []
+      allowOrigins: [],
+      otlpEndpoint: null,
+      otlpProtocol: 'http/protobuf',
+      otlpHeaders: {}
     })
     expect(DEFAULT_PORT).toBe(7400)
   })

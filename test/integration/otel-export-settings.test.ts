@@ -1,0 +1,126 @@
+// The desktop setting "Forward runs to an OpenTelemetry collector": AppSettings (real files; the embedded
+// server is a fake) behind a real VigilService — validated, kept in preferences.json, applied at once
+// (a run then reaches the collector stub), shown with the exporter's state; refused from a browser;
+// read-only in vigil serve.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { VigilService } from '../../src/main/core/vigil-service'
+import { AppSettings, ServeSettings, withoutSettingsWrites, type ServerControl, type ServerState } from '../../src/main/settings/app-settings'
+import { chooseSecretStore } from '../../src/main/settings/secret-store'
+import { envelope, realisticRun, SVC_A } from '../unit/hub/frames'
+import { decodeTraceRequest, spansOf } from '../unit/otel-export/proto-decode'
+
+const off: ServerState = { running: false, url: null, problem: 'not started' }
+const server: ServerControl = { apply: async () => off, stop: async () => off, state: () => off }
+
+let collector: Server
+let collectorUrl: string
+const bodies: Buffer[] = []
+let dir: string
+let service: VigilService | null = null
+
+beforeAll(async () => {
+  collector = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      bodies.push(Buffer.concat(chunks))
+      res.writeHead(200).end()
+    })
+  })
+  await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r))
+  collectorUrl = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`
+})
+afterAll(async () => {
+  collector.closeAllConnections()
+  await new Promise<void>((r) => collector.close(() => r()))
+})
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vigil-otel-settings-'))
+})
+afterEach(async () => {
+  await service?.close()
+  service = null
+  rmSync(dir, { recursive: true, force: true })
+})
+
+function desktop(): { settings: AppSettings; vigil: VigilService } {
+  const settings = new AppSettings({ dataDir: dir, env: {}, secrets: chooseSecretStore(dir, null), loginItem: { supported: false, get: () => false, set: () => undefined }, server })
+  const vigil = new VigilService({ mode: 'desktop', version: '0.0.0-test', tmpRoot: join(dir, 'tmp'), settings })
+  vigil.applyOtlpSettings()
+  service = vigil
+  return { settings, vigil }
+}
+
+async function refusal(p: Promise<unknown>): Promise<{ code: string; message: string }> {
+  return p.then(
+    () => {
+      throw new Error('expected a refusal')
+    },
+    (err: { code: string; message: string }) => err
+  )
+}
+
+describe('desktop setting: forward runs to an OpenTelemetry collector', () => {
+  it('is off by default; a URL is checked, saved, applied at once, and a run then reaches the collector', async () => {
+    const { vigil } = desktop()
+    expect((await vigil.getSettings()).otlpExport).toMatchObject({ endpoint: null, lockedBy: null, status: { state: 'off', url: null } })
+
+    const bad = await refusal(vigil.updateSettings({ otlpEndpoint: 'localhost:4318' }))
+    expect(bad.code).toBe('bad-request')
+    expect(bad.message).toMatch(/http:\/\/ or https:\/\//)
+    expect((await vigil.getSettings()).otlpExport?.endpoint).toBeNull()
+
+    const view = await vigil.updateSettings({ otlpEndpoint: ` ${collectorUrl} `, otlpProtocol: 'http/protobuf' })
+    expect(view.otlpExport).toMatchObject({ endpoint: collectorUrl, protocol: 'http/protobuf', status: { state: 'idle', url: `${collectorUrl}/v1/traces` } })
+    expect(JSON.parse(readFileSync(join(dir, 'preferences.json'), 'utf8'))).toMatchObject({ otlpEndpoint: collectorUrl, otlpProtocol: 'http/protobuf' })
+
+    const before = bodies.length
+    let seq = 0
+    for (const m of realisticRun('e-settings')) expect(vigil.hub.ingestEnvelope(envelope(SVC_A, ++seq, '2026-03-05T14:00:00Z', m))).toBe(true)
+    const end = Date.now() + 10_000
+    while ((await vigil.getSettings()).otlpExport?.status.sent !== 16) {
+      if (Date.now() > end) throw new Error('the run never reached the collector')
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    const spans = bodies.slice(before).flatMap((b) => spansOf(decodeTraceRequest(b)))
+    expect(spans.filter((s) => s.parentSpanId === '').map((s) => s.attributes.find((a) => a.key === 'agentensemble.ensemble.id')?.value.stringValue)).toEqual(['e-settings'])
+    expect((await vigil.getSettings()).otlpExport?.status).toMatchObject({ state: 'connected', runsExported: 1, dropped: 0 })
+
+    // Turned off: state off, and what is saved says so.
+    const offView = await vigil.updateSettings({ otlpEndpoint: '' })
+    expect(offView.otlpExport).toMatchObject({ endpoint: null, status: { state: 'off' } })
+    expect(JSON.parse(readFileSync(join(dir, 'preferences.json'), 'utf8')).otlpEndpoint).toBe('')
+  })
+
+  it('is remembered: a new start forwards to the saved endpoint', async () => {
+    const first = desktop()
+    await first.vigil.updateSettings({ otlpEndpoint: collectorUrl, otlpProtocol: 'http/json' })
+    await first.vigil.close()
+    service = null
+    const { vigil } = desktop()
+    expect((await vigil.getSettings()).otlpExport).toMatchObject({ endpoint: collectorUrl, protocol: 'http/json', status: { state: 'idle' } })
+  })
+
+  it('cannot be changed from a browser on the desktop’s server', async () => {
+    const { vigil } = desktop()
+    const browser = withoutSettingsWrites(vigil)
+    expect((await refusal(browser.updateSettings({ otlpEndpoint: collectorUrl }))).code).toBe('forbidden')
+    expect((await browser.getSettings()).otlpExport?.endpoint).toBeNull()
+  })
+
+  it('in vigil serve it is the --otlp-endpoint flag, read-only, headers by name only', async () => {
+    const settings = new ServeSettings({ mode: 'web', host: '127.0.0.1', port: 0, passwordSource: null, ingressTokenSource: null, dataDir: dir, otlpExport: { endpoint: collectorUrl, protocol: 'http/protobuf', headers: { authorization: 'Bearer hidden-value' } } })
+    const vigil = new VigilService({ mode: 'web', version: '0.0.0-test', tmpRoot: join(dir, 'tmp'), settings })
+    service = vigil
+    vigil.applyOtlpSettings()
+    const view = await vigil.getSettings()
+    expect(view.otlpExport).toMatchObject({ endpoint: collectorUrl, headerNames: ['authorization'], lockedBy: expect.stringContaining('--otlp-endpoint') })
+    expect(JSON.stringify(view)).not.toContain('hidden-value')
+    expect((await refusal(vigil.updateSettings({ otlpEndpoint: '' }))).code).toBe('forbidden')
+  })
+})
