@@ -3,21 +3,9 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { closedPort, decide, gate, json, lanAddress, pendingGates, requireBuild, root, rpc, runNode, startServe, tempDir, waitForGate, type ServeProcess } from './cli/serve-process'
+import { closedPort, decide, gate, json, lanAddress, pendingGates, restartOnPort, root, rpc, runNode, serveForFile, startServe, waitForGate, type ServeProcess } from './cli/serve-process'
 
-let tmp: ReturnType<typeof tempDir>
-let vigil: ServeProcess
-
-beforeAll(async () => {
-  requireBuild()
-  tmp = tempDir('vigil-gate-')
-  vigil = await startServe(join(tmp.dir, 'data'))
-}, 40_000)
-
-afterAll(async () => {
-  await vigil?.stop()
-  tmp?.remove()
-})
+const suite = serveForFile('vigil-gate-')
 
 /** A question no other test uses, so parallel gates never mix. */
 let n = 0
@@ -25,13 +13,13 @@ const question = (what: string) => `${what} #${++n} (${Date.now()})`
 
 describe('vigil gate: one exit code per outcome', () => {
   it('approve: exits 0, the gate carries the question and the --output-file text', async () => {
-    const file = join(tmp.dir, 'CHANGELOG.md')
+    const file = join(suite.dir, 'CHANGELOG.md')
     writeFileSync(file, '## 2.4\n- fix login\n- faster search\n')
     const q = question('Deploy 2.4 to prod?')
-    const child = gate([q, '--output-file', file, '--timeout', '5m', '--url', vigil.url])
-    const pending = await waitForGate(vigil.local, (g) => g.taskDescription === q, child)
+    const child = gate([q, '--output-file', file, '--timeout', '5m', '--url', suite.vigil.url])
+    const pending = await waitForGate(suite.vigil.local, (g) => g.taskDescription === q, child)
     expect(pending).toMatchObject({ taskOutput: '## 2.4\n- fix login\n- faster search\n', timeoutMs: 300_000, onTimeout: 'EXIT_EARLY', source: { kind: 'api', label: 'vigil gate' } })
-    await decide(vigil.local, pending.reviewId, 'CONTINUE')
+    await decide(suite.vigil.local, pending.reviewId, 'CONTINUE')
     const done = await child.done
     expect(done.code).toBe(0)
     expect(done.stdout).toBe('')
@@ -39,11 +27,11 @@ describe('vigil gate: one exit code per outcome', () => {
   })
 
   it('edit with --edit-to: exits 10 and writes the edited text to the file, nothing on stdout', async () => {
-    const target = join(tmp.dir, 'edited.txt')
+    const target = join(suite.dir, 'edited.txt')
     const q = question('Send this reply?')
-    const child = gate([q, '--output', 'Dear customer, no.', '--edit-to', target, '--url', vigil.url])
-    const pending = await waitForGate(vigil.local, (g) => g.taskDescription === q, child)
-    await decide(vigil.local, pending.reviewId, 'EDIT', 'Dear customer,\nyes — with ümlauts.\n')
+    const child = gate([q, '--output', 'Dear customer, no.', '--edit-to', target, '--url', suite.vigil.url])
+    const pending = await waitForGate(suite.vigil.local, (g) => g.taskDescription === q, child)
+    await decide(suite.vigil.local, pending.reviewId, 'EDIT', 'Dear customer,\nyes — with ümlauts.\n')
     const done = await child.done
     expect(done.code).toBe(10)
     expect(readFileSync(target, 'utf8')).toBe('Dear customer,\nyes — with ümlauts.\n')
@@ -53,9 +41,9 @@ describe('vigil gate: one exit code per outcome', () => {
 
   it('edit without --edit-to: the edited text is all of stdout', async () => {
     const q = question('Rename the branch?')
-    const child = gate([q, '--output', 'feature/x', '--url', vigil.url])
-    const pending = await waitForGate(vigil.local, (g) => g.taskDescription === q, child)
-    await decide(vigil.local, pending.reviewId, 'EDIT', 'feature/better-name')
+    const child = gate([q, '--output', 'feature/x', '--url', suite.vigil.url])
+    const pending = await waitForGate(suite.vigil.local, (g) => g.taskDescription === q, child)
+    await decide(suite.vigil.local, pending.reviewId, 'EDIT', 'feature/better-name')
     const done = await child.done
     expect(done.code).toBe(10)
     expect(done.stdout).toBe('feature/better-name')
@@ -64,9 +52,9 @@ describe('vigil gate: one exit code per outcome', () => {
   it('a large edited text (3 MB) reaches stdout whole through a pipe before the CLI exits', async () => {
     const big = Array.from({ length: 60_000 }, (_, i) => `line ${i} ${'x'.repeat(40)}`).join('\n')
     const q = question('Big edit?')
-    const child = gate([q, '--output', 'short', '--url', vigil.url])
-    const pending = await waitForGate(vigil.local, (g) => g.taskDescription === q, child)
-    await decide(vigil.local, pending.reviewId, 'EDIT', big)
+    const child = gate([q, '--output', 'short', '--url', suite.vigil.url])
+    const pending = await waitForGate(suite.vigil.local, (g) => g.taskDescription === q, child)
+    await decide(suite.vigil.local, pending.reviewId, 'EDIT', big)
     const done = await child.done
     expect(done.code).toBe(10)
     expect(done.stdout.length).toBe(big.length)
@@ -75,9 +63,9 @@ describe('vigil gate: one exit code per outcome', () => {
 
   it('exit early: exits 11; --json prints the outcome as one JSON object', async () => {
     const q = question('rm -rf build/?')
-    const child = gate([q, '--json', '--url', vigil.url])
-    const pending = await waitForGate(vigil.local, (g) => g.taskDescription === q, child)
-    await decide(vigil.local, pending.reviewId, 'EXIT_EARLY')
+    const child = gate([q, '--json', '--url', suite.vigil.url])
+    const pending = await waitForGate(suite.vigil.local, (g) => g.taskDescription === q, child)
+    await decide(suite.vigil.local, pending.reviewId, 'EXIT_EARLY')
     const done = await child.done
     expect(done.code).toBe(11)
     expect(JSON.parse(done.stdout)).toMatchObject({ reviewId: pending.reviewId, outcome: 'exit-early', exitCode: 11, status: 'DECIDED', decision: 'EXIT_EARLY', decidedBy: 'local (no password)', surface: 'api' })
@@ -90,29 +78,29 @@ describe('vigil gate: one exit code per outcome', () => {
   ] as const)('timeout with --on-timeout %s: Vigil applies it at the deadline, exit %i', async (action, code, word, outcome) => {
     const q = question(`Nobody answers (${action})`)
     const started = Date.now()
-    const done = await gate([q, '--timeout', '700ms', '--on-timeout', action, '--json', '--url', vigil.url]).done
+    const done = await gate([q, '--timeout', '700ms', '--on-timeout', action, '--json', '--url', suite.vigil.url]).done
     expect(done.code).toBe(code)
     expect(Date.now() - started).toBeGreaterThanOrEqual(700)
     expect(JSON.parse(done.stdout)).toMatchObject({ status: 'TIMED_OUT', decision: word, outcome, exitCode: code })
     // Vigil's history says the same (the reviewer's view of that gate).
     const id = (JSON.parse(done.stdout) as { reviewId: string }).reviewId
-    const seen = await json('GET', `${vigil.local}/api/reviews/${id}`)
+    const seen = await json('GET', `${suite.vigil.local}/api/reviews/${id}`)
     expect(seen.body).toMatchObject({ status: 'TIMED_OUT', onTimeout: word, outcome: { decision: word, surface: 'timeout' } })
   })
 
   it('SIGINT withdraws the gate it raised (no orphan in the inbox) and exits 130', async () => {
     const q = question('Interrupted?')
-    const child = gate([q, '--url', vigil.url])
-    const pending = await waitForGate(vigil.local, (g) => g.taskDescription === q, child)
+    const child = gate([q, '--url', suite.vigil.url])
+    const pending = await waitForGate(suite.vigil.local, (g) => g.taskDescription === q, child)
     child.proc.kill('SIGINT')
     const done = await child.done
     expect(done.code).toBe(130)
     expect(done.stderr).toContain(`gate ${pending.reviewId} withdrawn`)
-    expect((await pendingGates(vigil.local)).some((g) => g.reviewId === pending.reviewId)).toBe(false)
-    const seen = await json('GET', `${vigil.local}/api/reviews/${pending.reviewId}`)
+    expect((await pendingGates(suite.vigil.local)).some((g) => g.reviewId === pending.reviewId)).toBe(false)
+    const seen = await json('GET', `${suite.vigil.local}/api/reviews/${pending.reviewId}`)
     expect(seen.body).toMatchObject({ status: 'CANCELLED', outcome: { decision: null, surface: 'agent', note: expect.stringMatching(/Withdrawn by the agent/) } })
     // A reviewer deciding it now learns it was withdrawn.
-    const late = await json('POST', `${vigil.local}/api/reviews/${pending.reviewId}`, { decision: 'CONTINUE' })
+    const late = await json('POST', `${suite.vigil.local}/api/reviews/${pending.reviewId}`, { decision: 'CONTINUE' })
     expect(late.status).toBe(409)
   })
 
@@ -147,7 +135,7 @@ describe('vigil gate: one exit code per outcome', () => {
 
 describe('vigil gate: a dropped connection', () => {
   it('waits again for the same gate after Vigil restarts, never raising a second one', async () => {
-    const data = join(tmp.dir, 'restart-data')
+    const data = join(suite.dir, 'restart-data')
     let server = await startServe(data)
     const port = server.port
     const q = question('Survive a restart?')
@@ -155,15 +143,7 @@ describe('vigil gate: a dropped connection', () => {
     const pending = await waitForGate(server.local, (g) => g.taskDescription === q, child)
     await server.stop('SIGTERM')
     // Same data folder (its gate journal), same port: the gate is restored pending.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        server = await startServe(data, [], port)
-        break
-      } catch (err) {
-        if (attempt >= 20) throw err
-        await new Promise((r) => setTimeout(r, 250))
-      }
-    }
+    server = await restartOnPort(data, port)
     try {
       const gates = await pendingGates(server.local)
       expect(gates.map((g) => g.reviewId)).toEqual([pending.reviewId])
@@ -190,11 +170,11 @@ describe.skipIf(lan === null)('vigil gate: a Vigil on another machine, with an i
   let wrongFile: string
 
   beforeAll(async () => {
-    tokenFile = join(tmp.dir, 'token')
-    wrongFile = join(tmp.dir, 'wrong-token')
+    tokenFile = join(suite.dir, 'token')
+    wrongFile = join(suite.dir, 'wrong-token')
     writeFileSync(tokenFile, 'right-token-0123456789\n')
     writeFileSync(wrongFile, 'wrong-token-0123456789\n')
-    remote = await startServe(join(tmp.dir, 'remote-data'), ['--host', '0.0.0.0', '--ingress-token-file', tokenFile])
+    remote = await startServe(join(suite.dir, 'remote-data'), ['--host', '0.0.0.0', '--ingress-token-file', tokenFile])
   }, 40_000)
   afterAll(() => remote?.stop())
 
@@ -233,7 +213,7 @@ describe.skipIf(lan === null)('vigil gate: a Vigil on another machine, with an i
 
 describe('the Claude Code PreToolUse hook example (examples/hooks/vigil-pretooluse.mjs)', () => {
   const hook = (stdin: string) => {
-    const child = runNode([join(root, 'examples/hooks/vigil-pretooluse.mjs')], { VIGIL_BIN: join(root, 'bin/vigil.js'), VIGIL_URL: vigil.url })
+    const child = runNode([join(root, 'examples/hooks/vigil-pretooluse.mjs')], { VIGIL_BIN: join(root, 'bin/vigil.js'), VIGIL_URL: suite.vigil.url })
     child.proc.stdin.end(stdin)
     return child
   }
@@ -241,10 +221,10 @@ describe('the Claude Code PreToolUse hook example (examples/hooks/vigil-pretoolu
   const decisionOf = (stdout: string) => (JSON.parse(stdout) as { hookSpecificOutput: { hookEventName: string; permissionDecision: string; permissionDecisionReason: string } }).hookSpecificOutput
 
   it('lets a harmless command through untouched, raising no gate', async () => {
-    const before = (await pendingGates(vigil.local)).length
+    const before = (await pendingGates(suite.vigil.local)).length
     const done = await hook(toolCall('ls -la')).done
     expect(done).toMatchObject({ code: 0, stdout: '' })
-    expect((await pendingGates(vigil.local)).length).toBe(before)
+    expect((await pendingGates(suite.vigil.local)).length).toBe(before)
   })
 
   it.each([
@@ -253,9 +233,9 @@ describe('the Claude Code PreToolUse hook example (examples/hooks/vigil-pretoolu
     ['git push --force origin main', 'EDIT', 'git push origin main', 'deny', /Run the edited command instead: git push origin main$/]
   ])('asks in Vigil before `%s`; %s → %s', async (command, decision, revised, verdict, reason) => {
     const child = hook(toolCall(command))
-    const pending = await waitForGate(vigil.local, (g) => g.taskOutput === command && g.source.label === 'Claude Code hook', child)
+    const pending = await waitForGate(suite.vigil.local, (g) => g.taskOutput === command && g.source.label === 'Claude Code hook', child)
     expect(pending.taskDescription).toMatch(/^Let the coding agent run (git push|rm -rf) in \/work\/app\?$/)
-    await decide(vigil.local, pending.reviewId, decision, revised)
+    await decide(suite.vigil.local, pending.reviewId, decision, revised)
     const done = await child.done
     expect(done.code).toBe(0)
     expect(decisionOf(done.stdout)).toMatchObject({ hookEventName: 'PreToolUse', permissionDecision: verdict, permissionDecisionReason: expect.stringMatching(reason) })

@@ -7,31 +7,19 @@ import { writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect, ReviewTimeoutError } from '../../src/sdk'
 import type { RunDetail, RunSummary } from '../../src/shared/model/live'
-import { closedPort, decide, lanAddress, requireBuild, root, rpc, runNode, startServe, tempDir, waitForGate, type ServeProcess } from './cli/serve-process'
+import { closedPort, decide, lanAddress, restartOnPort, root, rpc, runNode, serveForFile, startServe, waitForGate, type ServeProcess } from './cli/serve-process'
 
-let tmp: ReturnType<typeof tempDir>
-let vigil: ServeProcess
+const suite = serveForFile('vigil-sdk-')
 
-beforeAll(async () => {
-  requireBuild()
-  tmp = tempDir('vigil-sdk-')
-  vigil = await startServe(join(tmp.dir, 'data'))
-}, 40_000)
-
-afterAll(async () => {
-  await vigil?.stop()
-  tmp?.remove()
-})
-
-const hubUrl = () => vigil.local.replace('http://', 'ws://')
+const hubUrl = () => suite.vigil.local.replace('http://', 'ws://')
 let n = 0
 const producer = (what: string) => `sdk-test-${what}-${++n}-${process.pid}`
 
 async function runOf(producerId: string): Promise<RunDetail> {
-  const runs = await rpc<RunSummary[]>(vigil.local, 'listRuns')
+  const runs = await rpc<RunSummary[]>(suite.vigil.local, 'listRuns')
   const summary = runs.find((r) => r.producerId === producerId)
   if (!summary) throw new Error(`no run for ${producerId}`)
-  return rpc<RunDetail>(vigil.local, 'getRun', [summary.runId])
+  return rpc<RunDetail>(suite.vigil.local, 'getRun', [summary.runId])
 }
 
 async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, what: string): Promise<T> {
@@ -53,7 +41,7 @@ describe('the example agent (examples/sdk-agent.mjs) end to end', () => {
   it('publishes its run with tasks, a tool call and an LLM call; gets the EDIT decided through the review API', async () => {
     const producerId = producer('example')
     const agent = runNode([join(root, 'examples/sdk-agent.mjs')], { VIGIL_URL: hubUrl(), VIGIL_PRODUCER_ID: producerId })
-    const gate = await waitForGate(vigil.local, (g) => g.source.producerId === producerId, agent)
+    const gate = await waitForGate(suite.vigil.local, (g) => g.source.producerId === producerId, agent)
     expect(gate).toMatchObject({ taskDescription: 'Publish these release notes?', timing: 'DURING_EXECUTION', timeoutMs: 300_000, onTimeout: 'EXIT_EARLY', source: { kind: 'hub' } })
     expect(gate.taskOutput).toBe('Release 2.4\n\n* fix login redirect\n* faster search\n* new export button')
 
@@ -80,7 +68,7 @@ describe('the example agent (examples/sdk-agent.mjs) end to end', () => {
     })
     expect(mid.iterations![0]!.messages.map((m) => m.role)).toEqual(['system', 'user'])
 
-    await decide(vigil.local, gate.reviewId, 'EDIT', 'Edited notes')
+    await decide(suite.vigil.local, gate.reviewId, 'EDIT', 'Edited notes')
     const done = await agent.done
     expect(done.code, done.stderr).toBe(0)
     const printed = JSON.parse(done.stdout.trim()) as { ensembleId: string; review: Record<string, unknown>; published: { chars: number }; stats: { dropped: number; sent: number } }
@@ -99,8 +87,8 @@ describe('the example agent (examples/sdk-agent.mjs) end to end', () => {
   it('stops when the reviewer says exit early: exit 3, the run ends USER_EXIT_EARLY without the last task', async () => {
     const producerId = producer('exit')
     const agent = runNode([join(root, 'examples/sdk-agent.mjs')], { VIGIL_URL: hubUrl(), VIGIL_PRODUCER_ID: producerId })
-    const gate = await waitForGate(vigil.local, (g) => g.source.producerId === producerId, agent)
-    await decide(vigil.local, gate.reviewId, 'EXIT_EARLY')
+    const gate = await waitForGate(suite.vigil.local, (g) => g.source.producerId === producerId, agent)
+    await decide(suite.vigil.local, gate.reviewId, 'EXIT_EARLY')
     const done = await agent.done
     expect(done.code).toBe(3)
     expect(JSON.parse(done.stdout.trim())).toMatchObject({ review: { decision: 'EXIT_EARLY', timedOut: false }, published: null })
@@ -167,7 +155,7 @@ describe('the SDK in-process', () => {
   })
 
   it('reconnects after Vigil restarts and still gets the decision of a review raised before', async () => {
-    const data = join(tmp.dir, 'restart-data')
+    const data = join(suite.dir, 'restart-data')
     let server = await startServe(data)
     const port = server.port
     const producerId = producer('reconnect')
@@ -177,15 +165,7 @@ describe('the SDK in-process', () => {
       const pending = run.review({ description: 'Across a restart?', output: 'v1', timeout: '2m' })
       const gate = await waitForGate(server.local, (g) => g.source.producerId === producerId)
       await server.stop('SIGTERM')
-      for (let attempt = 0; ; attempt++) {
-        try {
-          server = await startServe(data, [], port)
-          break
-        } catch (err) {
-          if (attempt >= 20) throw err
-          await new Promise((r) => setTimeout(r, 250))
-        }
-      }
+      server = await restartOnPort(data, port)
       // The SDK reconnects (backoff) and re-announces the review: the restored gate is connected again.
       await eventually(
         async () => (await rpc<{ pending: Array<{ id: string; connected: boolean }> }>(server.local, 'listReviews')).pending,
@@ -208,9 +188,9 @@ const lan = lanAddress()
 describe.skipIf(lan === null)('the SDK against a Vigil on another machine', () => {
   let remote: ServeProcess
   beforeAll(async () => {
-    const tokenFile = join(tmp.dir, 'ingress-token')
+    const tokenFile = join(suite.dir, 'ingress-token')
     writeFileSync(tokenFile, 'sdk-ingress-token-4711\n')
-    remote = await startServe(join(tmp.dir, 'remote-data'), ['--host', '0.0.0.0', '--ingress-token-file', tokenFile])
+    remote = await startServe(join(suite.dir, 'remote-data'), ['--host', '0.0.0.0', '--ingress-token-file', tokenFile])
   }, 40_000)
   afterAll(() => remote?.stop())
 

@@ -4,6 +4,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { networkInterfaces, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { afterAll, beforeAll } from 'vitest'
 
 export const root = resolve(__dirname, '../../..')
 export const bin = join(root, 'bin/vigil.js')
@@ -63,6 +64,41 @@ export async function startServe(dataDir: string, args: string[] = [], port = 0)
       const exited = new Promise<void>((r) => proc.once('exit', () => r()))
       proc.kill(signal)
       await exited
+    }
+  }
+}
+
+/** Starts `vigil serve` again on the port a stopped one had (its data folder keeps pending gates), retrying while the port is released. */
+export async function restartOnPort(dataDir: string, port: number): Promise<ServeProcess> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startServe(dataDir, [], port)
+    } catch (err) {
+      if (attempt >= 20) throw err
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  }
+}
+
+/** One `vigil serve` for a whole test file (started in beforeAll, stopped with its temp folder in afterAll). */
+export function serveForFile(prefix: string): { readonly dir: string; readonly vigil: ServeProcess } {
+  let tmp: ReturnType<typeof tempDir> | undefined
+  let vigil: ServeProcess | undefined
+  beforeAll(async () => {
+    requireBuild()
+    tmp = tempDir(prefix)
+    vigil = await startServe(join(tmp.dir, 'data'))
+  }, 40_000)
+  afterAll(async () => {
+    await vigil?.stop()
+    tmp?.remove()
+  })
+  return {
+    get dir() {
+      return tmp!.dir
+    },
+    get vigil() {
+      return vigil!
     }
   }
 }
