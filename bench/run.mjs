@@ -7,6 +7,7 @@ import { run as hubIngest } from './hub-ingest.mts'
 import { run as idleRss } from './idle-rss.mjs'
 import { run as liveLatency } from './live-latency.mts'
 import { run as liveSoak } from './live-soak.mts'
+import { run as otlpExport } from './otlp-export.mts'
 import { run as persptPace } from './perspt-pace.mts'
 import { run as persptViews } from './perspt-views.mts'
 import { run as reviewRoundtrip } from './review-roundtrip.mts'
@@ -22,7 +23,8 @@ const suites = {
   'durable-ingest': durableIngest,
   'live-latency': liveLatency,
   'live-soak': liveSoak,
-  'review-roundtrip': reviewRoundtrip
+  'review-roundtrip': reviewRoundtrip,
+  'otlp-export': otlpExport
 }
 const onlyWhenNamed = new Set(['live-soak', 'perspt-pace'])
 if (only && !(only in suites)) {

@@ -194,3 +194,13 @@ describe('OTLP protobuf encoder against the official OpenTelemetry JS SDK', () =
     expect(ours.resourceSpans[0]!.scopeSpans[0]!.spans.map(norm)).toEqual(sdk.resourceSpans[0]!.scopeSpans[0]!.spans.map(norm))
   })
 })
+
+describe('OTLP protobuf encoder: bad ids', () => {
+  it('refuses an id that is not hex instead of sending garbage', () => {
+    const good = sampleRequest()
+    for (const traceId of ['abc', 'zz'.repeat(16), `${'0'.repeat(30)}g1`]) {
+      const request: OtlpTraceRequest = { resourceSpans: [{ scopeSpans: [{ spans: [{ ...spansOf(good)[0]!, traceId }] }] }] }
+      expect(() => encodeTraceRequestProtobuf(request)).toThrow(/not a hex id/)
+    }
+  })
+})
