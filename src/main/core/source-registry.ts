@@ -64,7 +64,12 @@ export class SourceRegistry {
   private closed = false
 
   constructor(private readonly opts: SourceRegistryOptions) {
-    mkdirSync(opts.tmpRoot, { recursive: true })
+    try {
+      mkdirSync(opts.tmpRoot, { recursive: true })
+    } catch {
+      // A full or read-only temp folder must not stop Vigil: each store makes its folder when it
+      // first copies, and says there what is wrong with it (problems.ts "no-space", "private-folder").
+    }
     this.tracker = new RunTracker({
       onRunUpdated: (run) => this.coalescer.schedule(`run:${run.runId}`, () => opts.events.emit('run-updated', run), { urgent: this.progressed(run) }),
       onRunOps: (delta) => opts.events.runFeed.publish(delta, this.tracker.limits)

@@ -497,7 +497,13 @@ export class PersptStore {
     this.liveness = liveness
     const agentLive = this.liveness === 'live'
 
-    const snapshotter = await this.ensureSnapshotter()
+    let snapshotter: StoreSnapshotter
+    try {
+      snapshotter = await this.ensureSnapshotter()
+    } catch (err) {
+      if (abandoned()) return false
+      return this.failWith(fsProblemCode(err, this.tmpRoot), privateDetail(err, this.tmpRoot))
+    }
     let snap
     try {
       this.stage = 'snapshot'
@@ -510,7 +516,7 @@ export class PersptStore {
         if (this.rows === null) this.fail('busy')
         return false
       }
-      return this.failWith(fsProblemCode(err))
+      return this.failWith(fsProblemCode(err, this.tmpRoot), privateDetail(err, this.tmpRoot))
     }
 
     if (!snap.changed) {
@@ -575,8 +581,8 @@ export class PersptStore {
     this.onListed?.()
   }
 
-  private failWith(code: StoreProblemCode): false {
-    this.fail(code)
+  private failWith(code: StoreProblemCode, detail?: string): false {
+    this.fail(code, detail)
     return false
   }
 
@@ -584,7 +590,7 @@ export class PersptStore {
     this.failedCopy = dbPath
     if (err instanceof StoreProblemError) this.fail(err.code, err.detail)
     else if (err instanceof SnapshotBusyError) this.fail('busy')
-    else this.fail(fsProblemCode(err), err instanceof Error ? err.message : undefined)
+    else this.fail(fsProblemCode(err, this.tmpRoot), err instanceof Error ? err.message : undefined)
     return false
   }
 
@@ -703,6 +709,12 @@ async function readHead(path: string): Promise<Uint8Array> {
   } finally {
     await handle.close()
   }
+}
+
+/** For problems of the private folder: which folder (the user's path is in the message already). */
+function privateDetail(err: unknown, tmpRoot: string): string | undefined {
+  const code = fsProblemCode(err, tmpRoot)
+  return code === 'no-space' || code === 'private-folder' ? `folder ${tmpRoot}` : undefined
 }
 
 /** A SQL string literal. */

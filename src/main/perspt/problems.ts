@@ -1,5 +1,17 @@
 // User-facing problems of a Perspt store source: what happened and what to do next.
+import { accessSync, constants } from 'node:fs'
 import type { SourceProblem } from '../../shared/model/sources'
+
+/** A copy refused although its source can be read: the destination refused it. */
+function isReadable(path: unknown): boolean {
+  if (typeof path !== 'string') return false
+  try {
+    accessSync(path, constants.R_OK)
+    return true
+  } catch {
+    return false
+  }
+}
 
 export type StoreProblemCode =
   | 'not-found'
@@ -14,6 +26,8 @@ export type StoreProblemCode =
   | 'no-sessions-table'
   | 'busy'
   | 'read-failed'
+  | 'no-space'
+  | 'private-folder'
 
 export function storeProblem(code: StoreProblemCode, path: string, detail?: string): SourceProblem {
   const tail = detail ? ` (${detail})` : ''
@@ -84,6 +98,18 @@ export function storeProblem(code: StoreProblemCode, path: string, detail?: stri
         message: `${path} kept changing while Vigil copied it.`,
         hint: 'Vigil retries on the next poll; nothing to do unless this persists.'
       }
+    case 'no-space':
+      return {
+        code,
+        message: `No room to copy ${path} for reading: the disk of Vigil's private folder is full${tail}.`,
+        hint: 'Free space on that disk (or start Vigil with TMPDIR on a bigger one). Vigil retries by itself and keeps showing what it last read; the store is untouched.'
+      }
+    case 'private-folder':
+      return {
+        code,
+        message: `Vigil cannot write its private copy of ${path}: its private folder is not writable${tail}.`,
+        hint: 'Make that folder writable (or start Vigil with TMPDIR elsewhere). Vigil retries by itself; the store itself is never written.'
+      }
     case 'read-failed':
       return {
         code,
@@ -93,9 +119,24 @@ export function storeProblem(code: StoreProblemCode, path: string, detail?: stri
   }
 }
 
-/** Classifies an fs error from stat/copy of the user's file. */
-export function fsProblemCode(err: unknown): StoreProblemCode {
-  const code = (err as NodeJS.ErrnoException | null)?.code
+/**
+ * Classifies an fs error from stat/copy of the user's file. With `privateRoot` (Vigil's private copies
+ * live under it), errors writing there are told apart: Vigil only ever reads the user's file, so a full
+ * disk or a read-only file system is the private folder's, and so is a refusal naming a path in it.
+ */
+export function fsProblemCode(err: unknown, privateRoot?: string): StoreProblemCode {
+  const e = err as (NodeJS.ErrnoException & { dest?: string }) | null
+  const code = e?.code
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'no-space'
+  if (privateRoot !== undefined) {
+    const inPrivate = (p: unknown) => typeof p === 'string' && (p === privateRoot || p.startsWith(`${privateRoot}/`) || p.startsWith(`${privateRoot}\\`))
+    if (code === 'EROFS') return 'private-folder'
+    // A recursive mkdir on a read-only file system reports ENOENT for the first missing folder on the
+    // way to the private folder, not EROFS; mkdtemp then fails the same way inside it.
+    const onTheWay = (p: unknown) => typeof p === 'string' && (inPrivate(p) || privateRoot.startsWith(`${p}/`))
+    if (code === 'ENOENT' && (e?.syscall === 'mkdir' || e?.syscall === 'mkdtemp') && onTheWay(e?.path)) return 'private-folder'
+    if ((code === 'EACCES' || code === 'EPERM') && (inPrivate(e?.path) || inPrivate(e?.dest) || (e?.syscall === 'copyfile' && isReadable(e?.path)))) return 'private-folder'
+  }
   if (code === 'ENOENT' || code === 'ENOTDIR') return 'not-found'
   if (code === 'EACCES' || code === 'EPERM') return 'permission-denied'
   if (code === 'EISDIR') return 'is-directory'
