@@ -18,7 +18,10 @@
 //
 // Env: VIGIL_LATENCY_SECONDS (measured window per configuration, default 10), VIGIL_LATENCY_WARMUP_SECONDS
 // (default 3), VIGIL_LATENCY_RATES (default "1000,5000"), VIGIL_LATENCY_TABS (default all five),
-// VIGIL_LATENCY_MODES (default "deltas,refetch"), VIGIL_BENCH_ROOT (see below).
+// VIGIL_LATENCY_MODES (default "deltas,refetch"), VIGIL_BENCH_ROOT (see below), VIGIL_BENCH_BEFORE_ROOT:
+// another build (a copy made before a change, laid out like VIGIL_BENCH_ROOT) run by its own `vigil serve`
+// as mode `before` (its run page as shipped, deltas), measured right before the same configuration of
+// this build, so a change is compared with its baseline in the same run and under the same load.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -55,12 +58,13 @@ export interface Serve {
  * Starts the built CLI on a free port with its own data folder (recording on), like the e2e tests.
  * `prepareDataDir` runs before the start (e.g. to block the recording file).
  */
-export async function startServe(opts: { args?: string[]; nodeArgs?: string[]; prepareDataDir?: (dir: string) => void } = {}): Promise<Serve> {
+export async function startServe(opts: { args?: string[]; nodeArgs?: string[]; prepareDataDir?: (dir: string) => void; root?: string } = {}): Promise<Serve> {
   const { args: extraArgs = [], nodeArgs = [] } = opts
+  const root_ = opts.root ?? root
   const dataDir = mkdtempSync(join(tmpdir(), 'vigil-bench-live-'))
   opts.prepareDataDir?.(dataDir)
-  const proc = spawn(process.execPath, [...nodeArgs, join(root, 'bin/vigil.js'), 'serve', '--port', '0', '--no-default-store', '--data-dir', dataDir, ...extraArgs], {
-    cwd: root,
+  const proc = spawn(process.execPath, [...nodeArgs, join(root_, 'bin/vigil.js'), 'serve', '--port', '0', '--no-default-store', '--data-dir', dataDir, ...extraArgs], {
+    cwd: root_,
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let out = ''
@@ -505,7 +509,7 @@ async function cdpMetrics(page: Page): Promise<() => Promise<Record<string, numb
 }
 
 export const RUN_TABS = ['timeline', 'flow', 'conversation', 'tools', 'files'] as const
-export type Mode = 'deltas' | 'refetch'
+export type Mode = 'deltas' | 'refetch' | 'before'
 
 interface Measured {
   rate: number
@@ -623,8 +627,12 @@ export async function run(): Promise<void> {
   const warmup = Number(process.env.VIGIL_LATENCY_WARMUP_SECONDS ?? 3)
   const rates = (process.env.VIGIL_LATENCY_RATES ?? '1000,5000').split(',').map(Number)
   const tabs = (process.env.VIGIL_LATENCY_TABS ?? RUN_TABS.join(',')).split(',')
+  const beforeRoot = process.env.VIGIL_BENCH_BEFORE_ROOT
   const modes = (process.env.VIGIL_LATENCY_MODES ?? 'deltas,refetch').split(',') as Mode[]
+  if (beforeRoot && !modes.includes('before')) modes.unshift('before')
+  if (modes.includes('before') && !beforeRoot) throw new Error('mode "before" needs VIGIL_BENCH_BEFORE_ROOT (a copy of the build to compare with)')
   const serve = await startServe()
+  const beforeServe = beforeRoot ? await startServe({ root: beforeRoot }) : null
   const browser = await launchChromium()
   const results: Measured[] = []
   try {
@@ -632,12 +640,16 @@ export async function run(): Promise<void> {
     let n = 0
     for (const rate of rates) {
       for (const tab of tabs) {
-        for (const mode of modes) results.push(await measure(serve, browser, { rate, mode, tab, warmup, seconds, n: n++ }))
+        // Every other configuration runs its modes in the reverse order, so a load that rises or falls
+        // during the run does not always favour the same mode.
+        const order = n % (2 * modes.length) < modes.length ? modes : [...modes].reverse()
+        for (const mode of order) results.push(await measure(mode === 'before' ? beforeServe! : serve, browser, { rate, mode, tab, warmup, seconds, n: n++ }))
       }
     }
   } finally {
     await browser.close()
     await serve.stop()
+    await beforeServe?.stop()
   }
   for (const rate of rates) {
     for (const mode of modes) {

@@ -2,7 +2,9 @@
 // run once per batch; each window (a browser on /api/events, or a desktop window over IPC) gets only
 // those of the runs it watches, through a queue of its own:
 //  * ops wait in the window's queue while its transport is backed up (a browser's socket holds more
-//    than SEND_BACKLOG_BYTES unsent), and are sent at most every FLUSH_MS, one frame per run;
+//    than SEND_BACKLOG_BYTES unsent), and are sent at most every FLUSH_MS, one frame per run: at the
+//    end of the event-loop turn that produced them (so the ops of one ingest batch go together) when
+//    the last send is that old, else once it is;
 //  * the queue holds at most MAX_QUEUED_OPS ops and MAX_QUEUED_OP_BYTES of them (as JSON): past either,
 //    the run's queued ops and the new ones are
 //    dropped and counted, and the window gets a delta with `dropped` (it refetches getRun()) followed by
@@ -75,7 +77,8 @@ class FeedWindow implements RunFeedWindow {
   droppedOps = 0
   closed = false
   private timer: ReturnType<typeof setTimeout> | null = null
-  private lastSend = 0
+  private immediate: ReturnType<typeof setImmediate> | null = null
+  private lastSend = -Infinity
 
   constructor(
     private readonly feed: RunFeed,
@@ -97,7 +100,9 @@ class FeedWindow implements RunFeedWindow {
   close(): void {
     this.closed = true
     if (this.timer) clearTimeout(this.timer)
+    if (this.immediate) clearImmediate(this.immediate)
     this.timer = null
+    this.immediate = null
     this.queue.clear()
     this.feed.reindex(this, this.watched, new Set())
     this.feed.forget(this)
@@ -149,13 +154,16 @@ class FeedWindow implements RunFeedWindow {
   }
 
   private schedule(): void {
-    if (this.timer || this.closed) return
-    const wait = Math.max(0, this.lastSend + this.feed.limits.flushMs - performance.now())
-    this.timer = setTimeout(() => this.pump(), wait)
+    if (this.timer || this.immediate || this.closed) return
+    const wait = this.lastSend + this.feed.limits.flushMs - performance.now()
+    // A timer fires a millisecond later at best: once the last send is old enough, the end of this turn.
+    if (wait <= 0) this.immediate = setImmediate(() => this.pump())
+    else this.timer = setTimeout(() => this.pump(), wait)
   }
 
   private pump(): void {
     this.timer = null
+    this.immediate = null
     if (this.closed || this.queue.size === 0) return
     if (this.transport.backlogBytes() > this.feed.limits.sendBacklogBytes) {
       this.timer = setTimeout(() => this.pump(), this.feed.limits.retryMs)

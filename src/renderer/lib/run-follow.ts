@@ -3,9 +3,10 @@
 // numbers, a delta saying ops were dropped (the window's queue on the server was full) or that the run
 // was rebuilt, and a (re)connect, refetch; deltas arriving while it loads are kept and applied on top.
 // Ops are applied and shown at most once per `frame` (an animation frame in the page), so a busy run
-// costs one render per frame, whatever its event rate; and a render that costs more than a frame (a
-// heavy tab, a slow machine) spaces the next one out by as long (up to 500 ms), so rendering takes at
-// most about half of the page's time and input stays responsive. Plain TypeScript, so it is tested in Node.
+// costs one render per frame, whatever its event rate. A render that costs more than a frame (a heavy
+// tab, a slow machine) spaces the next one out (up to 500 ms), so input stays responsive; but never so
+// far that more events arrive in between than the page keeps (`keepEvents`): each event is shown in
+// the recent-events list for at least one render. Plain TypeScript, so it is tested in Node.
 import type { RunDetail } from '../../shared/model/live'
 import { applyRunOps, isLiveRunDetail, RUN_PAGE_EVENTS, type LiveRunDetail, type RunDelta, type RunOp } from '../../shared/model/run-reducer'
 
@@ -14,6 +15,9 @@ import { applyRunOps, isLiveRunDetail, RUN_PAGE_EVENTS, type LiveRunDetail, type
  * also counts time the page was not scheduled, and the run must still move on.
  */
 const MAX_RENDER_SPACING_MS = 500
+
+/** One frame at 60 Hz: a render cheaper than this is not spaced out (the next frame shows the next ops). */
+const FRAME_MS = 1000 / 60
 
 /** Ops kept while the detail loads; past this they are dropped and the detail is fetched again. */
 const MAX_BUFFERED_OPS = 50_000
@@ -42,6 +46,7 @@ export class RunFollow {
   /** When the last render started, and what renders cost lately (see measureRender), in ms. */
   private lastShowAt = -Infinity
   private renderCost = 0
+  private spacingTimer: ReturnType<typeof setTimeout> | null = null
   private disposed = false
   /** Details fetched so far, and the times a gap made one necessary (tests and diagnostics). */
   loads = 0
@@ -55,6 +60,23 @@ export class RunFollow {
 
   dispose(): void {
     this.disposed = true
+    if (this.spacingTimer) clearTimeout(this.spacingTimer)
+    this.spacingTimer = null
+  }
+
+  /**
+   * How long after a render the next one may start: nothing while renders fit in a frame; past that,
+   * about as long again as a render costs (the page renders about half the time), at most
+   * MAX_RENDER_SPACING_MS. Whatever the spacing, once the ops waiting reach half the events a page
+   * keeps, they are shown at the next frame (see push), so no event skips the list unshown.
+   */
+  renderSpacing(): number {
+    return Math.min(MAX_RENDER_SPACING_MS, Math.max(0, 2 * this.renderCost - FRAME_MS))
+  }
+
+  /** Ops waiting past which a spaced-out render is brought forward to the next frame. */
+  private get flushAt(): number {
+    return Math.max(1, Math.floor((this.opts.keepEvents ?? RUN_PAGE_EVENTS) / 2))
   }
 
   /** A `run-delta` push (for any run: others are ignored). */
@@ -71,6 +93,12 @@ export class RunFollow {
       this.buffer(delta)
       void this.resync().catch(() => undefined)
       return
+    }
+    if (this.spacingTimer && this.queued.length >= this.flushAt) {
+      // So many ops wait that some events would leave the list unshown: the next frame shows them.
+      clearTimeout(this.spacingTimer)
+      this.spacingTimer = null
+      this.framePending = false
     }
     this.scheduleFrame()
   }
@@ -162,9 +190,13 @@ export class RunFollow {
         this.framePending = false
         if (!this.disposed && !this.loading) this.show()
       })
-    const wait = this.lastShowAt + Math.min(MAX_RENDER_SPACING_MS, 2 * this.renderCost) - performance.now()
-    if (wait > 1) setTimeout(go, wait)
-    else go()
+    const wait = this.queued.length >= this.flushAt ? 0 : this.lastShowAt + this.renderSpacing() - performance.now()
+    if (wait > 1) {
+      this.spacingTimer = setTimeout(() => {
+        this.spacingTimer = null
+        go()
+      }, wait)
+    } else go()
   }
 
   /**

@@ -40,6 +40,26 @@ describe('RunFeed', () => {
     expect(feed.stats()).toMatchObject({ windows: 2, watching: 2, droppedOps: 0, gaps: 0 })
   })
 
+  it('sends the ops of one event-loop turn together at its end, then at most once per flushMs', async () => {
+    const feed = new RunFeed({ flushMs: 200 })
+    const t = transport()
+    feed.connect(t).watch(['r1'])
+    feed.publish({ runId: 'r1', from: 1, ops: ops(1, 2) }, DEFAULT_DETAIL_LIMITS)
+    feed.publish({ runId: 'r1', from: 3, ops: ops(3, 2) }, DEFAULT_DETAIL_LIMITS)
+    expect(t.sent).toEqual([])
+    // No timer to wait for: the end of this turn.
+    await new Promise((r) => setImmediate(r))
+    expect(t.sent).toHaveLength(1)
+    expect(t.sent[0]!.ops).toHaveLength(4)
+    // Within flushMs of that send, the next ops wait for it.
+    feed.publish({ runId: 'r1', from: 5, ops: ops(5, 1) }, DEFAULT_DETAIL_LIMITS)
+    await new Promise((r) => setImmediate(r))
+    await tick(20)
+    expect(t.sent).toHaveLength(1)
+    await until(() => t.sent.length > 1)
+    expect(t.sent[1]).toMatchObject({ runId: 'r1', from: 5 })
+  })
+
   it('holds ops while the transport is backed up, and past its bound drops them, counts them and says so', async () => {
     const feed = new RunFeed({ maxQueuedOps: 10, retryMs: 5 })
     const t = transport()

@@ -1,0 +1,91 @@
+// RunFollow's render pacing on its own (Node: no animation frames, `frame` is a timer): cheap renders
+// follow one another at once; an expensive one spaces the next out; but never so far that the ops
+// waiting would push events the page keeps out unshown.
+import { describe, expect, it } from 'vitest'
+import { RunFollow } from '../../../src/renderer/lib/run-follow'
+import { DEFAULT_DETAIL_LIMITS } from '../../../src/main/live/run-tracker'
+import { newRunState, type RunDelta, type RunOp } from '../../../src/shared/model/run-reducer'
+import type { RunDetail } from '../../../src/shared/model/live'
+
+const RUN = 'hub:p:run-1'
+const op = (i: number): RunOp => ({
+  op: 'message',
+  at: '2026-03-05T14:00:00Z',
+  message: { type: 'tool_called', agentRole: 'A', taskIndex: 0, toolName: `tool_${i}`, durationMs: 1, outcome: 'SUCCESS', toolArguments: null, toolResult: null, structuredResult: null }
+})
+const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms))
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await tick(5)
+}
+function busy(ms: number): void {
+  const end = performance.now() + ms
+  while (performance.now() < end) {
+    // a render that costs `ms`
+  }
+}
+
+function follow(renderMs: () => number, keepEvents = 200) {
+  const shown: RunDetail[] = []
+  const f = new RunFollow({
+    runId: RUN,
+    load: async () => newRunState({ runId: RUN, sourceId: 'hub', producerId: 'p', ensembleId: 'e', workflow: 'SEQUENTIAL', startedAt: '2026-03-05T14:00:00Z', streamStale: false }, DEFAULT_DETAIL_LIMITS),
+    onState: (d) => {
+      shown.push(d)
+      busy(renderMs())
+    },
+    frame: (fn) => setTimeout(fn, 0),
+    keepEvents
+  })
+  let seq = 0
+  const push = (n: number) => {
+    const delta: RunDelta = { runId: RUN, from: seq + 1, ops: Array.from({ length: n }, (_, i) => op(seq + 1 + i)) }
+    seq += n
+    f.push(delta)
+  }
+  return { f, shown, push }
+}
+
+describe('RunFollow render pacing', () => {
+  it('does not space out renders that fit in a frame, and applies every op once', async () => {
+    const { f, shown, push } = follow(() => 0)
+    await f.resync()
+    for (let i = 0; i < 5; i++) {
+      const before = shown.length
+      push(3)
+      await until(() => shown.length > before)
+      await tick(2) // the render's cost is noted after it
+    }
+    expect(f.renderSpacing()).toBe(0)
+    const last = shown.at(-1)!
+    expect(last.toolCalls).toHaveLength(15)
+    expect(last.toolCalls!.map((c) => c.toolName)).toEqual(Array.from({ length: 15 }, (_, i) => `tool_${i + 1}`))
+    expect(f.loads).toBe(1)
+  })
+
+  it('spaces renders out after costly ones, but shows at once ops that would push unseen events out of the list', async () => {
+    const { f, shown, push } = follow(() => 60)
+    await f.resync()
+    const renderAfter = async (n: number[]) => {
+      await tick(2) // the last render's cost is noted after it
+      const before = shown.length
+      const t = performance.now()
+      for (const k of n) push(k)
+      await until(() => shown.length > before)
+      return performance.now() - t
+    }
+    for (let i = 0; i < 4; i++) await renderAfter([1])
+    // Renders of 60 ms: the next waits about as long again (not 0, at most 500 ms).
+    const spaced = f.renderSpacing()
+    expect(spaced).toBeGreaterThan(40)
+    expect(spaced).toBeLessThanOrEqual(500)
+    // A trickle of ops waits for that spacing…
+    const trickle = await renderAfter([1])
+    expect(trickle).toBeGreaterThan(15)
+    // …a flood does not: 150 ops with 200 events kept (half would already be unseen) go at the next frame.
+    const flood = await renderAfter([1, 150])
+    expect(flood).toBeLessThan(trickle)
+    expect(shown.at(-1)!.toolCalls).toHaveLength(156)
+    expect(shown.at(-1)!.recentEvents).toHaveLength(156)
+    f.dispose()
+  })
+})
