@@ -178,6 +178,7 @@ export function parseTimeout(value: number | string): number {
 interface PendingReview {
   envelope: ReviewRequestedMessage
   settle: (decision: { decision: string; revisedOutput?: string }) => void
+  fail: (err: Error) => void
 }
 
 /** A connection to Vigil's hub ({@link connect}). One run at a time per hub (per `producerId`). */
@@ -236,14 +237,16 @@ export class Hub {
         this.reviews.delete(envelope.reviewId)
         resolve(value)
       }
-      const onAbort = () => {
+      const fail = (err: unknown) => {
         if (timer) clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
         this.reviews.delete(envelope.reviewId)
-        reject(signal?.reason ?? new Error('aborted'))
+        reject(err)
       }
+      const onAbort = () => fail(signal?.reason ?? new Error('aborted'))
       if (signal?.aborted) return onAbort()
       signal?.addEventListener('abort', onAbort, { once: true })
-      this.reviews.set(envelope.reviewId, { envelope, settle: finish })
+      this.reviews.set(envelope.reviewId, { envelope, settle: finish, fail })
       // The agent applies its own deadline (hub producers do; Vigil records the timeout).
       if (envelope.timeoutMs > 0) timer = setTimeout(() => finish(null), envelope.timeoutMs)
       this.emit(envelope)
@@ -278,9 +281,10 @@ export class Hub {
     return this.connection.flush()
   }
 
-  /** Flushes (up to 5 s) and closes the connection. Pending reviews stay unanswered. */
-  close(): Promise<void> {
-    return this.connection.close()
+  /** Flushes (up to 5 s) and closes the connection. Reviews still waiting reject (their gates stay in Vigil until their deadline). */
+  async close(): Promise<void> {
+    await this.connection.close()
+    for (const pending of [...this.reviews.values()]) pending.fail(new Error(`The hub connection was closed while review ${pending.envelope.reviewId} was waiting for a decision.`))
   }
 }
 

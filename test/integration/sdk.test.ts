@@ -137,6 +137,16 @@ describe('the SDK in-process', () => {
     }
   })
 
+  it('close() rejects a review still waiting instead of leaving it hanging', async () => {
+    const hub = await connect({ url: hubUrl(), producerId: producer('close') })
+    const run = hub.run()
+    const waiting = run.review({ description: 'Closed before anyone decides', timeout: 0 })
+    await hub.flush()
+    await hub.close()
+    await expect(waiting).rejects.toThrow(/connection was closed while review .* was waiting/)
+    expect(hub.stats().pendingReviews).toBe(0)
+  })
+
   it('refuses a second run on the same hub while one is going', async () => {
     const hub = await connect({ url: hubUrl(), producerId: producer('two-runs') })
     try {
