@@ -16,7 +16,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { promisify } from 'node:util'
 import { gunzip as gunzipCb, inflate as inflateCb } from 'node:zlib'
-import { formatInstant, serializeServerMessage } from '../../shared/protocol/agentensemble'
+import { formatInstant } from '../../shared/protocol/agentensemble'
 import type { ServerMessage, VigilSpanMessage } from '../../shared/protocol/agentensemble'
 import type { HubDurability } from '../hub/live-hub'
 import type { RunTracker } from '../live/run-tracker'
@@ -374,13 +374,8 @@ export class OtlpReceiver implements ServerExtension {
       }
       let sequence = 0
       for (const r of records) {
-        const text = serializeServerMessage({
-          type: 'event',
-          producer: { producerId: r.producerId, serviceName: r.service },
-          sequence: ++sequence,
-          receivedAt,
-          message: r.message as never
-        })
+        // Plain JSON.stringify (the hub's envelope shape, any key order): the journal replays it with parseEnvelope.
+        const text = `{"type":"event","producer":${JSON.stringify({ producerId: r.producerId, serviceName: r.service })},"sequence":${++sequence},"receivedAt":"${receivedAt}","message":${JSON.stringify(r.message)}}`
         const seq = d.journalEnvelope(OTLP_SOURCE_ID, r.producerId, text, receivedAt, (journaled, err) => {
           if (err) {
             problem ??= `Recording paused: ${err.message}`

@@ -98,9 +98,9 @@ export class AppState {
     this.sessionChanges = next
   }
 
-  /** Whether a run's source still exists (hub and imported runs have none of their own). */
+  /** Whether a run's source still exists (hub, OpenTelemetry and imported runs have none of their own). */
   sourceKnown(sourceId: string): boolean {
-    return sourceId === 'hub' || sourceId.startsWith('file:') || this.sources.some((s) => s.id === sourceId)
+    return sourceId === 'hub' || sourceId === 'otel' || sourceId.startsWith('file:') || this.sources.some((s) => s.id === sourceId)
   }
 
   private heard(): void {

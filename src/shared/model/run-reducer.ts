@@ -475,11 +475,13 @@ function applySpan(run: LiveRunDetail, m: VigilSpanMessage, keepEvents: number):
   const rec = (type: string, summary: string) => record(run, keepEvents, type, view.endedAt, summary)
   if (m.category === 'llm' || m.category === 'embeddings') {
     const response = clip(m.outputText ?? null, L.textChars)
+    // Numbered per agent and span name, in arrival order: the previous call's number + 1.
+    const previous = run.iterations.findLast((it) => it.taskIndex === null && it.agentRole === who && it.taskDescription === view.name)
     pushBounded(run, run.iterations, 'iterations', L.iterations, {
       taskIndex: null,
       agentRole: who,
       taskDescription: view.name,
-      iterationIndex: 0,
+      iterationIndex: previous ? previous.iterationIndex + 1 : 0,
       startedAt: view.startedAt,
       completedAt: view.endedAt,
       responseType: failed ? 'ERROR' : 'FINAL_ANSWER',

@@ -108,6 +108,12 @@ export const STATUS_VOCABULARY = {
     failure: w('failed', 'Failure'),
     unknown: w('idle', 'Unknown')
   },
+  /** An OpenTelemetry span's status (OTLP Status.code; a span without one finished without saying how). */
+  span: {
+    ok: w('done', 'OK'),
+    error: w('failed', 'Error'),
+    unset: w('done', 'Finished')
+  },
   /** A file a task changed. */
   file: {
     created: w('done', 'Created'),
@@ -169,7 +175,7 @@ export type StatusDomain = keyof typeof STATUS_VOCABULARY
  * Where a bare word (no domain given) is looked up, in order. Gate words come last: a gate's "pending"
  * needs a person (amber), a task's "pending" does not (grey), so gates always name their domain.
  */
-const LOOKUP_ORDER: StatusDomain[] = ['session', 'run', 'task', 'node', 'source', 'recording', 'tool', 'file', 'outcome', 'gate']
+const LOOKUP_ORDER: StatusDomain[] = ['session', 'run', 'task', 'node', 'source', 'recording', 'tool', 'file', 'outcome', 'span', 'gate']
 
 const FLAT = new Map<string, StateWord>()
 for (const domain of LOOKUP_ORDER) {
