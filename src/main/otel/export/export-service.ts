@@ -31,6 +31,11 @@ export interface OtlpExportServiceOptions {
   exporter?: Partial<Omit<OtlpExporterOptions, 'endpoint' | 'protocol' | 'headers' | 'resource'>>
   /** How long close() may spend sending what is queued. */
   shutdownDeadlineMs?: number
+  /**
+   * A run is sent this long after its last change once it has ended (default 1 s): a run Vigil ended
+   * itself (a task failed) is usually ended again by the server a moment later, and is then sent once.
+   */
+  settleMs?: number
 }
 
 /** Ended runs and sessions remembered as exported (oldest forgotten first). */
@@ -61,6 +66,8 @@ export class OtlpExportService {
   /** Stores whose sessions have been baselined since forwarding started. */
   private readonly baselined = new Set<string>()
   private readonly storeChecks = new Map<string, boolean>()
+  /** Ended runs waiting to settle before they are sent (bounded by the runs Vigil holds). */
+  private readonly settling = new Map<string, NodeJS.Timeout>()
   private chain: Promise<unknown> = Promise.resolve()
   private pendingJobs = 0
   private runsExported = 0
@@ -130,6 +137,12 @@ export class OtlpExportService {
   async close(): Promise<void> {
     this.unsubscribe?.()
     this.unsubscribe = null
+    // Runs still settling are sent now.
+    for (const [runId, timer] of this.settling) {
+      clearTimeout(timer)
+      this.settled(runId)
+    }
+    this.settling.clear()
     const deadline = this.opts.shutdownDeadlineMs ?? 5000
     const started = Date.now()
     await Promise.race([this.chain.catch(() => undefined), new Promise((r) => setTimeout(r, deadline).unref())])
@@ -160,6 +173,19 @@ export class OtlpExportService {
     return true
   }
 
+  /** A run has been quiet for settleMs: sent if it has ended and changed since it was last sent. */
+  private settled(runId: string): void {
+    const run = this.opts.registry.tracker.listRuns().find((r) => r.runId === runId)
+    if (!run || run.status === 'running') return
+    const key = `run:${runId}`
+    const signature = runSignature(run)
+    if (this.done.get(key) === signature) return
+    this.remember(key, signature)
+    this.job(async () => {
+      if (!this.exportRun(runId)) this.exportFailures++
+    })
+  }
+
   private baseline(): void {
     for (const run of this.opts.registry.tracker.listRuns()) {
       if (run.status !== 'running') this.remember(`run:${run.runId}`, runSignature(run))
@@ -177,14 +203,20 @@ export class OtlpExportService {
     if (!this.exporter) return
     if (frame.event === 'run-updated') {
       const run = frame.payload as VigilEvents['run-updated']
-      if (run.status === 'running') return
-      const key = `run:${run.runId}`
-      const signature = runSignature(run)
-      if (this.done.get(key) === signature) return
-      this.remember(key, signature)
-      this.job(async () => {
-        if (!this.exportRun(run.runId)) this.exportFailures++
-      })
+      const pending = this.settling.get(run.runId)
+      if (pending) clearTimeout(pending)
+      this.settling.delete(run.runId)
+      if (run.status === 'running' || this.done.get(`run:${run.runId}`) === runSignature(run)) return
+      if (this.settling.size >= MAX_PENDING_JOBS) {
+        this.exportFailures++
+        return
+      }
+      const timer = setTimeout(() => {
+        this.settling.delete(run.runId)
+        this.settled(run.runId)
+      }, this.opts.settleMs ?? 1000)
+      timer.unref()
+      this.settling.set(run.runId, timer)
     } else if (frame.event === 'store-updated') {
       const storeId = (frame.payload as VigilEvents['store-updated']).storeId
       // One check per store at a time; a push meanwhile asks for one more.
