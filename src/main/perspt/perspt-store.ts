@@ -60,6 +60,36 @@ interface OpenCopy {
 
 /** Results kept per snapshot version; a view polled on every change re-reads only when data changed. */
 const MAX_CACHED_QUERIES = 200
+/**
+ * And at most this many bytes of them (estimated, see approxBytes): 200 parts of a 1 MiB prompt would
+ * otherwise hold 400 MB. The oldest results go first; a single result bigger than this is not kept.
+ */
+export const MAX_CACHED_BYTES = 64 * 1024 * 1024
+
+/** A rough size in memory of a query result (JS strings 2 bytes a character), in one bounded walk. */
+export function approxBytes(value: unknown): number {
+  let bytes = 0
+  const stack: unknown[] = [value]
+  while (stack.length > 0) {
+    const v = stack.pop()
+    if (typeof v === 'string') bytes += 16 + 2 * v.length
+    else if (typeof v === 'number' || typeof v === 'bigint') bytes += 8
+    else if (v === null || typeof v !== 'object') bytes += 4
+    else if (Array.isArray(v)) {
+      bytes += 16 + 8 * v.length
+      for (const x of v) stack.push(x)
+    } else if (v instanceof Map || v instanceof Set) {
+      bytes += 32
+      for (const x of v instanceof Map ? [...v.keys(), ...v.values()] : v) stack.push(x)
+    } else {
+      for (const [k, x] of Object.entries(v)) {
+        bytes += 16 + 2 * k.length
+        stack.push(x)
+      }
+    }
+  }
+  return bytes
+}
 
 interface ReadResult {
   rows: SessionRow[]
@@ -159,7 +189,8 @@ export class PersptStore {
   private attached = 0
   /** What the last good read computed per session; the next read only redoes sessions with new rows. */
   private memo: SessionsMemo | null = null
-  private readonly queryCache = new Map<string, unknown>()
+  private readonly queryCache = new Map<string, { value: unknown; bytes: number }>()
+  private cachedBytes = 0
   private cacheVersion = -1
   private readonly deadlineMs: number
   /** Numbers refreshes; an abandoned one finds the number moved on and changes nothing. */
@@ -310,6 +341,11 @@ export class PersptStore {
     return this.snapshotter ? { ...this.snapshotter.tailStats } : null
   }
 
+  /** Results cached for the current version and their estimated bytes (tests, diagnostics). */
+  cacheStats(): { entries: number; bytes: number } {
+    return { entries: this.queryCache.size, bytes: this.cachedBytes }
+  }
+
   /** Which step a running refresh is in ('idle' between refreshes). */
   refreshStage(): string {
     return this.stage
@@ -358,9 +394,11 @@ export class PersptStore {
     if (this.closed || this.readFrom === null) return Promise.reject(this.unavailable())
     if (this.cacheVersion !== this.version) {
       this.queryCache.clear()
+      this.cachedBytes = 0
       this.cacheVersion = this.version
     }
-    if (this.queryCache.has(key)) return this.queryCache.get(key) as T
+    const hit = this.queryCache.get(key)
+    if (hit) return hit.value as T
     const copy = await this.openCopyOf(this.readFrom.dbPath)
     let value: T
     try {
@@ -369,8 +407,15 @@ export class PersptStore {
       if (err instanceof ApiError) throw err
       throw new ApiError('internal', `Reading ${this.path} failed: ${shortMessage(err)}`)
     }
-    if (this.queryCache.size >= MAX_CACHED_QUERIES) this.queryCache.delete(this.queryCache.keys().next().value!)
-    this.queryCache.set(key, value)
+    const bytes = approxBytes(value)
+    if (bytes > MAX_CACHED_BYTES) return value
+    while (this.queryCache.size >= MAX_CACHED_QUERIES || this.cachedBytes + bytes > MAX_CACHED_BYTES) {
+      const [oldest, entry] = this.queryCache.entries().next().value!
+      this.queryCache.delete(oldest)
+      this.cachedBytes -= entry.bytes
+    }
+    this.queryCache.set(key, { value, bytes })
+    this.cachedBytes += bytes
     return value
   }
 

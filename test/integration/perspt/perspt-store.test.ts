@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { ApiError } from '../../../src/shared/api/errors'
 import { registerInProcessHolder } from '../../../src/main/perspt/liveness'
-import { PersptStore } from '../../../src/main/perspt/perspt-store'
+import { approxBytes, MAX_CACHED_BYTES, PersptStore } from '../../../src/main/perspt/perspt-store'
 import {
   buildStore,
   writeCorruptStore,
@@ -89,6 +89,33 @@ describe('PersptStore', () => {
     const second = await store.listSessions()
     expect(second).not.toBe(first)
     expect(second[0]?.sessionId).toBe('late')
+  })
+
+  it('bounds its result cache by bytes, not only by count: 100 parts of 1 M characters never hold more than MAX_CACHED_BYTES', async () => {
+    const { dir, tmpRoot } = newCase()
+    const path = join(dir, 'perspt.db')
+    await buildStore(path, { generation: 23 })
+    const store = storeAt(path, tmpRoot)
+    await store.refresh()
+    let reads = 0
+    // What getLlmText caches: one part of a long prompt per key.
+    const part = (i: number) => store.query(`part:${i}`, async () => (reads++, `${i}:${'字'.repeat(1 << 20)}`))
+    for (let i = 0; i < 100; i++) await part(i)
+    const stats = store.cacheStats()
+    expect(stats.bytes).toBeLessThanOrEqual(MAX_CACHED_BYTES)
+    expect(stats.entries).toBeLessThan(100)
+    expect(stats.entries).toBeGreaterThan(10)
+    // The newest parts are still answered from the cache; the oldest were read again.
+    reads = 0
+    expect((await part(99)).startsWith('99:')).toBe(true)
+    expect(reads).toBe(0)
+    await part(0)
+    expect(reads).toBe(1)
+    // A result bigger than the whole bound is answered but not kept.
+    const huge = await store.query('huge', async () => 'x'.repeat(MAX_CACHED_BYTES))
+    expect(huge.length).toBe(MAX_CACHED_BYTES)
+    expect(store.cacheStats().bytes).toBeLessThanOrEqual(MAX_CACHED_BYTES)
+    expect(approxBytes({ a: 'xy', b: [1, 2], c: null })).toBeGreaterThan(2 * 2)
   })
 
   it('never writes to the user store', async () => {
