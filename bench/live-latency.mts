@@ -571,10 +571,14 @@ async function measure(serve: Serve, browser: Browser, cfg: { rate: number; mode
   const toFrame: number[] = []
   const frameToDom: number[] = []
   let missing = 0
+  let skipped = 0
   for (const [id, kind, sentAt] of markers) {
     const seen = data.seen[String(id)]
     if (seen === undefined) {
       missing++
+      // Pushed to the page but never in its DOM (shown too late for the list that carried it), as
+      // opposed to not pushed by the end of the window (the server behind).
+      if (data.frames[String(id)] !== undefined) skipped++
       continue
     }
     all.push(seen - sentAt)
@@ -598,6 +602,7 @@ async function measure(serve: Serve, browser: Browser, cfg: { rate: number; mode
     ...total,
     markersSent: markers.length,
     markersMissing: missing,
+    markersMissingPushed: skipped,
     byKind: Object.fromEntries(MARKER_KINDS.map((k, i) => [k, stats(byKind[i]!)])),
     // The same markers seen inside the tab itself (the rest show in the recent-events list of every tab;
     // a virtualised table shows new rows only when scrolled to them).
@@ -618,7 +623,7 @@ async function measure(serve: Serve, browser: Browser, cfg: { rate: number; mode
     cores: cpus().length
   }
   process.stdout.write(JSON.stringify(line) + '\n')
-  log(`${cfg.rate} ev/s ${cfg.mode} ${cfg.tab}: median ${total.median} p95 ${total.p95} p99 ${total.p99} ms (n ${total.n}, missing ${missing}); server ${line.serverCpuPct} %, page ${line.pageCpuPct} %, getRun ${line.getRunPerSecond}/s, load ${line.loadAvg1m}`)
+  log(`${cfg.rate} ev/s ${cfg.mode} ${cfg.tab}: median ${total.median} p95 ${total.p95} p99 ${total.p99} ms (n ${total.n}, missing ${missing}, of which pushed ${skipped}); server ${line.serverCpuPct} %, page ${line.pageCpuPct} %, getRun ${line.getRunPerSecond}/s, load ${line.loadAvg1m}`)
   return { rate: cfg.rate, mode: cfg.mode, tab: cfg.tab, p95: total.p95, p99: total.p99 }
 }
 
