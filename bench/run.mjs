@@ -7,6 +7,7 @@ import { run as hubIngest } from './hub-ingest.mts'
 import { run as idleRss } from './idle-rss.mjs'
 import { run as liveLatency } from './live-latency.mts'
 import { run as liveSoak } from './live-soak.mts'
+import { run as otlpIngest } from './otlp-ingest.mts'
 import { run as otlpExport } from './otlp-export.mts'
 import { run as persptPace } from './perspt-pace.mts'
 import { run as persptViews } from './perspt-views.mts'
@@ -21,6 +22,7 @@ const suites = {
   'perspt-pace': persptPace,
   'hub-ingest': hubIngest,
   'durable-ingest': durableIngest,
+  'otlp-ingest': otlpIngest,
   'live-latency': liveLatency,
   'live-soak': liveSoak,
   'review-roundtrip': reviewRoundtrip,

@@ -284,13 +284,13 @@ export class OtlpReceiver implements ServerExtension {
             badIds++
             continue
           }
+          // A trace is one run even when its spans come from several services: the first service seen names it.
+          const entry = this.book.entry(span.traceId, producerIdOf(service, span.traceId), service)
           let t = byTrace.get(span.traceId)
           if (!t) {
-            const producerId = producerIdOf(service, span.traceId)
-            t = { producerId, service, spans: [], root: null }
+            t = { producerId: entry.producerId, service: entry.service, spans: [], root: null }
             byTrace.set(span.traceId, t)
           }
-          const entry = this.book.entry(span.traceId, t.producerId, service)
           if (entry.spans >= this.maxSpansPerTrace) {
             full++
             continue

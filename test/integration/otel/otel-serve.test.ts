@@ -65,6 +65,13 @@ describe('OpenTelemetry SDK → real vigil serve', () => {
     serve = await startServe(data.dir)
     for (const wire of ['protobuf', 'json'] as const) expectAgentRun(await runOfTrace(serve.url, sent[wire]!.traceId), sent[wire]!, `serve-${wire}`)
   }, 60_000)
+
+  it('acknowledged spans survive a kill -9 right after the 200 (replayed from the journal)', async () => {
+    const crashed = await sendAgentTrace(serve.url, 'protobuf', { service: 'serve-crash', agent: 'researcher' })
+    await serve.stop('SIGKILL')
+    serve = await startServe(data.dir)
+    expectAgentRun(await runOfTrace(serve.url, crashed.traceId), crashed, 'serve-crash')
+  }, 60_000)
 })
 
 describe('agent route rule on /v1/traces (injected isLoopback: every caller is remote)', () => {

@@ -94,6 +94,19 @@ describe('trace assembly', () => {
     expect((await runOf(traceId)).spans).toHaveLength(3)
   })
 
+  it('a trace across two services is one run; each span keeps its own service', async () => {
+    const traceId = ID('3e', 16)
+    const api = { traceId, spanId: ID('0a', 8), name: 'POST /plan', startTimeUnixNano: '1800000000000000000', endTimeUnixNano: '1800000003000000000' }
+    const tool = { traceId, spanId: ID('0b', 8), parentSpanId: ID('0a', 8), name: 'execute_tool search', attributes: [{ key: 'gen_ai.operation.name', value: { stringValue: 'execute_tool' } }] }
+    expect((await post(jsonBody([tool], 'tool-service'), { 'content-type': 'application/json' })).status).toBe(200)
+    expect((await post(jsonBody([api], 'api-gateway'), { 'content-type': 'application/json' })).status).toBe(200)
+    expect((await service.listRuns()).filter((r) => r.ensembleId === traceId)).toHaveLength(1)
+    const run = await runOf(traceId)
+    expect(run.producerId).toBe(`tool-service/${traceId}`)
+    expect(run.status).toBe('completed')
+    expect(run.spans!.map((x) => [x.name, x.service])).toEqual([['execute_tool search', 'tool-service'], ['POST /plan', 'api-gateway']])
+  })
+
   it('refused spans are answered as partial success, with why, and counted', async () => {
     const good = { traceId: ID('6b', 16), spanId: ID('01', 8), name: 'ok' }
     const badTrace = { traceId: ID('00', 16), spanId: ID('01', 8), name: 'zero trace id' }
