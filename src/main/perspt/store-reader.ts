@@ -386,6 +386,13 @@ export async function readNodeFacts(
   return out
 }
 
+/** Perspt's token estimate of a text column (its per-session rule): (UTF-8 bytes + 3) div 4. */
+export const estimatedTokensSql = (textCol: string): string => `((coalesce(strlen(${textCol}), 0) + 3) // 4)`
+
+/** A token count column, or Perspt's estimate from its text where the raw count is 0 or NULL. */
+export const tokensOrEstimateSql = (col: string, textCol: string): string =>
+  `(CASE WHEN coalesce(${col}, 0) > 0 THEN ${col} ELSE ${estimatedTokensSql(textCol)} END)`
+
 /** LLM request totals of one session; a raw count of 0 becomes Perspt's estimate (UTF-8 bytes + 3) div 4. */
 interface LlmAggregate {
   requests: number
@@ -413,7 +420,7 @@ async function readLlmAggregates(
   ]
   const tokens = (c: string, textCol: string) =>
     has(probe, 'llm_requests', c, textCol)
-      ? `CASE WHEN coalesce(${c}, 0) > 0 THEN ${c} ELSE (coalesce(strlen(${textCol}), 0) + 3) // 4 END`
+      ? tokensOrEstimateSql(c, textCol)
       : has(probe, 'llm_requests', c)
         ? `coalesce(${c}, 0)`
         : '0'

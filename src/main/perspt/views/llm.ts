@@ -14,7 +14,7 @@ import type {
   LlmTotals
 } from '../../../shared/model/perspt-views'
 import type { SchemaProbe } from '../store-reader'
-import { isoFromMs, text, toNumber } from '../store-reader'
+import { estimatedTokensSql, isoFromMs, text, tokensOrEstimateSql, toNumber } from '../store-reader'
 import { previewGraphemes } from '../../../shared/graphemes'
 
 type Row = Record<string, JS>
@@ -43,11 +43,7 @@ export function expressions(c: ReadonlySet<string>) {
   const raw = (col: string) => (c.has(col) ? `coalesce(${col}, 0)` : '0')
   // Perspt's per-session rule: a raw count of 0 becomes (UTF-8 bytes + 3) div 4 of the text.
   const tokens = (col: string, textCol: string) =>
-    c.has(col) && c.has(textCol)
-      ? `(CASE WHEN coalesce(${col}, 0) > 0 THEN ${col} ELSE (coalesce(strlen(${textCol}), 0) + 3) // 4 END)`
-      : c.has(textCol)
-        ? `((coalesce(strlen(${textCol}), 0) + 3) // 4)`
-        : raw(col)
+    c.has(col) && c.has(textCol) ? tokensOrEstimateSql(col, textCol) : c.has(textCol) ? estimatedTokensSql(textCol) : raw(col)
   return {
     tokensIn: tokens('tokens_in', 'prompt'),
     tokensOut: tokens('tokens_out', 'response'),
@@ -76,11 +72,11 @@ async function readTotalsRows(con: DuckDBConnection, c: ReadonlySet<string>, ses
     if (c.has(col) && c.has(textCol)) {
       return {
         counted: `CASE WHEN coalesce(${col}, 0) > 0 THEN ${col} ELSE 0 END`,
-        estimate: `CASE WHEN coalesce(${col}, 0) > 0 THEN 0 ELSE (coalesce(strlen(${textCol}), 0) + 3) // 4 END`,
+        estimate: `CASE WHEN coalesce(${col}, 0) > 0 THEN 0 ELSE ${estimatedTokensSql(textCol)} END`,
         needs: `coalesce(${col}, 0) <= 0`
       }
     }
-    if (c.has(textCol)) return { counted: '0', estimate: `(coalesce(strlen(${textCol}), 0) + 3) // 4`, needs: 'true' }
+    if (c.has(textCol)) return { counted: '0', estimate: estimatedTokensSql(textCol), needs: 'true' }
     return { counted: c.has(col) ? `coalesce(${col}, 0)` : '0', estimate: '0', needs: 'false' }
   }
   const tin = part('tokens_in', 'prompt')
