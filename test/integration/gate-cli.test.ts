@@ -1,6 +1,7 @@
 // `vigil gate` as scripts and agent hooks run it: the built CLI against a real `vigil serve` process,
 // each gate decided through the review API as a reviewer would, one exit code per outcome.
 import { readFileSync, writeFileSync } from 'node:fs'
+import { connect as connectTcp, createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { closedPort, decide, gate, json, lanAddress, pendingGates, restartOnPort, root, rpc, runNode, serveForFile, startServe, waitForGate, type ServeProcess } from './cli/serve-process'
@@ -134,6 +135,44 @@ describe('vigil gate: one exit code per outcome', () => {
 })
 
 describe('vigil gate: a dropped connection', () => {
+  it('a lost answer to the raise is retried with the same Idempotency-Key: still one gate', async () => {
+    // A proxy that lets the first request reach Vigil but cuts the connection before its answer comes back.
+    const upstream = new URL(suite.vigil.local)
+    const posts: string[] = []
+    let first = true
+    const proxy = createServer((client) => {
+      const cut = first
+      first = false
+      const server = connectTcp(Number(upstream.port), upstream.hostname)
+      client.on('data', (d: Buffer) => {
+        const head = d.toString('latin1')
+        if (head.startsWith('POST /api/reviews ')) posts.push(/idempotency-key: (\S+)/i.exec(head)?.[1] ?? '')
+      })
+      client.pipe(server)
+      if (cut) server.once('data', () => (client.destroy(), server.destroy()))
+      else server.pipe(client)
+      client.on('error', () => server.destroy())
+      server.on('error', () => client.destroy())
+    })
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
+    try {
+      const q = question('Raised once?')
+      const child = gate([q, '--url', `http://127.0.0.1:${(proxy.address() as { port: number }).port}`])
+      const pending = await waitForGate(suite.vigil.local, (g) => g.taskDescription === q, child)
+      await decide(suite.vigil.local, pending.reviewId, 'CONTINUE')
+      expect((await child.done).code).toBe(0)
+      expect(posts).toHaveLength(2)
+      expect(posts[0]).toMatch(/^[A-Za-z0-9_-]{32}$/)
+      expect(posts[1]).toBe(posts[0])
+      // A second gate would still be pending here.
+      expect((await pendingGates(suite.vigil.local)).filter((g) => g.taskDescription === q)).toEqual([])
+      const history = await rpc<{ rows: Array<{ taskDescription: string }> }>(suite.vigil.local, 'getReviewHistory', [0, 500])
+      expect(history.rows.filter((r) => r.taskDescription === q)).toHaveLength(1)
+    } finally {
+      proxy.close()
+    }
+  })
+
   it('waits again for the same gate after Vigil restarts, never raising a second one', async () => {
     const data = join(suite.dir, 'restart-data')
     let server = await startServe(data)
