@@ -9,6 +9,10 @@ import { parseArgs, type ServeOptions } from '../../src/main/cli/args'
 import { startServe, type RunningVigil } from '../../src/main/cli/serve'
 import type { RunDetail, RunSummary } from '../../src/shared/model/live'
 import type { DashboardMessage } from '../../src/shared/protocol/agentensemble'
+import { runSpans } from '../../src/main/otel/export/run-spans'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { decodeTraceRequest, spansOf } from '../unit/otel-export/proto-decode'
 import { envelope, SVC_A } from '../unit/hub/frames'
 
 let dir: string
@@ -140,4 +144,61 @@ describe('Vigil A → OTLP → Vigil B', () => {
       expect(status).toMatchObject({ state: 'connected', sent: 10, runsExported: 1 })
     })
   }
+
+  it('B forwards the run it received with A’s trace and span ids (a collector behind a chain of Vigils keeps one copy)', async () => {
+    const bodies: Buffer[] = []
+    const collector = createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        bodies.push(Buffer.concat(chunks))
+        res.writeHead(200).end()
+      })
+    })
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r))
+    try {
+      const collectorUrl = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`
+      const b = await serve('chain-b', ['--otlp-endpoint', collectorUrl])
+      const a = await serve('chain-a', ['--otlp-endpoint', b.server.url])
+      let seq = 0
+      for (const m of aRun('e-chain')) await fetch(`${a.server.url}/api/hub/ingress`, { method: 'POST', body: envelope(SVC_A, ++seq, '2026-03-05T14:00:00Z', m) })
+      const onA = await until(async () => {
+        const r = (await rpc<RunSummary[]>(a, 'listRuns')).find((x) => x.ensembleId === 'e-chain' && x.status !== 'running')
+        return r ? rpc<RunDetail>(a, 'getRun', r.runId, 0) : undefined
+      }, 'the run on A')
+      const sentByA = runSpans(onA)
+      const atCollector = await until(async () => {
+        const spans = bodies.flatMap((x) => spansOf(decodeTraceRequest(x)))
+        return spans.length >= sentByA.length ? spans : undefined
+      }, 'B to forward the run')
+      const key = (x: { traceId: string; spanId: string; parentSpanId: string; name: string }) => `${x.traceId}/${x.spanId}/${x.parentSpanId}/${x.name}`
+      expect(atCollector.map(key).sort()).toEqual(sentByA.map(key).sort())
+      expect(atCollector.find((x) => x.name === 'chat' && x.attributes.some((kv) => kv.key === 'gen_ai.usage.input_tokens' && kv.value.intValue === 900n))).toBeDefined()
+    } finally {
+      collector.closeAllConnections()
+      await new Promise<void>((r) => collector.close(() => r()))
+    }
+  })
+
+  it('two Vigils forwarding to each other: the run comes back once and goes no further', async () => {
+    // Each needs the other's port: A starts pointing nowhere, B towards A, then A is pointed at B the way a
+    // settings change on the desktop does it.
+    const a = await serve('loop-a', ['--otlp-endpoint', 'http://127.0.0.1:9'])
+    const b = await serve('loop-b', ['--otlp-endpoint', a.server.url])
+    a.service.otlpExport.configure({ endpoint: b.server.url, protocol: 'http/protobuf', headers: {} })
+    let seq = 0
+    for (const m of aRun('e-loop')) await fetch(`${a.server.url}/api/hub/ingress`, { method: 'POST', body: envelope(SVC_A, ++seq, '2026-03-05T14:00:00Z', m) })
+    const sent = async (v: RunningVigil) => ((await (await fetch(`${v.server.url}/api/status`)).json()) as { otlpExport: { sent: number } }).otlpExport.sent
+    await until(async () => ((await sent(b)) > 0 ? true : undefined), 'B to forward the echo')
+    // Let it settle: an endless loop would keep both counts growing.
+    await new Promise((r) => setTimeout(r, 3000))
+    const [sa, sb] = [await sent(a), await sent(b)]
+    await new Promise((r) => setTimeout(r, 2500))
+    expect([await sent(a), await sent(b)]).toEqual([sa, sb])
+    const runsOnA = await rpc<RunSummary[]>(a, 'listRuns')
+    const runsOnB = await rpc<RunSummary[]>(b, 'listRuns')
+    expect(runsOnB).toHaveLength(1)
+    // A: its own run and the echo of it (the same trace, shown as received spans).
+    expect(runsOnA).toHaveLength(2)
+  })
 })

@@ -115,3 +115,13 @@ describe('runSpans (AgentEnsemble run → OTLP)', () => {
     expect(attr(spans[0]!, 'vigil.producer.id')).toBe('svc')
   })
 })
+
+describe('isoNanos', () => {
+  it('keeps every digit of a received span’s time, and reads plain ISO times', async () => {
+    const { isoNanos } = await import('../../../src/main/otel/export/run-spans')
+    expect(isoNanos('2026-03-05T14:00:01.123456789Z')).toBe(1_772_719_201_123_456_789n)
+    expect(isoNanos('2026-03-05T14:00:01.5Z')).toBe(1_772_719_201_500_000_000n)
+    expect(isoNanos('2026-03-05T14:00:01Z')).toBe(1_772_719_201_000_000_000n)
+    expect(isoNanos('not a time')).toBeNull()
+  })
+})

@@ -2,9 +2,9 @@
 // conventions: run → root span, tasks → `invoke_agent` spans, LLM iterations → `chat` client spans,
 // tool calls → `execute_tool` spans; failures → status ERROR and an `exception` event. Ids are derived
 // from the run id (span-common.ts), so exporting a run again is idempotent. docs/otel.md has the table.
-import type { RunDetail, TaskView } from '../../../shared/model/live'
-import { SPAN_KIND, STATUS_CODE, type OtlpSpan, type OtlpStatus } from '../otlp-model'
-import { attrs, clip, exceptionEvent, msOf, span, spanIdFor, traceIdFor } from './span-common'
+import type { RunDetail, SpanView, TaskView } from '../../../shared/model/live'
+import { SPAN_KIND, STATUS_CODE, type OtlpKeyValue, type OtlpSpan, type OtlpStatus } from '../otlp-model'
+import { attrs, clip, exceptionEvent, msOf, nanos, span, spanIdFor, traceIdFor } from './span-common'
 
 /** The kind part of an AgentEnsemble run's trace id (traceIdFor('agentensemble-run', runId)). */
 export const RUN_TRACE_KIND = 'agentensemble-run'
@@ -20,8 +20,79 @@ function taskFailed(task: TaskView): boolean {
   return task.status === 'failed'
 }
 
+const TRACE_ID = /^[0-9a-f]{32}$/
+const SPAN_ID = /^[0-9a-f]{16}$/
+const KIND_NAMES = ['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER']
+
+/** An ISO time with up to nanosecond digits (as the receiver keeps them) → nanoseconds, exactly. */
+export function isoNanos(iso: string): bigint | null {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(iso)
+  if (!m) {
+    const ms = msOf(iso)
+    return ms === null ? null : nanos(ms)
+  }
+  const base = Date.parse(`${m[1]}Z`)
+  if (!Number.isFinite(base)) return null
+  return BigInt(base) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'))
+}
+
+/**
+ * A run Vigil received as OpenTelemetry spans (POST /v1/traces) is sent on with its own trace and span
+ * ids, so a collector that also got the agent's spans directly, or a chain of Vigils, keeps one copy (and
+ * two Vigils forwarding to each other stop after one echo: the second copy changes nothing). Null when
+ * the run did not come from spans.
+ */
+export function receivedRunSpans(run: RunDetail): OtlpSpan[] | null {
+  const views = run.spans ?? []
+  const traceId = run.ensembleId ?? ''
+  if (views.length === 0 || !TRACE_ID.test(traceId)) return null
+  const out: OtlpSpan[] = []
+  for (const v of views) {
+    if (!SPAN_ID.test(v.spanId)) continue
+    const start = isoNanos(v.startedAt)
+    const end = isoNanos(v.endedAt)
+    if (start === null || end === null) continue
+    const failed = v.status === 'ERROR'
+    out.push({
+      traceId,
+      spanId: v.spanId,
+      parentSpanId: v.parentSpanId && SPAN_ID.test(v.parentSpanId) ? v.parentSpanId : '',
+      flags: 1,
+      name: v.name,
+      kind: Math.max(0, KIND_NAMES.indexOf(v.spanKind)),
+      startTimeUnixNano: start,
+      endTimeUnixNano: end < start ? start : end,
+      attributes: receivedAttributes(v),
+      events: failed && v.error ? [{ ...exceptionEvent(0, 'Error', v.error), timeUnixNano: end }] : [],
+      links: [],
+      ...(v.status === 'ERROR' ? { status: { code: STATUS_CODE.error, ...(v.error ? { message: v.error } : {}) } } : v.status === 'OK' ? { status: { code: STATUS_CODE.ok } } : {})
+    })
+  }
+  return out
+}
+
+function receivedAttributes(v: SpanView): OtlpKeyValue[] {
+  const known = attrs({
+    'gen_ai.operation.name': v.operation,
+    'gen_ai.request.model': v.model,
+    'gen_ai.provider.name': v.provider,
+    'gen_ai.usage.input_tokens': v.inputTokens,
+    'gen_ai.usage.output_tokens': v.outputTokens,
+    'gen_ai.tool.name': v.toolName,
+    'gen_ai.agent.name': v.agentName,
+    // The service that sent it (every span goes out under Vigil's resource).
+    'vigil.origin.service': v.service
+  })
+  const taken = new Set(known.map((kv) => kv.key))
+  // The other attributes as the receiver kept them (as text, bounded).
+  for (const [key, value] of Object.entries(v.attributes)) if (!taken.has(key)) known.push({ key, value: { stringValue: value } })
+  return known
+}
+
 /** The spans of one run, root first. A run with no start time uses its first known time. */
 export function runSpans(run: RunDetail): OtlpSpan[] {
+  const received = receivedRunSpans(run)
+  if (received) return received
   const traceId = traceIdFor(RUN_TRACE_KIND, run.runId)
   const rootId = spanIdFor(traceId, 'run')
   const times = [msOf(run.startedAt), msOf(run.endedAt), msOf(run.lastEventAt)]
