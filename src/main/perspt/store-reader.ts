@@ -451,6 +451,8 @@ export interface SessionsMemo {
   maxIds: Record<string, number>
   /** Per session, the fingerprint of its rows without ids or changed in place (see sessionFingerprints). */
   plans: Map<string, string>
+  /** Per session, the plan revisions' part of `plans` alone (node tallies depend on it, not on the rest). */
+  planParts: Map<string, string>
   tallies: Map<string, NodeTally>
   llm: Map<string, LlmAggregate>
 }
@@ -517,55 +519,76 @@ async function maxIdsOf(con: DuckDBConnection, probe: SchemaProbe): Promise<Reco
  * Rows without an id or changed in place, per session, in one query: plan revisions (status changes),
  * branch states, feature charters and the session row itself (small tables, compared whole per session).
  */
-async function sessionFingerprints(con: DuckDBConnection, probe: SchemaProbe): Promise<Map<string, string>> {
+async function sessionFingerprints(con: DuckDBConnection, probe: SchemaProbe): Promise<{ plans: Map<string, string>; planParts: Map<string, string> }> {
   const out = new Map<string, string>()
+  const planParts = new Map<string, string>()
   const parts: string[] = []
   if (has(probe, 'plan_revisions', 'session_id', 'revision_id', 'status', 'sequence')) {
-    parts.push(`SELECT session_id AS sid, 'p' || string_agg(revision_id || ':' || status || ':' || sequence, ',' ORDER BY sequence, revision_id) AS f
+    parts.push(`SELECT session_id AS sid, 'p' || string_agg(revision_id || ':' || status || ':' || sequence, ',' ORDER BY sequence, revision_id) AS f, true AS plan
       FROM plan_revisions GROUP BY session_id`)
   }
   const hashed = (table: PersptTable, tag: string, columns: string[]) => {
     const present = columns.filter((c) => has(probe, table, c))
     if (has(probe, table, 'session_id') && present.length > 0) {
-      parts.push(`SELECT session_id AS sid, '${tag}' || count(*) || ':' || bit_xor(hash(${present.join(', ')})) AS f FROM ${table} GROUP BY session_id`)
+      parts.push(`SELECT session_id AS sid, '${tag}' || count(*) || ':' || bit_xor(hash(${present.join(', ')})) AS f, false AS plan FROM ${table} GROUP BY session_id`)
     }
   }
   hashed('provisional_branches', 'b', ['branch_id', 'state', 'updated_at'])
   hashed('feature_charters', 'c', ['charter_id', 'scope_description', 'max_modules', 'max_files', 'max_revisions', 'language_constraint'])
   hashed('sessions', 's', ['status', 'updated_at', 'merkle_root', 'detected_toolchain', 'task', 'working_dir'])
-  if (parts.length === 0) return out
+  if (parts.length === 0) return { plans: out, planParts }
   for (const r of await optional(
     con,
-    `SELECT sid, string_agg(f, '|' ORDER BY f) AS f FROM (${parts.join(' UNION ALL ')}) GROUP BY sid`
+    `SELECT sid, string_agg(f, '|' ORDER BY f) AS f, any_value(f) FILTER (WHERE plan) AS pf FROM (${parts.join(' UNION ALL ')}) GROUP BY sid`
   )) {
     out.set(String(r.sid), String(r.f))
+    if (r.pf !== null && r.pf !== undefined) planParts.set(String(r.sid), String(r.pf))
   }
-  return out
+  return { plans: out, planParts }
 }
+
+/** The tables readNodeTallies reads: only new rows in these (or a plan change) change a session's node counts. */
+const TALLY_TABLES: ReadonlySet<string> = new Set(['node_states', 'plan_revisions', 'task_graph_edges', 'srbn_step_records', 'energy_history', 'escalation_reports'])
 
 /** Sessions with rows added since `memo`; `changed` null means "read everything" (a table was rewritten). */
 async function changedSessions(
   con: DuckDBConnection,
   probe: SchemaProbe,
   memo: SessionsMemo
-): Promise<{ changed: Set<string> | null; maxIds: Record<string, number>; plans: Map<string, string> }> {
+): Promise<{
+  changed: Set<string> | null
+  /** Of `changed`, the sessions whose node counts may have moved (see TALLY_TABLES); null with `changed`. */
+  nodesChanged: Set<string> | null
+  maxIds: Record<string, number>
+  plans: Map<string, string>
+  planParts: Map<string, string>
+}> {
   const maxIds = await maxIdsOf(con, probe)
-  const plans = await sessionFingerprints(con, probe)
+  const { plans, planParts } = await sessionFingerprints(con, probe)
+  const all = { changed: null, nodesChanged: null, maxIds, plans, planParts }
   const changed = new Set<string>()
-  // The sessions of every table's new rows, in one query.
+  const nodesChanged = new Set<string>()
+  // The sessions of every table's new rows, and which table, in one query.
   const grown: string[] = []
   for (const t of new Set([...Object.keys(maxIds), ...Object.keys(memo.maxIds)])) {
     const now = maxIds[t]
     const before = memo.maxIds[t]
-    if (now === undefined || before === undefined || now < before) return { changed: null, maxIds, plans }
-    if (now !== before) grown.push(newRowSessions(t, before))
+    if (now === undefined || before === undefined || now < before) return all
+    if (now !== before) grown.push(`SELECT session_id AS sid, ${TALLY_TABLES.has(t)} AS nodes FROM (${newRowSessions(t, before)})`)
   }
   if (grown.length > 0) {
-    for (const r of await query(con, `SELECT DISTINCT session_id AS sid FROM (${grown.join(' UNION ALL ')})`)) changed.add(String(r.sid))
+    for (const r of await query(con, `SELECT sid, bool_or(nodes) AS nodes FROM (${grown.join(' UNION ALL ')}) GROUP BY sid`)) {
+      changed.add(String(r.sid))
+      if (r.nodes === true) nodesChanged.add(String(r.sid))
+    }
   }
-  for (const [sid, f] of plans) if (memo.plans.get(sid) !== f) changed.add(sid)
-  for (const sid of memo.plans.keys()) if (!plans.has(sid)) return { changed: null, maxIds, plans }
-  return { changed, maxIds, plans }
+  for (const [sid, f] of plans) {
+    if (memo.plans.get(sid) === f) continue
+    changed.add(sid)
+    if (!memo.plans.has(sid) || memo.planParts.get(sid) !== planParts.get(sid)) nodesChanged.add(sid)
+  }
+  for (const sid of memo.plans.keys()) if (!plans.has(sid)) return all
+  return { changed, nodesChanged, maxIds, plans, planParts }
 }
 
 export async function readSessions(
@@ -605,10 +628,12 @@ export async function readSessionsWithMemo(
   // Node counts and LLM totals: recomputed only for sessions with new rows since `memo` (append-only tables).
   const delta = memo ? await changedSessions(con, probe, memo) : null
   const scope = delta?.changed ? [...delta.changed] : null
+  // Node counts only for sessions whose node tables grew or whose plan changed (an LLM call does neither).
+  const nodeScope = delta?.nodesChanged ? [...delta.nodesChanged] : null
   out.changed = delta?.changed ?? null
-  const tallies = scope === null || scope.length > 0 ? await readNodeTallies(con, probe, scope) : new Map<string, NodeTally>()
+  const tallies = nodeScope === null || nodeScope.length > 0 ? await readNodeTallies(con, probe, nodeScope) : new Map<string, NodeTally>()
   if (tallies) {
-    const mergedTallies = scope === null ? tallies : new Map([...memo!.tallies, ...tallies])
+    const mergedTallies = nodeScope === null ? tallies : new Map([...memo!.tallies, ...tallies])
     const mergedLlm = scope === null ? await readLlmAggregates(con, probe, null) : await addNewLlmRows(con, probe, memo!, scope)
     for (const [sid, tally] of mergedTallies) {
       const e = extra(sid)
@@ -622,7 +647,7 @@ export async function readSessionsWithMemo(
     }
     out.memo = {
       maxIds: delta?.maxIds ?? (await maxIdsOf(con, probe)),
-      plans: delta?.plans ?? (await sessionFingerprints(con, probe)),
+      ...(delta ? { plans: delta.plans, planParts: delta.planParts } : await sessionFingerprints(con, probe)),
       tallies: mergedTallies,
       llm: mergedLlm
     }

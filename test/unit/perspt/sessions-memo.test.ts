@@ -49,6 +49,7 @@ describe('incremental session reads', () => {
     ['a node commit', "INSERT INTO node_states (node_id, session_id, state, v_total, merkle_hash, attempt_count) VALUES ('task_new', 'fx-running', 'Completed', 0.05, ''::BLOB, 1)"],
     ['an escalation', "INSERT INTO escalation_reports (session_id, node_id, category, action) VALUES ('fx-running', 'task_2', 'c', '{}')"],
     ['a task-graph edge', "INSERT INTO task_graph_edges (session_id, parent_node_id, child_node_id) VALUES ('fx-running', 'task_new', 'task_edge_only')"],
+    ['a new active plan revision with new tasks', "INSERT INTO plan_revisions (revision_id, session_id, sequence, plan_json, reason, status) VALUES ('rev-memo', 'fx-running', 99, '{\"tasks\":[{\"id\":\"task_from_plan\"}]}', 'memo', 'active')"],
     ['a new plan revision superseding the old one', "UPDATE plan_revisions SET status = 'superseded' WHERE session_id = 'fx-running'"],
     ['a budget update', "UPDATE budget_envelopes SET steps_used = steps_used + 5 WHERE session_id = 'fx-running'"],
     ['a status change', "UPDATE sessions SET status = 'COMPLETED' WHERE session_id = 'fx-running'"],
@@ -56,6 +57,36 @@ describe('incremental session reads', () => {
   ])('after %s', async (_what, sql) => {
     for (const stmt of sql.split('; ')) await con.run(stmt)
     await incrementalEqualsFull()
+  })
+
+  it('recounts nodes only for sessions whose node tables or plan changed: an LLM call alone does not', async () => {
+    const probe = await probeSchema(con)
+    const counted: string[] = []
+    const spy = new Proxy(con, {
+      get(target, key, receiver) {
+        const v = Reflect.get(target, key, receiver) as unknown
+        if (key !== 'runAndReadAll' || typeof v !== 'function') return typeof v === 'function' ? v.bind(target) : v
+        return (sql: string, ...rest: unknown[]) => {
+          if (/\bclassified AS\b/.test(sql)) counted.push(sql)
+          return (v as (...a: unknown[]) => unknown).call(target, sql, ...rest)
+        }
+      }
+    }) as DuckDBConnection
+    memo = (await readSessionsWithMemo(spy, probe, opts, memo)).memo
+    counted.length = 0
+    await con.run("INSERT INTO llm_requests (session_id, node_id, model, prompt, response, tokens_in, tokens_out, latency_ms) VALUES ('fx-running', 'task_1', 'm', 'p', 'r', 2, 2, 5)")
+    await con.run("UPDATE sessions SET updated_at = TIMESTAMP '2026-05-01 12:00:00' WHERE session_id = 'fx-running'")
+    const inc = await readSessionsWithMemo(spy, probe, opts, memo)
+    expect(inc.changed).toEqual(new Set(['fx-running']))
+    expect(counted).toEqual([])
+    expect(inc.rows).toEqual((await readSessionsWithMemo(con, probe, opts, null)).rows)
+    memo = inc.memo
+    await con.run("INSERT INTO node_states (node_id, session_id, state, v_total, merkle_hash, attempt_count) VALUES ('task_memo', 'fx-running', 'Coding', 0.2, ''::BLOB, 1)")
+    const next = await readSessionsWithMemo(spy, probe, opts, memo)
+    expect(counted).toHaveLength(1)
+    expect(counted[0]).toContain("'fx-running'")
+    expect(next.rows).toEqual((await readSessionsWithMemo(con, probe, opts, null)).rows)
+    memo = next.memo
   })
 
   it('falls back to a full read when a table was rewritten (ids went backwards)', async () => {
