@@ -47,6 +47,7 @@ export class RunFollow {
   private lastShowAt = -Infinity
   private renderCost = 0
   private spacingTimer: ReturnType<typeof setTimeout> | null = null
+  private spacingDue = 0
   private disposed = false
   /** Details fetched so far, and the times a gap made one necessary (tests and diagnostics). */
   loads = 0
@@ -67,11 +68,14 @@ export class RunFollow {
   /**
    * How long after a render the next one may start: nothing while renders fit in a frame; past that,
    * about as long again as a render costs (the page renders about half the time), at most
-   * MAX_RENDER_SPACING_MS. Whatever the spacing, once the ops waiting reach half the events a page
-   * keeps, they are shown at the next frame (see push), so no event skips the list unshown.
+   * MAX_RENDER_SPACING_MS. Once the ops waiting reach half the events a page keeps, sooner (see
+   * push): half as long again as a render costs, so no event skips the list unshown while the page
+   * can afford it, and a page that cannot (renders slower than events fill the list) still leaves a
+   * third of its time to input and the rest of the machine, and skips rows of the list instead.
    */
-  renderSpacing(): number {
-    return Math.min(MAX_RENDER_SPACING_MS, Math.max(0, 2 * this.renderCost - FRAME_MS))
+  renderSpacing(flood = this.queued.length >= this.flushAt): number {
+    const spacing = Math.min(MAX_RENDER_SPACING_MS, Math.max(0, 2 * this.renderCost - FRAME_MS))
+    return flood ? Math.min(spacing, 1.5 * this.renderCost) : spacing
   }
 
   /** Ops waiting past which a spaced-out render is brought forward to the next frame. */
@@ -94,8 +98,8 @@ export class RunFollow {
       void this.resync().catch(() => undefined)
       return
     }
-    if (this.spacingTimer && this.queued.length >= this.flushAt) {
-      // So many ops wait that some events would leave the list unshown: the next frame shows them.
+    if (this.spacingTimer && this.queued.length >= this.flushAt && this.lastShowAt + this.renderSpacing(true) < this.spacingDue) {
+      // So many ops wait that some events would leave the list unshown: shown sooner (see renderSpacing).
       clearTimeout(this.spacingTimer)
       this.spacingTimer = null
       this.framePending = false
@@ -190,8 +194,10 @@ export class RunFollow {
         this.framePending = false
         if (!this.disposed && !this.loading) this.show()
       })
-    const wait = this.queued.length >= this.flushAt ? 0 : this.lastShowAt + this.renderSpacing() - performance.now()
+    const due = this.lastShowAt + this.renderSpacing()
+    const wait = due - performance.now()
     if (wait > 1) {
+      this.spacingDue = due
       this.spacingTimer = setTimeout(() => {
         this.spacingTimer = null
         go()

@@ -62,8 +62,8 @@ describe('RunFollow render pacing', () => {
     expect(f.loads).toBe(1)
   })
 
-  it('spaces renders out after costly ones, but shows at once ops that would push unseen events out of the list', async () => {
-    const { f, shown, push } = follow(() => 60)
+  it('spaces renders out after costly ones, but shows sooner ops that would push unseen events out of the list', async () => {
+    const { f, shown, push } = follow(() => 150)
     await f.resync()
     const renderAfter = async (n: number[]) => {
       await tick(2) // the last render's cost is noted after it
@@ -74,14 +74,15 @@ describe('RunFollow render pacing', () => {
       return performance.now() - t
     }
     for (let i = 0; i < 4; i++) await renderAfter([1])
-    // Renders of 60 ms: the next waits about as long again (not 0, at most 500 ms).
+    // Renders of 150 ms: the next waits about as long again (not 0, at most 500 ms); a flood of ops less.
     const spaced = f.renderSpacing()
-    expect(spaced).toBeGreaterThan(40)
+    expect(spaced).toBeGreaterThan(150)
     expect(spaced).toBeLessThanOrEqual(500)
+    expect(f.renderSpacing(true)).toBeLessThan(spaced)
     // A trickle of ops waits for that spacing…
     const trickle = await renderAfter([1])
     expect(trickle).toBeGreaterThan(15)
-    // …a flood does not: 150 ops with 200 events kept (half would already be unseen) go at the next frame.
+    // …a flood less: 150 ops with 200 events kept (half would already be unseen) are shown sooner.
     const flood = await renderAfter([1, 150])
     expect(flood).toBeLessThan(trickle)
     expect(shown.at(-1)!.toolCalls).toHaveLength(156)
