@@ -6,7 +6,7 @@
 // One JSON line per encoding: per-second spans/s samples, sustained rate, refusals, Vigil's own
 // counters (GET /api/status "otlp") and how many were recorded.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -73,6 +73,16 @@ function batch(b: number): OtlpTraceRequest {
   return { resourceSpans: [{ resource: { attributes: [str('service.name', 'bench-agent')] }, scopeSpans: [{ scope: { name: 'bench' }, spans }] }] }
 }
 
+/** CPU seconds (user + system) a process has used so far (Linux /proc; null elsewhere). */
+function cpuSeconds(pid: number | undefined): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return null
+  }
+}
+
 async function startVigil(dataDir: string): Promise<{ proc: ReturnType<typeof spawn>; url: string }> {
   const nodeArgs = (process.env.OTLP_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
   const proc = spawn(process.execPath, [...nodeArgs, bin, 'serve', '--port', '0', '--no-default-store', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -117,6 +127,7 @@ async function measure(encoding: 'protobuf' | 'json'): Promise<void> {
       perSecond.push(windowSpans)
       windowSpans = 0
     }, 1000)
+    const cpuBefore = cpuSeconds(proc.pid)
     const start = performance.now()
     const deadline = start + DURATION_MS
     const sender = async () => {
@@ -145,6 +156,8 @@ async function measure(encoding: 'protobuf' | 'json'): Promise<void> {
     }
     await Promise.all(Array.from({ length: SENDERS }, sender))
     const elapsed = (performance.now() - start) / 1000
+    const cpuAfter = cpuSeconds(proc.pid)
+    const cpu = cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null
     clearInterval(ticker)
     const status = (await (await fetch(`${url}/api/status`)).json()) as { otlp: Record<string, unknown>; recording?: { recorded?: number } }
     report(`otlp.ingest.${encoding}.${SENDERS}_senders`, 'spans/s', perSecond.length ? perSecond : [spans / elapsed], {
@@ -157,6 +170,9 @@ async function measure(encoding: 'protobuf' | 'json'): Promise<void> {
       statuses,
       otlp: { spansAccepted: status.otlp.spansAccepted, refused: status.otlp.refused, droppedInSpans: status.otlp.droppedInSpans },
       recording: status.recording ?? null,
+      // Load-independent: spans per CPU-second Vigil spent (on a shared, loaded machine the wall rate says more about the others).
+      vigilCpuSeconds: cpu === null ? null : Math.round(cpu * 100) / 100,
+      spansPerVigilCpuSecond: cpu ? Math.round(spans / cpu) : null,
       load1: Math.round(loadavg()[0]! * 100) / 100,
       goal: 20_000
     })

@@ -355,8 +355,8 @@ export class OtlpReceiver implements ServerExtension {
   }
 
   /**
-   * Journals every record, then applies them in order once durable. Resolves null when all were, or
-   * why not (nothing of this request is acknowledged then; what was durable is applied all the same).
+   * Journals every record, then applies them in order once all are durable. Resolves null when all were,
+   * or why not (nothing of this request is acknowledged then; what was durable is applied all the same).
    */
   private makeDurable(records: PlannedRecord[]): Promise<string | null> {
     const receivedAt = formatInstant(this.now())
@@ -369,8 +369,15 @@ export class OtlpReceiver implements ServerExtension {
     return new Promise((resolve) => {
       let pending = records.length
       let problem: string | null = null
+      // Applied together once the request's last record is durable (its records are contiguous in the
+      // journal, so journal order is kept), in one tracker batch: each run touched is reported once.
+      const durable: { seq: number; r: PlannedRecord }[] = []
       const done = () => {
-        if (--pending === 0) resolve(problem)
+        if (--pending !== 0) return
+        this.tracker.batch(() => {
+          for (const x of durable) d.applyJournaled(x.seq, () => this.apply(x.r, receivedAt))
+        })
+        resolve(problem)
       }
       let sequence = 0
       for (const r of records) {
@@ -380,7 +387,7 @@ export class OtlpReceiver implements ServerExtension {
           if (err) {
             problem ??= `Recording paused: ${err.message}`
             r.onFailed?.()
-          } else d.applyJournaled(journaled, () => this.apply(r, receivedAt))
+          } else durable.push({ seq: journaled, r })
           done()
         })
         if (seq === null) {
