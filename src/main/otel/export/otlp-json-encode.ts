@@ -104,6 +104,6 @@ export function traceRequestJson(request: OtlpTraceRequest): Json {
 }
 
 /** The `application/json` body of `POST /v1/traces`. */
-export function encodeTraceRequestJson(request: OtlpTraceRequest): Uint8Array {
-  return Buffer.from(JSON.stringify(traceRequestJson(request)), 'utf8')
+export function encodeTraceRequestJson(request: OtlpTraceRequest): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(JSON.stringify(traceRequestJson(request)))
 }

@@ -24,7 +24,7 @@ function varintSize(n: number): number {
 
 /** A growable byte buffer with protobuf primitives; nested lengths are patched in after their content. */
 class ProtoWriter {
-  buf: Uint8Array
+  buf: Uint8Array<ArrayBuffer>
   pos = 0
   private view: DataView
   private readonly utf8 = new TextEncoder()
@@ -157,7 +157,7 @@ class ProtoWriter {
     this.varint(value)
   }
 
-  done(): Uint8Array {
+  done(): Uint8Array<ArrayBuffer> {
     return this.buf.slice(0, this.pos)
   }
 }
@@ -292,7 +292,7 @@ function writeResourceSpans(w: ProtoWriter, rs: OtlpResourceSpans): void {
 }
 
 /** The `application/x-protobuf` body of `POST /v1/traces`. */
-export function encodeTraceRequestProtobuf(request: OtlpTraceRequest): Uint8Array {
+export function encodeTraceRequestProtobuf(request: OtlpTraceRequest): Uint8Array<ArrayBuffer> {
   const w = new ProtoWriter()
   for (const rs of request.resourceSpans) writeResourceSpans(w, rs)
   return w.done()
