@@ -506,7 +506,8 @@ function readAnyValue(r: Reader, depth: number): OtlpAnyValue {
 // ---------------------------------------------------------------------------------------------
 // ExportTraceServiceResponse (what the receiver answers)
 
-function varintBytes(n: bigint): number[] {
+/** A non-negative integer as protobuf varint bytes. */
+export function varintBytes(n: bigint): number[] {
   const out: number[] = []
   let v = BigInt.asUintN(64, n)
   do {

@@ -27,7 +27,7 @@ import { anyText, attrMap, DEFAULT_MAPPING_LIMITS, mapSpan } from './genai-mappi
 import type { MappingLimits } from './genai-mapping'
 import { decodeTraceRequestJson, encodeTraceResponseJson } from './otlp-json-decode'
 import type { OtlpSpan, OtlpTraceRequest } from './otlp-model'
-import { decodeTraceRequestProtobuf, encodeTraceResponseProtobuf, OtlpDecodeError } from './otlp-protobuf-decode'
+import { decodeTraceRequestProtobuf, encodeTraceResponseProtobuf, OtlpDecodeError, varintBytes } from './otlp-protobuf-decode'
 import { TraceBook } from './trace-book'
 import type { TraceEntry } from './trace-book'
 
@@ -84,15 +84,7 @@ const ZERO_SPAN = '0'.repeat(16)
 /** google.rpc.Status as protobuf: code (1), message (2). */
 function statusProtobuf(code: number, message: string): Buffer {
   const msg = Buffer.from(message, 'utf8')
-  const len: number[] = []
-  let n = msg.length
-  do {
-    let b = n & 0x7f
-    n >>>= 7
-    if (n) b |= 0x80
-    len.push(b)
-  } while (n)
-  return Buffer.concat([Buffer.from([0x08, code, 0x12, ...len]), msg])
+  return Buffer.concat([Buffer.from([0x08, code, 0x12, ...varintBytes(BigInt(msg.length))]), msg])
 }
 
 /** gRPC codes of the errors OTLP/HTTP answers (google.rpc.Status.code). */
