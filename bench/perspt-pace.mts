@@ -9,6 +9,8 @@
 // counts it, found on every `store-updated` push (the page's refetch path). p50/p95/max per minute (per
 // 10 s when the run is shorter than 3 minutes), the trend, and `vigil serve`'s CPU. Then the same at 1
 // commit/s (VIGIL_PACE_SLOW_SECONDS, default 30). VIGIL_PACE_PHASES picks phases (breakdown,rate30,rate1).
+// With VIGIL_PACE_DOM (default on; 0 turns it off) the session's LLM page is open in Chromium and
+// commit → DOM is reported too: the moment the page's "Requests" figure first shows the commit's count.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
@@ -17,7 +19,8 @@ import { createInterface } from 'node:readline'
 import WebSocket from 'ws'
 import { PersptStore } from '../src/main/perspt/perspt-store'
 import { buildStore } from '../test/fixtures/perspt-fixtures'
-import { cpuSeconds, epochNow, rpc, startServe } from './live-latency.mjs'
+import type { Browser, Page } from '@playwright/test'
+import { cpuSeconds, epochNow, launchChromium, rpc, startServe } from './live-latency.mjs'
 import { quantile, report } from './stats.mjs'
 
 const root = join(import.meta.dirname, '..')
@@ -106,9 +109,35 @@ async function breakdown(work: string, preload: number): Promise<void> {
   for (const [k, v] of stages) report(`perspt.pace.breakdown.${k}`, 'ms', v, { preload, walMiB: Math.round(walMiB), snapshots })
 }
 
+/** Notes when the LLM page's request count first reaches each value (page clock = epoch ms). */
+const DOM_PROBE = `(() => {
+  const seen = (window.__paceSeen = [])
+  let last = -1
+  const look = () => {
+    const el = document.querySelector('[data-testid=llm-requests]')
+    if (!el) return
+    const n = Number((el.textContent || '').replace(/[^0-9]/g, ''))
+    if (Number.isFinite(n) && n > last) {
+      last = n
+      seen.push([n, performance.timeOrigin + performance.now()])
+    }
+  }
+  new MutationObserver(look).observe(document, { subtree: true, childList: true, characterData: true })
+})()`
+
+async function openLlmPage(browser: Browser, url: string, storeId: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+  await page.addInitScript({ content: DOM_PROBE })
+  await page.goto(`${url}/#/store/${encodeURIComponent(storeId)}/session/${encodeURIComponent(SID)}/llm`)
+  await page.getByTestId('llm-requests').waitFor({ timeout: 60_000 })
+  return page
+}
+
 async function pace(work: string, label: string, rate: number, seconds: number, preload: number): Promise<void> {
   const db = await newStore(work)
   const serve = await startServe({ args: ['--db', db] })
+  const browser = process.env.VIGIL_PACE_DOM === '0' ? null : await launchChromium()
+  let page: Page | null = null
   const agent = startAgent(db, rate, seconds, preload)
   const visible = new Map<number, number>()
   let seen = 0
@@ -147,6 +176,7 @@ async function pace(work: string, label: string, rate: number, seconds: number, 
   try {
     await agent.ready
     await check()
+    if (browser && storeId) page = await openLlmPage(browser, serve.url, storeId)
     const pid = serve.proc.pid!
     const cpu0 = cpuSeconds(pid)
     const t0 = epochNow()
@@ -169,6 +199,7 @@ async function pace(work: string, label: string, rate: number, seconds: number, 
     const cpu = (cpuSeconds(pid) - cpu0) / ((epochNow() - t0) / 1000)
     const total = agent.commits.size
     for (let i = 0; i < 100 && seen < total; i++) await new Promise((r) => setTimeout(r, 100))
+    const domSeen = page ? ((await page.evaluate('window.__paceSeen')) as [number, number][]) : []
     const start = agent.commits.get(1) ?? t0
     const buckets = new Map<number, number[]>()
     const all: number[] = []
@@ -208,9 +239,42 @@ async function pace(work: string, label: string, rate: number, seconds: number, 
       load1: loadavg()[0]
     })
     report(`perspt.pace.${label}.serve_cpu`, 'core', [cpu], { rate, perBucket: cpuPerBucket, bucketSeconds: bucketMs / 1000 })
+    if (page) {
+      // Commit n is on the page from the first moment its count (preload + n) or more is shown.
+      const dom: number[] = []
+      const domBuckets = new Map<number, number[]>()
+      let j = 0
+      let domMissing = 0
+      for (const [n, at] of [...agent.commits].sort((x, y) => x[0] - y[0])) {
+        while (j < domSeen.length && domSeen[j]![0] < preload + n) j++
+        if (j >= domSeen.length) {
+          domMissing++
+          continue
+        }
+        const lat = Math.max(0, domSeen[j]![1] - at)
+        dom.push(lat)
+        const b = Math.floor((at - start) / bucketMs)
+        domBuckets.set(b, [...(domBuckets.get(b) ?? []), lat])
+      }
+      const domP95s: number[] = []
+      for (const [b, v] of [...domBuckets].sort((x, y) => x[0] - y[0])) {
+        domP95s.push(report(`perspt.pace.${label}.commit_to_dom.${bucketMs === 60_000 ? 'minute' : '10s'}_${b + 1}`, 'ms', v, { load1: loadPerBucket[b] ?? null }).p95)
+      }
+      const half2 = Math.floor(domP95s.length / 2)
+      report(`perspt.pace.${label}.commit_to_dom`, 'ms', dom, {
+        rate,
+        seconds,
+        notOnPage: domMissing,
+        p95FirstHalf: Math.round(mean(domP95s.slice(0, half2))),
+        p95SecondHalf: Math.round(mean(domP95s.slice(half2))),
+        load1: loadavg()[0]
+      })
+    }
     log(`${label}: p50 ${quantile(sorted, 0.5).toFixed(0)} ms, p95 ${quantile(sorted, 0.95).toFixed(0)} ms, cpu ${(cpu * 100).toFixed(0)} %`)
   } finally {
     ws.close()
+    await page?.close()
+    await browser?.close()
     await agent.stop()
     await serve.stop()
   }
