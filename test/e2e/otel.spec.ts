@@ -65,9 +65,22 @@ test('an OpenTelemetry agent trace shows as a run with its span waterfall and LL
 test('a trace whose root has not arrived is in progress, and completes when it does', async ({ page }) => {
   const sent = await sendAgentTrace(vigil.url, 'json', { service: 'slow-agent', agent: 'planner', withRoot: false })
   await page.goto(vigil.url)
+  // The Now page lists it as running, under its service.
+  await expect(page.getByTestId('now-running')).toContainText('OpenTelemetry · slow-agent')
   const nav = page.getByRole('navigation', { name: 'Sources' })
   await nav.getByRole('link', { name: new RegExp(sent.traceId.slice(0, 8)) }).click()
   await expect(page.getByTestId('spans-no-root')).toBeVisible()
   await expect(page.getByTestId('run-status')).toContainText('Running')
   await expect(page.getByTestId('span-row')).toHaveCount(3)
+
+  // The root arrives (late, as OTLP/JSON): the page follows without a reload.
+  const now = BigInt(Date.now()) * 1_000_000n
+  const root = { traceId: sent.traceId, spanId: sent.rootSpanId, name: 'invoke_agent planner', startTimeUnixNano: String(now - 5_000_000_000n), endTimeUnixNano: String(now) }
+  const body = { resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'slow-agent' } }] }, scopeSpans: [{ spans: [root] }] }] }
+  const res = await fetch(`${vigil.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  expect(res.status).toBe(200)
+  await expect(page.getByTestId('span-row')).toHaveCount(4)
+  await expect(page.getByTestId('spans-no-root')).toHaveCount(0)
+  await expect(page.getByTestId('run-status')).toContainText('Completed')
+  await expect(page.getByTestId('run-workflow')).toHaveText('invoke_agent planner')
 })

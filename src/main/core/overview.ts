@@ -440,8 +440,16 @@ export class OverviewReader {
       if (run.status !== 'running' && !(end >= weekStart)) continue
       const digest = this.digest(run)
       if (!digest) continue
-      const sourceLabel = run.sourceId === 'hub' ? `Hub · ${run.producerId ?? 'unknown producer'}` : run.sourceId.startsWith('file:') ? run.sourceId.slice(5) : (labels.get(run.sourceId) ?? run.sourceId)
-      const frozen = run.sourceId.startsWith('file:') || (run.sourceId !== 'hub' && !labels.has(run.sourceId))
+      const sourceLabel =
+        run.sourceId === 'hub'
+          ? `Hub · ${run.producerId ?? 'unknown producer'}`
+          : run.sourceId === 'otel'
+            ? `OpenTelemetry · ${(run.producerId ?? 'unknown service').replace(/\/[0-9a-f]{32}$/, '')}`
+            : run.sourceId.startsWith('file:')
+              ? run.sourceId.slice(5)
+              : (labels.get(run.sourceId) ?? run.sourceId)
+      // Hub and OpenTelemetry runs have no source of their own to lose: they are never frozen for it.
+      const frozen = run.sourceId.startsWith('file:') || (run.sourceId !== 'hub' && run.sourceId !== 'otel' && !labels.has(run.sourceId))
       runs.push({ run, digest, sourceLabel, frozen })
     }
     for (const id of this.digests.keys()) if (!seen.has(id)) this.digests.delete(id)
