@@ -79,7 +79,7 @@ test('the collector setting is checked, saved, and shows what was forwarded and 
   pushRun('e-e2e-1')
   await expect(card.getByTestId('otlp-state')).toContainText('Connected', { timeout: 15_000 })
   await expect(card.locator('[data-count="sent"]')).toHaveText('16')
-  await expect(card.getByTestId('otlp-counts')).toContainText('16 spans from 1 runs')
+  await expect(card.getByTestId('otlp-counts')).toContainText('16 spans from 1 run,')
   await expect(card.locator('[data-count="dropped"]')).toHaveText('0')
   expect(received).toBe(1)
   await shootBothSchemes(page, 'settings-otlp-export')
