@@ -380,6 +380,9 @@ export class RunTracker {
     const id = run.state.runId
     this.runs.delete(id)
     if (run.stream.current === run) run.stream.current = null
+    // OpenTelemetry traces are one stream each (src/main/otel): one left without runs is forgotten, so
+    // streams stay bounded by runs. (Hub and attachment streams keep their run-id counters.)
+    if (run.stream.sourceId === 'otel' && run.stream.current === null && ![...this.runs.values()].some((r) => r.stream === run.stream)) this.streams.delete(run.stream.key)
     this.dirty.add(id)
     this.pending.set(id, { run: null, from: 0, ops: [], reset: true })
   }

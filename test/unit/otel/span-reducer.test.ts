@@ -64,3 +64,17 @@ describe('vigil_span in the run reducer', () => {
     expect(run.dropped.spans).toBe(5)
   })
 })
+
+describe('RunTracker with one stream per trace', () => {
+  it('forgets an OpenTelemetry stream with its last run, so streams stay bounded by runs', async () => {
+    const { RunTracker } = await import('../../../src/main/live/run-tracker')
+    const tracker = new RunTracker({ onRunUpdated: () => undefined, maxRuns: 3 })
+    for (let i = 0; i < 50; i++) {
+      const producer = `svc/${String(i).padStart(32, '0')}`
+      tracker.ingest('otel', producer, { type: 'ensemble_started', ensembleId: String(i), startedAt: '2026-03-01T10:00:00Z', totalTasks: 0, workflow: 'svc' }, '2026-03-01T10:00:00Z')
+      tracker.ingest('otel', producer, { type: 'ensemble_completed', ensembleId: String(i), completedAt: '2026-03-01T10:00:01Z', durationMs: 1000, exitReason: 'COMPLETED', totalTokens: 0, totalToolCalls: 0 }, '2026-03-01T10:00:01Z')
+    }
+    expect(tracker.listRuns()).toHaveLength(3)
+    expect((tracker as unknown as { streams: Map<string, unknown> }).streams.size).toBeLessThanOrEqual(4)
+  })
+})
