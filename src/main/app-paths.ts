@@ -1,4 +1,4 @@
-import { readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -16,10 +16,14 @@ export function defaultDataDir(
 /** Private folders of this process (snapshot copies of Perspt stores, the demo), removed at exit. */
 const roots = new Set<string>()
 let made = 0
-const ROOT_NAME = /^vigil-(\d+)-[0-9a-z]+(?:-\d+)?$/
+const ROOT_NAME = /^vigil-(\d+)-[0-9a-z]+(?:-\d+)?(?:-[0-9A-Za-z]{6})?$/
 
 /**
- * A fresh private folder name for snapshots and the demo of one Vigil process. It is removed however
+ * A fresh private folder for snapshots and the demo of one Vigil process, made at once, owner-only
+ * (0700: copies of Perspt stores hold prompts and code, and the temp folder is shared with every user
+ * of the machine) and by mkdtemp (a new, unguessable name: another user cannot plant a folder or a
+ * link where Vigil will write). When it cannot be made (a full or read-only temp folder) the name is
+ * still returned: whoever writes there first reports the problem (see perspt/problems.ts). It is removed however
  * the process ends short of SIGKILL: the owner's close(), process.exit(), an uncaught error (the 'exit'
  * event runs then too) and signals the CLI turns into a clean shutdown. The first call also removes
  * folders left by Vigil processes that no longer run (killed, crashed, power loss).
@@ -29,7 +33,13 @@ export function processTmpRoot(base: string = tmpdir()): string {
     removeStaleTmpRoots(base)
     process.once('exit', removeProcessTmpRoots)
   }
-  const root = join(base, `vigil-${process.pid}-${Date.now().toString(36)}-${++made}`)
+  const prefix = join(base, `vigil-${process.pid}-${Date.now().toString(36)}-${++made}-`)
+  let root: string
+  try {
+    root = mkdtempSync(prefix)
+  } catch {
+    root = `${prefix}unmade`
+  }
   roots.add(root)
   return root
 }
