@@ -619,6 +619,8 @@ export class RunStream implements ServerExtension {
     if (stream) {
       stream.runs = stream.runs.filter((r) => r !== log)
       if (stream.current === log) stream.current = null
+      // One stream per OpenTelemetry trace (src/main/otel): forgotten with its last run, so streams stay bounded.
+      if (stream.sourceId === 'otel' && stream.runs.length === 0) this.streams.delete(stream.key)
     }
   }
 
