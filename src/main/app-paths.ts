@@ -13,6 +13,16 @@ export function defaultDataDir(
   return join(env.XDG_DATA_HOME || join(home, '.local', 'share'), 'vigil')
 }
 
+/**
+ * Every file and folder this process makes from now on is its user's alone (umask 077): the data
+ * folder holds recordings of agent runs (prompts, tool output), the journal, gates and the private
+ * copies of Perspt stores, and DuckDB makes its files (a WAL after every checkpoint) with the umask.
+ * For the long-running processes only (vigil serve, the desktop app), not in tests or `vigil gate`.
+ */
+export function ownerOnlyFiles(): void {
+  if (process.platform !== 'win32') process.umask(0o077)
+}
+
 /** Private folders of this process (snapshot copies of Perspt stores, the demo), removed at exit. */
 const roots = new Set<string>()
 let made = 0

@@ -1,6 +1,7 @@
 // The `vigil` command: parse, then serve until SIGINT/SIGTERM. Returns the exit code.
 import { join } from 'node:path'
 import { version } from '../../../package.json'
+import { ownerOnlyFiles } from '../app-paths'
 import { ExposureError } from '../server/auth/exposure'
 import { ListenError } from '../server/vigil-server'
 import { parseArgs, USAGE, UsageError } from './args'
@@ -30,6 +31,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return 0
   }
 
+  ownerOnlyFiles()
   let running
   try {
     running = await startServe(command, {

@@ -2,7 +2,7 @@
 // the service, IPC dispatch and settings it wires up are plain Node, shared with `vigil serve`.
 import { app, BrowserWindow, dialog, ipcMain } from 'electron'
 import { join, resolve } from 'node:path'
-import { processTmpRoot } from '../app-paths'
+import { ownerOnlyFiles, processTmpRoot } from '../app-paths'
 import { addDefaultStoreIfPresent } from '../core/default-store'
 import { VigilService } from '../core/vigil-service'
 import { eventChannel } from '../../shared/api/contract'
@@ -139,6 +139,7 @@ async function runDeepLink(raw: string, vigil: VigilService): Promise<void> {
 }
 
 async function start(): Promise<void> {
+  ownerOnlyFiles()
   hardenApp()
   handleAppProtocol(join(__dirname, '../renderer'))
 
