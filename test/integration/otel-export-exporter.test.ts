@@ -1,61 +1,12 @@
-// The OTLP exporter against a real HTTP collector stub on 127.0.0.1:0 (a plain node http server that
-// records what it is sent — it stands in for the collector, it is not Vigil's): batching, the flush
+// The OTLP exporter against a real HTTP collector stub on 127.0.0.1:0 (./otel-export-collector.ts): batching, the flush
 // interval, retry with Retry-After and backoff, 400 not retried, the memory bound (oldest batch dropped,
 // counted), an unreachable endpoint ("failing", then recovering), OTLP/JSON, headers, shutdown flush.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SPAN_KIND, type OtlpSpan } from '../../src/main/otel/otlp-model'
 import { OtlpExporter, type OtlpExporterOptions } from '../../src/main/otel/export/otlp-exporter'
 import { attrs, span, spanIdFor, traceIdFor } from '../../src/main/otel/export/span-common'
 import { decodeTraceRequest, spansOf } from '../unit/otel-export/proto-decode'
-
-interface Received {
-  at: number
-  path: string
-  headers: IncomingMessage['headers']
-  body: Buffer
-}
-
-type Answer = (req: Received, res: ServerResponse, n: number) => void
-
-class CollectorStub {
-  readonly received: Received[] = []
-  private server: Server | null = null
-  answer: Answer = (_req, res) => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end()
-  port = 0
-
-  async start(port = 0): Promise<this> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = []
-      req.on('data', (c: Buffer) => chunks.push(c))
-      req.on('end', () => {
-        const r: Received = { at: Date.now(), path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) }
-        this.received.push(r)
-        this.answer(r, res, this.received.length)
-      })
-    })
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve))
-    this.port = (this.server.address() as AddressInfo).port
-    return this
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`
-  }
-
-  spans(): OtlpSpan[] {
-    return this.received.flatMap((r) => spansOf(decodeTraceRequest(r.body)))
-  }
-
-  async stop(): Promise<void> {
-    const s = this.server
-    this.server = null
-    if (!s) return
-    s.closeAllConnections()
-    await new Promise<void>((resolve) => s.close(() => resolve()))
-  }
-}
+import { CollectorStub } from './otel-export-collector'
 
 const stubs: CollectorStub[] = []
 const exporters: OtlpExporter[] = []

@@ -10,9 +10,7 @@ import { startServe, type RunningVigil } from '../../src/main/cli/serve'
 import type { RunDetail, RunSummary } from '../../src/shared/model/live'
 import type { DashboardMessage } from '../../src/shared/protocol/agentensemble'
 import { runSpans } from '../../src/main/otel/export/run-spans'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { decodeTraceRequest, spansOf } from '../unit/otel-export/proto-decode'
+import { CollectorStub } from './otel-export-collector'
 import { envelope, SVC_A } from '../unit/hub/frames'
 
 let dir: string
@@ -146,19 +144,9 @@ describe('Vigil A → OTLP → Vigil B', () => {
   }
 
   it('B forwards the run it received with A’s trace and span ids (a collector behind a chain of Vigils keeps one copy)', async () => {
-    const bodies: Buffer[] = []
-    const collector = createServer((req, res) => {
-      const chunks: Buffer[] = []
-      req.on('data', (c: Buffer) => chunks.push(c))
-      req.on('end', () => {
-        bodies.push(Buffer.concat(chunks))
-        res.writeHead(200).end()
-      })
-    })
-    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r))
+    const collector = await new CollectorStub().start()
     try {
-      const collectorUrl = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`
-      const b = await serve('chain-b', ['--otlp-endpoint', collectorUrl])
+      const b = await serve('chain-b', ['--otlp-endpoint', collector.url])
       const a = await serve('chain-a', ['--otlp-endpoint', b.server.url])
       let seq = 0
       for (const m of aRun('e-chain')) await fetch(`${a.server.url}/api/hub/ingress`, { method: 'POST', body: envelope(SVC_A, ++seq, '2026-03-05T14:00:00Z', m) })
@@ -168,15 +156,14 @@ describe('Vigil A → OTLP → Vigil B', () => {
       }, 'the run on A')
       const sentByA = runSpans(onA)
       const atCollector = await until(async () => {
-        const spans = bodies.flatMap((x) => spansOf(decodeTraceRequest(x)))
+        const spans = collector.spans()
         return spans.length >= sentByA.length ? spans : undefined
       }, 'B to forward the run')
       const key = (x: { traceId: string; spanId: string; parentSpanId: string; name: string }) => `${x.traceId}/${x.spanId}/${x.parentSpanId}/${x.name}`
       expect(atCollector.map(key).sort()).toEqual(sentByA.map(key).sort())
       expect(atCollector.find((x) => x.name === 'chat' && x.attributes.some((kv) => kv.key === 'gen_ai.usage.input_tokens' && kv.value.intValue === 900n))).toBeDefined()
     } finally {
-      collector.closeAllConnections()
-      await new Promise<void>((r) => collector.close(() => r()))
+      await collector.stop()
     }
   })
 

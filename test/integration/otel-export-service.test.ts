@@ -3,8 +3,6 @@
 // once they end; what had ended before (a session already completed, runs replayed from the recording
 // after a restart) is not; GET /api/status shows the exporter's state and counts.
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
@@ -15,34 +13,7 @@ import type { OtlpSpan } from '../../src/main/otel/otlp-model'
 import type { OtlpExportStatus } from '../../src/shared/model/otlp-export'
 import { buildStore } from '../fixtures/perspt-fixtures'
 import { envelope, realisticRun, SVC_A } from '../unit/hub/frames'
-import { decodeTraceRequest, spansOf } from '../unit/otel-export/proto-decode'
-
-class Collector {
-  bodies: Buffer[] = []
-  down = false
-  private server!: Server
-  url = ''
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = []
-      req.on('data', (c: Buffer) => chunks.push(c))
-      req.on('end', () => {
-        if (this.down) return void res.writeHead(503, { 'retry-after': '1' }).end()
-        this.bodies.push(Buffer.concat(chunks))
-        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end()
-      })
-    })
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r))
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`
-  }
-  spans(): OtlpSpan[] {
-    return this.bodies.flatMap((b) => spansOf(decodeTraceRequest(b)))
-  }
-  async stop(): Promise<void> {
-    this.server.closeAllConnections()
-    await new Promise<void>((r) => this.server.close(() => r()))
-  }
-}
+import { CollectorStub } from './otel-export-collector'
 
 const op = (s: OtlpSpan) => s.attributes.find((a) => a.key === 'gen_ai.operation.name')?.value.stringValue
 const str = (s: OtlpSpan, key: string) => s.attributes.find((a) => a.key === key)?.value.stringValue
@@ -59,7 +30,8 @@ async function until<T>(check: () => T | undefined | false, what: string, timeou
 
 let dir: string
 let storePath: string
-const collector = new Collector()
+const collector = new CollectorStub()
+let collectorDown = false
 let vigil: RunningVigil | null = null
 
 function options(extra: string[] = []): ServeOptions {
@@ -95,6 +67,7 @@ beforeAll(async () => {
     ]
   })
   await collector.start()
+  collector.answer = (_r, res) => (collectorDown ? res.writeHead(503, { 'retry-after': '1' }).end() : res.writeHead(200).end())
 })
 
 afterAll(async () => {
@@ -149,7 +122,7 @@ describe('vigil serve --otlp-endpoint', () => {
   })
 
   it('a collector that refuses shows as failing in /api/status, with what to do; it recovers when the collector is back', async () => {
-    collector.down = true
+    collectorDown = true
     const v = await start()
     await postRun(v, 'e-export-3')
     const failing = await (async () => {
@@ -164,7 +137,7 @@ describe('vigil serve --otlp-endpoint', () => {
     expect(failing.lastError).toMatch(/503.*Retrying in/)
     expect(failing.queued).toBe(16)
     expect(failing.retried).toBeGreaterThanOrEqual(1)
-    collector.down = false
+    collectorDown = false
     await (async () => {
       const end = Date.now() + 15_000
       while ((await status(v)).state !== 'connected') {

@@ -3,8 +3,6 @@
 // (a run then reaches the collector stub), shown with the exporter's state; refused from a browser;
 // read-only in vigil serve.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -12,33 +10,20 @@ import { VigilService } from '../../src/main/core/vigil-service'
 import { AppSettings, ServeSettings, withoutSettingsWrites, type ServerControl, type ServerState } from '../../src/main/settings/app-settings'
 import { chooseSecretStore } from '../../src/main/settings/secret-store'
 import { envelope, realisticRun, SVC_A } from '../unit/hub/frames'
-import { decodeTraceRequest, spansOf } from '../unit/otel-export/proto-decode'
+import { CollectorStub } from './otel-export-collector'
 
 const off: ServerState = { running: false, url: null, problem: 'not started' }
 const server: ServerControl = { apply: async () => off, stop: async () => off, state: () => off }
 
-let collector: Server
+const collector = new CollectorStub()
 let collectorUrl: string
-const bodies: Buffer[] = []
 let dir: string
 let service: VigilService | null = null
 
 beforeAll(async () => {
-  collector = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      bodies.push(Buffer.concat(chunks))
-      res.writeHead(200).end()
-    })
-  })
-  await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r))
-  collectorUrl = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`
+  collectorUrl = (await collector.start()).url
 })
-afterAll(async () => {
-  collector.closeAllConnections()
-  await new Promise<void>((r) => collector.close(() => r()))
-})
+afterAll(() => collector.stop())
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'vigil-otel-settings-'))
 })
@@ -79,7 +64,7 @@ describe('desktop setting: forward runs to an OpenTelemetry collector', () => {
     expect(view.otlpExport).toMatchObject({ endpoint: collectorUrl, protocol: 'http/protobuf', status: { state: 'idle', url: `${collectorUrl}/v1/traces` } })
     expect(JSON.parse(readFileSync(join(dir, 'preferences.json'), 'utf8'))).toMatchObject({ otlpEndpoint: collectorUrl, otlpProtocol: 'http/protobuf' })
 
-    const before = bodies.length
+    const before = collector.spans().length
     let seq = 0
     for (const m of realisticRun('e-settings')) expect(vigil.hub.ingestEnvelope(envelope(SVC_A, ++seq, '2026-03-05T14:00:00Z', m))).toBe(true)
     const end = Date.now() + 10_000
@@ -87,7 +72,7 @@ describe('desktop setting: forward runs to an OpenTelemetry collector', () => {
       if (Date.now() > end) throw new Error('the run never reached the collector')
       await new Promise((r) => setTimeout(r, 50))
     }
-    const spans = bodies.slice(before).flatMap((b) => spansOf(decodeTraceRequest(b)))
+    const spans = collector.spans().slice(before)
     expect(spans.filter((s) => s.parentSpanId === '').map((s) => s.attributes.find((a) => a.key === 'agentensemble.ensemble.id')?.value.stringValue)).toEqual(['e-settings'])
     expect((await vigil.getSettings()).otlpExport?.status).toMatchObject({ state: 'connected', runsExported: 1, dropped: 0 })
 

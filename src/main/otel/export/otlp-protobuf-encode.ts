@@ -151,6 +151,20 @@ class ProtoWriter {
     this.pos += n
   }
 
+  /** A fixed64 field (times), left out at 0. */
+  fixed64Field(field: number, value: bigint): void {
+    if (value === 0n) return
+    this.varint(tag(field, WIRE_FIXED64))
+    this.fixed64(value)
+  }
+
+  /** A fixed32 field (flags), left out at 0. */
+  fixed32Field(field: number, value: number | undefined): void {
+    if (!value) return
+    this.varint(tag(field, WIRE_FIXED32))
+    this.fixed32(value)
+  }
+
   uint(field: number, value: number | undefined): void {
     if (!value) return
     this.varint(tag(field, WIRE_VARINT))
@@ -209,10 +223,7 @@ function writeScope(w: ProtoWriter, scope: OtlpScope): void {
 
 function writeEvent(w: ProtoWriter, e: OtlpSpanEvent): void {
   const start = w.begin(11)
-  if (e.timeUnixNano !== 0n) {
-    w.varint(tag(1, WIRE_FIXED64))
-    w.fixed64(e.timeUnixNano)
-  }
+  w.fixed64Field(1, e.timeUnixNano)
   if (e.name) w.string(2, e.name)
   writeAttributes(w, 3, e.attributes)
   w.uint(4, e.droppedAttributesCount)
@@ -226,10 +237,7 @@ function writeLink(w: ProtoWriter, l: OtlpSpanLink): void {
   if (l.traceState) w.string(3, l.traceState)
   writeAttributes(w, 4, l.attributes)
   w.uint(5, l.droppedAttributesCount)
-  if (l.flags) {
-    w.varint(tag(6, WIRE_FIXED32))
-    w.fixed32(l.flags)
-  }
+  w.fixed32Field(6, l.flags)
   w.end(start)
 }
 
@@ -248,14 +256,8 @@ function writeSpan(w: ProtoWriter, s: OtlpSpan): void {
   w.hexBytes(4, s.parentSpanId)
   if (s.name) w.string(5, s.name)
   w.uint(6, s.kind)
-  if (s.startTimeUnixNano !== 0n) {
-    w.varint(tag(7, WIRE_FIXED64))
-    w.fixed64(s.startTimeUnixNano)
-  }
-  if (s.endTimeUnixNano !== 0n) {
-    w.varint(tag(8, WIRE_FIXED64))
-    w.fixed64(s.endTimeUnixNano)
-  }
+  w.fixed64Field(7, s.startTimeUnixNano)
+  w.fixed64Field(8, s.endTimeUnixNano)
   writeAttributes(w, 9, s.attributes)
   w.uint(10, s.droppedAttributesCount)
   for (const e of s.events) writeEvent(w, e)
@@ -263,10 +265,7 @@ function writeSpan(w: ProtoWriter, s: OtlpSpan): void {
   for (const l of s.links) writeLink(w, l)
   w.uint(14, s.droppedLinksCount)
   if (s.status) writeStatus(w, s.status)
-  if (s.flags) {
-    w.varint(tag(16, WIRE_FIXED32))
-    w.fixed32(s.flags)
-  }
+  w.fixed32Field(16, s.flags)
   w.end(start)
 }
 
