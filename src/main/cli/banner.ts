@@ -13,6 +13,8 @@ export interface BannerFacts {
   sources: readonly SourceInfo[]
   /** How to stop, e.g. "Ctrl+C". */
   stop: string
+  /** Where runs are forwarded (--otlp-endpoint, as `…/v1/traces`), or null. */
+  otlpExport?: string | null
 }
 
 const MAX_LISTED = 8
@@ -49,6 +51,7 @@ export function serveBanner(f: BannerFacts): string {
     lines.push(row(s.kind === 'store' ? 'Perspt store' : 'Attached', sourceValue(s)))
   }
   if (watched.length > MAX_LISTED) lines.push(row('', `and ${watched.length - MAX_LISTED} more`))
+  if (f.otlpExport) lines.push(row('Forwarding to', f.otlpExport, 'OpenTelemetry collector: each run when it ends; state in /api/status'))
   lines.push(row('Stop', f.stop))
   return lines.join('\n') + '\n'
 }

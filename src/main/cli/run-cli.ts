@@ -82,7 +82,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       login: running.login,
       demo: command.demo,
       sources: await running.service.listSources(),
-      stop: 'Ctrl+C (or SIGTERM)'
+      stop: 'Ctrl+C (or SIGTERM)',
+      otlpExport: running.service.otlpExport.status().url
     })
   )
 

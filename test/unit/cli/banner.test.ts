@@ -23,6 +23,13 @@ describe('serve banner', () => {
     ])
   })
 
+  it('says where runs are forwarded with --otlp-endpoint, and nothing about it without', () => {
+    expect(serveBanner({ ...base, otlpExport: 'http://collector:4318/v1/traces' })).toContain(
+      '  Forwarding to  http://collector:4318/v1/traces   (OpenTelemetry collector: each run when it ends; state in /api/status)'
+    )
+    expect(serveBanner(base)).not.toContain('Forwarding')
+  })
+
   it('says where to sign in when a password is set', () => {
     expect(serveBanner({ ...base, login: true })).toContain('http://127.0.0.1:7400/   (sign in at http://127.0.0.1:7400/login)')
   })
