@@ -137,12 +137,13 @@ export class OtlpExportService {
   async close(): Promise<void> {
     this.unsubscribe?.()
     this.unsubscribe = null
-    // Runs still settling are sent now.
-    for (const [runId, timer] of this.settling) {
-      clearTimeout(timer)
-      this.settled(runId)
-    }
+    // Runs still settling are sent now, and so are runs that ended so recently that their push has not
+    // gone out yet (pushes are coalesced): every ended run not sent in its current state.
+    for (const timer of this.settling.values()) clearTimeout(timer)
     this.settling.clear()
+    if (this.exporter) {
+      for (const run of this.opts.registry.tracker.listRuns()) if (run.status !== 'running') this.settled(run.runId)
+    }
     const deadline = this.opts.shutdownDeadlineMs ?? 5000
     const started = Date.now()
     await Promise.race([this.chain.catch(() => undefined), new Promise((r) => setTimeout(r, deadline).unref())])
