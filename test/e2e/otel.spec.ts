@@ -2,12 +2,26 @@
 // (protobuf) into `vigil serve`; the run shows under "OpenTelemetry traces", opens on its span waterfall
 // (nested, bars on a time axis, keyboard reachable), and its LLM calls and tool call are in their tabs.
 // Screenshots light and dark at 1024 and 1440 px wide.
-import { expect, test } from '@playwright/test'
+import AxeBuilder from '@axe-core/playwright'
+import { expect, test, type Page } from '@playwright/test'
 import { sendAgentTrace } from '../integration/otel/otel-sdk-helpers'
 import { shootBothSchemes } from './support/screenshots'
 import { startVigil, type VigilProcess } from './support/vigil-process'
 
 let vigil: VigilProcess
+
+/** Serious and critical axe violations inside the run's tab panel, in both colour schemes. */
+async function axeViolations(page: Page): Promise<string[]> {
+  const found: string[] = []
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme })
+    await page.waitForTimeout(150)
+    const results = await new AxeBuilder({ page }).include('#run-panel').withTags(['wcag2a', 'wcag2aa', 'wcag21aa', 'best-practice']).analyze()
+    for (const v of results.violations) if (v.impact === 'serious' || v.impact === 'critical') found.push(`${scheme}: ${v.id} ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
+  }
+  await page.emulateMedia({ colorScheme: 'light' })
+  return found
+}
 test.beforeAll(async () => {
   vigil = await startVigil([])
 })
@@ -45,6 +59,7 @@ test('an OpenTelemetry agent trace shows as a run with its span waterfall and LL
   await page.keyboard.press('ArrowDown')
   await expect(page.getByTestId('span-detail')).toContainText('gpt-4o-2024-08-06')
   await expect(page.getByTestId('span-detail')).toContainText('321 in, 45 out')
+  expect(await axeViolations(page)).toEqual([])
   await shootBothSchemes(page, 'otel-spans-1440')
   await page.setViewportSize({ width: 1024, height: 768 })
   await shootBothSchemes(page, 'otel-spans-1024')
