@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { SPAN_KIND, type OtlpSpan } from '../../src/main/otel/otlp-model'
 import { OtlpExporter, type OtlpExporterOptions } from '../../src/main/otel/export/otlp-exporter'
 import { attrs, span, spanIdFor, traceIdFor } from '../../src/main/otel/export/span-common'
-import { decodeTraceRequest, spansOf } from '../unit/otel-export/proto-decode'
+import { decodeTraceRequest, encodeTraceResponse, spansOf } from '../unit/otel-export/proto-decode'
 import { CollectorStub } from './otel-export-collector'
 
 const stubs: CollectorStub[] = []
@@ -99,6 +99,23 @@ describe('OtlpExporter', () => {
     e.enqueue(spans(2, 'b'))
     await until(() => e.status().sent === 2)
     expect(e.status()).toMatchObject({ state: 'connected', retried: 0, rejected: 3 })
+  })
+
+  it('counts what a collector rejects in a partial success (protobuf and JSON answers), without retrying', async () => {
+    const c = await stub()
+    c.answer = (_r, res, n) =>
+      n === 1
+        ? res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(Buffer.from(encodeTraceResponse(2, 'spans too old')))
+        : res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ partialSuccess: { rejectedSpans: '1', errorMessage: '' } }))
+    const e = exporter({ endpoint: c.url, maxBatchSpans: 5 })
+    e.enqueue(spans(5, 'p1'))
+    await until(() => e.status().sent + e.status().rejected === 5)
+    expect(e.status()).toMatchObject({ sent: 3, rejected: 2, retried: 0, state: 'connected' })
+    expect(e.status().lastError).toMatch(/rejected 2 of its 5 spans: spans too old/)
+    e.enqueue(spans(4, 'p2'))
+    await until(() => e.status().sent + e.status().rejected === 9)
+    expect(e.status()).toMatchObject({ sent: 6, rejected: 3 })
+    expect(c.received).toHaveLength(2)
   })
 
   it('drops the oldest waiting batch at the bound and counts it', async () => {

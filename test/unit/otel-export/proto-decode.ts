@@ -95,3 +95,9 @@ export function decodeTraceRequest(bytes: Uint8Array): OtlpTraceRequest {
 export function spansOf(request: OtlpTraceRequest): OtlpSpan[] {
   return request.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans))
 }
+
+/** An ExportTraceServiceResponse with a partial success, as a collector would send it (protobuf). */
+export function encodeTraceResponse(rejectedSpans: number, errorMessage: string): Uint8Array {
+  const type = schema().lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse')
+  return type.encode(type.create({ partialSuccess: { rejectedSpans, errorMessage } })).finish()
+}

@@ -249,10 +249,16 @@ export class OtlpExporter {
     const spans: OtlpSpan[] = []
     for (let i = this.head; i < this.head + n; i++) spans.push(this.queue[i]!.span)
     try {
-      await this.post(spans, Math.min(timeoutMs, this.o.requestTimeoutMs))
-      this.counts.sent += n
+      const partial = await this.post(spans, Math.min(timeoutMs, this.o.requestTimeoutMs))
+      const rejected = Math.min(n, partial?.rejectedSpans ?? 0)
+      this.counts.sent += n - rejected
+      this.counts.rejected += rejected
       this.state = 'connected'
       this.lastError = null
+      if (partial && (rejected > 0 || partial.errorMessage)) {
+        this.lastError = `The collector at ${this.url} accepted the batch but rejected ${rejected} of its ${n} spans${partial.errorMessage ? `: ${partial.errorMessage.slice(0, 200)}` : ''}. Check its limits and logs; those spans are not sent again.`
+        this.lastErrorAt = new Date(this.o.now()).toISOString()
+      }
       this.lastSuccessAt = new Date(this.o.now()).toISOString()
       this.attempt = 0
       this.retryAt = 0
@@ -293,7 +299,8 @@ export class OtlpExporter {
     this.compact()
   }
 
-  private async post(spans: OtlpSpan[], timeoutMs: number): Promise<void> {
+  /** Resolves with what a 2xx answer says the collector rejected (OTLP partial success), if anything. */
+  private async post(spans: OtlpSpan[], timeoutMs: number): Promise<PartialSuccess | null> {
     const request = traceRequest(this.resource, spans)
     const json = this.protocol === 'http/json'
     const body = json ? encodeTraceRequestJson(request) : encodeTraceRequestProtobuf(request)
@@ -309,14 +316,73 @@ export class OtlpExporter {
       throw new RequestFailure(networkProblem(this.url, err, timeoutMs), true, null)
     }
     // The body is small (a partial-success note at most); read it so the connection can be reused.
-    const text = await res.text().catch(() => '')
-    if (res.ok) return
+    const bytes = new Uint8Array(await res.arrayBuffer().catch(() => new ArrayBuffer(0)))
+    const text = new TextDecoder().decode(bytes)
+    if (res.ok) return partialSuccess(bytes, res.headers.get('content-type') ?? '')
     // A readable reason (text or JSON, e.g. from a proxy) is quoted; a protobuf Status body is not.
     const readable = /^(text\/|application\/json)/i.test(res.headers.get('content-type') ?? '')
     const detail = readable ? text.trim().slice(0, 200).replace(/\s+/g, ' ') : ''
     const what = `The collector at ${this.url} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${detail ? ` (${detail})` : ''}.`
     if (RETRYABLE.has(res.status)) throw new RequestFailure(`${what} It is busy or restarting.`, true, parseRetryAfter(res.headers.get('retry-after'), this.o.now()))
     throw new RequestFailure(`${what} ${advice(res.status)}`, false, null)
+  }
+}
+
+export interface PartialSuccess {
+  rejectedSpans: number
+  errorMessage: string
+}
+
+/**
+ * ExportTraceServiceResponse.partial_success (field 1: rejected_spans = 1 int64, error_message = 2), from a
+ * protobuf or OTLP/JSON body; null when the body says nothing (an empty body is full success).
+ */
+export function partialSuccess(body: Uint8Array, contentType: string): PartialSuccess | null {
+  if (body.length === 0) return null
+  try {
+    if (/json/i.test(contentType)) {
+      const o = JSON.parse(new TextDecoder().decode(body)) as { partialSuccess?: { rejectedSpans?: string | number; errorMessage?: string } }
+      const p = o.partialSuccess
+      if (!p) return null
+      return { rejectedSpans: Number(p.rejectedSpans ?? 0) || 0, errorMessage: p.errorMessage ?? '' }
+    }
+    const r = { pos: 0 }
+    const varint = (buf: Uint8Array): number => {
+      let n = 0
+      let mul = 1
+      for (let i = 0; i < 10; i++) {
+        const b = buf[r.pos++]
+        if (b === undefined) throw new Error('truncated')
+        n += (b & 0x7f) * mul
+        if (b < 0x80) return n
+        mul *= 128
+      }
+      throw new Error('varint too long')
+    }
+    while (r.pos < body.length) {
+      const key = varint(body)
+      if (key !== ((1 << 3) | 2)) return null // anything else: not a response we know, treat as success
+      const len = varint(body)
+      const inner = body.subarray(r.pos, r.pos + len)
+      r.pos += len
+      const out: PartialSuccess = { rejectedSpans: 0, errorMessage: '' }
+      const outer = r.pos
+      r.pos = 0
+      while (r.pos < inner.length) {
+        const k = varint(inner)
+        if (k === ((1 << 3) | 0)) out.rejectedSpans = varint(inner)
+        else if (k === ((2 << 3) | 2)) {
+          const l = varint(inner)
+          out.errorMessage = new TextDecoder().decode(inner.subarray(r.pos, r.pos + l))
+          r.pos += l
+        } else return null
+      }
+      r.pos = outer
+      return out
+    }
+    return null
+  } catch {
+    return null
   }
 }
 
