@@ -9,6 +9,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { VigilService } from '../../src/main/core/vigil-service'
 import { AppSettings, ServeSettings, withoutSettingsWrites, type ServerControl, type ServerState } from '../../src/main/settings/app-settings'
 import { chooseSecretStore } from '../../src/main/settings/secret-store'
+import { DuckDBInstance } from '@duckdb/node-api'
+import { buildStore } from '../fixtures/perspt-fixtures'
 import { envelope, realisticRun, SVC_A } from '../unit/hub/frames'
 import { CollectorStub } from './otel-export-collector'
 
@@ -35,7 +37,8 @@ afterEach(async () => {
 
 function desktop(): { settings: AppSettings; vigil: VigilService } {
   const settings = new AppSettings({ dataDir: dir, env: {}, secrets: chooseSecretStore(dir, null), loginItem: { supported: false, get: () => false, set: () => undefined }, server })
-  const vigil = new VigilService({ mode: 'desktop', version: '0.0.0-test', tmpRoot: join(dir, 'tmp'), settings })
+  // No polling: a store is read when added and when its files change, so no push comes unasked.
+  const vigil = new VigilService({ mode: 'desktop', version: '0.0.0-test', tmpRoot: join(dir, 'tmp'), settings, pollMs: 60_000 })
   vigil.applyOtlpSettings()
   service = vigil
   return { settings, vigil }
@@ -80,6 +83,43 @@ describe('desktop setting: forward runs to an OpenTelemetry collector', () => {
     const offView = await vigil.updateSettings({ otlpEndpoint: '' })
     expect(offView.otlpExport).toMatchObject({ endpoint: null, status: { state: 'off' } })
     expect(JSON.parse(readFileSync(join(dir, 'preferences.json'), 'utf8')).otlpEndpoint).toBe('')
+  })
+
+  it('turned on while a store is watched: what had ended is not sent, a session that ends afterwards is', async () => {
+    const path = join(dir, 'perspt.db')
+    await buildStore(path, {
+      generation: 23,
+      sessions: [
+        { id: 'ended-before', status: 'COMPLETED', createdAt: '2026-05-01 09:00:00', committed: ['task_1'], started: ['task_1'] },
+        { id: 'ends-after', status: 'RUNNING', createdAt: '2026-05-01 10:00:00', committed: ['task_1'], started: ['task_1'], llm: [{ nodeId: 'task_1', tokensIn: 10, tokensOut: 5 }] }
+      ]
+    })
+    const { vigil } = desktop()
+    const source = vigil.registry.addStore(path, 'ui')
+    const end = Date.now() + 10_000
+    while ((await vigil.listSessions(source.id).catch(() => [])).length < 2) {
+      if (Date.now() > end) throw new Error('the store was never read')
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    // Read and counted: the store says nothing more until it changes.
+    await vigil.registry.store(source.id).listCountedSessions()
+    await new Promise((r) => setTimeout(r, 500))
+    // Forwarding on, with no change to the store in between.
+    await vigil.updateSettings({ otlpEndpoint: collectorUrl })
+    await new Promise((r) => setTimeout(r, 300))
+    const before = collector.spans().length
+    const db = await DuckDBInstance.create(path)
+    const con = await db.connect()
+    await con.run("UPDATE sessions SET status = 'COMPLETED', updated_at = TIMESTAMP '2026-05-01 10:30:00' WHERE session_id = 'ends-after'")
+    con.closeSync()
+    db.closeSync()
+    const session = (id: string) => collector.spans().slice(before).filter((s) => s.attributes.some((a) => a.key === 'perspt.session.id' && a.value.stringValue === id))
+    const sentBy = Date.now() + 8000
+    while (session('ends-after').length === 0) {
+      if (Date.now() > sentBy) throw new Error('the session that ended was never sent')
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(session('ended-before')).toEqual([])
   })
 
   it('is remembered: a new start forwards to the saved endpoint', async () => {

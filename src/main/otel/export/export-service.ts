@@ -102,6 +102,10 @@ export class OtlpExportService {
     if (!this.unsubscribe) {
       this.baseline()
       this.unsubscribe = this.opts.events.subscribe((frame) => this.onFrame(frame))
+      // Stores already read are baselined now, not at their next change (which may be a session ending).
+      for (const source of this.opts.registry.list()) {
+        if (source.kind === 'store') this.job(() => this.checkStore(source.id))
+      }
     }
   }
 
