@@ -131,12 +131,19 @@ function anyNumber(v: OtlpAnyValue | undefined): number | undefined {
 /** Nanoseconds since 1970 as an ISO-8601 UTC instant with 9 fraction digits (null past what a Date holds). */
 export function nanosToInstant(ns: bigint): string | null {
   if (ns < 0n || ns > 8_640_000_000_000_000_000_000n) return null
-  const ms = Number(ns / 1_000_000n)
-  const iso = new Date(ms).toISOString()
-  // toISOString gives ±YYYYYY for years past 9999; such spans are refused upstream as unusable times.
-  if (iso.length !== 24) return null
-  return `${iso.slice(0, 19)}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}Z`
+  const second = ns / 1_000_000_000n
+  // Spans of a batch share their seconds: the date part is formatted once per second seen.
+  if (second !== lastSecond.second) {
+    const iso = new Date(Number(second) * 1000).toISOString()
+    // toISOString gives ±YYYYYY for years past 9999.
+    if (iso.length !== 24) return null
+    lastSecond.second = second
+    lastSecond.prefix = iso.slice(0, 19)
+  }
+  return `${lastSecond.prefix}.${(ns - second * 1_000_000_000n).toString().padStart(9, '0')}Z`
 }
+
+const lastSecond = { second: -1n, prefix: '' }
 
 interface Cutter {
   dropped: number

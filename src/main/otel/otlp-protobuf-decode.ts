@@ -24,13 +24,15 @@ export function hexOf(buf: Uint8Array, start: number, end: number): string {
 }
 
 class Reader {
-  pos: number
-  constructor(
-    readonly buf: Buffer,
-    start: number,
-    readonly end: number
-  ) {
-    this.pos = start
+  pos = 0
+  /** End of the message being read (a sub-message's end while inside it). */
+  limit: number
+  /** The field number and wire type of the last tag read (nextTag). */
+  no = 0
+  wire = 0
+
+  constructor(readonly buf: Buffer) {
+    this.limit = buf.length
   }
 
   fail(what: string): never {
@@ -43,7 +45,7 @@ class Reader {
     let result = 0
     let shift = 0
     for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) this.fail('a number is cut off')
+      if (this.pos >= this.limit) this.fail('a number is cut off')
       const byte = b[this.pos++]!
       if (shift < 32) result |= (byte & 0x7f) << shift
       if ((byte & 0x80) === 0) return result >>> 0
@@ -58,7 +60,7 @@ class Reader {
     let lo = 0
     let hi = 0
     for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) this.fail('a number is cut off')
+      if (this.pos >= this.limit) this.fail('a number is cut off')
       const byte = b[this.pos++]!
       if (i < 4) lo |= (byte & 0x7f) << (7 * i)
       else if (i === 4) {
@@ -71,21 +73,21 @@ class Reader {
   }
 
   fixed64(): bigint {
-    if (this.end - this.pos < 8) this.fail('a 64-bit value is cut off')
+    if (this.limit - this.pos < 8) this.fail('a 64-bit value is cut off')
     const v = this.buf.readBigUInt64LE(this.pos)
     this.pos += 8
     return v
   }
 
   fixed32(): number {
-    if (this.end - this.pos < 4) this.fail('a 32-bit value is cut off')
+    if (this.limit - this.pos < 4) this.fail('a 32-bit value is cut off')
     const v = this.buf.readUInt32LE(this.pos)
     this.pos += 4
     return v
   }
 
   double(): number {
-    if (this.end - this.pos < 8) this.fail('a double is cut off')
+    if (this.limit - this.pos < 8) this.fail('a double is cut off')
     const v = this.buf.readDoubleLE(this.pos)
     this.pos += 8
     return v
@@ -94,7 +96,7 @@ class Reader {
   /** The end of a length-delimited field that starts here (after its length). */
   lenEnd(): number {
     const len = this.uint32()
-    if (len > this.end - this.pos) this.fail(`a field claims ${len} bytes but only ${this.end - this.pos} are left`)
+    if (len > this.limit - this.pos) this.fail(`a field claims ${len} bytes but only ${this.limit - this.pos} are left`)
     return this.pos + len
   }
 
@@ -119,149 +121,149 @@ class Reader {
     return s
   }
 
-  sub(): Reader {
+  /** Enters a length-delimited sub-message; returns the outer limit, for leave(). */
+  enter(): number {
     const end = this.lenEnd()
-    const r = new Reader(this.buf, this.pos, end)
-    this.pos = end
-    return r
+    const outer = this.limit
+    this.limit = end
+    return outer
   }
 
-  skip(wire: number): void {
-    switch (wire) {
+  leave(outer: number): void {
+    this.pos = this.limit
+    this.limit = outer
+  }
+
+  /** True while the current message has fields left. */
+  more(): boolean {
+    return this.pos < this.limit
+  }
+
+  /** Reads the next field's tag into `no` and `wire`. */
+  nextTag(message: string): void {
+    const tag = this.uint32()
+    this.no = tag >>> 3
+    this.wire = tag & 7
+    if (this.no === 0) this.fail(`field number 0 in ${message}`)
+  }
+
+  skip(): void {
+    switch (this.wire) {
       case WIRE.varint:
         this.uint32()
         return
       case WIRE.i64:
-        if (this.end - this.pos < 8) this.fail('a 64-bit value is cut off')
+        if (this.limit - this.pos < 8) this.fail('a 64-bit value is cut off')
         this.pos += 8
         return
       case WIRE.len:
         this.pos = this.lenEnd()
         return
       case WIRE.i32:
-        if (this.end - this.pos < 4) this.fail('a 32-bit value is cut off')
+        if (this.limit - this.pos < 4) this.fail('a 32-bit value is cut off')
         this.pos += 4
         return
       default:
-        this.fail(`${WIRE_NAMES[wire]} is not allowed here`)
+        this.fail(`${WIRE_NAMES[this.wire]} is not allowed here`)
     }
   }
 
-  /** Reads fields until the end, calling `field` for each known one; unknown ones are skipped. */
-  each(message: string, field: (no: number, wire: number) => boolean): void {
-    while (this.pos < this.end) {
-      const tag = this.uint32()
-      const no = tag >>> 3
-      const wire = tag & 7
-      if (no === 0) this.fail(`field number 0 in ${message}`)
-      if (!field(no, wire)) this.skip(wire)
-    }
-  }
-
-  expect(message: string, no: number, wire: number, want: number): void {
-    if (wire !== want) this.fail(`${message} field ${no} has wire type ${WIRE_NAMES[wire]}, expected ${WIRE_NAMES[want]}`)
+  expect(message: string, want: number): void {
+    if (this.wire !== want) this.fail(`${message} field ${this.no} has wire type ${WIRE_NAMES[this.wire]}, expected ${WIRE_NAMES[want]}`)
   }
 }
 
 /** Decodes an ExportTraceServiceRequest. Throws OtlpDecodeError on anything malformed. */
 export function decodeTraceRequestProtobuf(body: Buffer): OtlpTraceRequest {
-  const r = new Reader(body, 0, body.length)
+  const r = new Reader(body)
   const resourceSpans: OtlpResourceSpans[] = []
-  r.each('ExportTraceServiceRequest', (no, wire) => {
-    if (no !== 1) return false
-    r.expect('ExportTraceServiceRequest', no, wire, WIRE.len)
-    resourceSpans.push(readResourceSpans(r.sub()))
-    return true
-  })
+  while (r.more()) {
+    r.nextTag('ExportTraceServiceRequest')
+    if (r.no !== 1) {
+      r.skip()
+      continue
+    }
+    r.expect('ExportTraceServiceRequest', WIRE.len)
+    resourceSpans.push(readResourceSpans(r))
+  }
   return { resourceSpans }
 }
 
 function readResourceSpans(r: Reader): OtlpResourceSpans {
+  const outer = r.enter()
   const out: OtlpResourceSpans = { scopeSpans: [] }
-  r.each('ResourceSpans', (no, wire) => {
-    switch (no) {
-      case 1: {
-        r.expect('ResourceSpans', no, wire, WIRE.len)
-        const res = r.sub()
-        const resource: NonNullable<OtlpResourceSpans['resource']> = { attributes: [] }
-        res.each('Resource', (n, w) => {
-          if (n === 1) {
-            res.expect('Resource', n, w, WIRE.len)
-            resource.attributes.push(readKeyValue(res.sub(), 0))
-            return true
-          }
-          if (n === 2) {
-            res.expect('Resource', n, w, WIRE.varint)
-            resource.droppedAttributesCount = res.uint32()
-            return true
-          }
-          return false
-        })
-        out.resource = resource
-        return true
+  while (r.more()) {
+    r.nextTag('ResourceSpans')
+    if (r.no === 1) {
+      r.expect('ResourceSpans', WIRE.len)
+      const res = r.enter()
+      const resource: NonNullable<OtlpResourceSpans['resource']> = { attributes: [] }
+      while (r.more()) {
+        r.nextTag('Resource')
+        if (r.no === 1) {
+          r.expect('Resource', WIRE.len)
+          resource.attributes.push(readKeyValue(r, 0))
+        } else if (r.no === 2) {
+          r.expect('Resource', WIRE.varint)
+          resource.droppedAttributesCount = r.uint32()
+        } else r.skip()
       }
-      case 2:
-        r.expect('ResourceSpans', no, wire, WIRE.len)
-        out.scopeSpans.push(readScopeSpans(r.sub()))
-        return true
-      case 3:
-        r.expect('ResourceSpans', no, wire, WIRE.len)
-        out.schemaUrl = r.string()
-        return true
-      default:
-        return false
-    }
-  })
+      r.leave(res)
+      out.resource = resource
+    } else if (r.no === 2) {
+      r.expect('ResourceSpans', WIRE.len)
+      out.scopeSpans.push(readScopeSpans(r))
+    } else if (r.no === 3) {
+      r.expect('ResourceSpans', WIRE.len)
+      out.schemaUrl = r.string()
+    } else r.skip()
+  }
+  r.leave(outer)
   return out
 }
 
 function readScopeSpans(r: Reader): OtlpScopeSpans {
+  const outer = r.enter()
   const out: OtlpScopeSpans = { spans: [] }
-  r.each('ScopeSpans', (no, wire) => {
-    switch (no) {
-      case 1:
-        r.expect('ScopeSpans', no, wire, WIRE.len)
-        out.scope = readScope(r.sub())
-        return true
-      case 2:
-        r.expect('ScopeSpans', no, wire, WIRE.len)
-        out.spans.push(readSpan(r.sub()))
-        return true
-      case 3:
-        r.expect('ScopeSpans', no, wire, WIRE.len)
-        out.schemaUrl = r.string()
-        return true
-      default:
-        return false
-    }
-  })
+  while (r.more()) {
+    r.nextTag('ScopeSpans')
+    if (r.no === 1) {
+      r.expect('ScopeSpans', WIRE.len)
+      out.scope = readScope(r)
+    } else if (r.no === 2) {
+      r.expect('ScopeSpans', WIRE.len)
+      out.spans.push(readSpan(r))
+    } else if (r.no === 3) {
+      r.expect('ScopeSpans', WIRE.len)
+      out.schemaUrl = r.string()
+    } else r.skip()
+  }
+  r.leave(outer)
   return out
 }
 
 function readScope(r: Reader): OtlpScope {
+  const outer = r.enter()
   const out: OtlpScope = { name: '' }
-  r.each('InstrumentationScope', (no, wire) => {
-    switch (no) {
-      case 1:
-        r.expect('InstrumentationScope', no, wire, WIRE.len)
-        out.name = r.string()
-        return true
-      case 2:
-        r.expect('InstrumentationScope', no, wire, WIRE.len)
-        out.version = r.string()
-        return true
-      case 3:
-        r.expect('InstrumentationScope', no, wire, WIRE.len)
-        ;(out.attributes ??= []).push(readKeyValue(r.sub(), 0))
-        return true
-      default:
-        return false
-    }
-  })
+  while (r.more()) {
+    r.nextTag('InstrumentationScope')
+    if (r.no === 1) {
+      r.expect('InstrumentationScope', WIRE.len)
+      out.name = r.string()
+    } else if (r.no === 2) {
+      r.expect('InstrumentationScope', WIRE.len)
+      out.version = r.string()
+    } else if (r.no === 3) {
+      r.expect('InstrumentationScope', WIRE.len)
+      ;(out.attributes ??= []).push(readKeyValue(r, 0))
+    } else r.skip()
+  }
+  r.leave(outer)
   return out
 }
 
 function readSpan(r: Reader): OtlpSpan {
+  const outer = r.enter()
   const span: OtlpSpan = {
     traceId: '',
     spanId: '',
@@ -274,232 +276,234 @@ function readSpan(r: Reader): OtlpSpan {
     events: [],
     links: []
   }
-  r.each('Span', (no, wire) => {
-    switch (no) {
+  while (r.more()) {
+    r.nextTag('Span')
+    switch (r.no) {
       case 1:
-        r.expect('Span', no, wire, WIRE.len)
+        r.expect('Span', WIRE.len)
         span.traceId = r.hex()
-        return true
+        break
       case 2:
-        r.expect('Span', no, wire, WIRE.len)
+        r.expect('Span', WIRE.len)
         span.spanId = r.hex()
-        return true
+        break
       case 3:
-        r.expect('Span', no, wire, WIRE.len)
+        r.expect('Span', WIRE.len)
         span.traceState = r.string()
-        return true
+        break
       case 4:
-        r.expect('Span', no, wire, WIRE.len)
+        r.expect('Span', WIRE.len)
         span.parentSpanId = r.hex()
-        return true
+        break
       case 5:
-        r.expect('Span', no, wire, WIRE.len)
+        r.expect('Span', WIRE.len)
         span.name = r.string()
-        return true
+        break
       case 6:
-        r.expect('Span', no, wire, WIRE.varint)
+        r.expect('Span', WIRE.varint)
         span.kind = r.uint32()
-        return true
+        break
       case 7:
-        r.expect('Span', no, wire, WIRE.i64)
+        r.expect('Span', WIRE.i64)
         span.startTimeUnixNano = r.fixed64()
-        return true
+        break
       case 8:
-        r.expect('Span', no, wire, WIRE.i64)
+        r.expect('Span', WIRE.i64)
         span.endTimeUnixNano = r.fixed64()
-        return true
+        break
       case 9:
-        r.expect('Span', no, wire, WIRE.len)
-        span.attributes.push(readKeyValue(r.sub(), 0))
-        return true
+        r.expect('Span', WIRE.len)
+        span.attributes.push(readKeyValue(r, 0))
+        break
       case 10:
-        r.expect('Span', no, wire, WIRE.varint)
+        r.expect('Span', WIRE.varint)
         span.droppedAttributesCount = r.uint32()
-        return true
+        break
       case 11:
-        r.expect('Span', no, wire, WIRE.len)
-        span.events.push(readEvent(r.sub()))
-        return true
+        r.expect('Span', WIRE.len)
+        span.events.push(readEvent(r))
+        break
       case 12:
-        r.expect('Span', no, wire, WIRE.varint)
+        r.expect('Span', WIRE.varint)
         span.droppedEventsCount = r.uint32()
-        return true
+        break
       case 13:
-        r.expect('Span', no, wire, WIRE.len)
-        span.links.push(readLink(r.sub()))
-        return true
+        r.expect('Span', WIRE.len)
+        span.links.push(readLink(r))
+        break
       case 14:
-        r.expect('Span', no, wire, WIRE.varint)
+        r.expect('Span', WIRE.varint)
         span.droppedLinksCount = r.uint32()
-        return true
+        break
       case 15:
-        r.expect('Span', no, wire, WIRE.len)
-        span.status = readStatus(r.sub())
-        return true
+        r.expect('Span', WIRE.len)
+        span.status = readStatus(r)
+        break
       case 16:
-        r.expect('Span', no, wire, WIRE.i32)
+        r.expect('Span', WIRE.i32)
         span.flags = r.fixed32()
-        return true
+        break
       default:
-        return false
+        r.skip()
     }
-  })
+  }
+  r.leave(outer)
   return span
 }
 
 function readEvent(r: Reader): OtlpSpanEvent {
+  const outer = r.enter()
   const ev: OtlpSpanEvent = { timeUnixNano: 0n, name: '', attributes: [] }
-  r.each('Span.Event', (no, wire) => {
-    switch (no) {
-      case 1:
-        r.expect('Span.Event', no, wire, WIRE.i64)
-        ev.timeUnixNano = r.fixed64()
-        return true
-      case 2:
-        r.expect('Span.Event', no, wire, WIRE.len)
-        ev.name = r.string()
-        return true
-      case 3:
-        r.expect('Span.Event', no, wire, WIRE.len)
-        ev.attributes.push(readKeyValue(r.sub(), 0))
-        return true
-      case 4:
-        r.expect('Span.Event', no, wire, WIRE.varint)
-        ev.droppedAttributesCount = r.uint32()
-        return true
-      default:
-        return false
-    }
-  })
+  while (r.more()) {
+    r.nextTag('Span.Event')
+    if (r.no === 1) {
+      r.expect('Span.Event', WIRE.i64)
+      ev.timeUnixNano = r.fixed64()
+    } else if (r.no === 2) {
+      r.expect('Span.Event', WIRE.len)
+      ev.name = r.string()
+    } else if (r.no === 3) {
+      r.expect('Span.Event', WIRE.len)
+      ev.attributes.push(readKeyValue(r, 0))
+    } else if (r.no === 4) {
+      r.expect('Span.Event', WIRE.varint)
+      ev.droppedAttributesCount = r.uint32()
+    } else r.skip()
+  }
+  r.leave(outer)
   return ev
 }
 
 function readLink(r: Reader): OtlpSpanLink {
+  const outer = r.enter()
   const link: OtlpSpanLink = { traceId: '', spanId: '', attributes: [] }
-  r.each('Span.Link', (no, wire) => {
-    switch (no) {
-      case 1:
-        r.expect('Span.Link', no, wire, WIRE.len)
-        link.traceId = r.hex()
-        return true
-      case 2:
-        r.expect('Span.Link', no, wire, WIRE.len)
-        link.spanId = r.hex()
-        return true
-      case 3:
-        r.expect('Span.Link', no, wire, WIRE.len)
-        link.traceState = r.string()
-        return true
-      case 4:
-        r.expect('Span.Link', no, wire, WIRE.len)
-        link.attributes.push(readKeyValue(r.sub(), 0))
-        return true
-      case 5:
-        r.expect('Span.Link', no, wire, WIRE.varint)
-        link.droppedAttributesCount = r.uint32()
-        return true
-      case 6:
-        r.expect('Span.Link', no, wire, WIRE.i32)
-        link.flags = r.fixed32()
-        return true
-      default:
-        return false
-    }
-  })
+  while (r.more()) {
+    r.nextTag('Span.Link')
+    if (r.no === 1) {
+      r.expect('Span.Link', WIRE.len)
+      link.traceId = r.hex()
+    } else if (r.no === 2) {
+      r.expect('Span.Link', WIRE.len)
+      link.spanId = r.hex()
+    } else if (r.no === 3) {
+      r.expect('Span.Link', WIRE.len)
+      link.traceState = r.string()
+    } else if (r.no === 4) {
+      r.expect('Span.Link', WIRE.len)
+      link.attributes.push(readKeyValue(r, 0))
+    } else if (r.no === 5) {
+      r.expect('Span.Link', WIRE.varint)
+      link.droppedAttributesCount = r.uint32()
+    } else if (r.no === 6) {
+      r.expect('Span.Link', WIRE.i32)
+      link.flags = r.fixed32()
+    } else r.skip()
+  }
+  r.leave(outer)
   return link
 }
 
 function readStatus(r: Reader): OtlpStatus {
+  const outer = r.enter()
   const st: OtlpStatus = { code: 0 }
-  r.each('Status', (no, wire) => {
-    if (no === 2) {
-      r.expect('Status', no, wire, WIRE.len)
+  while (r.more()) {
+    r.nextTag('Status')
+    if (r.no === 2) {
+      r.expect('Status', WIRE.len)
       st.message = r.string()
-      return true
-    }
-    if (no === 3) {
-      r.expect('Status', no, wire, WIRE.varint)
+    } else if (r.no === 3) {
+      r.expect('Status', WIRE.varint)
       st.code = r.uint32()
-      return true
-    }
-    return false
-  })
+    } else r.skip()
+  }
+  r.leave(outer)
   return st
 }
 
 function readKeyValue(r: Reader, depth: number): OtlpKeyValue {
+  const outer = r.enter()
   const kv: OtlpKeyValue = { key: '', value: {} }
-  r.each('KeyValue', (no, wire) => {
-    if (no === 1) {
-      r.expect('KeyValue', no, wire, WIRE.len)
+  while (r.more()) {
+    r.nextTag('KeyValue')
+    if (r.no === 1) {
+      r.expect('KeyValue', WIRE.len)
       kv.key = r.string()
-      return true
-    }
-    if (no === 2) {
-      r.expect('KeyValue', no, wire, WIRE.len)
-      kv.value = readAnyValue(r.sub(), depth + 1)
-      return true
-    }
-    return false
-  })
+    } else if (r.no === 2) {
+      r.expect('KeyValue', WIRE.len)
+      kv.value = readAnyValue(r, depth + 1)
+    } else r.skip()
+  }
+  r.leave(outer)
   return kv
 }
 
 function readAnyValue(r: Reader, depth: number): OtlpAnyValue {
   if (depth > MAX_ANY_VALUE_DEPTH) r.fail(`attribute values nested deeper than ${MAX_ANY_VALUE_DEPTH}`)
+  const outer = r.enter()
   let v: OtlpAnyValue = {}
-  r.each('AnyValue', (no, wire) => {
-    switch (no) {
+  while (r.more()) {
+    r.nextTag('AnyValue')
+    switch (r.no) {
       case 1:
-        r.expect('AnyValue', no, wire, WIRE.len)
+        r.expect('AnyValue', WIRE.len)
         v = { stringValue: r.string() }
-        return true
+        break
       case 2:
-        r.expect('AnyValue', no, wire, WIRE.varint)
+        r.expect('AnyValue', WIRE.varint)
         v = { boolValue: r.uint32() !== 0 }
-        return true
+        break
       case 3:
-        r.expect('AnyValue', no, wire, WIRE.varint)
+        r.expect('AnyValue', WIRE.varint)
         v = { intValue: r.int64() }
-        return true
+        break
       case 4:
-        r.expect('AnyValue', no, wire, WIRE.i64)
+        r.expect('AnyValue', WIRE.i64)
         v = { doubleValue: r.double() }
-        return true
+        break
       case 5: {
-        r.expect('AnyValue', no, wire, WIRE.len)
-        const a = r.sub()
+        r.expect('AnyValue', WIRE.len)
+        const arr = r.enter()
         const values: OtlpAnyValue[] = []
-        a.each('ArrayValue', (n, w) => {
-          if (n !== 1) return false
-          a.expect('ArrayValue', n, w, WIRE.len)
-          values.push(readAnyValue(a.sub(), depth + 1))
-          return true
-        })
+        while (r.more()) {
+          r.nextTag('ArrayValue')
+          // (r.no was narrowed by the outer switch; nextTag has read a new one.)
+          if ((r.no as number) !== 1) {
+            r.skip()
+            continue
+          }
+          r.expect('ArrayValue', WIRE.len)
+          values.push(readAnyValue(r, depth + 1))
+        }
+        r.leave(arr)
         v = { arrayValue: { values } }
-        return true
+        break
       }
       case 6: {
-        r.expect('AnyValue', no, wire, WIRE.len)
-        const k = r.sub()
+        r.expect('AnyValue', WIRE.len)
+        const list = r.enter()
         const values: OtlpKeyValue[] = []
-        k.each('KeyValueList', (n, w) => {
-          if (n !== 1) return false
-          k.expect('KeyValueList', n, w, WIRE.len)
-          values.push(readKeyValue(k.sub(), depth + 1))
-          return true
-        })
+        while (r.more()) {
+          r.nextTag('KeyValueList')
+          if ((r.no as number) !== 1) {
+            r.skip()
+            continue
+          }
+          r.expect('KeyValueList', WIRE.len)
+          values.push(readKeyValue(r, depth + 1))
+        }
+        r.leave(list)
         v = { kvlistValue: { values } }
-        return true
+        break
       }
       case 7:
-        r.expect('AnyValue', no, wire, WIRE.len)
+        r.expect('AnyValue', WIRE.len)
         v = { bytesValue: r.bytes() }
-        return true
+        break
       default:
-        return false
+        r.skip()
     }
-  })
+  }
+  r.leave(outer)
   return v
 }
 
