@@ -181,7 +181,12 @@ export class OtlpExportService {
   /** A run has been quiet for settleMs: sent if it has ended and changed since it was last sent. */
   private settled(runId: string): void {
     const run = this.opts.registry.tracker.listRuns().find((r) => r.runId === runId)
-    if (!run || run.status === 'running') return
+    if (!run) {
+      // Gone while it settled (its source was removed, or more than the runs Vigil holds came after it).
+      this.exportFailures++
+      return
+    }
+    if (run.status === 'running') return
     const key = `run:${runId}`
     const signature = runSignature(run)
     if (this.done.get(key) === signature) return
