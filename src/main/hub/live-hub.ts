@@ -92,7 +92,11 @@ export const HUB_WS_PATHS = { browsers: '/ws', ingress: '/ingress' } as const
 export interface HubDurability {
   /** Journals an envelope; `then` runs when durable (err null) or not. Null: cannot journal now. */
   journalEnvelope(sourceId: string, producerId: string, text: string, receivedAt: string, then: (seq: number, err: Error | null) => void): number | null
-  applyJournaled(seq: number, apply: () => void): void
+  /**
+   * Runs `apply` (a journaled envelope's effects). `stored`: the message `apply` ingests and its JSON text,
+   * which the recording then keeps as it is instead of serializing the message again.
+   */
+  applyJournaled(seq: number, apply: () => void, stored?: { message: object; text: string }): void
   /** Acts on an envelope that could not be made durable: shown live, counted as not recorded. */
   applyUnrecorded(sourceId: string, apply: () => void): void
   /** "Recording paused: why" while envelopes cannot be made durable. */

@@ -363,23 +363,24 @@ export class OtlpReceiver implements ServerExtension {
       let problem: string | null = null
       // Applied together once the request's last record is durable (its records are contiguous in the
       // journal, so journal order is kept), in one tracker batch: each run touched is reported once.
-      const durable: { seq: number; r: PlannedRecord }[] = []
+      const durable: { seq: number; r: PlannedRecord; text: string }[] = []
       const done = () => {
         if (--pending !== 0) return
         this.tracker.batch(() => {
-          for (const x of durable) d.applyJournaled(x.seq, () => this.apply(x.r, receivedAt))
+          for (const x of durable) d.applyJournaled(x.seq, () => this.apply(x.r, receivedAt), { message: x.r.message, text: x.text })
         })
         resolve(problem)
       }
       let sequence = 0
       for (const r of records) {
         // Plain JSON.stringify (the hub's envelope shape, any key order): the journal replays it with parseEnvelope.
-        const text = `{"type":"event","producer":${JSON.stringify({ producerId: r.producerId, serviceName: r.service })},"sequence":${++sequence},"receivedAt":"${receivedAt}","message":${JSON.stringify(r.message)}}`
+        const message = JSON.stringify(r.message)
+        const text = `{"type":"event","producer":${JSON.stringify({ producerId: r.producerId, serviceName: r.service })},"sequence":${++sequence},"receivedAt":"${receivedAt}","message":${message}}`
         const seq = d.journalEnvelope(OTLP_SOURCE_ID, r.producerId, text, receivedAt, (journaled, err) => {
           if (err) {
             problem ??= `Recording paused: ${err.message}`
             r.onFailed?.()
-          } else durable.push({ seq: journaled, r })
+          } else durable.push({ seq: journaled, r, text: message })
           done()
         })
         if (seq === null) {

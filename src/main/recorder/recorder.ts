@@ -382,8 +382,16 @@ export class Recorder {
   }
 
   /** Runs `apply` (a journaled envelope's effects); what it records is attributed to journal record `seq`. */
-  applyJournaled(seq: number, apply: () => void): void {
-    this.withApplying(seq, apply)
+  applyJournaled(seq: number, apply: () => void, stored?: { message: object; text: string }): void {
+    if (!stored) return this.withApplying(seq, apply)
+    // The row of that message reuses the caller's JSON text (the OTLP receiver's, already written for the journal).
+    const outer = this.serialized
+    this.serialized = { message: stored.message as Incoming, text: stored.text, replaced: false }
+    try {
+      this.withApplying(seq, apply)
+    } finally {
+      this.serialized = outer
+    }
   }
 
   /** Runs `apply` for an event that could not be journaled: it is shown live but not recorded, and counted. */
