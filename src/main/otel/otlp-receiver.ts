@@ -263,7 +263,7 @@ export class OtlpReceiver implements ServerExtension {
   /** The records one request adds, trace by trace in arrival order: opening, spans, closing. */
   private plan(request: OtlpTraceRequest): { records: PlannedRecord[]; accepted: number; rejected: number; dropped: number; reasons: string[] } {
     const nowNanos = BigInt(this.now()) * 1_000_000n
-    const byTrace = new Map<string, { producerId: string; service: string; spans: VigilSpanMessage[]; root: VigilSpanMessage | null }>()
+    const byTrace = new Map<string, { producerId: string; service: string; spans: VigilSpanMessage[]; root: VigilSpanMessage | null; entry: TraceEntry }>()
     let accepted = 0
     let badIds = 0
     let full = 0
@@ -276,13 +276,14 @@ export class OtlpReceiver implements ServerExtension {
             badIds++
             continue
           }
-          // A trace is one run even when its spans come from several services: the first service seen names it.
-          const entry = this.book.entry(span.traceId, producerIdOf(service, span.traceId), service)
           let t = byTrace.get(span.traceId)
           if (!t) {
-            t = { producerId: entry.producerId, service: entry.service, spans: [], root: null }
+            // A trace is one run even when its spans come from several services: the first service seen names it.
+            const e = this.book.entry(span.traceId, producerIdOf(service, span.traceId), service)
+            t = { producerId: e.producerId, service: e.service, spans: [], root: null, entry: e }
             byTrace.set(span.traceId, t)
           }
+          const entry = t.entry
           if (entry.spans >= this.maxSpansPerTrace) {
             full++
             continue
@@ -301,7 +302,7 @@ export class OtlpReceiver implements ServerExtension {
     const records: PlannedRecord[] = []
     for (const [traceId, t] of byTrace) {
       if (t.spans.length === 0) continue
-      const entry = this.book.entry(traceId, t.producerId, t.service)
+      const entry = t.entry
       attributeToAgents(t.spans, entry)
       if (!entry.startPending && this.tracker.currentRunId(OTLP_SOURCE_ID, t.producerId) === null) {
         let first = t.spans[0]!.startedAt
