@@ -11,6 +11,8 @@ import type { RunDetail, RunSummary } from '../../src/shared/model/live'
 import type { DashboardMessage } from '../../src/shared/protocol/agentensemble'
 import { runSpans } from '../../src/main/otel/export/run-spans'
 import { CollectorStub } from './otel-export-collector'
+import { DuckDBInstance } from '@duckdb/node-api'
+import { buildStore } from '../fixtures/perspt-fixtures'
 import { envelope, SVC_A } from '../unit/hub/frames'
 
 let dir: string
@@ -187,5 +189,53 @@ describe('Vigil A → OTLP → Vigil B', () => {
     expect(runsOnB).toHaveLength(1)
     // A: its own run and the echo of it (the same trace, shown as received spans).
     expect(runsOnA).toHaveLength(2)
+  })
+
+  it('a Perspt session that ends on A appears on B: its nodes as agent tasks, its LLM requests as LLM calls', async () => {
+    const store = join(dir, 'perspt.db')
+    await buildStore(store, {
+      generation: 23,
+      sessions: [
+        {
+          id: 'rt-session',
+          status: 'RUNNING',
+          createdAt: '2026-05-01 10:00:00',
+          plan: ['task_1', 'task_2'],
+          committed: ['task_1'],
+          started: ['task_1', 'task_2'],
+          llm: [
+            { nodeId: 'task_1', tokensIn: 100, tokensOut: 50 },
+            { nodeId: 'task_2', tokensIn: 200, tokensOut: 80 },
+            { nodeId: '', tokensIn: 30, tokensOut: 10 }
+          ]
+        }
+      ]
+    })
+    const b = await serve('perspt-b')
+    const a = await serve('perspt-a', ['--db', store, '--otlp-endpoint', b.server.url])
+    // A reads the session as it is first (the baseline), then the agent finishes it.
+    await until(async () => {
+      const sources = await rpc<{ id: string; kind: string }[]>(a, 'listSources')
+      const id = sources.find((x) => x.kind === 'store')?.id
+      return id && (await rpc<unknown[]>(a, 'listSessions', id).catch(() => [])).length === 1 ? true : undefined
+    }, 'A to read the store')
+    const db = await DuckDBInstance.create(store)
+    const con = await db.connect()
+    await con.run("UPDATE sessions SET status = 'COMPLETED', updated_at = TIMESTAMP '2026-05-01 10:10:00' WHERE session_id = 'rt-session'")
+    con.closeSync()
+    db.closeSync()
+    const onB = await until(async () => {
+      const runs = await rpc<RunSummary[]>(b, 'listRuns')
+      if (runs.length === 0) return undefined
+      const detail = await rpc<RunDetail>(b, 'getRun', runs[0]!.runId, 0)
+      return (detail.iterations?.length ?? 0) === 3 ? detail : undefined
+    }, 'the session on B')
+    expect(shape(onB, true).tasks.map((t) => t.role).sort()).toEqual(['task_1', 'task_2'])
+    expect(shape(onB, true).llm).toEqual([
+      [30, 10],
+      [100, 50],
+      [200, 80]
+    ])
+    expect(onB.iterations!.every((i) => i.taskDescription.startsWith('chat'))).toBe(true)
   })
 })
