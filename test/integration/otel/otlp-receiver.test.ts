@@ -7,7 +7,9 @@ import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { VigilService } from '../../../src/main/core/vigil-service'
-import { OTLP_SOURCE_ID } from '../../../src/main/otel/otlp-receiver'
+import { request } from 'node:http'
+import { OTLP_SOURCE_ID, OtlpReceiver } from '../../../src/main/otel/otlp-receiver'
+import { RecordingOff } from '../../../src/main/recorder/recording-off'
 import { startVigilServer, type RunningServer } from '../../../src/main/server/vigil-server'
 import type { RunDetail } from '../../../src/shared/model/live'
 import { sendAgentTrace } from './otel-sdk-helpers'
@@ -155,6 +157,49 @@ describe('OTLP/HTTP errors', () => {
     expect(refused.status).toBe(413)
     expect(process.memoryUsage().rss - before).toBeLessThan(150 * 1024 * 1024)
     expect((await post(Buffer.from('not gzip'), { 'content-type': 'application/json', 'content-encoding': 'gzip' })).status).toBe(400)
+  })
+
+  it('503 with Retry-After while nothing can be made durable; nothing of the request is kept', async () => {
+    const traceId = ID('2f', 16)
+    // The recorder this service journals into, put back afterwards.
+    const recorder = (service as unknown as { recorder: Parameters<OtlpReceiver['useDurability']>[0] }).recorder
+    expect(recorder).not.toBeNull()
+    service.otlpReceiver.useDurability(new RecordingOff('the data folder is read-only'))
+    try {
+      const res = await post(jsonBody([{ ...span, traceId }]), { 'content-type': 'application/json' })
+      expect(res.status).toBe(503)
+      expect(res.headers.get('retry-after')).toBe('5')
+      expect(((await res.json()) as { code: number; message: string })).toEqual({ code: 14, message: expect.stringMatching(/Recording is off: the data folder is read-only\. The spans were not acknowledged; send them again later\./) })
+      expect((await service.listRuns()).some((r) => r.ensembleId === traceId)).toBe(false)
+    } finally {
+      service.otlpReceiver.useDurability(recorder)
+    }
+  })
+
+  it('429 with Retry-After past the requests in flight', async () => {
+    const receiver = new OtlpReceiver({ tracker: service.registry.tracker, maxInFlight: 1 })
+    const small = await startVigilServer({ host: '127.0.0.1', port: 0, api: service, events: service.events, staticDir: null, version: 'test', extensions: [receiver] })
+    try {
+      const body = jsonBody([{ ...span, traceId: ID('1a', 16) }])
+      // The first export holds the only slot: its body is still arriving.
+      let firstStatus = 0
+      const first = request(`${small.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        firstStatus = res.statusCode ?? 0
+        res.resume()
+      })
+      first.write(body.slice(0, 10))
+      await new Promise((r) => setTimeout(r, 100))
+      const second = await fetch(`${small.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      expect(second.status).toBe(429)
+      expect(second.headers.get('retry-after')).toBe('1')
+      const finished = new Promise((r) => first.on('close', r))
+      first.end(body.slice(10))
+      await finished
+      expect(firstStatus).toBe(200)
+      expect((receiver.statusDetails().otlp as { refused: Record<string, number> }).refused['429']).toBe(1)
+    } finally {
+      await small.close()
+    }
   })
 
   it('a browser page of another origin is refused 403', async () => {
