@@ -169,7 +169,7 @@ describe('Vigil A → OTLP → Vigil B', () => {
     }
   })
 
-  it('two Vigils forwarding to each other: the run comes back once and goes no further', async () => {
+  it('two Vigils forwarding to each other: the run comes back once and goes no further', { timeout: 40_000 }, async () => {
     // Each needs the other's port: A starts pointing nowhere, B towards A, then A is pointed at B the way a
     // settings change on the desktop does it.
     const a = await serve('loop-a', ['--otlp-endpoint', 'http://127.0.0.1:9'])
@@ -178,12 +178,11 @@ describe('Vigil A → OTLP → Vigil B', () => {
     let seq = 0
     for (const m of aRun('e-loop')) await fetch(`${a.server.url}/api/hub/ingress`, { method: 'POST', body: envelope(SVC_A, ++seq, '2026-03-05T14:00:00Z', m) })
     const sent = async (v: RunningVigil) => ((await (await fetch(`${v.server.url}/api/status`)).json()) as { otlpExport: { sent: number } }).otlpExport.sent
-    await until(async () => ((await sent(b)) > 0 ? true : undefined), 'B to forward the echo')
-    // Let it settle: an endless loop would keep both counts growing.
+    // A sends its run (10 spans) to B; B sends it back (10); A sends the echo on (10), which changes
+    // nothing on B, so B sends nothing more. An endless loop would keep both counts growing.
+    await until(async () => ((await sent(a)) >= 20 && (await sent(b)) >= 10 ? true : undefined), 'the echo to go round', 20_000)
     await new Promise((r) => setTimeout(r, 3000))
-    const [sa, sb] = [await sent(a), await sent(b)]
-    await new Promise((r) => setTimeout(r, 2500))
-    expect([await sent(a), await sent(b)]).toEqual([sa, sb])
+    expect([await sent(a), await sent(b)]).toEqual([20, 10])
     const runsOnA = await rpc<RunSummary[]>(a, 'listRuns')
     const runsOnB = await rpc<RunSummary[]>(b, 'listRuns')
     expect(runsOnB).toHaveLength(1)
