@@ -1,5 +1,8 @@
-// Test helper: decodes OTLP trace protobuf bytes with protobufjs and the test schema
-// (test/fixtures/otlp-proto/otlp-trace.proto) into Vigil's model (src/main/otel/otlp-model.ts).
+// Test helper: decodes OTLP trace protobuf bytes into Vigil's model (src/main/otel/otlp-model.ts) with
+// the official OTLP proto definitions — the opentelemetry-proto messages as compiled by protobufjs in
+// @opentelemetry/otlp-transformer 0.52 (devDependency `otlp-official-proto`, which still shipped them) —
+// or with the test transcription of the schema (test/fixtures/otlp-proto/otlp-trace.proto).
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import protobuf from 'protobufjs'
 import type { OtlpAnyValue, OtlpKeyValue, OtlpSpan, OtlpTraceRequest } from '../../../src/main/otel/otlp-model'
@@ -70,11 +73,33 @@ function span(s: Obj): OtlpSpan {
   return out
 }
 
-/** Decodes an ExportTraceServiceRequest (throws on bytes the schema cannot read). */
-export function decodeTraceRequest(bytes: Uint8Array): OtlpTraceRequest {
-  const type = schema().lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest')
-  const message = type.decode(bytes)
-  const o = type.toObject(message, { longs: String, bytes: Uint8Array, defaults: false, oneofs: false }) as Obj
+interface StaticMessage {
+  decode(bytes: Uint8Array): unknown
+  toObject(message: unknown, options: Record<string, unknown>): Obj
+}
+
+/** The official definitions' ExportTraceServiceRequest (static code generated from opentelemetry-proto). */
+function officialRequestType(): StaticMessage {
+  const root = createRequire(__filename)('otlp-official-proto/build/src/generated/root.js') as {
+    opentelemetry: { proto: { collector: { trace: { v1: { ExportTraceServiceRequest: StaticMessage } } } } }
+  }
+  return root.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest
+}
+
+/**
+ * Decodes an ExportTraceServiceRequest with the official OTLP proto definitions (default) or the test
+ * transcription; throws on bytes the schema cannot read.
+ */
+export function decodeTraceRequest(bytes: Uint8Array, schemaOf: 'official' | 'transcription' = 'official'): OtlpTraceRequest {
+  const options = { longs: String, bytes: Uint8Array, defaults: false, oneofs: false }
+  let o: Obj
+  if (schemaOf === 'official') {
+    const type = officialRequestType()
+    o = type.toObject(type.decode(bytes), options)
+  } else {
+    const type = schema().lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest')
+    o = type.toObject(type.decode(bytes), options) as Obj
+  }
   return {
     resourceSpans: ((o.resourceSpans as Obj[]) ?? []).map((rs) => ({
       ...(rs.resource ? { resource: { attributes: (((rs.resource as Obj).attributes as Obj[]) ?? []).map(keyValue) } } : {}),
