@@ -180,6 +180,8 @@ describe('vigil gate: a dropped connection', () => {
     const q = question('Survive a restart?')
     const child = gate([q, '--url', server.local])
     const pending = await waitForGate(server.local, (g) => g.taskDescription === q, child)
+    // Dropped during the wait (a drop before the 201 is the Idempotency-Key's case, tested in the review API tests).
+    await expect.poll(() => child.stderr(), { timeout: 15_000 }).toContain(`gate ${pending.reviewId} raised`)
     await server.stop('SIGTERM')
     // Same data folder (its gate journal), same port: the gate is restored pending.
     server = await restartOnPort(data, port)

@@ -15,8 +15,13 @@ import { GATE_EXIT, GATE_USAGE, parseGateArgs, type GateOptions } from './gate-a
 
 /** The longest text the review API takes in one field (review-http.ts MAX_TEXT). */
 const MAX_TEXT_CHARS = 4 * 1024 * 1024
-/** Delays between attempts to raise the gate when Vigil does not answer (the key makes retries safe). */
+/**
+ * Delays between attempts to raise the gate (the Idempotency-Key makes retries safe, also across a restart
+ * of Vigil): a few seconds while nothing listens at all, longer once a request may have reached Vigil (a
+ * reset or a server error: Vigil may be restarting with the gate already on disk).
+ */
 const RAISE_RETRY_MS = [250, 500, 1000, 2000]
+const RAISE_RETRY_REACHED_MS = [250, 500, 1000, 2000, 4000, 4000, 4000, 4000]
 /** Backoff while waiting again after a dropped connection. */
 const WAIT_RETRY_MS = [250, 500, 1000, 2000, 5000]
 /** How long past the gate's deadline to keep trying to reach Vigil before giving up (exit 3). */
@@ -55,7 +60,15 @@ interface HttpAnswer {
 }
 
 /** Vigil could not be reached or answered no HTTP at all. */
-class NetError extends Error {}
+class NetError extends Error {
+  constructor(
+    message: string,
+    /** Nothing listened (the request never reached a server). */
+    readonly refused = false
+  ) {
+    super(message)
+  }
+}
 
 /** Vigil said no in a way the user must act on (exit code chosen by the caller). */
 class GateFailure extends Error {
@@ -74,7 +87,7 @@ function requestJson(method: string, url: string, headers: Record<string, string
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest
     const req = send(target, { method, headers: { accept: 'application/json', ...headers, ...(body !== null ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}) }, signal })
     req.on('socket', (socket) => socket.setKeepAlive(true, 15_000))
-    req.on('error', (err) => reject(new NetError(describeNetError(err))))
+    req.on('error', (err) => reject(new NetError(describeNetError(err), (err as NodeJS.ErrnoException).code === 'ECONNREFUSED')))
     req.on('response', (res: IncomingMessage) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
@@ -229,19 +242,22 @@ export async function runGate(argv: readonly string[], io: GateIo = processIo())
     const body = JSON.stringify({ taskDescription: opts.question, taskOutput: text, timeoutMs: opts.timeoutMs, onTimeout: opts.onTimeout, timing: 'BEFORE_EXECUTION', source: opts.source })
     const headers: Record<string, string> = { 'idempotency-key': key, ...(token ? { authorization: `Bearer ${token}` } : {}) }
     let created: HttpAnswer | null = null
+    let reached = false
     for (let attempt = 0; created === null; attempt++) {
+      const delays = reached ? RAISE_RETRY_REACHED_MS : RAISE_RETRY_MS
       try {
         // Not aborted by Ctrl+C: once sent, its answer tells us which gate to withdraw.
         const res = await requestJson('POST', `${base}/api/reviews`, headers, body, AbortSignal.timeout(30_000))
-        if (res.status >= 500 && attempt < RAISE_RETRY_MS.length) throw new NetError(serverMessage(res))
+        if (res.status >= 500 && attempt < delays.length) throw new NetError(serverMessage(res))
         created = res
       } catch (err) {
         if (!(err instanceof NetError)) throw err
         if (interrupted) return await withdraw()
-        if (attempt >= RAISE_RETRY_MS.length) {
+        reached ||= !err.refused
+        if (attempt >= (reached ? RAISE_RETRY_REACHED_MS : RAISE_RETRY_MS).length) {
           throw new GateFailure(`cannot reach Vigil at ${base} (${err.message}). Is "vigil serve" (or the desktop app) running there? Check --url.`, GATE_EXIT.unreachable)
         }
-        await sleep(RAISE_RETRY_MS[attempt]!)
+        await sleep((reached ? RAISE_RETRY_REACHED_MS : RAISE_RETRY_MS)[attempt]!)
       }
     }
     if (created.status === 401 || created.status === 403) {
@@ -262,6 +278,8 @@ export async function runGate(argv: readonly string[], io: GateIo = processIo())
       try {
         const res = await requestJson('GET', `${base}/api/reviews/${encodeURIComponent(gate.id)}?wait=true`, { authorization: `Gate ${gate.secret}` }, null, stop.signal)
         if (res.status >= 500) throw new NetError(serverMessage(res))
+        // Vigil answered: a later drop starts its backoff (and its one line on stderr) afresh.
+        lost = 0
         if (res.status === 404) throw new GateFailure(`Vigil no longer knows gate ${gate.id} (${serverMessage(res)}); it may have restarted without its data folder.`, GATE_EXIT.unreachable)
         if (res.status !== 200) throw new GateFailure(`Vigil refused to show gate ${gate.id}: ${serverMessage(res)}`, GATE_EXIT.unreachable)
         if (res.body.status === 'PENDING') {

@@ -12,7 +12,7 @@
 //  * who decided (`decidedBy`) is what the caller proved to the server (server/auth/caller.ts) or the
 //    surface's own name, never a name from a request body; a review API gate's creator gets a secret
 //    (stored hashed) with which it may read that one gate's outcome, also after a restart.
-import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import { ApiError } from '../../shared/api/errors'
 import type {
   EventEnvelope,
@@ -154,13 +154,12 @@ export class ReviewCoordinator {
   private readonly settling = new Map<string, Promise<void>>()
   private appliedAtRestart = 0
   /**
-   * Review API creates by idempotency key (SHA-256 of the key → gate id and a fingerprint of the request),
-   * so a caller whose 201 was lost can send the same request again without raising a second gate. Memory
-   * only (a restart forgets them), newest IDEMPOTENCY_KEYS kept.
+   * Review API creates by idempotency key (the hash of the secret derived from the key → gate id and a
+   * fingerprint of the request), so a caller whose 201 was lost can send the same request again without
+   * raising a second gate. The newest IDEMPOTENCY_KEYS are kept; after a restart, pending gates are found
+   * by their secret's hash instead.
    */
   private readonly idempotent = new Map<string, { id: string; fingerprint: string }>()
-  /** Derives a replayed create's secret from its key, so the plain secret is never kept. */
-  private readonly idempotencySalt = randomBytes(32)
 
   constructor(private readonly opts: ReviewCoordinatorOptions) {
     this.log = opts.log ?? new MemoryReviewLog()
@@ -308,25 +307,40 @@ export class ReviewCoordinator {
   /**
    * createOwned() under an idempotency key (`Idempotency-Key` on `POST /api/reviews`): the first call
    * raises the gate, a repeat with the same key and the same request answers the same gate and the same
-   * secret (derived from the key, never stored), and `replayed: true`. The same key with another request
-   * is a conflict. The key is as secret as the gate's secret: whoever may raise gates and knows it reads
-   * that gate.
+   * secret, and `replayed: true`; the same key with another request is a conflict. The secret is derived
+   * from the key (SHA-256), so a gate restored after a restart (its secret's hash is in the journal) is
+   * found again by a retry that lost its answer when Vigil stopped. The key is therefore as secret as the
+   * gate's secret.
    */
   async createIdempotent(input: CreateGateInput, key: string): Promise<OwnedGate & { replayed: boolean }> {
-    const keyHash = createHash('sha256').update(key, 'utf8').digest('hex')
+    const secret = createHash('sha256').update(`vigil-gate-secret\u0000${key}`, 'utf8').digest('base64url')
+    const hash = secretHash(secret)
     const fingerprint = createHash('sha256').update(JSON.stringify(input), 'utf8').digest('hex')
-    const secret = createHmac('sha256', this.idempotencySalt).update(key, 'utf8').digest('base64url')
-    const seen = this.idempotent.get(keyHash)
+    const refuse = () => new ApiError('conflict', 'This Idempotency-Key was already used for a different gate. Use a new random key for each gate.')
+    const seen = this.idempotent.get(hash)
     if (seen) {
-      if (seen.fingerprint !== fingerprint) {
-        throw new ApiError('conflict', 'This Idempotency-Key was already used for a different gate. Use a new random key for each gate.')
-      }
+      if (seen.fingerprint !== fingerprint) throw refuse()
       return { gate: await this.find(seen.id), secret, replayed: true }
     }
+    // Not seen by this process: a gate restored from the journal (pending, or decided since among the
+    // recent ones) may still carry this key's secret.
+    const pendingId = [...this.entries.values()].find((e) => e.secretHash === hash)?.gate.id
+    const recentId = pendingId ?? [...this.recentSecrets].find(([, h]) => h === hash)?.[0]
+    if (recentId !== undefined) {
+      const g = await this.find(recentId)
+      const same = g.taskDescription === input.taskDescription && g.taskOutput === input.taskOutput && g.timeoutMs === input.timeoutMs && g.onTimeout === input.onTimeout
+      if (!same) throw refuse()
+      this.remember(hash, g.id, fingerprint)
+      return { gate: g, secret, replayed: true }
+    }
     const { gate } = this.createOwned(input, secret)
-    this.idempotent.set(keyHash, { id: gate.id, fingerprint })
-    while (this.idempotent.size > IDEMPOTENCY_KEYS) this.idempotent.delete(this.idempotent.keys().next().value!)
+    this.remember(hash, gate.id, fingerprint)
     return { gate, secret, replayed: false }
+  }
+
+  private remember(hash: string, id: string, fingerprint: string): void {
+    this.idempotent.set(hash, { id, fingerprint })
+    while (this.idempotent.size > IDEMPOTENCY_KEYS) this.idempotent.delete(this.idempotent.keys().next().value!)
   }
 
   /**

@@ -11,6 +11,7 @@ import { VigilService } from '../../../src/main/core/vigil-service'
 import { createAuth } from '../../../src/main/server/auth/auth-gate'
 import type { RunningServer } from '../../../src/main/server/vigil-server'
 import { serveOnLoopback } from '../../support/loopback-vigil'
+import { startReviewVigil } from './review-helpers'
 
 const REVIEWER = 'reviewer-token-withdraw-41'
 const GATE = { taskDescription: 'Push to main?', taskOutput: 'git push origin main', timeoutMs: 600_000, onTimeout: 'EXIT_EARLY' }
@@ -108,3 +109,51 @@ describe.each([
     expect(await pendingIds()).toContain(idA)
   })
 })
+
+describe('Idempotency-Key across a restart of Vigil', () => {
+  it('a retry whose first answer was lost when Vigil stopped finds the restored gate (same id and secret), not a second one', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'vigil-idem-restart-'))
+    try {
+      const key = `restart-key-${Date.now()}-0123456789`
+      const body = { ...GATE, taskDescription: 'Raised once across a restart' }
+      const first = await startReviewVigil({ dataDir, record: true })
+      const created = await callIn(first.base, 'POST', '/api/reviews', body, { 'idempotency-key': key })
+      expect(created.status).toBe(201)
+      // A second gate whose retry comes only after a reviewer decided it (after the restart).
+      const decidedBody = { ...GATE, taskDescription: 'Decided before the retry' }
+      const decidedFirst = await callIn(first.base, 'POST', '/api/reviews', decidedBody, { 'idempotency-key': `${key}-decided` })
+      await first.server.close()
+      await first.service.close()
+
+      const second = await startReviewVigil({ dataDir, record: true })
+      try {
+        const retried = await callIn(second.base, 'POST', '/api/reviews', body, { 'idempotency-key': key })
+        expect(retried).toMatchObject({ status: 201, body: { reviewId: created.body.reviewId, gateSecret: created.body.gateSecret, replayed: true } })
+        const pending = (await callIn(second.base, 'GET', '/api/reviews')).body.reviews as Array<{ reviewId: string; taskDescription: string }>
+        expect(pending.filter((g) => g.taskDescription === body.taskDescription).map((g) => g.reviewId)).toEqual([created.body.reviewId])
+        // The same key with another text is still refused after the restart.
+        expect((await callIn(second.base, 'POST', '/api/reviews', { ...body, taskOutput: 'other' }, { 'idempotency-key': key })).status).toBe(409)
+        // Decided after the restart, then retried: the same gate (its outcome), not a new pending one.
+        const decidedId = String(decidedFirst.body.reviewId)
+        expect((await callIn(second.base, 'POST', `/api/reviews/${decidedId}`, { decision: 'EXIT_EARLY' })).status).toBe(200)
+        const late = await callIn(second.base, 'POST', '/api/reviews', decidedBody, { 'idempotency-key': `${key}-decided` })
+        expect(late).toMatchObject({ status: 201, body: { reviewId: decidedId, status: 'DECIDED', replayed: true } })
+        const own = await callIn(second.base, 'GET', `/api/reviews/${decidedId}?wait=true`, undefined, { authorization: `Gate ${String(late.body.gateSecret)}` })
+        expect(own.body).toMatchObject({ status: 'DECIDED', outcome: { decision: 'EXIT_EARLY' } })
+        const stillPending = (await callIn(second.base, 'GET', '/api/reviews')).body.reviews as Array<{ taskDescription: string }>
+        expect(stillPending.filter((g) => g.taskDescription === decidedBody.taskDescription)).toEqual([])
+      } finally {
+        await second.close()
+      }
+      await first.close().catch(() => undefined)
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+})
+
+async function callIn(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${base}${path}`, { method, headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) })
+  const text = await res.text()
+  return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> }
+}
