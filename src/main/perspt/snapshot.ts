@@ -512,7 +512,10 @@ export class StoreSnapshotter {
         const after = await this.stat()
         if (!consistentCopy(sig, after) || !this.tailFits(base, sig) || this.base !== base) return
         await link(base.dbPath, viaTail).catch(() => copyFile(base.dbPath, viaTail))
-        const walSize = Number(sig.wal!.size)
+        // The copy's own size: the agent may have committed while the WAL was copied, and opening the
+        // full copy replays all of it (a tail cut at the size stat'ed before the copy held one commit
+        // less: a false mismatch that turned tail snapshots off for good).
+        const walSize = (await stat(`${full}.wal`)).size
         const mark = await readRange(`${full}.wal`, base.offset - base.mark.length, base.mark.length)
         const end = await scanCommitEnd(`${full}.wal`, base.offset, walSize)
         if (!mark.equals(base.mark) || end === null) return

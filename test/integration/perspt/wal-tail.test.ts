@@ -376,6 +376,31 @@ describe('folds in place', () => {
   }, 90_000)
 })
 
+describe('the periodic check under a busy agent', () => {
+  it('finds no difference while the agent commits during its copies (the full copy replays what it copied, the tail is cut there too)', async () => {
+    const { dir, db } = await newStore()
+    await buildStore(db, { generation: 23, sessions: [{ id: 'busy', status: 'RUNNING', createdAt: '2026-12-04 10:00:00' }] })
+    const PACE = fileURLToPath(new URL('../../fixtures/perspt-pace-agent.mjs', import.meta.url))
+    // 150 commits/s of 4 KB prompts for 12 s: commits land while every check copies the WAL.
+    const child = spawn(process.execPath, [PACE, db, 'busy', '150', '12', '4000', '200'], { stdio: ['pipe', 'pipe', 'inherit'] })
+    children.push(child as unknown as ChildProcessWithoutNullStreams)
+    await new Promise<void>((resolve) => createInterface({ input: child.stdout! }).on('line', (l) => l === 'ready' && resolve()))
+    let held: string[] = []
+    const s = snapper(dir, db, { checkEveryMs: 100, rebaseBytes: 256 * 1024 }, () => held)
+    const until = Date.now() + 10_000
+    while (Date.now() < until) {
+      held = [(await s.refresh()).dbPath]
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    await s.settled()
+    expect(s.tailStats.checks).toBeGreaterThan(10)
+    expect(s.tailStats.foldsInPlace).toBeGreaterThan(2)
+    expect(s.tailStats.mismatches).toBe(0)
+    expect(s.tailStats.disabled).toBeNull()
+    child.stdin!.write('quit\n')
+  }, 60_000)
+})
+
 describe('lastCommitEnd', () => {
   it('finds the end of the last complete transaction at every cut of a real WAL, and refuses other framing', async () => {
     const { db } = await newStore()
