@@ -441,8 +441,11 @@ export class PersptStore {
     try {
       const con = await instance.connect()
       // Every snapshot lives under this store's private folder (a fresh one per snapshotter).
-      const allowed = sqlString(this.dir ?? dirname(dirname(dirname(dbPath))))
-      await con.run(`SET allowed_directories = [${allowed}]; SET enable_external_access = false`)
+      const folder = this.dir ?? dirname(dirname(dirname(dbPath)))
+      // A query over the memory limit spills: into the private folder, never the process's working
+      // folder (DuckDB's default for an in-memory database is ./.tmp, wherever Vigil was started).
+      await con.run(`SET temp_directory = ${sqlString(join(folder, 'spill'))}`)
+      await con.run(`SET allowed_directories = [${sqlString(folder)}]; SET enable_external_access = false`)
       this.host = { instance, con }
       return this.host
     } catch (err) {

@@ -154,6 +154,8 @@ async function attached<T>(dbPath: string, how: string, use: (con: DuckDBConnect
     const con = await instance.connect()
     try {
       const dir = dirname(dbPath).replace(/'/g, "''")
+      // Spills go next to the private copy, never into the process's working folder (./.tmp).
+      await con.run(`SET temp_directory = '${dir}/spill'`)
       await con.run(`SET allowed_directories = ['${dir}']; SET enable_external_access = false`)
       await con.run(`ATTACH '${dbPath.replace(/'/g, "''")}' AS private_copy (${how}); USE private_copy`)
       return await use(con)

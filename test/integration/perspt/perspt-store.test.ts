@@ -118,6 +118,16 @@ describe('PersptStore', () => {
     expect(approxBytes({ a: 'xy', b: [1, 2], c: null })).toBeGreaterThan(2 * 2)
   })
 
+  it("spills big queries into its private folder, never the process's working folder", async () => {
+    const { dir, tmpRoot } = newCase()
+    const path = join(dir, 'perspt.db')
+    await buildStore(path, { generation: 23 })
+    const store = storeAt(path, tmpRoot)
+    await store.refresh()
+    const [row] = await store.query('temp-dir', async (con) => (await con.runAndReadAll("SELECT current_setting('temp_directory') AS d")).getRowObjectsJS())
+    expect(String(row?.d).startsWith(tmpRoot)).toBe(true)
+  })
+
   it('never writes to the user store', async () => {
     const { dir } = newCase()
     const path = join(dir, 'perspt.db')
