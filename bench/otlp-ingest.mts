@@ -5,14 +5,13 @@
 // root, 4 chat calls with tokens and messages, 2 tool calls, 1 retrieval step; one in 16 fails.
 // One JSON line per encoding: per-second spans/s samples, sustained rate, refusals, Vigil's own
 // counters (GET /api/status "otlp") and how many were recorded.
-import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
-import { loadavg, tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { loadavg } from 'node:os'
 import { encodeTraceRequestJson } from '../src/main/otel/export/otlp-json-encode'
 import { encodeTraceRequestProtobuf } from '../src/main/otel/export/otlp-protobuf-encode'
 import type { OtlpKeyValue, OtlpSpan, OtlpTraceRequest } from '../src/main/otel/otlp-model'
+import { startServe } from './live-latency.mjs'
 import { report } from './stats.mjs'
 
 const log = (m: string) => process.stderr.write(`otlp-ingest: ${m}\n`)
@@ -20,8 +19,6 @@ const DURATION_MS = Number(process.env.OTLP_BENCH_MS ?? 10_000)
 const SENDERS = Number(process.env.OTLP_BENCH_SENDERS ?? 8)
 const BATCH = 512
 const SPANS_PER_TRACE = 8
-const root = resolve(import.meta.dirname, '..')
-const bin = join(root, 'bin/vigil.js')
 
 const str = (key: string, v: string): OtlpKeyValue => ({ key, value: { stringValue: v } })
 const int = (key: string, v: number): OtlpKeyValue => ({ key, value: { intValue: BigInt(v) } })
@@ -83,28 +80,7 @@ function cpuSeconds(pid: number | undefined): number | null {
   }
 }
 
-async function startVigil(dataDir: string): Promise<{ proc: ReturnType<typeof spawn>; url: string }> {
-  const nodeArgs = (process.env.OTLP_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  const proc = spawn(process.execPath, [...nodeArgs, bin, 'serve', '--port', '0', '--no-default-store', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  const url = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`not ready: ${out}`)), 60_000)
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString()
-      const m = /Vigil listening on (http:\/\/\S+)/.exec(out)
-      if (m) {
-        clearTimeout(timer)
-        ok(m[1]!)
-      }
-    })
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()))
-    proc.once('exit', (c) => fail(new Error(`exited ${c}: ${out}`)))
-  })
-  return { proc, url }
-}
-
 async function measure(encoding: 'protobuf' | 'json'): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-otlp-bench-'))
   const batches = Math.ceil((DURATION_MS / 1000) * 60_000 / BATCH) // enough for 60k spans/s without reusing ids
   log(`${encoding}: encoding ${batches} batches of ${BATCH} spans…`)
   const bodies: Buffer[] = []
@@ -113,7 +89,8 @@ async function measure(encoding: 'protobuf' | 'json'): Promise<void> {
     bodies.push(Buffer.from(encoding === 'protobuf' ? encodeTraceRequestProtobuf(req) : encodeTraceRequestJson(req)))
   }
   const contentType = encoding === 'protobuf' ? 'application/x-protobuf' : 'application/json'
-  const { proc, url } = await startVigil(join(dir, 'data'))
+  const serve = await startServe({ nodeArgs: (process.env.OTLP_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) })
+  const { proc, url } = serve
   const agent = new Agent({ keepAlive: true, maxSockets: SENDERS })
   try {
     let next = 0
@@ -178,9 +155,7 @@ async function measure(encoding: 'protobuf' | 'json'): Promise<void> {
     })
   } finally {
     agent.destroy()
-    proc.kill('SIGTERM')
-    await new Promise((r) => proc.once('exit', r))
-    rmSync(dir, { recursive: true, force: true })
+    await serve.stop()
   }
 }
 
