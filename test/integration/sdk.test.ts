@@ -128,7 +128,9 @@ describe('the SDK in-process', () => {
         })
       ).rejects.toThrow(/ENOTFOUND/)
       await run.end()
-      const end = await eventually(() => runOf(producerId), (r) => r.status !== 'running', 'the run to end')
+      // Vigil ends a run itself on a failed task (TASK_FAILED) and takes end()'s ERROR when it arrives:
+      // wait for that, not for the first state that is not running.
+      const end = await eventually(() => runOf(producerId), (r) => r.status !== 'running' && r.exitReason === 'ERROR', "end()'s ERROR")
       expect(end).toMatchObject({ exitReason: 'ERROR', failedTasks: 1 })
       expect(end.tasks[0]).toMatchObject({ status: 'failed', failureReason: 'getaddrinfo ENOTFOUND example.invalid' })
       expect(end.toolCalls![0]).toMatchObject({ toolName: 'http_get', outcome: 'FAILURE', result: 'getaddrinfo ENOTFOUND example.invalid' })
