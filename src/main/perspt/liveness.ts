@@ -9,6 +9,8 @@ export interface LockEntry {
   minor: number
   inode: bigint
   pid: number | null
+  /** A write lock is a read-write open (an agent); a read lock only a reader (a read-only DuckDB open). */
+  write: boolean
 }
 
 /**
@@ -51,7 +53,8 @@ export function parseProcLocks(text: string): LockEntry[] {
       major: parseInt(maj, 16),
       minor: parseInt(min, 16),
       inode: BigInt(ino),
-      pid: Number.isInteger(pid) && pid > 0 ? pid : null
+      pid: Number.isInteger(pid) && pid > 0 ? pid : null,
+      write: tokens[idIndex - 2] === 'WRITE'
     })
   }
   return out
@@ -86,7 +89,9 @@ export async function lockState(
     return null
   }
   const { major, minor } = splitDev(file.dev)
-  const sameInode = parseProcLocks(text).filter((e) => e.inode === file.ino)
+  // Only a write lock is an agent: a read-only open (a script, DuckDB's CLI with -readonly, Perspt's
+  // dashboard on its own) takes a read lock and must not bring a crashed session back to "running".
+  const sameInode = parseProcLocks(text).filter((e) => e.inode === file.ino && e.write)
   const pids = new Set<number>()
   for (const e of sameInode) if (e.pid !== null) pids.add(e.pid)
   const exact = sameInode.some((e) => e.major === major && e.minor === minor)

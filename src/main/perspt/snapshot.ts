@@ -32,15 +32,21 @@ export class SnapshotBusyError extends Error {
   override readonly name = 'SnapshotBusyError'
 }
 
-interface FileSig {
+/** Which file a path names: inode numbers are reused at once (DuckDB unlinks its WAL at a checkpoint and
+ * the next commit creates one, often with the same number), so the birth time tells the two apart. */
+export interface FileId {
   dev: bigint
   ino: bigint
+  birthNs: bigint
+}
+
+export interface FileSig extends FileId {
   size: bigint
   mtimeNs: bigint
   ctimeNs: bigint
 }
 
-interface Sig {
+export interface Sig {
   db: FileSig
   wal: FileSig | null
 }
@@ -56,7 +62,7 @@ interface Snapshot {
 /** A base for tail snapshots, valid while the source .db is unchanged and the WAL is the same file. */
 interface Base extends TailBase {
   db: FileSig
-  wal: { dev: bigint; ino: bigint }
+  wal: FileId
   /** The agent WAL's bytes just before `offset` when the base was built: a rewritten WAL differs. */
   mark: Buffer
 }
@@ -94,14 +100,26 @@ const DEFAULT_CHECK_MS = 60_000
 
 const ATTEMPTS = 6
 const RETRY_DELAY_MS = 10
+/**
+ * Kernels without fine-grained file times stamp writes with a clock that ticks every 1–10 ms, so a
+ * write in the same tick as the mtime we saw leaves the stat unchanged. A .db (rewritten only at a
+ * checkpoint) is trusted once its mtime is this much older than the stat, or unchanged across this long.
+ */
+const SETTLE_MS = 50
+const SETTLE_ROUNDS = 4
 
 function fileSig(s: BigIntStats): FileSig {
-  return { dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs }
+  return { dev: s.dev, ino: s.ino, birthNs: s.birthtimeNs, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs }
 }
+
+/** The signature of the file at `path` (tests compare them as the snapshotter does). */
+export const statSig = async (path: string): Promise<FileSig> => fileSig(await stat(path, { bigint: true }))
+
+const sameId = (a: FileId, b: FileId): boolean => a.dev === b.dev && a.ino === b.ino && a.birthNs === b.birthNs
 
 function sameFile(a: FileSig | null, b: FileSig | null): boolean {
   if (a === null || b === null) return a === b
-  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs
+  return sameId(a, b) && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs
 }
 
 const sameSig = (a: Sig, b: Sig): boolean => sameFile(a.db, b.db) && sameFile(a.wal, b.wal)
@@ -110,7 +128,7 @@ const sameSig = (a: Sig, b: Sig): boolean => sameFile(a.db, b.db) && sameFile(a.
 function continues(prev: Sig, next: Sig): boolean {
   if (!sameFile(prev.db, next.db)) return false
   if (prev.wal === null) return true
-  return next.wal !== null && prev.wal.dev === next.wal.dev && prev.wal.ino === next.wal.ino && next.wal.size >= prev.wal.size
+  return next.wal !== null && sameId(prev.wal, next.wal) && next.wal.size >= prev.wal.size
 }
 
 /**
@@ -119,10 +137,10 @@ function continues(prev: Sig, next: Sig): boolean {
  * append to it between checkpoints, and DuckDB replays a WAL cut at any byte up to its last complete
  * commit (measured: 120 random cuts, all consistent), so a copy of a growing WAL is a valid prefix.
  */
-function consistentCopy(before: Sig, after: Sig): boolean {
+export function consistentCopy(before: Sig, after: Sig): boolean {
   if (!sameFile(before.db, after.db)) return false
   if (before.wal === null) return true
-  return after.wal !== null && before.wal.dev === after.wal.dev && before.wal.ino === after.wal.ino && after.wal.size >= before.wal.size
+  return after.wal !== null && sameId(before.wal, after.wal) && after.wal.size >= before.wal.size
 }
 
 /** The `length` bytes of `bytes` just before `end` (a base's mark: the WAL bytes before its offset). */
@@ -212,9 +230,22 @@ export class StoreSnapshotter {
     return { db, wal }
   }
 
+  /** A stat whose .db mtime can be trusted to change at the next write (see SETTLE_MS), after at most ~200 ms. */
+  private async settledStat(): Promise<Sig> {
+    let sig = await this.stat()
+    for (let round = 0; round < SETTLE_ROUNDS; round++) {
+      if (Date.now() - Number(sig.db.mtimeNs / 1_000_000n) >= SETTLE_MS) return sig
+      await sleep(SETTLE_MS)
+      const next = await this.stat()
+      if (sameFile(next.db, sig.db)) return next
+      sig = next
+    }
+    return sig
+  }
+
   private async doRefresh(full: boolean): Promise<SnapshotResult> {
     if (this.disposed) throw new Error('Snapshotter disposed')
-    let before = await this.stat()
+    let before = await this.settledStat()
     if (!full && this.current && sameSig(before, this.current.sig)) {
       return { changed: false, dbPath: this.current.dbPath, continuous: true, sameCatalogAs: this.current.dbPath }
     }
@@ -246,14 +277,14 @@ export class StoreSnapshotter {
           if (!this.base && before.wal) await this.startBaseBuild(dbPath, before)
           return { changed: true, dbPath, continuous: prev !== null && continues(prev, before), sameCatalogAs: null }
         }
-        before = after
+        before = sameFile(after.db, before.db) ? after : await this.settledStat()
       } catch (err) {
         // The WAL vanishes at a checkpoint; a file may be replaced mid-copy: try again.
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === ATTEMPTS - 1) {
           await rm(dir, { recursive: true, force: true }).catch(() => undefined)
           throw err
         }
-        before = await this.stat()
+        before = await this.settledStat()
       }
       await rm(dir, { recursive: true, force: true }).catch(() => undefined)
       await sleep(RETRY_DELAY_MS * (attempt + 1))
@@ -268,8 +299,7 @@ export class StoreSnapshotter {
       this.tailStats.disabled === null &&
       sameFile(sig.db, base.db) &&
       sig.wal !== null &&
-      sig.wal.dev === base.wal.dev &&
-      sig.wal.ino === base.wal.ino &&
+      sameId(sig.wal, base.wal) &&
       sig.wal.size >= BigInt(base.offset)
     )
   }
@@ -335,7 +365,7 @@ export class StoreSnapshotter {
     }
     const after = await this.stat()
     // A checkpoint rewrites the .db; a replaced WAL has another inode; either way the bytes may be mixed.
-    if (!sameFile(before.db, after.db) || !after.wal || after.wal.ino !== before.wal!.ino || after.wal.size < before.wal!.size) return null
+    if (!sameFile(before.db, after.db) || !after.wal || !sameId(after.wal, before.wal!) || after.wal.size < before.wal!.size) return null
     const prev = this.current
     if (prev && this.lastMode === 'tail' && this.currentBase === base.dir && this.lastTailEnd === base.offset + end) {
       // Only a partial transaction was added: the current snapshot already holds every commit.
@@ -486,7 +516,7 @@ export class StoreSnapshotter {
         await rm(dir, { recursive: true, force: true })
         return
       }
-      this.base = { ...built, dir, db: sig.db, wal: { dev: sig.wal!.dev, ino: sig.wal!.ino }, mark }
+      this.base = { ...built, dir, db: sig.db, wal: { dev: sig.wal!.dev, ino: sig.wal!.ino, birthNs: sig.wal!.birthNs }, mark }
       this.tailStats.bases++
       this.lastCheck = Date.now()
     })
@@ -506,7 +536,7 @@ export class StoreSnapshotter {
       try {
         await mkdir(join(dir, 'full'), { recursive: true })
         await mkdir(join(dir, 'tail'), { recursive: true })
-        const sig = await this.stat()
+        const sig = await this.settledStat()
         await copyFile(this.sourcePath, full, constants.COPYFILE_FICLONE)
         if (sig.wal) await copyFile(`${this.sourcePath}.wal`, `${full}.wal`)
         const after = await this.stat()

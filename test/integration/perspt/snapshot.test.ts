@@ -1,10 +1,10 @@
 import { describe, it, expect, afterAll, beforeEach, afterEach } from 'vitest'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import type { DuckDBConnection } from '@duckdb/node-api'
-import { StoreSnapshotter } from '../../../src/main/perspt/snapshot'
+import { consistentCopy, statSig, StoreSnapshotter } from '../../../src/main/perspt/snapshot'
 import { buildStore } from '../../fixtures/perspt-fixtures'
 
 const root = mkdtempSync(join(tmpdir(), 'vigil-snapshot-'))
@@ -150,3 +150,44 @@ describe('StoreSnapshotter', () => {
   })
 })
 
+
+describe('what counts as the same file', () => {
+  it('a WAL unlinked and created again under the same inode number (a DuckDB checkpoint) is another file', async () => {
+    const dir = mkdtempSync(join(root, 'ino-'))
+    const db = join(dir, 'perspt.db')
+    const wal = `${db}.wal`
+    writeFileSync(db, 'db')
+    // Inode numbers come back at once on ext4 and tmpfs; try a few times so the case is really exercised.
+    let reused = false
+    for (let i = 0; i < 20 && !reused; i++) {
+      writeFileSync(wal, 'x'.repeat(100))
+      const before = { db: await statSig(db), wal: await statSig(wal) }
+      rmSync(wal)
+      writeFileSync(wal, 'y'.repeat(200))
+      const after = { db: await statSig(db), wal: await statSig(wal) }
+      reused = before.wal.ino === after.wal.ino
+      // Grown, same number: only the birth time tells that bytes of two files may be mixed in a copy.
+      expect(consistentCopy(before, after)).toBe(false)
+      // The same file, only grown, is a consistent copy.
+      writeFileSync(wal, 'z'.repeat(50), { flag: 'a' })
+      expect(consistentCopy(after, { db: await statSig(db), wal: await statSig(wal) })).toBe(true)
+    }
+    expect(reused).toBe(true)
+  })
+
+  it('a .db whose clock is ahead of ours (a share with a skewed clock) is still copied, not reported busy', async () => {
+    const dir = mkdtempSync(join(root, 'skew-'))
+    const source = join(dir, 'perspt.db')
+    await buildStore(source, { generation: 23 })
+    const ahead = new Date(Date.now() + 60_000)
+    utimesSync(source, ahead, ahead)
+    const snaps = new StoreSnapshotter({ sourcePath: source, tmpRoot: join(dir, 'tmp') })
+    try {
+      const snap = await snaps.refresh()
+      expect(snap.changed).toBe(true)
+      expect(await count(snap.dbPath)).toBeGreaterThan(0)
+    } finally {
+      await snaps.dispose()
+    }
+  })
+})

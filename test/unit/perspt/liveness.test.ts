@@ -26,9 +26,9 @@ const SAMPLE = [
 describe('parseProcLocks', () => {
   it('reads holders (hex device, decimal inode) and skips waiters and junk', () => {
     expect(parseProcLocks(SAMPLE)).toEqual([
-      { major: 0xfe, minor: 0, inode: 2146745n, pid: 5357 },
-      { major: 0, minor: 0x19, inode: 1234n, pid: 812 },
-      { major: 8, minor: 1, inode: 99n, pid: null }
+      { major: 0xfe, minor: 0, inode: 2146745n, pid: 5357, write: true },
+      { major: 0, minor: 0x19, inode: 1234n, pid: 812, write: true },
+      { major: 8, minor: 1, inode: 99n, pid: null, write: false }
     ])
   })
 })
@@ -53,6 +53,10 @@ describe('lockLiveness', () => {
 
   it('also accepts an inode-only match (file systems whose stat device differs)', async () => {
     expect(await lockLiveness({ dev: 2049n, ino: 1234n }, locks)).toBe('live')
+  })
+
+  it('a read lock alone (a read-only reader) is not an agent', async () => {
+    expect(await lockLiveness({ dev: 2049n, ino: 99n }, locks)).toBe('idle')
   })
 
   it('returns null where /proc/locks cannot be read', async () => {
@@ -84,6 +88,10 @@ describe('lockLiveness', () => {
     expect(await lockLiveness(st)).toBe('live')
     instance.closeSync()
     expect(await lockLiveness(st)).toBe('idle')
+    // A read-only open takes a read lock: a reader, not an agent.
+    const reader = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' })
+    expect(await lockLiveness(st)).toBe('idle')
+    reader.closeSync()
   })
 })
 
