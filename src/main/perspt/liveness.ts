@@ -78,8 +78,8 @@ export function splitDev(dev: bigint): { major: number; minor: number } {
 export async function lockState(
   file: { dev: bigint; ino: bigint },
   procLocksPath = '/proc/locks'
-): Promise<{ liveness: StoreLiveness; holder: string } | null> {
-  if (isHeldInProcess(file)) return { liveness: 'live', holder: 'in-process' }
+): Promise<LockState | null> {
+  if (isHeldInProcess(file)) return { liveness: 'live', holder: 'in-process', pids: [] }
   let text: string
   try {
     // Synchronous: procfs is generated in memory and never waits on a disk, while an async read queues
@@ -95,17 +95,64 @@ export async function lockState(
   const pids = new Set<number>()
   for (const e of sameInode) if (e.pid !== null) pids.add(e.pid)
   const exact = sameInode.some((e) => e.major === major && e.minor === minor)
-  return { liveness: exact || sameInode.length > 0 ? 'live' : 'idle', holder: [...pids].sort((a, b) => a - b).join(',') }
+  const sorted = [...pids].sort((a, b) => a - b)
+  return { liveness: exact || sameInode.length > 0 ? 'live' : 'idle', holder: sorted.join(','), pids: sorted }
+}
+
+export interface LockState {
+  liveness: StoreLiveness
+  holder: string
+  /** The holders' process ids (none for an in-process holder or locks that show no pid). */
+  pids: number[]
+}
+
+/** How long a live answer is reused while every holder process it named is still alive. */
+export const LOCKS_REUSE_MS = 2_000
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    // EPERM: it exists, it is only another user's.
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * lockState for one store, refreshed many times a second while an agent writes. Reading /proc/locks is
+ * not free: the kernel waits for an RCU grace period to list the locks (5–15 ms per read measured
+ * here, stalling other processes' lock calls meanwhile). So a live answer is reused for up to
+ * LOCKS_REUSE_MS while every holder it named is still a running process; a holder that died (kill -9)
+ * or an idle answer is read again at once, so a crash is seen at the next refresh.
+ */
+export class LockProbe {
+  /** Reads of /proc/locks made (tests, diagnostics). */
+  reads = 0
+  private last: { at: number; key: string; state: LockState } | null = null
+
+  constructor(
+    private readonly procLocksPath = '/proc/locks',
+    private readonly now: () => number = Date.now
+  ) {}
+
+  async state(file: { dev: bigint; ino: bigint }): Promise<LockState | null> {
+    if (isHeldInProcess(file)) return { liveness: 'live', holder: 'in-process', pids: [] }
+    const key = `${file.dev}:${file.ino}`
+    const last = this.last
+    if (last && last.key === key && last.state.liveness === 'live' && last.state.pids.length > 0 && this.now() - last.at < LOCKS_REUSE_MS && last.state.pids.every(alive)) {
+      return last.state
+    }
+    this.reads++
+    const state = await lockState(file, this.procLocksPath)
+    this.last = state ? { at: this.now(), key, state } : null
+    return state
+  }
 }
 
 /** lockState's liveness alone. */
 export async function lockLiveness(file: { dev: bigint; ino: bigint }, procLocksPath = '/proc/locks'): Promise<StoreLiveness | null> {
   return (await lockState(file, procLocksPath))?.liveness ?? null
-}
-
-/** lockState's holder key alone. */
-export async function lockHolderKey(file: { dev: bigint; ino: bigint }, procLocksPath = '/proc/locks'): Promise<string | null> {
-  return (await lockState(file, procLocksPath))?.holder ?? null
 }
 
 /** Without /proc/locks, recent writes are the only hint: files touched within `windowMs` count as live. */

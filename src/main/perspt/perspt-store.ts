@@ -9,7 +9,7 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 import { ApiError } from '../../shared/api/errors'
 import type { SessionRow } from '../../shared/model/perspt'
 import type { SourceProblem, StoreLiveness, StoreSourceInfo, StoreState } from '../../shared/model/sources'
-import { lockState, recentWriteLiveness } from './liveness'
+import { LockProbe, recentWriteLiveness } from './liveness'
 import { duckdbProblemCode, fsProblemCode, headerProblemCode, sniffFormat, storeProblem } from './problems'
 import type { StoreProblemCode } from './problems'
 import { SnapshotBusyError, StoreSnapshotter } from './snapshot'
@@ -205,6 +205,7 @@ export class PersptStore {
   private stageStart = 0
 
   private watcher: FSWatcher | null = null
+  private readonly locks = new LockProbe()
   private readonly onSourceChange: (() => Promise<unknown>) | null
   private readonly onListed: (() => void) | null
   private waking = false
@@ -676,7 +677,7 @@ export class PersptStore {
   private async detectLiveness(source: BigIntStats): Promise<StoreLiveness> {
     // Only another holder bumps the epoch: the same agent process releasing and re-taking its lock does
     // not, nor does the first holder Vigil sees (it cannot tell who ran the sessions before).
-    const locks = await lockState({ dev: source.dev, ino: source.ino })
+    const locks = await this.locks.state({ dev: source.dev, ino: source.ino })
     const holder = locks?.holder
     if (holder && holder !== this.holderKey) {
       if (this.holderKey !== null) this.holderEpoch++

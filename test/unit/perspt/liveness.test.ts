@@ -2,8 +2,11 @@ import { describe, it, expect, afterAll } from 'vitest'
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { spawnSync } from 'node:child_process'
 import {
   isHeldInProcess,
+  LockProbe,
+  LOCKS_REUSE_MS,
   lockLiveness,
   parseProcLocks,
   recentWriteLiveness,
@@ -92,6 +95,51 @@ describe('lockLiveness', () => {
     const reader = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' })
     expect(await lockLiveness(st)).toBe('idle')
     reader.closeSync()
+  })
+})
+
+describe('LockProbe', () => {
+  const file = { dev: 65024n, ino: 777n }
+  const line = (pid: number) => `1: POSIX  ADVISORY  WRITE ${pid} fe:00:777 0 EOF\n`
+
+  it('reuses a live answer while its holder runs, for a bounded time; reads again once the holder is gone', async () => {
+    const locks = join(dir, 'probe-locks')
+    writeFileSync(locks, line(process.pid))
+    let now = 1_000
+    const probe = new LockProbe(locks, () => now)
+    expect((await probe.state(file))?.liveness).toBe('live')
+    // The lock is gone from the file, but the holder (this process) still runs: the answer is reused.
+    writeFileSync(locks, '')
+    now += LOCKS_REUSE_MS - 1
+    expect((await probe.state(file))?.liveness).toBe('live')
+    expect(probe.reads).toBe(1)
+    // Past the reuse window it reads again.
+    now += 2
+    expect((await probe.state(file))?.liveness).toBe('idle')
+    expect(probe.reads).toBe(2)
+    // An idle answer is never reused.
+    expect((await probe.state(file))?.liveness).toBe('idle')
+    expect(probe.reads).toBe(3)
+  })
+
+  it('a holder that died (kill -9) is noticed at the next call, within the reuse window', async () => {
+    const locks = join(dir, 'probe-dead')
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid
+    writeFileSync(locks, line(gone))
+    const probe = new LockProbe(locks, () => 5_000)
+    expect((await probe.state(file))?.liveness).toBe('live')
+    writeFileSync(locks, '')
+    expect((await probe.state(file))?.liveness).toBe('idle')
+    expect(probe.reads).toBe(2)
+  })
+
+  it('another file is read on its own', async () => {
+    const locks = join(dir, 'probe-other')
+    writeFileSync(locks, line(process.pid))
+    const probe = new LockProbe(locks, () => 0)
+    expect((await probe.state(file))?.liveness).toBe('live')
+    expect((await probe.state({ dev: 65024n, ino: 778n }))?.liveness).toBe('idle')
+    expect(probe.reads).toBe(2)
   })
 })
 
