@@ -9,9 +9,9 @@ import type { EnergySeries, EnergySeriesNode, LlmSeries, LlmSeriesPoint } from '
 import { ENERGY_SERIES_MAX_POINTS, PERSPT_COST_PER_1K } from '../../../shared/model/perspt-timeline'
 import type { SchemaProbe } from '../store-reader'
 import { roundReal, text, toNumber } from '../store-reader'
-import { has, msOf, rows, timeOrder } from './dag-sql'
+import { has, msOf, rows, timeOrder, type Row } from './dag-sql'
 import { ENERGY_EPSILON } from './energy'
-import { expressions as llmExpressions, latencySql } from './llm'
+import { expressions as llmExpressions, latencySql, tokenParts } from './llm'
 
 /** At most this many time buckets per chart. */
 export const LLM_SERIES_MAX_BUCKETS = 60
@@ -32,13 +32,17 @@ export async function readLlmSeries(con: DuckDBConnection, probe: SchemaProbe, s
   if (!c || !c.has('session_id')) return empty
   // The LLM view's expressions: the same token estimate and the same latency column.
   const e = llmExpressions(c)
+  // Tokens in two parts (see tokenParts): the counted part over every row here, the estimate from the
+  // texts only over the rows that need it, below; no query here reads a prompt it does not need.
+  const { tin, tout, needs } = tokenParts(c)
   const base = `SELECT ${e.timeMs} AS t, ${e.model} AS model, ${e.latency} AS lat,
-      ${e.tokensIn} AS t_in, ${e.tokensOut} AS t_out, ${e.rawIn} + ${e.rawOut} AS raw_tokens
+      ${tin.counted} AS t_in, ${tout.counted} AS t_out, ${e.rawIn} + ${e.rawOut} AS raw_tokens, ${needs} AS needs
     FROM llm_requests WHERE session_id = $sid`
   const [facts] = await rows(
     con,
     `SELECT min(t) AS from_ms, max(t) AS to_ms, count(*) AS n, count(*) FILTER (WHERE t IS NULL) AS undated,
-       count(*) FILTER (WHERE lat IS NULL) AS no_lat, sum(raw_tokens) AS raw_tokens
+       count(*) FILTER (WHERE lat IS NULL) AS no_lat, sum(raw_tokens) AS raw_tokens,
+       count(*) FILTER (WHERE needs AND t IS NOT NULL) AS n_est
      FROM (${base})`,
     { sid: sessionId }
   )
@@ -57,9 +61,10 @@ export async function readLlmSeries(con: DuckDBConnection, probe: SchemaProbe, s
   if (fromMs === null || toMs === null) return result
   const width = bucketWidth(fromMs, toMs)
   // Both bounds are integers DuckDB just returned; the width is one of ours.
+  const bucket = `(${Math.trunc(fromMs)} + floor((t - ${Math.trunc(fromMs)}) / ${width}) * ${width})::BIGINT`
   const found = await rows(
     con,
-    `SELECT (${Math.trunc(fromMs)} + floor((t - ${Math.trunc(fromMs)}) / ${width}) * ${width})::BIGINT AS b, model,
+    `SELECT ${bucket} AS b, model,
        GROUPING(model) AS all_models, count(*) AS n, ${latencySql('lat')},
        sum(t_in) AS t_in, sum(t_out) AS t_out
      FROM (${base}) WHERE t IS NOT NULL
@@ -67,6 +72,26 @@ export async function readLlmSeries(con: DuckDBConnection, probe: SchemaProbe, s
      ORDER BY b, all_models DESC, model`,
     { sid: sessionId }
   )
+  if ((toNumber(facts?.n_est) ?? 0) > 0) {
+    // The estimated part, from the texts of only the rows whose count is 0 or NULL.
+    const estimates = new Map<string, Row>()
+    for (const r of await rows(
+      con,
+      `SELECT ${bucket} AS b, model, GROUPING(model) AS all_models, sum(e_in) AS e_in, sum(e_out) AS e_out
+       FROM (SELECT ${e.timeMs} AS t, ${e.model} AS model, ${tin.estimate} AS e_in, ${tout.estimate} AS e_out
+             FROM llm_requests WHERE session_id = $sid AND (${needs}))
+       WHERE t IS NOT NULL
+       GROUP BY GROUPING SETS ((b, model), (b))`,
+      { sid: sessionId }
+    )) {
+      estimates.set(`${toNumber(r.b)}|${toNumber(r.all_models)}|${String(r.model ?? '')}`, r)
+    }
+    for (const r of found) {
+      const est = estimates.get(`${toNumber(r.b)}|${toNumber(r.all_models)}|${String(r.model ?? '')}`)
+      r.t_in = (toNumber(r.t_in) ?? 0) + (toNumber(est?.e_in) ?? 0)
+      r.t_out = (toNumber(r.t_out) ?? 0) + (toNumber(est?.e_out) ?? 0)
+    }
+  }
   const points: LlmSeriesPoint[] = found.map((r) => {
     const tokensIn = toNumber(r.t_in) ?? 0
     const tokensOut = toNumber(r.t_out) ?? 0

@@ -60,15 +60,13 @@ export function expressions(c: ReadonlySet<string>) {
 }
 
 /**
- * Rows of totals (one, or one per model plus `is_total` with `byModel`) with `t_in`/`t_out` by Perspt's
- * per-session rule, without measuring every text: the counted part comes from the integer columns,
- * and only when some row has a raw count of 0 does a second query measure those rows' prompt or
- * response for the estimate (reading every text of a long session is what made the totals slow).
- * `select` is the rest of the aggregate list.
+ * Tokens by Perspt's per-session rule, split so that texts are read only where needed: `counted` (the
+ * integer column where it is > 0, else 0) is summed over every row, `estimate` ((UTF-8 bytes + 3) div 4
+ * of the text where the count is 0 or NULL, else 0) only over the rows where `needs` holds. A CASE over
+ * the text in one pass would make DuckDB read every prompt of the session (a 26k-row session: ~0.5 GB).
  */
-async function readTotalsRows(con: DuckDBConnection, c: ReadonlySet<string>, sessionId: string, select: string, byModel: boolean): Promise<Row[]> {
-  const e = expressions(c)
-  const part = (col: string, textCol: string) => {
+export function tokenParts(c: ReadonlySet<string>): { tin: TokenPart; tout: TokenPart; needs: string } {
+  const part = (col: string, textCol: string): TokenPart => {
     if (c.has(col) && c.has(textCol)) {
       return {
         counted: `CASE WHEN coalesce(${col}, 0) > 0 THEN ${col} ELSE 0 END`,
@@ -81,7 +79,25 @@ async function readTotalsRows(con: DuckDBConnection, c: ReadonlySet<string>, ses
   }
   const tin = part('tokens_in', 'prompt')
   const tout = part('tokens_out', 'response')
-  const needs = `(${tin.needs}) OR (${tout.needs})`
+  return { tin, tout, needs: `(${tin.needs}) OR (${tout.needs})` }
+}
+
+interface TokenPart {
+  counted: string
+  estimate: string
+  needs: string
+}
+
+/**
+ * Rows of totals (one, or one per model plus `is_total` with `byModel`) with `t_in`/`t_out` by Perspt's
+ * per-session rule, without measuring every text: the counted part comes from the integer columns,
+ * and only when some row has a raw count of 0 does a second query measure those rows' prompt or
+ * response for the estimate (reading every text of a long session is what made the totals slow).
+ * `select` is the rest of the aggregate list.
+ */
+async function readTotalsRows(con: DuckDBConnection, c: ReadonlySet<string>, sessionId: string, select: string, byModel: boolean): Promise<Row[]> {
+  const e = expressions(c)
+  const { tin, tout, needs } = tokenParts(c)
   const group = byModel ? ` GROUP BY GROUPING SETS ((${e.model}), ())` : ''
   const key = byModel ? `${e.model} AS model, ` : ''
   const grouping = byModel ? `, GROUPING(${e.model}) AS is_total` : ''
