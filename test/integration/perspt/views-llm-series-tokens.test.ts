@@ -1,5 +1,5 @@
 // The LLM chart series reads texts only where Perspt's rule needs them (a raw count of 0 or NULL), yet
-// its tokens per bucket and model equal SQL's per-row rule computed over every row, texts included.
+// so do the request windows sorted by tokens. Its tokens per bucket and model equal SQL's per-row rule computed over every row, texts included.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -8,6 +8,7 @@ import { DuckDBInstance } from '@duckdb/node-api'
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { probeSchema, type SchemaProbe } from '../../../src/main/perspt/store-reader'
 import { readLlmSeries } from '../../../src/main/perspt/views/chart-series'
+import { readLlmRows } from '../../../src/main/perspt/views/llm'
 import { VIEWS_MAIN, buildViewsStore } from '../../fixtures/perspt-fixtures'
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-llm-series-'))
@@ -66,5 +67,24 @@ describe('readLlmSeries tokens', () => {
       expect(total.tokensIn).toBe(models.reduce((n, p) => n + p.tokensIn, 0))
       expect(total.tokensOut).toBe(models.reduce((n, p) => n + p.tokensOut, 0))
     }
+  })
+
+  it.each([
+    ['tokensIn', 'tokens_in', 'prompt'],
+    ['tokensOut', 'tokens_out', 'response']
+  ] as const)('windows sorted by %s follow the per-row rule, estimated rows included', async (sort, col, text) => {
+    const truth = (
+      await con.runAndReadAll(
+        `SELECT id, CASE WHEN coalesce(${col}, 0) > 0 THEN ${col} ELSE (strlen(${text}) + 3) // 4 END AS k
+         FROM llm_requests WHERE session_id = '${VIEWS_MAIN}' ORDER BY k DESC NULLS LAST, id DESC`
+      )
+    ).getRowObjectsJS()
+    const got: Array<[number, number]> = []
+    for (let offset = 0; offset < truth.length; offset += 70) {
+      const page = await readLlmRows(con, probe, VIEWS_MAIN, { offset, limit: 70, sort, dir: 'desc' })
+      expect(page.total).toBe(truth.length)
+      for (const r of page.rows) got.push([r.id, r[sort]])
+    }
+    expect(got).toEqual(truth.map((r) => [Number(r.id), Number(r.k)]))
   })
 })

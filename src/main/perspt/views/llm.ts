@@ -256,10 +256,16 @@ export async function readLlmRows(
 
   // 1. The window's ids, sorted and filtered, with the filtered total (the filters run once). Only
   //    the sort key is computed for every matching row.
+  // Sorted by tokens: the texts are read only for the rows whose count is 0 or NULL (see tokenParts).
+  const tokens = sortKey === 'tokensIn' ? tokenParts(c).tin : sortKey === 'tokensOut' ? tokenParts(c).tout : null
+  const keyed = tokens
+    ? `SELECT id, ${tokens.counted} AS k FROM llm_requests WHERE ${whereSql} AND NOT (${tokens.needs})
+       UNION ALL SELECT id, ${SORT_SQL[sortKey](e)} AS k FROM llm_requests WHERE ${whereSql} AND (${tokens.needs})`
+    : `SELECT id, ${SORT_SQL[sortKey](e)} AS k FROM llm_requests WHERE ${whereSql}`
   const page = await rows(
     con,
     // Materialized first: a Top-N straight over the table makes DuckDB scan it several times longer.
-    `WITH m AS MATERIALIZED (SELECT id, ${SORT_SQL[sortKey](e)} AS k FROM llm_requests WHERE ${whereSql})
+    `WITH m AS MATERIALIZED (${keyed})
      SELECT id, count(*) OVER () AS total FROM m ORDER BY k ${dir} NULLS LAST, id ${dir}
      LIMIT ${limit} OFFSET ${offset}`,
     params
