@@ -13,7 +13,7 @@ import type { SchemaGeneration } from '../../../src/main/perspt/schema'
 import { probeSchema, readSessions } from '../../../src/main/perspt/store-reader'
 import type { SchemaProbe } from '../../../src/main/perspt/store-reader'
 import { readDag, readNodeDetail } from '../../../src/main/perspt/views/dag'
-import { ENERGY_EPSILON, readEnergy } from '../../../src/main/perspt/views/energy'
+import { mayBeBlankId, ENERGY_EPSILON, readEnergy } from '../../../src/main/perspt/views/energy'
 import { readSessionSummary } from '../../../src/main/perspt/views/session-summary'
 import { preview } from '../../../src/main/perspt/views/text-preview'
 import { buildStore, MULTIBYTE } from '../../fixtures/perspt-fixtures'
@@ -345,6 +345,64 @@ describe('simulator store (all 23 tables, realistic quirks)', () => {
       expect(sum.charter?.scope ?? null).toBe(charter?.scope ?? null)
       const [plans] = await o.sql<{ n: bigint }>('SELECT count(*) AS n FROM plan_revisions WHERE session_id = $sid', { sid: s.sessionId })
       expect(sum.planRevisions).toBe(Number(plans!.n))
+    }
+  })
+})
+
+describe('energy: blank node ids', () => {
+  // Every character DuckDB's trim() could strip or keep: ASCII controls and whitespace, every Unicode
+  // space separator (Zs), line and paragraph separators, zero-width and byte-order marks, and plain text.
+  const CHARS = [
+    ...Array.from({ length: 33 }, (_, i) => String.fromCharCode(i)).filter((c) => c !== '\0'),
+    '\u0085', '\u00a0', '\u1680', ...Array.from({ length: 11 }, (_, i) => String.fromCharCode(0x2000 + i)),
+    '\u2028', '\u2029', '\u202f', '\u205f', '\u3000', '\u200b', '\u180e', '\ufeff', 'a', 'é', '😀'
+  ]
+  const samples = [...CHARS, ...CHARS.map((c) => ` ${c} `), ...CHARS.map((c) => `${c}\u3000${c}`), '', '  ', null]
+
+  it("mayBeBlankId holds for every node id DuckDB's NULLIF(trim(node_id), '') IS NULL calls blank, as the value reaches JS", async () => {
+    const instance = await DuckDBInstance.create(':memory:')
+    const con = await instance.connect()
+    try {
+      let blank = 0
+      let looks = 0
+      for (const s of samples) {
+        const [r] = (await con.runAndReadAll(`SELECT $1::VARCHAR AS v, NULLIF(trim($1::VARCHAR), '') IS NULL AS b`, [s])).getRowObjectsJS()
+        if (r!.b === true) blank++
+        if (mayBeBlankId(r!.v)) looks++
+        // Never a blank one missed; the only false alarm is a leading byte-order mark the driver drops.
+        if (r!.b === true) expect(mayBeBlankId(r!.v), JSON.stringify(s)).toBe(true)
+        else if (s === null || !s.startsWith('\ufeff')) expect(mayBeBlankId(r!.v), JSON.stringify(s)).toBe(false)
+      }
+      expect(blank).toBeGreaterThan(10)
+      expect(looks).toBeGreaterThan(blank)
+    } finally {
+      con.closeSync()
+      instance.closeSync()
+    }
+  })
+
+  it('readEnergy leaves out the passes whose node id is NULL or only spaces, as a SQL filter would', async () => {
+    const instance = await DuckDBInstance.create(':memory:')
+    const con = await instance.connect()
+    try {
+      await con.run(`CREATE TABLE energy_history (id INTEGER, node_id VARCHAR, session_id VARCHAR, timestamp TIMESTAMP,
+        v_syn REAL, v_str REAL, v_log REAL, v_boot REAL, v_sheaf REAL, v_total REAL)`)
+      let id = 0
+      for (const nodeId of samples) {
+        id++
+        await con.run(`INSERT INTO energy_history VALUES ($1, $2, 's', TIMESTAMP '2026-01-01' + to_seconds($1), 0.1, 0, 0, 0, 0, 0.1)`, [id, nodeId])
+      }
+      const probe = await probeSchema(con)
+      const view = await readEnergy(con, probe, 's')
+      const kept = (await con.runAndReadAll(`SELECT id FROM energy_history WHERE NULLIF(trim(node_id), '') IS NOT NULL ORDER BY id`)).getRowsJS().map((r) => Number(r[0]))
+      const shown = Object.values(view.series).flatMap((points) => points.map((p) => p.id)).sort((a, b) => a - b)
+      expect(shown).toEqual(kept)
+      expect(kept.length).toBeGreaterThan(0)
+      expect(kept.length).toBeLessThan(samples.length)
+      expect(view.latest.reduce((n, l) => n + l.passes, 0)).toBe(kept.length)
+    } finally {
+      con.closeSync()
+      instance.closeSync()
     }
   })
 })
