@@ -79,6 +79,12 @@ export interface TailOptions {
   rebaseBytes?: number
   /** How often a full copy is compared with the tail snapshot of the same bytes (default 60 s; 0 = never). */
   checkEveryMs?: number
+  /**
+   * A check copies the whole store and replays its whole WAL (seconds late in a long session), so its
+   * cost grows with the session: the next one waits at least this many times as long as the last took
+   * (default 50: at most 2 % of a core), never less than checkEveryMs.
+   */
+  checkSpread?: number
 }
 
 export interface TailStats {
@@ -95,6 +101,7 @@ export interface TailStats {
 }
 
 const MARK_BYTES = 64
+const DEFAULT_CHECK_SPREAD = 50
 const DEFAULT_REBASE_BYTES = 1 << 20
 const DEFAULT_CHECK_MS = 60_000
 
@@ -177,6 +184,8 @@ export class StoreSnapshotter {
   /** The one background job (building a base, folding a tail into a new one, or a check), if any. */
   private job: Promise<void> | null = null
   private lastCheck = 0
+  /** The wait before the next check: checkEveryMs, or longer after a long check (see checkSpread). */
+  private checkGapMs = 0
   private lastTailEnd = 0
 
   constructor(opts: { sourcePath: string; tmpRoot: string; tail?: TailOptions; holds?: () => readonly string[] }) {
@@ -187,7 +196,8 @@ export class StoreSnapshotter {
     this.tail = {
       enabled: opts.tail?.enabled ?? true,
       rebaseBytes: opts.tail?.rebaseBytes ?? DEFAULT_REBASE_BYTES,
-      checkEveryMs: opts.tail?.checkEveryMs ?? DEFAULT_CHECK_MS
+      checkEveryMs: opts.tail?.checkEveryMs ?? DEFAULT_CHECK_MS,
+      checkSpread: opts.tail?.checkSpread ?? DEFAULT_CHECK_SPREAD
     }
   }
 
@@ -418,7 +428,7 @@ export class StoreSnapshotter {
           this.promote({ ...next, db: base.db, wal: base.wal, mark: markBefore(bytes, base.mark.length + end, MARK_BYTES) })
         })
       }
-    } else if (!this.job && this.tail.checkEveryMs > 0 && Date.now() - this.lastCheck >= this.tail.checkEveryMs) {
+    } else if (!this.job && this.tail.checkEveryMs > 0 && Date.now() - this.lastCheck >= Math.max(this.tail.checkEveryMs, this.checkGapMs)) {
       await this.startCheck(base)
     }
     return { changed: true, dbPath, continuous, sameCatalogAs }
@@ -533,6 +543,7 @@ export class StoreSnapshotter {
     const viaTail = join(dir, 'tail', 'perspt.db')
     // All of it in the background: copying the whole store must not delay the next refresh.
     this.startJob('checking tail snapshots', async () => {
+      const started = performance.now()
       try {
         await mkdir(join(dir, 'full'), { recursive: true })
         await mkdir(join(dir, 'tail'), { recursive: true })
@@ -561,6 +572,8 @@ export class StoreSnapshotter {
         }
       } finally {
         await rm(dir, { recursive: true, force: true }).catch(() => undefined)
+        this.checkGapMs = (performance.now() - started) * this.tail.checkSpread
+        this.lastCheck = Date.now()
       }
     })
   }

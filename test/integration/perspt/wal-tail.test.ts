@@ -60,7 +60,7 @@ async function newStore() {
   return { dir, db }
 }
 
-function snapper(dir: string, db: string, tail: { checkEveryMs?: number; rebaseBytes?: number; enabled?: boolean } = {}, holds?: () => string[]) {
+function snapper(dir: string, db: string, tail: { checkEveryMs?: number; checkSpread?: number; rebaseBytes?: number; enabled?: boolean } = {}, holds?: () => string[]) {
   const s = new StoreSnapshotter({ sourcePath: db, tmpRoot: join(dir, `tmp-${snappers.length}`), tail: { checkEveryMs: 0, ...tail }, holds })
   snappers.push(s)
   return s
@@ -386,7 +386,7 @@ describe('the periodic check under a busy agent', () => {
     children.push(child as unknown as ChildProcessWithoutNullStreams)
     await new Promise<void>((resolve) => createInterface({ input: child.stdout! }).on('line', (l) => l === 'ready' && resolve()))
     let held: string[] = []
-    const s = snapper(dir, db, { checkEveryMs: 100, rebaseBytes: 256 * 1024 }, () => held)
+    const s = snapper(dir, db, { checkEveryMs: 100, checkSpread: 0, rebaseBytes: 256 * 1024 }, () => held)
     const until = Date.now() + 10_000
     while (Date.now() < until) {
       held = [(await s.refresh()).dbPath]
@@ -398,6 +398,29 @@ describe('the periodic check under a busy agent', () => {
     expect(s.tailStats.mismatches).toBe(0)
     expect(s.tailStats.disabled).toBeNull()
     child.stdin!.write('quit\n')
+  }, 60_000)
+})
+
+describe('the periodic check', () => {
+  it('waits longer after a longer check: its cost stays a small share of a core however big the store grows', async () => {
+    const { dir, db } = await newStore()
+    const agent = await startSqlAgent(db)
+    await agent.sql("INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, status) VALUES ('g1', 'gap', '/w', ''::BLOB, '', 'RUNNING')", llmRow('g1', 1))
+    // checkEveryMs 1: only the spread holds the next check back.
+    const s = snapper(dir, db, { checkEveryMs: 1, checkSpread: 1_000 })
+    await withBase(s)
+    const started = Date.now()
+    let n = 2
+    while (Date.now() - started < 3_000) {
+      await agent.sql(llmRow('g1', n++))
+      await s.refresh()
+      await s.settled()
+    }
+    // A check takes well over 3 ms, so with a spread of 1,000 the next waits over 3 s: exactly one ran.
+    expect(n).toBeGreaterThan(10)
+    expect(s.tailStats.checks).toBe(1)
+    expect(s.tailStats.mismatches).toBe(0)
+    await agent.quit()
   }, 60_000)
 })
 
