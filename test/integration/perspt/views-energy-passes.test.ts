@@ -1,0 +1,90 @@
+// Energy statistics and the flat table of passes come from one scan of the session's rows; the SQL
+// aggregate they replaced is kept for sessions over MAX_PASS_ROWS. Both must give the same numbers.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DuckDBInstance } from '@duckdb/node-api'
+import type { DuckDBConnection } from '@duckdb/node-api'
+import { schemaStatements } from '../../../src/main/perspt/schema'
+import { probeSchema } from '../../../src/main/perspt/store-reader'
+import type { SchemaProbe } from '../../../src/main/perspt/store-reader'
+import { MAX_PASS_ROWS, readEnergyPasses, readEnergyStats, statsBySql } from '../../../src/main/perspt/views/energy-passes'
+
+const dir = mkdtempSync(join(tmpdir(), 'vigil-passes-'))
+let instance: DuckDBInstance
+let con: DuckDBConnection
+let probe: SchemaProbe
+
+// Node ids a driver could confuse ('\ufeffn1' reads as 'n1' in JS), blank ones, and every kind of value.
+const IDS = ['n1', '\ufeffn1', '', ' ', '\u3000', 'n3', '\t', 'n2', '\ufeff', 'é😀']
+const VALUES = ['0.1', "'NaN'::REAL", "'Infinity'::REAL", "'-Infinity'::REAL", 'NULL', '-0.0', '0.0', '0.2', '0.1', '3e38']
+
+beforeAll(async () => {
+  instance = await DuckDBInstance.create(join(dir, 'store.db'))
+  con = await instance.connect()
+  for (const stmt of schemaStatements(23)) await con.run(stmt)
+  for (const sid of ['mixed', 'big', 'plain']) {
+    await con.run(`INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, created_at, updated_at, status)
+      VALUES ('${sid}', 't', '/w', ''::BLOB, '', TIMESTAMP '2026-06-15 09:00:00', TIMESTAMP '2026-06-15 09:00:00', 'FAILED')`)
+  }
+  for (let i = 0; i < 60; i++) {
+    const v = VALUES[(i * 3) % VALUES.length]
+    const w = VALUES[(i * 5 + 1) % VALUES.length]
+    // Some passes share a time, some have none: the order falls back to the id.
+    const ts = i % 9 === 0 ? 'NULL' : `TIMESTAMP '2026-06-15 09:00:00' + to_seconds(${i % 13})`
+    await con.run(
+      `INSERT INTO energy_history (node_id, session_id, timestamp, v_syn, v_str, v_log, v_boot, v_sheaf, v_total) VALUES ($1, 'mixed', ${ts}, ${v}, ${w}, 0, 0, ${v}, ${w})`,
+      [IDS[(i * 7) % IDS.length]!]
+    )
+  }
+  await con.run(`INSERT INTO energy_history (node_id, session_id, timestamp, v_syn, v_str, v_log, v_boot, v_sheaf, v_total)
+    SELECT 'n' || (i % 37), 'big', TIMESTAMP '2026-06-15 09:00:00' + to_milliseconds(i), (i % 101) / 7.0, 0.5, 0, 0, 0, (i % 89) / 3.0
+    FROM range(${MAX_PASS_ROWS + 25}) r(i)`)
+  await con.run(`INSERT INTO energy_history (node_id, session_id, timestamp, v_syn, v_str, v_log, v_boot, v_sheaf, v_total)
+    SELECT 'p' || (i % 5), 'plain', TIMESTAMP '2026-06-15 09:00:00' + to_seconds(i), random(), random(), random(), random(), random(), random()
+    FROM range(500) r(i)`)
+  probe = await probeSchema(con)
+})
+
+afterAll(() => {
+  con?.closeSync()
+  instance?.closeSync()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('energy statistics from one scan', () => {
+  it('equal the SQL aggregate, NaN/±inf/NULL/-0, ties and byte-order-mark node ids included', async () => {
+    for (const sid of ['mixed', 'plain', 'none']) {
+      const fromRows = await readEnergyStats(con, probe, sid)
+      expect(fromRows, sid).toEqual(await statsBySql(con, probe, sid))
+    }
+    const mixed = await readEnergyStats(con, probe, 'mixed')
+    // '\ufeffn1' and 'n1', '\ufeff' and '' are four node ids, as count(DISTINCT node_id) says.
+    const [{ n }] = (await con.runAndReadAll(`SELECT count(DISTINCT node_id) AS n FROM energy_history WHERE session_id = 'mixed'`)).getRowObjectsJS() as [{ n: bigint }]
+    expect(mixed.nodes).toBe(Number(n))
+    expect(mixed.nodes).toBe(IDS.length)
+    expect(mixed.components.vSyn.nonFinite).toBeGreaterThan(0)
+    expect(mixed.components.vSyn.missing).toBeGreaterThan(0)
+  })
+
+  it('a session over MAX_PASS_ROWS lists the first passes and counts them all', async () => {
+    const p = await readEnergyPasses(con, probe, 'big')
+    expect(p.passes).toHaveLength(MAX_PASS_ROWS)
+    expect(p.total).toBe(MAX_PASS_ROWS + 25)
+    expect(p.stats).toEqual(await statsBySql(con, probe, 'big'))
+    expect(await readEnergyStats(con, probe, 'big')).toEqual(p.stats)
+  })
+
+  it('pass numbers are row_number() per stored node id in the table order', async () => {
+    const p = await readEnergyPasses(con, probe, 'mixed')
+    const truth = (
+      await con.runAndReadAll(
+        `SELECT id, row_number() OVER (PARTITION BY node_id ORDER BY TRY_CAST(timestamp AS TIMESTAMP) ASC NULLS FIRST, id ASC) AS pass
+         FROM energy_history WHERE session_id = 'mixed' ORDER BY TRY_CAST(timestamp AS TIMESTAMP) ASC NULLS FIRST, id ASC`
+      )
+    ).getRowObjectsJS()
+    expect(p.passes.map((x) => [x.id, x.pass])).toEqual(truth.map((t) => [Number(t.id), Number(t.pass)]))
+    expect(p.total).toBe(60)
+  })
+})
