@@ -110,9 +110,10 @@ const RETRY_DELAY_MS = 10
 /**
  * Kernels without fine-grained file times stamp writes with a clock that ticks every 1–10 ms, so a
  * write in the same tick as the mtime we saw leaves the stat unchanged. A .db (rewritten only at a
- * checkpoint) is trusted once its mtime is this much older than the stat, or unchanged across this long.
+ * checkpoint) is trusted once its mtime is this much older than the stat (two ticks of the coarsest, 100 Hz,
+ * clock), or unchanged across this long.
  */
-const SETTLE_MS = 50
+const SETTLE_MS = 20
 const SETTLE_ROUNDS = 4
 
 function fileSig(s: BigIntStats): FileSig {
@@ -240,7 +241,7 @@ export class StoreSnapshotter {
     return { db, wal }
   }
 
-  /** A stat whose .db mtime can be trusted to change at the next write (see SETTLE_MS), after at most ~200 ms. */
+  /** A stat whose .db mtime can be trusted to change at the next write (see SETTLE_MS), after at most ~80 ms. */
   private async settledStat(): Promise<Sig> {
     let sig = await this.stat()
     for (let round = 0; round < SETTLE_ROUNDS; round++) {

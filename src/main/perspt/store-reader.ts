@@ -505,14 +505,37 @@ function newRowSessions(t: string, before: number): string {
     : `SELECT session_id FROM ${t} WHERE id > ${Math.floor(before)}`
 }
 
-/** Every id table's max id in one query (one round trip per refresh, not one per table). */
-async function maxIdsOf(con: DuckDBConnection, probe: SchemaProbe): Promise<Record<string, number>> {
-  const out: Record<string, number> = {}
+/**
+ * Every id table's max id and, for the tables in `since`, the sessions of the rows past the id given
+ * there: one query (one round trip per refresh, not one per table, nor one for ids and one for rows).
+ */
+async function idsAndNewRows(
+  con: DuckDBConnection,
+  probe: SchemaProbe,
+  since: Record<string, number> | null
+): Promise<{ maxIds: Record<string, number>; newRows: Map<string, Set<string>> }> {
+  const maxIds: Record<string, number> = {}
+  const newRows = new Map<string, Set<string>>()
   const tables = idTables(probe)
-  if (tables.length === 0) return out
-  const [row] = await query(con, `SELECT ${tables.map((t, i) => `(SELECT max(id) FROM ${t}) AS m${i}`).join(', ')}`)
-  tables.forEach((t, i) => (out[t] = toNumber(row?.[`m${i}`]) ?? 0))
-  return out
+  if (tables.length === 0) return { maxIds, newRows }
+  // Rows of kind 0 carry a table's max id, rows of kind 1 one session of its new rows.
+  const parts = tables.map((t, i) => `SELECT 0 AS k, ${i} AS t, (SELECT max(id) FROM ${t}) AS m, NULL::VARCHAR AS sid`)
+  tables.forEach((t, i) => {
+    const before = since?.[t]
+    if (before !== undefined) parts.push(`SELECT DISTINCT 1 AS k, ${i} AS t, NULL AS m, session_id::VARCHAR AS sid FROM (${newRowSessions(t, before)})`)
+  })
+  for (const r of await query(con, parts.join(' UNION ALL '))) {
+    const t = tables[Number(r.t)] as string
+    if (Number(r.k) === 0) {
+      maxIds[t] = toNumber(r.m) ?? 0
+      continue
+    }
+    if (r.sid === null || r.sid === undefined) continue
+    let set = newRows.get(t)
+    if (!set) newRows.set(t, (set = new Set()))
+    set.add(String(r.sid))
+  }
+  return { maxIds, newRows }
 }
 
 /**
@@ -563,23 +586,19 @@ async function changedSessions(
   plans: Map<string, string>
   planParts: Map<string, string>
 }> {
-  const maxIds = await maxIdsOf(con, probe)
+  const { maxIds, newRows } = await idsAndNewRows(con, probe, memo.maxIds)
   const { plans, planParts } = await sessionFingerprints(con, probe)
   const all = { changed: null, nodesChanged: null, maxIds, plans, planParts }
   const changed = new Set<string>()
   const nodesChanged = new Set<string>()
-  // The sessions of every table's new rows, and which table, in one query.
-  const grown: string[] = []
   for (const t of new Set([...Object.keys(maxIds), ...Object.keys(memo.maxIds)])) {
     const now = maxIds[t]
     const before = memo.maxIds[t]
     if (now === undefined || before === undefined || now < before) return all
-    if (now !== before) grown.push(`SELECT session_id AS sid, ${TALLY_TABLES.has(t)} AS nodes FROM (${newRowSessions(t, before)})`)
-  }
-  if (grown.length > 0) {
-    for (const r of await query(con, `SELECT sid, bool_or(nodes) AS nodes FROM (${grown.join(' UNION ALL ')}) GROUP BY sid`)) {
-      changed.add(String(r.sid))
-      if (r.nodes === true) nodesChanged.add(String(r.sid))
+    if (now === before) continue
+    for (const sid of newRows.get(t) ?? []) {
+      changed.add(sid)
+      if (TALLY_TABLES.has(t)) nodesChanged.add(sid)
     }
   }
   for (const [sid, f] of plans) {
@@ -646,7 +665,7 @@ export async function readSessionsWithMemo(
       bumpLast(e, agg.lastMs)
     }
     out.memo = {
-      maxIds: delta?.maxIds ?? (await maxIdsOf(con, probe)),
+      maxIds: delta?.maxIds ?? (await idsAndNewRows(con, probe, null)).maxIds,
       ...(delta ? { plans: delta.plans, planParts: delta.planParts } : await sessionFingerprints(con, probe)),
       tallies: mergedTallies,
       llm: mergedLlm
