@@ -416,7 +416,8 @@ export class LiveHub implements ServerExtension {
   }
 
   /**
-   * Makes every envelope durable before it is acknowledged (202), relayed, snapshotted or tracked.
+   * Makes every envelope durable before it is acknowledged (202), relayed, snapshotted or recorded;
+   * only Vigil's own view of a socket's envelope (run pages) is ahead of it (see ingest).
    * Call once, before publishers connect.
    */
   useDurability(durability: HubDurability): void {
@@ -551,7 +552,13 @@ export class LiveHub implements ServerExtension {
     if (channel && !this.admitProducer(channel, parsed.producer.producerId)) return false
     // Claimed at once, so the per-connection caps hold while envelopes wait to be durable.
     channel?.carried.add(parsed.producer.producerId)
-    const apply = () => this.applyEnvelope(parsed, text, raw, channel)
+    // Set when Vigil's own view already has the message (see preview below): apply then runs its taps only.
+    let previewedAt: string | null = null
+    let applied = false
+    const apply = () => {
+      applied = true
+      this.applyEnvelope(parsed, text, raw, channel, previewedAt)
+    }
     const d = this.durability
     if (!d) {
       apply()
@@ -559,7 +566,8 @@ export class LiveHub implements ServerExtension {
       return true
     }
     const producerId = parsed.producer.producerId
-    const seq = d.journalEnvelope(this.sourceId, producerId, text, parsed.receivedAt ?? formatInstant(this.now()), (journaled, err) => {
+    const receivedAt = parsed.receivedAt ?? formatInstant(this.now())
+    const seq = d.journalEnvelope(this.sourceId, producerId, text, receivedAt, (journaled, err) => {
       if (!err) {
         d.applyJournaled(journaled, apply)
         reply?.({ status: 202 })
@@ -572,12 +580,19 @@ export class LiveHub implements ServerExtension {
     if (seq === null) {
       if (reply) reply({ status: 503, message: `${d.pausedText() ?? 'Recording paused'}. The event was not accepted; send it again later.` })
       else d.applyUnrecorded(this.sourceId, apply)
+    } else if (channel && parsed.message && !applied) {
+      // A socket's envelope is shown either way (durable, or counted as not recorded), so Vigil's own
+      // view (run pages) takes it now, before the journal's fdatasync; acknowledging, relaying to /ws,
+      // the late-join snapshot, the recording and reviews still wait for durability. A POST's is not:
+      // it may yet be refused (503).
+      previewedAt = receivedAt
+      this.preview(producerId, parsed.message, receivedAt)
     }
     return true
   }
 
   /** What the hub does with a valid envelope (once it is durable, when durability is on). */
-  private applyEnvelope(parsed: ParsedEnvelope, text: string, raw: Buffer, channel: IngressChannel | null): void {
+  private applyEnvelope(parsed: ParsedEnvelope, text: string, raw: Buffer, channel: IngressChannel | null, previewedAt: string | null): void {
     const now = this.now()
     let roster = false
     const { record, evicted } = this.roster.upsert(parsed.producer, channel ? 'websocket' : 'http', now)
@@ -637,7 +652,8 @@ export class LiveHub implements ServerExtension {
     }
 
     this.fanout.broadcast(raw)
-    if (message) this.track(record.id, message, parsed.receivedAt ?? formatInstant(now))
+    if (message && previewedAt !== null) this.tapPreviewed(record.id, message, previewedAt)
+    else if (message) this.track(record.id, message, parsed.receivedAt ?? formatInstant(now))
     this.changed(roster)
   }
 
@@ -788,6 +804,23 @@ export class LiveHub implements ServerExtension {
     const left: ServerMessage = { type: 'producer_left', producerId: record.id, leftAt: formatInstant(at), reason }
     this.fanout.broadcast(serializeServerMessage(left))
     this.track(null, left, formatInstant(at))
+  }
+
+  /** Vigil's view of a socket envelope before it is durable (RunTracker.preview). */
+  private preview(producerId: string, message: Parameters<RunTracker['ingest']>[2], receivedAt: string): void {
+    try {
+      this.tracker.preview(this.sourceId, producerId, message, receivedAt)
+    } catch (err) {
+      console.error('vigil hub: run tracker failed:', err)
+    }
+  }
+
+  private tapPreviewed(producerId: string, message: Parameters<RunTracker['ingest']>[2], receivedAt: string): void {
+    try {
+      this.tracker.tapPreviewed(this.sourceId, producerId, message, receivedAt)
+    } catch (err) {
+      console.error('vigil hub: run tracker failed:', err)
+    }
   }
 
   private track(producerId: string | null, message: Parameters<RunTracker['ingest']>[2], receivedAt: string): void {

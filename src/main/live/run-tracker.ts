@@ -105,6 +105,10 @@ export class RunTracker {
   private depth = 0
 
   private readonly taps = new Set<IngestTap>()
+  /** Messages applied by preview() whose taps have not run yet, with their stream's run before them (weak: bounded by what is alive). */
+  private readonly previewed = new WeakMap<object, string | null>()
+  /** While a previewed message's taps run: its stream and the run it arrived in. */
+  private tapRun: { key: string; runId: string | null } | null = null
 
   constructor(opts: RunTrackerOptions) {
     this.onRunUpdated = opts.onRunUpdated
@@ -123,6 +127,40 @@ export class RunTracker {
    * `event` envelopes are unwrapped, and a `review_decision` we sent clears that pending review.
    */
   ingest(sourceId: string, producerId: string | null, message: Incoming, receivedAt: string): void {
+    this.runTaps(sourceId, producerId, message, receivedAt)
+    this.batch(() => this.apply(sourceId, producerId, message, receivedAt))
+  }
+
+  /**
+   * Applies a message to Vigil's own view (runs, run pages) at once, before it is durable: the hub's
+   * socket envelopes, so a run page shows an event without waiting for the ingest journal's fdatasync.
+   * Its taps (the recording, the run endpoints, reviews) run later with `tapPreviewed`, once it is
+   * durable (or known not to be), in the same order. A crash in between loses it from the view as well:
+   * a restarted Vigil never had it, and a page fetches the run again when it reconnects.
+   */
+  preview(sourceId: string, producerId: string | null, message: Incoming, receivedAt: string): void {
+    this.previewed.set(message, this.currentRunId(sourceId, producerId))
+    this.batch(() => this.apply(sourceId, producerId, message, receivedAt))
+  }
+
+  /**
+   * The taps of a message applied earlier with `preview` (the same object). While they run,
+   * currentRunId answers for its stream as it did when the message arrived (the run before it), as
+   * ingest's taps see it, though later messages may have moved the view on since.
+   */
+  tapPreviewed(sourceId: string, producerId: string | null, message: Incoming, receivedAt: string): void {
+    const runId = this.previewed.get(message)
+    this.previewed.delete(message)
+    const outer = this.tapRun
+    this.tapRun = runId === undefined ? null : { key: streamKey(sourceId, producerId), runId }
+    try {
+      this.runTaps(sourceId, producerId, message, receivedAt)
+    } finally {
+      this.tapRun = outer
+    }
+  }
+
+  private runTaps(sourceId: string, producerId: string | null, message: Incoming, receivedAt: string): void {
     for (const tap of this.taps) {
       try {
         tap(sourceId, producerId, message, receivedAt)
@@ -130,12 +168,13 @@ export class RunTracker {
         console.error('vigil: an ingest tap failed:', err)
       }
     }
-    this.batch(() => this.apply(sourceId, producerId, message, receivedAt))
   }
 
   /** The run a stream is in now (the latest ensemble_started), or null: gates raised on it belong to that run. */
   currentRunId(sourceId: string, producerId: string | null): string | null {
-    return this.streams.get(streamKey(sourceId, producerId))?.current?.state.runId ?? null
+    const key = streamKey(sourceId, producerId)
+    if (this.tapRun?.key === key) return this.tapRun.runId
+    return this.streams.get(key)?.current?.state.runId ?? null
   }
 
   /** Sees every message before it is applied (the recorder keeps them); returns an unsubscribe. */
