@@ -503,7 +503,15 @@ function applySpan(run: LiveRunDetail, m: VigilSpanMessage, keepEvents: number):
       if (kept++ < L.iterationsWithMessages) continue
       run.iterations[i] = { ...it, messages: [], messagesDropped: true }
     }
-    rec('llm_iteration_completed', `${who} called ${view.model ?? 'a model'}: ${view.inputTokens ?? '?'} tokens in, ${view.outputTokens ?? '?'} out, ${formatMs(ms)}`)
+    // Only the counts the span has: a failed call usually has none, and "? tokens" reads like a fault of ours.
+    const counts = [view.inputTokens !== null ? `${view.inputTokens} tokens in` : null, view.outputTokens !== null ? `${view.outputTokens} out` : null].filter((x) => x !== null)
+    const model = view.model ?? 'a model'
+    rec(
+      'llm_iteration_completed',
+      failed
+        ? `${who}'s call to ${model} failed after ${formatMs(ms)}: ${view.error ?? 'no message'}`
+        : `${who} called ${model}${counts.length ? `: ${counts.join(', ')}` : ''}, ${formatMs(ms)}`
+    )
   } else if (m.category === 'tool') {
     const args = clip(m.toolArguments, L.textChars)
     const result = clip(m.toolResult, L.textChars)

@@ -44,6 +44,9 @@ describe('vigil_span in the run reducer', () => {
       ['handle', 'completed', null]
     ])
     expect(run.failedTasks).toBe(1)
+    // The event list says what is known: counts only where the span has them, a failed call with its error.
+    const said = run.recentEvents.filter((e) => e.type === 'llm_iteration_completed').map((e) => e.summary)
+    expect(said).toEqual(['planner called gpt-4o: 10 tokens in, 2 out, 1.5 s', "planner's call to a model failed after 1.5 s: 429"])
   })
 
   it('a page applying the ops as deltas ends equal to the main process', () => {
