@@ -9,7 +9,8 @@ import type { EnergySeries, EnergySeriesNode, LlmSeries, LlmSeriesPoint } from '
 import { ENERGY_SERIES_MAX_POINTS, PERSPT_COST_PER_1K } from '../../../shared/model/perspt-timeline'
 import type { SchemaProbe } from '../store-reader'
 import { roundReal, text, toNumber } from '../store-reader'
-import { has, msOf, rows, timeOrder, type Row } from './dag-sql'
+import { compareBinary, has, msOf, rows, timeOrder, type Row } from './dag-sql'
+import { checkPrefix, countRead, MEMO_MAX_ROWS, memoDrop, memoGet, memoSet, type Prefix } from './llm-memo'
 import { ENERGY_EPSILON } from './energy'
 import { expressions as llmExpressions, latencySql, tokenParts } from './llm'
 
@@ -26,73 +27,124 @@ export function bucketWidth(fromMs: number, toMs: number, max = LLM_SERIES_MAX_B
   return Math.ceil((span + 1) / max / week) * week
 }
 
+const EMPTY_SERIES: LlmSeries = { bucketMs: 0, fromMs: null, toMs: null, models: [], points: [], undated: 0, latencyMissing: 0, tokensEstimated: false }
+
+/** What the series of an earlier snapshot was built from (see llm-memo.ts), and the counts it adds to. */
+interface SeriesMemo {
+  prefix: Prefix
+  series: LlmSeries
+  modelCounts: Map<string, number>
+  rawTokens: number
+}
+
+/**
+ * The session's LLM series. A series read for an earlier snapshot of this store is reused when the
+ * session's older rows are unchanged (checked, see llm-memo.ts): only the buckets that got new rows
+ * are read again, unless the new rows moved the first bucket or the bucket width (then all are).
+ */
 export async function readLlmSeries(con: DuckDBConnection, probe: SchemaProbe, sessionId: string): Promise<LlmSeries> {
-  const empty: LlmSeries = { bucketMs: 0, fromMs: null, toMs: null, models: [], points: [], undated: 0, latencyMissing: 0, tokensEstimated: false }
   const c = probe.columns.get('llm_requests')
-  if (!c || !c.has('session_id')) return empty
-  // The LLM view's expressions: the same token estimate and the same latency column.
-  const e = llmExpressions(c)
-  // Tokens in two parts (see tokenParts): the counted part over every row here, the estimate from the
-  // texts only over the rows that need it, below; no query here reads a prompt it does not need.
-  const { tin, tout, needs } = tokenParts(c)
-  const base = `SELECT ${e.timeMs} AS t, ${e.model} AS model, ${e.latency} AS lat,
-      ${tin.counted} AS t_in, ${tout.counted} AS t_out, ${e.rawIn} + ${e.rawOut} AS raw_tokens, ${needs} AS needs
-    FROM llm_requests WHERE session_id = $sid`
+  if (!c || !c.has('session_id')) return EMPTY_SERIES
+  if (!c.has('id')) return (await readLlmSeriesFull(con, c, sessionId)).series
+  const key = `series\u0000${sessionId}`
+  const before = memoGet<SeriesMemo>(con, key)
+  const check = await checkPrefix(con, probe, sessionId, before?.prefix)
+  if (check.estimated > 0 || check.now.count === 0 || check.now.count > MEMO_MAX_ROWS) {
+    memoDrop(con, key)
+    countRead('full')
+    return (await readLlmSeriesFull(con, c, sessionId)).series
+  }
+  if (before && !check.valid) countRead('invalidated')
+  const full = async (): Promise<LlmSeries> => {
+    const read = await readLlmSeriesFull(con, c, sessionId)
+    memoSet(con, key, { prefix: check.now, ...read })
+    countRead('full')
+    return read.series
+  }
+  if (!check.valid || !before) return full()
+
+  const old = before.series
+  const since = before.prefix.maxId
+  const { base } = seriesSql(c)
   const [facts] = await rows(
     con,
     `SELECT min(t) AS from_ms, max(t) AS to_ms, count(*) AS n, count(*) FILTER (WHERE t IS NULL) AS undated,
-       count(*) FILTER (WHERE lat IS NULL) AS no_lat, sum(raw_tokens) AS raw_tokens,
-       count(*) FILTER (WHERE needs AND t IS NOT NULL) AS n_est
-     FROM (${base})`,
+       count(*) FILTER (WHERE lat IS NULL) AS no_lat, sum(raw_tokens) AS raw_tokens
+     FROM (${base}) WHERE id > ${since}`,
     { sid: sessionId }
   )
-  const n = toNumber(facts?.n) ?? 0
-  if (n === 0) return empty
-  const models = (await rows(con, `SELECT model, count(*) AS n FROM (${base}) GROUP BY model ORDER BY n DESC, model`, { sid: sessionId })).map((r) => String(r.model ?? ''))
-  const fromMs = toNumber(facts?.from_ms)
-  const toMs = toNumber(facts?.to_ms)
-  const result: LlmSeries = {
-    ...empty,
-    models,
-    undated: toNumber(facts?.undated) ?? 0,
-    latencyMissing: toNumber(facts?.no_lat) ?? 0,
-    tokensEstimated: (toNumber(facts?.raw_tokens) ?? 0) === 0
+  const added = toNumber(facts?.n) ?? 0
+  if (added !== check.now.count - before.prefix.count) return full()
+  const newFrom = toNumber(facts?.from_ms)
+  const newTo = toNumber(facts?.to_ms)
+  const fromMs = newFrom === null ? old.fromMs : old.fromMs === null ? newFrom : Math.min(old.fromMs, newFrom)
+  const toMs = newTo === null ? old.toMs : old.toMs === null ? newTo : Math.max(old.toMs, newTo)
+  // A new first bucket or a new width changes every bucket.
+  if (fromMs !== old.fromMs || (fromMs !== null && toMs !== null && bucketWidth(fromMs, toMs) !== old.bucketMs)) return full()
+  const modelCounts = new Map(before.modelCounts)
+  for (const r of await rows(con, `SELECT model, count(*) AS n FROM (${base}) WHERE id > ${since} GROUP BY model`, { sid: sessionId })) {
+    const m = String(r.model ?? '')
+    modelCounts.set(m, (modelCounts.get(m) ?? 0) + (toNumber(r.n) ?? 0))
   }
-  if (fromMs === null || toMs === null) return result
-  const width = bucketWidth(fromMs, toMs)
-  // Both bounds are integers DuckDB just returned; the width is one of ours.
+  const rawTokens = before.rawTokens + (toNumber(facts?.raw_tokens) ?? 0)
+  let points = old.points
+  if (fromMs !== null && toMs !== null && newFrom !== null) {
+    // Every bucket from the first one with a new row, read whole again (old rows in it included).
+    const found = await readBuckets(con, c, sessionId, fromMs, old.bucketMs, since)
+    const first = found[0]?.t
+    points = first === undefined ? old.points : [...old.points.filter((p) => p.t < first), ...found]
+  }
+  const series: LlmSeries = {
+    ...old,
+    fromMs,
+    toMs,
+    models: modelOrder(modelCounts),
+    points,
+    undated: old.undated + (toNumber(facts?.undated) ?? 0),
+    latencyMissing: old.latencyMissing + (toNumber(facts?.no_lat) ?? 0),
+    tokensEstimated: rawTokens === 0
+  }
+  memoSet(con, key, { prefix: check.now, series, modelCounts, rawTokens })
+  countRead('incremental')
+  return series
+}
+
+/** Models by request count, most first, ties in DuckDB's VARCHAR order (as `ORDER BY n DESC, model`). */
+function modelOrder(counts: ReadonlyMap<string, number>): string[] {
+  return [...counts].sort((a, b) => b[1] - a[1] || compareBinary(a[0], b[0])).map(([m]) => m)
+}
+
+/** The rows the series reads: tokens in two parts (see tokenParts), no text read here. */
+function seriesSql(c: ReadonlySet<string>) {
+  // The LLM view's expressions: the same token estimate and the same latency column.
+  const e = llmExpressions(c)
+  const parts = tokenParts(c)
+  const { tin, tout, needs } = parts
+  const base = `SELECT ${c.has('id') ? 'id' : 'NULL::BIGINT AS id'}, ${e.timeMs} AS t, ${e.model} AS model, ${e.latency} AS lat,
+      ${tin.counted} AS t_in, ${tout.counted} AS t_out, ${e.rawIn} + ${e.rawOut} AS raw_tokens, ${needs} AS needs
+    FROM llm_requests WHERE session_id = $sid`
+  return { e, parts, base }
+}
+
+/**
+ * The points of every bucket (per model and for all models), in time order; with `since`, only the
+ * buckets from the first one holding a row with an id above it.
+ */
+async function readBuckets(con: DuckDBConnection, c: ReadonlySet<string>, sessionId: string, fromMs: number, width: number, since: number | null): Promise<LlmSeriesPoint[]> {
+  const { base } = seriesSql(c)
+  // Both bounds are integers DuckDB returned; the width is one of ours.
   const bucket = `(${Math.trunc(fromMs)} + floor((t - ${Math.trunc(fromMs)}) / ${width}) * ${width})::BIGINT`
   const found = await rows(
     con,
-    `SELECT ${bucket} AS b, model,
-       GROUPING(model) AS all_models, count(*) AS n, ${latencySql('lat')},
+    `WITH x AS (SELECT *, ${bucket} AS b FROM (${base}) WHERE t IS NOT NULL)
+     SELECT b, model, GROUPING(model) AS all_models, count(*) AS n, ${latencySql('lat')},
        sum(t_in) AS t_in, sum(t_out) AS t_out
-     FROM (${base}) WHERE t IS NOT NULL
+     FROM x${since === null ? '' : ` WHERE b >= (SELECT min(b) FROM x WHERE id > ${since})`}
      GROUP BY GROUPING SETS ((b, model), (b))
      ORDER BY b, all_models DESC, model`,
     { sid: sessionId }
   )
-  if ((toNumber(facts?.n_est) ?? 0) > 0) {
-    // The estimated part, from the texts of only the rows whose count is 0 or NULL.
-    const estimates = new Map<string, Row>()
-    for (const r of await rows(
-      con,
-      `SELECT ${bucket} AS b, model, GROUPING(model) AS all_models, sum(e_in) AS e_in, sum(e_out) AS e_out
-       FROM (SELECT ${e.timeMs} AS t, ${e.model} AS model, ${tin.estimate} AS e_in, ${tout.estimate} AS e_out
-             FROM llm_requests WHERE session_id = $sid AND (${needs}))
-       WHERE t IS NOT NULL
-       GROUP BY GROUPING SETS ((b, model), (b))`,
-      { sid: sessionId }
-    )) {
-      estimates.set(`${toNumber(r.b)}|${toNumber(r.all_models)}|${String(r.model ?? '')}`, r)
-    }
-    for (const r of found) {
-      const est = estimates.get(`${toNumber(r.b)}|${toNumber(r.all_models)}|${String(r.model ?? '')}`)
-      r.t_in = (toNumber(r.t_in) ?? 0) + (toNumber(est?.e_in) ?? 0)
-      r.t_out = (toNumber(r.t_out) ?? 0) + (toNumber(est?.e_out) ?? 0)
-    }
-  }
-  const points: LlmSeriesPoint[] = found.map((r) => {
+  return found.map((r) => {
     const tokensIn = toNumber(r.t_in) ?? 0
     const tokensOut = toNumber(r.t_out) ?? 0
     const timed = toNumber(r.lat_n) ?? 0
@@ -105,10 +157,67 @@ export async function readLlmSeries(con: DuckDBConnection, probe: SchemaProbe, s
       p95: timed > 0 ? toNumber(r.p95) : null,
       tokensIn,
       tokensOut,
-      costUsd: (tokensIn / 1000) * PERSPT_COST_PER_1K.in + (tokensOut / 1000) * PERSPT_COST_PER_1K.out
+      costUsd: costOf(tokensIn, tokensOut)
     }
   })
-  return { ...result, bucketMs: width, fromMs, toMs, points }
+}
+
+const costOf = (tokensIn: number, tokensOut: number) => (tokensIn / 1000) * PERSPT_COST_PER_1K.in + (tokensOut / 1000) * PERSPT_COST_PER_1K.out
+
+/** The whole series in SQL, with the counts a memo of it adds to. */
+async function readLlmSeriesFull(con: DuckDBConnection, c: ReadonlySet<string>, sessionId: string): Promise<Omit<SeriesMemo, 'prefix'>> {
+  const { e, parts, base } = seriesSql(c)
+  const { tin, tout, needs } = parts
+  const [facts] = await rows(
+    con,
+    `SELECT min(t) AS from_ms, max(t) AS to_ms, count(*) AS n, count(*) FILTER (WHERE t IS NULL) AS undated,
+       count(*) FILTER (WHERE lat IS NULL) AS no_lat, sum(raw_tokens) AS raw_tokens,
+       count(*) FILTER (WHERE needs AND t IS NOT NULL) AS n_est
+     FROM (${base})`,
+    { sid: sessionId }
+  )
+  const n = toNumber(facts?.n) ?? 0
+  const rawTokens = toNumber(facts?.raw_tokens) ?? 0
+  if (n === 0) return { series: EMPTY_SERIES, modelCounts: new Map(), rawTokens }
+  const modelCounts = new Map<string, number>()
+  for (const r of await rows(con, `SELECT model, count(*) AS n FROM (${base}) GROUP BY model`, { sid: sessionId })) {
+    modelCounts.set(String(r.model ?? ''), toNumber(r.n) ?? 0)
+  }
+  const fromMs = toNumber(facts?.from_ms)
+  const toMs = toNumber(facts?.to_ms)
+  const result: LlmSeries = {
+    ...EMPTY_SERIES,
+    models: modelOrder(modelCounts),
+    undated: toNumber(facts?.undated) ?? 0,
+    latencyMissing: toNumber(facts?.no_lat) ?? 0,
+    tokensEstimated: rawTokens === 0
+  }
+  if (fromMs === null || toMs === null) return { series: result, modelCounts, rawTokens }
+  const width = bucketWidth(fromMs, toMs)
+  const points = await readBuckets(con, c, sessionId, fromMs, width, null)
+  if ((toNumber(facts?.n_est) ?? 0) > 0) {
+    // The estimated part, from the texts of only the rows whose count is 0 or NULL.
+    const bucket = `(${Math.trunc(fromMs)} + floor((t - ${Math.trunc(fromMs)}) / ${width}) * ${width})::BIGINT`
+    const estimates = new Map<string, Row>()
+    for (const r of await rows(
+      con,
+      `SELECT ${bucket} AS b, model, GROUPING(model) AS all_models, sum(e_in) AS e_in, sum(e_out) AS e_out
+       FROM (SELECT ${e.timeMs} AS t, ${e.model} AS model, ${tin.estimate} AS e_in, ${tout.estimate} AS e_out
+             FROM llm_requests WHERE session_id = $sid AND (${needs}))
+       WHERE t IS NOT NULL
+       GROUP BY GROUPING SETS ((b, model), (b))`,
+      { sid: sessionId }
+    )) {
+      estimates.set(`${toNumber(r.b)}|${toNumber(r.all_models)}|${String(r.model ?? '')}`, r)
+    }
+    for (const p of points) {
+      const est = estimates.get(`${p.t}|${p.model === null ? 1 : 0}|${p.model ?? ''}`)
+      p.tokensIn += toNumber(est?.e_in) ?? 0
+      p.tokensOut += toNumber(est?.e_out) ?? 0
+      p.costUsd = costOf(p.tokensIn, p.tokensOut)
+    }
+  }
+  return { series: { ...result, bucketMs: width, fromMs, toMs, points }, modelCounts, rawTokens }
 }
 
 /** V_total of every pass of every node, oldest first per node; nodes in order of their first pass. */

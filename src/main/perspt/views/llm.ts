@@ -16,6 +16,7 @@ import type {
 import type { SchemaProbe } from '../store-reader'
 import { estimatedTokensSql, isoFromMs, text, tokensOrEstimateSql, toNumber } from '../store-reader'
 import { previewGraphemes } from '../../../shared/graphemes'
+import { checkPrefix, countRead, insertSorted, MEMO_MAX_ROWS, memoDrop, memoGet, memoSet, quantileCont, type Prefix } from './llm-memo'
 
 type Row = Record<string, JS>
 
@@ -174,6 +175,99 @@ export async function readLlmTotals(con: DuckDBConnection, probe: SchemaProbe, s
 export async function readLlmSummary(con: DuckDBConnection, probe: SchemaProbe, sessionId: string): Promise<LlmSummary> {
   const c = cols(probe)
   if (!c) return { ...EMPTY_TOTALS, perModel: [] }
+  return (await summaryFromMemo(con, probe, c, sessionId)) ?? readLlmSummaryFull(con, c, sessionId)
+}
+
+/** One model's (or all models') figures, kept between snapshots (see llm-memo.ts). */
+interface Agg {
+  n: number
+  tIn: number
+  tOut: number
+  raw: number
+  latSum: number
+  /** Every latency, ascending (NULL left out): percentiles exactly as quantile_cont computes them. */
+  lats: number[]
+}
+interface SummaryMemo {
+  prefix: Prefix
+  all: Agg
+  models: Map<string, Agg>
+}
+const newAgg = (): Agg => ({ n: 0, tIn: 0, tOut: 0, raw: 0, latSum: 0, lats: [] })
+/** Sums stay exact in doubles below this (SQL sums them exactly). */
+const SAFE_SUM = Number.MAX_SAFE_INTEGER / 4
+
+/**
+ * The summary from the memo of an earlier snapshot plus the rows new since (see llm-memo.ts); null when it
+ * must be read in full (texts estimated, a session too long to remember, values a memo cannot add exactly).
+ */
+async function summaryFromMemo(con: DuckDBConnection, probe: SchemaProbe, c: ReadonlySet<string>, sessionId: string): Promise<LlmSummary | null> {
+  const key = `summary\u0000${sessionId}`
+  const before = memoGet<SummaryMemo>(con, key)
+  const check = await checkPrefix(con, probe, sessionId, before?.prefix)
+  if (check.estimated > 0 || check.now.count === 0 || check.now.count > MEMO_MAX_ROWS) {
+    memoDrop(con, key)
+    countRead('full')
+    return null
+  }
+  if (before && !check.valid) countRead('invalidated')
+  const memo: SummaryMemo = check.valid && before ? before : { prefix: check.now, all: newAgg(), models: new Map() }
+  // The memo is changed in place: dropped first, kept again only once every new row was added.
+  memoDrop(con, key)
+  const e = expressions(c)
+  const { tin, tout } = tokenParts(c)
+  const from = check.valid && before ? before.prefix.maxId : null
+  const added = (
+    await con.runAndReadAll(
+      `SELECT ${e.model} AS model, ${e.latency} AS lat, ${tin.counted} AS t_in, ${tout.counted} AS t_out, ${e.rawIn} + ${e.rawOut} AS raw
+       FROM llm_requests WHERE session_id = $1${from === null ? '' : ` AND id > ${from}`}`,
+      [sessionId]
+    )
+  ).getRowsJS()
+  if (added.length !== check.now.count - (from === null ? 0 : memo.prefix.count)) return failed()
+  for (const [model, lat, tIn, tOut, raw] of added) {
+    const nums = [toNumber(tIn), toNumber(tOut), toNumber(raw)]
+    const l = lat === null ? null : toNumber(lat)
+    if (nums.some((v) => v === null || !Number.isSafeInteger(v)) || (lat !== null && (l === null || !Number.isSafeInteger(l)))) return failed()
+    const name = typeof model === 'string' ? model : String(model ?? '')
+    let m = memo.models.get(name)
+    if (!m) memo.models.set(name, (m = newAgg()))
+    for (const a of [memo.all, m]) {
+      a.n++
+      a.tIn += nums[0]!
+      a.tOut += nums[1]!
+      a.raw += nums[2]!
+      if (l !== null) {
+        a.latSum += l
+        insertSorted(a.lats, l)
+      }
+    }
+  }
+  const all = memo.all
+  if ([all.tIn, all.tOut, all.raw, Math.abs(all.latSum)].some((v) => v > SAFE_SUM)) return failed()
+  memo.prefix = check.now
+  memoSet(con, key, memo)
+  countRead(from === null ? 'full' : 'incremental')
+  const totals = (a: Agg): LlmTotals => ({
+    requests: a.n,
+    tokensIn: a.tIn,
+    tokensOut: a.tOut,
+    latencyMsTotal: a.latSum,
+    latencyP50: quantileCont(a.lats, 0.5),
+    latencyP95: quantileCont(a.lats, 0.95),
+    latencyCounted: a.lats.length,
+    tokensEstimated: a.n > 0 && a.raw === 0
+  })
+  const perModel = [...memo.models].map(([model, a]) => ({ model, ...totals(a) })).sort((a, b) => b.requests - a.requests || a.model.localeCompare(b.model))
+  return { ...totals(all), perModel }
+
+  function failed(): null {
+    countRead('full')
+    return null
+  }
+}
+
+async function readLlmSummaryFull(con: DuckDBConnection, c: ReadonlySet<string>, sessionId: string): Promise<LlmSummary> {
   const e = expressions(c)
   const result = await readTotalsRows(con, c, sessionId, `sum(${e.rawIn}) + sum(${e.rawOut}) AS raw_total, ${latencySql(e.latency)}`, true)
   const total = result.find((r) => toNumber(r.is_total) === 1)

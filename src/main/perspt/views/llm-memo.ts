@@ -1,0 +1,145 @@
+// What the LLM page's summary and charts computed for a session, kept between snapshots so a new
+// snapshot costs what it added, not the whole session (a live session grows by a row per call).
+//
+// A memo is trusted only after a check on the new snapshot: the session's rows up to the memo's last id
+// must still be exactly the rows it was built from — same count, same XOR of a hash of every column the
+// figures depend on (id, time, model, latency, token counts). A replaced or different file, a truncated
+// store, an UPDATE or DELETE of old rows: the check fails and the figures are read in full again. Rows
+// whose tokens are estimated from their texts (a count of 0 or NULL) are not covered by the check (it
+// would read every text): a session with any such row is always read in full. The figures are equal to
+// what SQL computes over the same snapshot: sums and counts add; percentiles are DuckDB's quantile_cont,
+// recomputed over the remembered sorted latencies with the same interpolation.
+import type { DuckDBConnection } from '@duckdb/node-api'
+import type { SchemaProbe } from '../store-reader'
+import { toNumber } from '../store-reader'
+import { rows } from './dag-sql'
+import { expressions, tokenParts } from './llm'
+
+/** Sessions remembered per store (its connection); the least recently read is dropped first. */
+const MEMO_SESSIONS = 8
+/** A session with more rows than this is read in full each time (the memo's arrays stay bounded). */
+export const MEMO_MAX_ROWS = 2_000_000
+
+export interface MemoStats {
+  /** Reads answered from a memo plus the rows new since it. */
+  incremental: number
+  /** Reads done in full (no memo, or the check failed, or estimates). */
+  full: number
+  /** Checks that found the old rows changed (a different file, an UPDATE, a DELETE). */
+  invalidated: number
+}
+
+/** Per store connection: memos by kind and session. */
+const memos = new WeakMap<DuckDBConnection, Map<string, unknown>>()
+const stats: MemoStats = { incremental: 0, full: 0, invalidated: 0 }
+
+/** Counters since the process started (tests, benchmarks). */
+export function llmMemoStats(): MemoStats {
+  return { ...stats }
+}
+
+export function memoGet<M>(con: DuckDBConnection, key: string): M | undefined {
+  const map = memos.get(con)
+  const m = map?.get(key)
+  if (map && m !== undefined) {
+    // Most recently read last.
+    map.delete(key)
+    map.set(key, m)
+  }
+  return m as M | undefined
+}
+
+export function memoSet(con: DuckDBConnection, key: string, value: unknown): void {
+  let map = memos.get(con)
+  if (!map) memos.set(con, (map = new Map()))
+  map.delete(key)
+  map.set(key, value)
+  while (map.size > MEMO_SESSIONS) map.delete(map.keys().next().value!)
+}
+
+export function memoDrop(con: DuckDBConnection, key: string): void {
+  memos.get(con)?.delete(key)
+}
+
+export function countRead(kind: keyof MemoStats): void {
+  stats[kind]++
+}
+
+/** The prefix a memo was built from: the session's rows with id ≤ maxId, their count and fingerprint. */
+export interface Prefix {
+  /** Which columns the store has (a schema change starts over). */
+  shape: string
+  maxId: number
+  count: number
+  fingerprint: string
+}
+
+export interface Check {
+  /** The rows up to the memo's maxId are the ones it was built from. */
+  valid: boolean
+  /** The whole session now. */
+  now: Prefix
+  /** Rows whose tokens are estimated from texts (the memo is not used then). */
+  estimated: number
+}
+
+/** The columns the figures depend on, as one string (part of the memo's identity). */
+export function shapeOf(probe: SchemaProbe): string {
+  return [...(probe.columns.get('llm_requests') ?? [])].sort().join(',')
+}
+
+/**
+ * Checks `before` against the session's rows in this snapshot, in one scan of the small columns (the
+ * texts are not read), and says what the session is now.
+ */
+export async function checkPrefix(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, before: Prefix | undefined): Promise<Check> {
+  const c = probe.columns.get('llm_requests')!
+  const e = expressions(c)
+  const { needs } = tokenParts(c)
+  const shape = shapeOf(probe)
+  const known = before && before.shape === shape ? before.maxId : null
+  const fp = `hash(id, ${e.timeMs}, ${e.model}, ${e.latency}, ${e.rawIn}, ${e.rawOut})`
+  const [r] = await rows(
+    con,
+    `SELECT count(*) AS n, CAST(bit_xor(fp) AS VARCHAR) AS f, max(id) AS max_id, count(*) FILTER (WHERE needs) AS n_est,
+       count(*) FILTER (WHERE id IS NULL) AS no_id${known === null ? '' : `,
+       count(*) FILTER (WHERE id <= ${known}) AS old_n, CAST(bit_xor(fp) FILTER (WHERE id <= ${known}) AS VARCHAR) AS old_f`}
+     FROM (SELECT id, ${fp} AS fp, ${needs} AS needs FROM llm_requests WHERE session_id = $sid)`,
+    { sid: sessionId }
+  )
+  const now: Prefix = { shape, maxId: toNumber(r?.max_id) ?? 0, count: toNumber(r?.n) ?? 0, fingerprint: String(r?.f ?? '') }
+  const valid =
+    known !== null &&
+    before !== undefined &&
+    (toNumber(r?.no_id) ?? 0) === 0 &&
+    Number.isSafeInteger(now.maxId) &&
+    toNumber(r?.old_n) === before.count &&
+    (before.count === 0 || String(r?.old_f ?? '') === before.fingerprint)
+  return { valid, now, estimated: toNumber(r?.n_est) ?? 0 }
+}
+
+/** DuckDB's quantile_cont over ascending `sorted` (no NULLs): the same position and interpolation. */
+export function quantileCont(sorted: readonly number[], q: number): number | null {
+  const n = sorted.length
+  if (n === 0) return null
+  const rn = (n - 1) * q
+  const frn = Math.floor(rn)
+  const crn = Math.ceil(rn)
+  const lo = sorted[frn]!
+  if (frn === crn) return lo
+  const hi = sorted[crn]!
+  // DuckDB's own form (not lo + (hi - lo) * d, which differs in the last bit).
+  return lo * (crn - rn) + hi * (rn - frn)
+}
+
+/** Inserts `value` into ascending `sorted` (binary search; equal values after the existing ones). */
+export function insertSorted(sorted: number[], value: number): void {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (sorted[mid]! <= value) lo = mid + 1
+    else hi = mid
+  }
+  sorted.splice(lo, 0, value)
+}

@@ -1,0 +1,187 @@
+// The LLM page's summary and series are remembered between snapshots and only the session's new rows
+// are added (llm-memo.ts). Every answer must equal what SQL computes over the same data: after new
+// rows (many rounds, random latencies, NULLs, undated rows, a new model), after an UPDATE or DELETE of
+// old rows, after the connection moves to a different file, and with rows whose tokens are estimated.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DuckDBInstance } from '@duckdb/node-api'
+import type { DuckDBConnection } from '@duckdb/node-api'
+import { probeSchema, type SchemaProbe } from '../../../src/main/perspt/store-reader'
+import { readLlmSummary } from '../../../src/main/perspt/views/llm'
+import { readLlmSeries } from '../../../src/main/perspt/views/chart-series'
+import { llmMemoStats, quantileCont } from '../../../src/main/perspt/views/llm-memo'
+import { VIEWS_MAIN, buildViewsStore } from '../../fixtures/perspt-fixtures'
+
+const dir = mkdtempSync(join(tmpdir(), 'vigil-llm-memo-'))
+const path = join(dir, 'store.db')
+const other = join(dir, 'other.db')
+let instance: DuckDBInstance
+/** Reads through the memo (one store's connection). */
+let con: DuckDBConnection
+/** Writes, and computes the truth. */
+let w: DuckDBConnection
+let probe: SchemaProbe
+let seed = 17
+const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+
+beforeAll(async () => {
+  await buildViewsStore(path, { generation: 23, llmRequests: 120 })
+  copyFileSync(path, other)
+  instance = await DuckDBInstance.create(path)
+  con = await instance.connect()
+  w = await instance.connect()
+  probe = await probeSchema(con)
+})
+
+afterAll(() => {
+  con?.closeSync()
+  w?.closeSync()
+  instance?.closeSync()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** The summary as plain SQL computes it over the rows now (NULL latency excluded from percentiles). */
+async function sqlSummary(db = '') {
+  const t = `${db}llm_requests`
+  const q = async (group: string) =>
+    (
+      await w.runAndReadAll(
+        `SELECT ${group === '' ? "'' AS model" : 'coalesce(model, \'\') AS model'}, count(*)::DOUBLE AS n, sum(tokens_in)::DOUBLE AS t_in, sum(tokens_out)::DOUBLE AS t_out,
+           coalesce(sum(latency_ms), 0)::DOUBLE AS lat, count(latency_ms)::DOUBLE AS lat_n,
+           quantile_cont(latency_ms, 0.5) AS p50, quantile_cont(latency_ms, 0.95) AS p95
+         FROM ${t} WHERE session_id = '${VIEWS_MAIN}' ${group}`
+      )
+    ).getRowObjectsJS()
+  const shape = (r: Record<string, unknown>) => ({
+    requests: r.n,
+    tokensIn: r.t_in,
+    tokensOut: r.t_out,
+    latencyMsTotal: r.lat,
+    latencyP50: r.p50 ?? null,
+    latencyP95: r.p95 ?? null,
+    latencyCounted: r.lat_n
+  })
+  const [total] = await q('')
+  const perModel = (await q('GROUP BY ALL')).map((r) => ({ model: r.model, ...shape(r) }))
+  return { total: shape(total!), perModel: perModel.sort((a, b) => String(a.model).localeCompare(String(b.model))) }
+}
+
+async function expectSummaryIsSql(db = '') {
+  const s = await readLlmSummary(con, probe, VIEWS_MAIN)
+  const truth = await sqlSummary(db)
+  const { perModel, ...total } = s
+  expect({ ...total, tokensEstimated: undefined }).toEqual({ ...truth.total, tokensEstimated: undefined })
+  expect(perModel.map(({ tokensEstimated: _, ...m }) => m).sort((a, b) => a.model.localeCompare(b.model))).toEqual(truth.perModel)
+}
+
+/** The series as a connection without a memo reads it: all in SQL. */
+async function freshSeries() {
+  const fresh = await instance.connect()
+  try {
+    return await readLlmSeries(fresh, probe, VIEWS_MAIN)
+  } finally {
+    fresh.closeSync()
+  }
+}
+
+async function append(n: number, opts: { model?: string; at?: string; nullLatency?: boolean } = {}) {
+  for (let i = 0; i < n; i++) {
+    const lat = opts.nullLatency || rand() < 0.1 ? 'NULL' : String(Math.floor(rand() * 5000))
+    const at = opts.at ?? `(SELECT max(timestamp) FROM llm_requests WHERE session_id = '${VIEWS_MAIN}') + INTERVAL ${Math.floor(rand() * 3)} SECOND`
+    await w.run(
+      `INSERT INTO llm_requests (session_id, node_id, model, prompt, response, tokens_in, tokens_out, latency_ms, timestamp)
+       VALUES ('${VIEWS_MAIN}', 'task_1', '${opts.model ?? ['gpt-4o', 'claude-sonnet', 'llama-3'][Math.floor(rand() * 3)]}', 'p', 'r', ${1 + Math.floor(rand() * 900)}, ${1 + Math.floor(rand() * 90)}, ${lat}, ${at})`
+    )
+  }
+}
+
+describe('LLM summary and series memo', () => {
+  it('quantileCont is DuckDB quantile_cont, value for value', async () => {
+    for (const n of [1, 2, 3, 7, 20, 101, 1000, ...Array.from({ length: 150 }, () => 2 + Math.floor(rand() * 80))]) {
+      const values = Array.from({ length: n }, () => Math.floor(rand() * 100_000) - 50)
+      const [r] = (
+        await w.runAndReadAll(`SELECT quantile_cont(v, 0.5) AS p50, quantile_cont(v, 0.95) AS p95 FROM (SELECT unnest([${values.join(',')}]::INTEGER[]) AS v)`)
+      ).getRowObjectsJS()
+      const sorted = [...values].sort((a, b) => a - b)
+      expect([quantileCont(sorted, 0.5), quantileCont(sorted, 0.95)]).toEqual([r!.p50, r!.p95])
+    }
+  })
+
+  it('adds new rows round after round and stays equal to SQL (summary and series)', async () => {
+    await expectSummaryIsSql()
+    expect(await readLlmSeries(con, probe, VIEWS_MAIN)).toEqual(await freshSeries())
+    const before = llmMemoStats()
+    for (let round = 0; round < 12; round++) {
+      await append(1 + Math.floor(rand() * 9), round === 5 ? { model: 'new-model' } : round === 7 ? { nullLatency: true } : {})
+      if (round === 9) await append(2, { at: 'NULL' })
+      await expectSummaryIsSql()
+      expect(await readLlmSeries(con, probe, VIEWS_MAIN)).toEqual(await freshSeries())
+    }
+    const after = llmMemoStats()
+    // Most reads (summary and series each round) only added the new rows.
+    expect(after.incremental - before.incremental).toBeGreaterThanOrEqual(16)
+    expect(after.invalidated).toBe(before.invalidated)
+    const s = await readLlmSummary(con, probe, VIEWS_MAIN)
+    expect(s.perModel.some((m) => m.model === 'new-model')).toBe(true)
+  })
+
+  it('an UPDATE or DELETE of old rows is noticed: read in full, still equal to SQL', async () => {
+    await readLlmSummary(con, probe, VIEWS_MAIN)
+    await readLlmSeries(con, probe, VIEWS_MAIN)
+    const before = llmMemoStats()
+    await w.run(`UPDATE llm_requests SET latency_ms = 99999 WHERE session_id = '${VIEWS_MAIN}' AND id = (SELECT min(id) FROM llm_requests WHERE session_id = '${VIEWS_MAIN}')`)
+    await expectSummaryIsSql()
+    expect(await readLlmSeries(con, probe, VIEWS_MAIN)).toEqual(await freshSeries())
+    expect(llmMemoStats().invalidated - before.invalidated).toBe(2)
+    await w.run(`DELETE FROM llm_requests WHERE session_id = '${VIEWS_MAIN}' AND id = (SELECT min(id) + 3 FROM llm_requests WHERE session_id = '${VIEWS_MAIN}')`)
+    await expectSummaryIsSql()
+    expect(await readLlmSeries(con, probe, VIEWS_MAIN)).toEqual(await freshSeries())
+    expect(llmMemoStats().invalidated - before.invalidated).toBe(4)
+  })
+
+  it('a different file under the same connection (a replaced store) is read in full', async () => {
+    await readLlmSummary(con, probe, VIEWS_MAIN)
+    await readLlmSeries(con, probe, VIEWS_MAIN)
+    const before = llmMemoStats()
+    // The other file has the same session with fewer rows and then more, with the same ids.
+    await w.run(`ATTACH '${other}' AS other_store`)
+    await w.run(`INSERT INTO other_store.llm_requests (session_id, node_id, model, prompt, response, tokens_in, tokens_out, latency_ms, timestamp)
+      SELECT session_id, node_id, model, prompt, response, tokens_in + 1, tokens_out, latency_ms + 7, timestamp FROM llm_requests WHERE session_id = '${VIEWS_MAIN}' AND id > 300`)
+    await con.run('USE other_store')
+    try {
+      await expectSummaryIsSql('other_store.')
+      const fresh = await instance.connect()
+      await fresh.run('USE other_store')
+      const truth = await readLlmSeries(fresh, probe, VIEWS_MAIN)
+      fresh.closeSync()
+      expect(await readLlmSeries(con, probe, VIEWS_MAIN)).toEqual(truth)
+      expect(llmMemoStats().invalidated - before.invalidated).toBe(2)
+    } finally {
+      await con.run('USE store')
+      await w.run('DETACH other_store')
+    }
+    await expectSummaryIsSql()
+  })
+
+  it('a session with estimated tokens is always read in full', async () => {
+    await w.run(`UPDATE llm_requests SET tokens_in = 0 WHERE session_id = '${VIEWS_MAIN}' AND id % 9 = 0`)
+    const before = llmMemoStats()
+    const s = await readLlmSummary(con, probe, VIEWS_MAIN)
+    await readLlmSeries(con, probe, VIEWS_MAIN)
+    await append(3)
+    await readLlmSummary(con, probe, VIEWS_MAIN)
+    await readLlmSeries(con, probe, VIEWS_MAIN)
+    const after = llmMemoStats()
+    expect(after.incremental).toBe(before.incremental)
+    expect(after.full - before.full).toBe(4)
+    const [truth] = (
+      await w.runAndReadAll(
+        `SELECT sum(CASE WHEN coalesce(tokens_in, 0) > 0 THEN tokens_in ELSE (strlen(prompt) + 3) // 4 END)::DOUBLE AS t_in
+         FROM llm_requests WHERE session_id = '${VIEWS_MAIN}' AND id <= (SELECT max(id) - 3 FROM llm_requests WHERE session_id = '${VIEWS_MAIN}')`
+      )
+    ).getRowObjectsJS()
+    expect(s.tokensIn).toBe(truth!.t_in)
+  })
+})
