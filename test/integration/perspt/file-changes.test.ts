@@ -213,9 +213,10 @@ describe('a Perspt store whose file changes under Vigil', () => {
     expect(store.watching()).toBe(true)
     const t0 = Date.now()
     renameSync(other, path)
-    for (let i = 0; i < 100 && numbers(await store.listSessions())['fx-completed']!.llm !== 2; i++) await new Promise((r) => setTimeout(r, 20))
+    // Nothing polls this store: the change is read only because the folder watch woke it.
+    for (let i = 0; i < 250 && numbers(await store.listSessions())['fx-completed']!.llm !== 2; i++) await new Promise((r) => setTimeout(r, 20))
     expect(numbers(await store.listSessions())['fx-completed']!.llm).toBe(2)
-    expect(Date.now() - t0).toBeLessThan(1500)
+    expect(Date.now() - t0).toBeLessThan(5_000)
     expect(wakes.length).toBeGreaterThan(0)
   })
 
