@@ -1,5 +1,5 @@
-// The LLM page's refetch on each snapshot: one request per window in flight, asks meanwhile share one
-// queued request that starts after it (and so reads the newest snapshot), equal rows keep their objects.
+// The LLM page's refetch on each snapshot: one rows request in flight, asks meanwhile share one queued
+// request per window that starts after it (and so reads the newest snapshot), equal rows keep their objects.
 import { describe, expect, it } from 'vitest'
 import { RowsFetcher, sameOr } from '../../../src/renderer/views/session/llm-refetch'
 
@@ -42,7 +42,7 @@ function server() {
 }
 
 describe('RowsFetcher', () => {
-  it('holds one request per window in flight; a burst of refetches shares one queued request that reads the newest version', async () => {
+  it('holds one request in flight; a burst of refetches shares one queued request that reads the newest version', async () => {
     const s = server()
     const f = new RowsFetcher<Row>((r) => r.id)
     const first = f.fetch('w0', s.request)
@@ -59,11 +59,29 @@ describe('RowsFetcher', () => {
     await s.release()
     for (const a of answers) expect((await a).rows[1]!.v).toBe('v6')
     expect(s.maxInFlight).toBe(1)
-    expect(f.counts).toEqual({ started: 2, shared: 4 })
-    // Another window is its own slot.
-    const other = f.fetch('w1', s.request)
-    await s.release()
-    expect((await other).rows).toHaveLength(2)
+    expect(f.counts).toEqual({ started: 2, shared: 4, dropped: 0 })
+  })
+
+  it('windows take turns: one rows request in flight across windows, each answered', async () => {
+    const s = server()
+    const f = new RowsFetcher<Row>((r) => r.id)
+    const pages = ['w0', 'w1', 'w2'].map((k) => f.fetch(k, s.request))
+    expect(s.waiting).toBe(1)
+    for (let i = 0; i < 3; i++) await s.release()
+    for (const p of pages) expect((await p).rows).toHaveLength(2)
+    expect(s.maxInFlight).toBe(1)
+  })
+
+  it('a long queue drops its oldest waiting window (counted), never the newest', async () => {
+    const s = server()
+    const f = new RowsFetcher<Row>((r) => r.id)
+    const first = f.fetch('running', s.request)
+    const waiting = Array.from({ length: 17 }, (_, i) => f.fetch(`w${i}`, s.request))
+    await expect(waiting[0]).rejects.toThrow('asked for again')
+    expect(f.counts.dropped).toBe(1)
+    for (let i = 0; i < 17; i++) await s.release()
+    await first
+    expect((await waiting[16]!).rows).toHaveLength(2)
   })
 
   it('rows equal to ones fetched before come back as the same objects; changed rows are new', async () => {
