@@ -133,5 +133,9 @@ async function explain(db: string, work: string): Promise<void> {
   inst.closeSync()
 }
 
-await main()
-log(`load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+export async function run(): Promise<void> {
+  await main()
+  log(`load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run()

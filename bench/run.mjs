@@ -9,6 +9,7 @@ import { run as liveLatency } from './live-latency.mts'
 import { run as liveSoak } from './live-soak.mts'
 import { run as otlpIngest } from './otlp-ingest.mts'
 import { run as otlpExport } from './otlp-export.mts'
+import { run as persptLlmViews } from './perspt-llm-views.mts'
 import { run as persptPace } from './perspt-pace.mts'
 import { run as persptViews } from './perspt-views.mts'
 import { run as reviewRoundtrip } from './review-roundtrip.mts'
@@ -20,6 +21,7 @@ const suites = {
   'idle-rss': idleRss,
   'perspt-views': persptViews,
   'perspt-pace': persptPace,
+  'perspt-llm-views': persptLlmViews,
   'hub-ingest': hubIngest,
   'durable-ingest': durableIngest,
   'otlp-ingest': otlpIngest,
