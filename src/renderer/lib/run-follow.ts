@@ -207,17 +207,22 @@ export class RunFollow {
 
   /**
    * What a render costs: the view updates in microtasks after onState (the next task sees the script
-   * time), then the browser restyles, lays out and paints in its next frame (a task queued from that
-   * frame's animation callback sees it). Waits in between (vsync) are not counted.
+   * time). Shown from an animation frame (the usual way), the browser restyles, lays out and paints right
+   * after it, in the same frame: that next task sees it all. Shown at another time (a fetch came back),
+   * that happens in its next frame (a task queued from that frame's animation callback sees it). Waits in
+   * between (vsync) are not counted. (Counting the next frame after an animation-frame render counted
+   * that frame's own render too: about twice the cost, so a page whose renders took half a frame
+   * rendered only every other frame.)
    */
   private measureRender(): void {
     const started = performance.now()
     this.lastShowAt = started
     const raf = (globalThis as { requestAnimationFrame?: (cb: () => void) => number }).requestAnimationFrame
     const note = (cost: number) => (this.renderCost = 0.5 * this.renderCost + 0.5 * cost)
+    const framed = inAnimationFrame
     setTimeout(() => {
       const script = performance.now() - started
-      if (typeof raf !== 'function') return note(script)
+      if (framed || typeof raf !== 'function') return note(script)
       raf.call(globalThis, () => {
         const frameStart = performance.now()
         setTimeout(() => note(script + performance.now() - frameStart), 0)
@@ -238,6 +243,9 @@ export class RunFollow {
   }
 }
 
+/** True while defaultFrame's callback runs from an animation frame (the browser renders right after it). */
+let inAnimationFrame = false
+
 function defaultFrame(fn: () => void): void {
   const requestAnimationFrame = (globalThis as { requestAnimationFrame?: (cb: () => void) => number }).requestAnimationFrame
   if (typeof requestAnimationFrame !== 'function') {
@@ -251,6 +259,13 @@ function defaultFrame(fn: () => void): void {
     done = true
     fn()
   }
-  requestAnimationFrame.call(globalThis, once)
+  requestAnimationFrame.call(globalThis, () => {
+    inAnimationFrame = true
+    try {
+      once()
+    } finally {
+      inAnimationFrame = false
+    }
+  })
   setTimeout(once, 100)
 }

@@ -110,4 +110,56 @@ describe('RunFollow render pacing', () => {
     expect(f.loads).toBe(2)
     f.dispose()
   })
+
+  it('in a browser, a render counts its script, layout and paint once (they happen in the same frame), not the next frame as well', async () => {
+    // Animation frames as a browser runs them: every 16 ms one task runs the callbacks queued so far,
+    // then restyles, lays out and paints (here: RENDER_MS busy) before any other task.
+    const SCRIPT_MS = 5
+    const RENDER_MS = 10
+    const g = globalThis as { requestAnimationFrame?: (cb: () => void) => number }
+    const saved = g.requestAnimationFrame
+    let callbacks: Array<() => void> = []
+    let frames = 0
+    const vsync = setInterval(() => {
+      const run = callbacks
+      callbacks = []
+      if (run.length === 0) return
+      frames++
+      for (const cb of run) cb()
+      busy(RENDER_MS)
+    }, 16)
+    g.requestAnimationFrame = (cb) => {
+      callbacks.push(cb)
+      return callbacks.length
+    }
+    try {
+      const shown: RunDetail[] = []
+      const f = new RunFollow({
+        runId: RUN,
+        load: async () => newRunState({ runId: RUN, sourceId: 'hub', producerId: 'p', ensembleId: 'e', workflow: 'SEQUENTIAL', startedAt: '2026-03-05T14:00:00Z', streamStale: false }, DEFAULT_DETAIL_LIMITS),
+        onState: (d) => {
+          shown.push(d)
+          busy(SCRIPT_MS)
+        }
+      })
+      await f.resync()
+      let seq = 0
+      for (let i = 0; i < 30; i++) {
+        f.push({ runId: RUN, from: seq + 1, ops: [op(seq + 1), op(seq + 2)] })
+        seq += 2
+        await tick(8)
+      }
+      // A render costs SCRIPT_MS + RENDER_MS = 15 ms: spaced 2 × 15 − 16.7 ≈ 13 ms, under a frame, so
+      // every frame renders. Counting the next frame's render as well made it about 30 ms, spaced about
+      // 35–43 ms: the page rendered every other or third frame.
+      expect(f.renderSpacing(false)).toBeLessThan(25)
+      await until(() => shown.at(-1)!.toolCalls!.length === seq)
+      expect(shown.at(-1)!.toolCalls).toHaveLength(60)
+      expect(frames).toBeGreaterThan(0)
+      f.dispose()
+    } finally {
+      clearInterval(vsync)
+      g.requestAnimationFrame = saved
+    }
+  })
 })
