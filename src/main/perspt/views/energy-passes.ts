@@ -37,18 +37,19 @@ function emptyStats(): EnergyStats {
 const num = (probe: SchemaProbe, column: string) => (has(probe, 'energy_history', column) ? `TRY_CAST(${column} AS DOUBLE)` : 'NULL::DOUBLE')
 
 /**
- * The session's passes, oldest first (timestamp, then id), at most `limit`: one plain scan, what
- * Perspt's energy page reads plus id, time and the node id's byte length (the driver drops a leading
- * byte-order mark from text, so '\ufeffn1' would read as 'n1'; the length tells them apart).
+ * The session's passes, at most `limit`: one plain scan, what Perspt's energy page reads plus id and
+ * the node id's byte length (the driver drops a leading byte-order mark from text, so '\ufeffn1' would
+ * read as 'n1'; the length tells them apart). `listed`: oldest first (timestamp, then id) with their
+ * times, for the table; else in scan order, for statistics only (the order avg() adds them in).
  */
-async function readPassRows(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, limit: number): Promise<Row[]> {
+async function readPassRows(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, limit: number, listed: boolean): Promise<Row[]> {
   const id = has(probe, 'energy_history', 'id') ? 'id' : 'NULL::BIGINT'
   return rows(
     con,
-    `SELECT ${id} AS id, node_id, strlen(CAST(node_id AS VARCHAR)) AS node_bytes, ${msOf(probe, 'energy_history', 'timestamp')} AS at_ms,
-       ${COMPONENTS.map(([, c]) => `${num(probe, c)} AS ${c}`).join(', ')}
+    `SELECT ${id} AS id, node_id, strlen(CAST(node_id AS VARCHAR)) AS node_bytes,
+       ${listed ? `${msOf(probe, 'energy_history', 'timestamp')} AS at_ms, ` : ''}${COMPONENTS.map(([, c]) => `${num(probe, c)} AS ${c}`).join(', ')}
      FROM energy_history WHERE session_id = $sid
-     ORDER BY ${timeOrder(probe, 'energy_history', 'timestamp', 'ASC')} LIMIT ${limit}`,
+     ${listed ? `ORDER BY ${timeOrder(probe, 'energy_history', 'timestamp', 'ASC')}` : ''} LIMIT ${limit}`,
     { sid: sessionId }
   )
 }
@@ -64,7 +65,7 @@ function storedNodeId(r: Row): string | null {
  * The statistics of every pass of a session, from its rows: the same numbers as the SQL aggregate
  * (count, count(DISTINCT node_id), and per component the finite values' min/max/mean, how many were
  * NULL or non-finite, the lowest id holding each extreme). The mean adds the values in the rows'
- * order, as DuckDB's avg(DOUBLE) adds them in its scan order.
+ * order, as DuckDB's avg(DOUBLE) adds them in its scan order (the same order when read unsorted).
  */
 function statsOfRows(found: readonly Row[]): EnergyStats {
   const stats = emptyStats()
@@ -171,20 +172,26 @@ export async function statsBySql(con: DuckDBConnection, probe: SchemaProbe, sess
  * passes than that (the common case: 36 filtered aggregates cost DuckDB four times the scan itself),
  * else the scan's rows plus the SQL aggregate over every pass.
  */
-async function passesAndStats(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, limit: number): Promise<{ found: Row[]; stats: EnergyStats }> {
-  const found = await readPassRows(con, probe, sessionId, limit + 1)
+async function passesAndStats(
+  con: DuckDBConnection,
+  probe: SchemaProbe,
+  sessionId: string,
+  limit: number,
+  listed: boolean
+): Promise<{ found: Row[]; stats: EnergyStats }> {
+  const found = await readPassRows(con, probe, sessionId, limit + 1, listed)
   if (found.length <= limit) return { found, stats: statsOfRows(found) }
   return { found: found.slice(0, limit), stats: await statsBySql(con, probe, sessionId) }
 }
 
 export async function readEnergyStats(con: DuckDBConnection, probe: SchemaProbe, sessionId: string): Promise<EnergyStats> {
   if (!has(probe, 'energy_history', 'session_id', 'node_id')) return emptyStats()
-  return (await passesAndStats(con, probe, sessionId, MAX_PASS_ROWS)).stats
+  return (await passesAndStats(con, probe, sessionId, MAX_PASS_ROWS, false)).stats
 }
 
 export async function readEnergyPasses(con: DuckDBConnection, probe: SchemaProbe, sessionId: string): Promise<EnergyPassesView> {
   if (!has(probe, 'energy_history', 'session_id', 'node_id')) return { total: 0, passes: [], stats: emptyStats() }
-  const { found, stats } = await passesAndStats(con, probe, sessionId, MAX_PASS_ROWS)
+  const { found, stats } = await passesAndStats(con, probe, sessionId, MAX_PASS_ROWS, true)
   // Pass numbers per node in the same order (row_number() OVER (PARTITION BY node_id ORDER BY …)):
   // the first rows of the session hold every earlier pass of their nodes.
   const seen = new Map<string | null, number>()
