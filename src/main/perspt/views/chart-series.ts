@@ -10,7 +10,7 @@ import { ENERGY_SERIES_MAX_POINTS, PERSPT_COST_PER_1K } from '../../../shared/mo
 import type { SchemaProbe } from '../store-reader'
 import { roundReal, text, toNumber } from '../store-reader'
 import { compareBinary, has, msOf, rows, timeOrder, type Row } from './dag-sql'
-import { checkPrefix, countRead, MEMO_MAX_ROWS, memoDrop, memoGet, memoSet, type Prefix } from './llm-memo'
+import { countRead, memoSet, openMemo, type Prefix } from './llm-memo'
 import { ENERGY_EPSILON } from './energy'
 import { expressions as llmExpressions, latencySql, tokenParts } from './llm'
 
@@ -46,22 +46,16 @@ export async function readLlmSeries(con: DuckDBConnection, probe: SchemaProbe, s
   const c = probe.columns.get('llm_requests')
   if (!c || !c.has('session_id')) return EMPTY_SERIES
   if (!c.has('id')) return (await readLlmSeriesFull(con, c, sessionId)).series
-  const key = `series\u0000${sessionId}`
-  const before = memoGet<SeriesMemo>(con, key)
-  const check = await checkPrefix(con, probe, sessionId, before?.prefix)
-  if (check.estimated > 0 || check.now.count === 0 || check.now.count > MEMO_MAX_ROWS) {
-    memoDrop(con, key)
-    countRead('full')
-    return (await readLlmSeriesFull(con, c, sessionId)).series
-  }
-  if (before && !check.valid) countRead('invalidated')
+  const opened = await openMemo<SeriesMemo>(con, probe, 'series', sessionId)
+  if (!opened) return (await readLlmSeriesFull(con, c, sessionId)).series
+  const { key, before, check } = opened
   const full = async (): Promise<LlmSeries> => {
     const read = await readLlmSeriesFull(con, c, sessionId)
     memoSet(con, key, { prefix: check.now, ...read })
     countRead('full')
     return read.series
   }
-  if (!check.valid || !before) return full()
+  if (!before) return full()
 
   const old = before.series
   const since = before.prefix.maxId

@@ -118,6 +118,29 @@ export async function checkPrefix(con: DuckDBConnection, probe: SchemaProbe, ses
   return { valid, now, estimated: toNumber(r?.n_est) ?? 0 }
 }
 
+/**
+ * The memo of `kind` for the session, checked against this snapshot: `before` is the memo when its rows
+ * are unchanged (else undefined: build afresh from `check.now`); null when the session must be read in
+ * full without a memo (estimated tokens, empty, too long), the memo then dropped.
+ */
+export async function openMemo<M extends { prefix: Prefix }>(
+  con: DuckDBConnection,
+  probe: SchemaProbe,
+  kind: 'summary' | 'series',
+  sessionId: string
+): Promise<{ key: string; before: M | undefined; check: Check } | null> {
+  const key = `${kind}\u0000${sessionId}`
+  const before = memoGet<M>(con, key)
+  const check = await checkPrefix(con, probe, sessionId, before?.prefix)
+  if (check.estimated > 0 || check.now.count === 0 || check.now.count > MEMO_MAX_ROWS) {
+    memoDrop(con, key)
+    countRead('full')
+    return null
+  }
+  if (before && !check.valid) countRead('invalidated')
+  return { key, before: check.valid ? before : undefined, check }
+}
+
 /** DuckDB's quantile_cont over ascending `sorted` (no NULLs): the same position and interpolation. */
 export function quantileCont(sorted: readonly number[], q: number): number | null {
   const n = sorted.length

@@ -16,7 +16,7 @@ import type {
 import type { SchemaProbe } from '../store-reader'
 import { estimatedTokensSql, isoFromMs, text, tokensOrEstimateSql, toNumber } from '../store-reader'
 import { previewGraphemes } from '../../../shared/graphemes'
-import { checkPrefix, countRead, insertSorted, MEMO_MAX_ROWS, memoDrop, memoGet, memoSet, quantileCont, type Prefix } from './llm-memo'
+import { countRead, insertSorted, memoDrop, memoSet, openMemo, quantileCont, type Prefix } from './llm-memo'
 
 type Row = Record<string, JS>
 
@@ -202,21 +202,15 @@ const SAFE_SUM = Number.MAX_SAFE_INTEGER / 4
  * must be read in full (texts estimated, a session too long to remember, values a memo cannot add exactly).
  */
 async function summaryFromMemo(con: DuckDBConnection, probe: SchemaProbe, c: ReadonlySet<string>, sessionId: string): Promise<LlmSummary | null> {
-  const key = `summary\u0000${sessionId}`
-  const before = memoGet<SummaryMemo>(con, key)
-  const check = await checkPrefix(con, probe, sessionId, before?.prefix)
-  if (check.estimated > 0 || check.now.count === 0 || check.now.count > MEMO_MAX_ROWS) {
-    memoDrop(con, key)
-    countRead('full')
-    return null
-  }
-  if (before && !check.valid) countRead('invalidated')
-  const memo: SummaryMemo = check.valid && before ? before : { prefix: check.now, all: newAgg(), models: new Map() }
+  const opened = await openMemo<SummaryMemo>(con, probe, 'summary', sessionId)
+  if (!opened) return null
+  const { key, before, check } = opened
+  const memo: SummaryMemo = before ?? { prefix: check.now, all: newAgg(), models: new Map() }
   // The memo is changed in place: dropped first, kept again only once every new row was added.
   memoDrop(con, key)
   const e = expressions(c)
   const { tin, tout } = tokenParts(c)
-  const from = check.valid && before ? before.prefix.maxId : null
+  const from = before ? before.prefix.maxId : null
   const added = (
     await con.runAndReadAll(
       `SELECT ${e.model} AS model, ${e.latency} AS lat, ${tin.counted} AS t_in, ${tout.counted} AS t_out, ${e.rawIn} + ${e.rawOut} AS raw
