@@ -91,9 +91,13 @@ export function placeTools(calls: ToolCallView[], tasks: TaskView[], now: number
   for (const [taskIndex, list] of byTask) {
     const task = taskIndex === null ? undefined : lastTask.get(taskIndex)
     const span = task ? taskSpan(task, now) : null
+    // A task not ended yet has no end to be outside of: a call received after `now` (a clock that ticks
+    // once a second) is its latest, not a replayed one to spread over the task (which moved every
+    // marker of a busy running task on each update).
+    const openEnded = task !== undefined && ms(task.endedAt) === null
     list.forEach((call, i) => {
       const received = ms(call.at) ?? now
-      const inside = span === null || (received >= span.start && received <= span.end + 1)
+      const inside = span === null || (received >= span.start && (openEnded || received <= span.end + 1))
       if (inside || span === null) {
         placed.push({ call, at: received, approximate: false })
       } else {

@@ -45,4 +45,19 @@ describe('placeTools / toolsByTask', () => {
     expect(byTask.get(2)?.map((p) => p.call.seq)).toEqual([2])
     expect(byTask.has(3)).toBe(false)
   })
+
+  it('places the calls of a running task at their receive time though the clock is behind them; ended tasks spread replayed calls', () => {
+    // The page's clock ticks once a second: a busy running task gets calls received after its `now`.
+    const placed = placeTools([call(1, 1, 1000), call(2, 1, 1500), call(3, 1, 1800), call(4, 2, 5000)], [task(1, 900, null), task(2, 100, 200)], 1200)
+    expect(placed.filter((p) => p.call.taskIndex === 1).map((p) => [p.at, p.approximate])).toEqual([
+      [1000, false],
+      [1500, false],
+      [1800, false]
+    ])
+    // A call received long after its task ended (a late-join replay) is spread over the task.
+    const late = placed.find((p) => p.call.seq === 4)!
+    expect(late.approximate).toBe(true)
+    expect(late.at).toBeGreaterThan(100)
+    expect(late.at).toBeLessThan(200)
+  })
 })
