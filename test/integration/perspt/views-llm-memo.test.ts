@@ -114,7 +114,8 @@ describe('LLM summary and series memo', () => {
     expect(await readLlmSeries(con, probe, VIEWS_MAIN)).toEqual(await freshSeries())
     const before = llmMemoStats()
     for (let round = 0; round < 12; round++) {
-      await append(1 + Math.floor(rand() * 9), round === 5 ? { model: 'new-model' } : round === 7 ? { nullLatency: true } : {})
+      // Mostly a few rows (added in place), once many (appended and sorted).
+      await append(round === 3 ? 120 : 1 + Math.floor(rand() * 9), round === 5 ? { model: 'new-model' } : round === 7 ? { nullLatency: true } : {})
       if (round === 9) await append(2, { at: 'NULL' })
       await expectSummaryIsSql()
       expect(await readLlmSeries(con, probe, VIEWS_MAIN)).toEqual(await freshSeries())

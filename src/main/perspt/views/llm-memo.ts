@@ -16,9 +16,12 @@ import { rows } from './dag-sql'
 import { expressions, tokenParts } from './llm'
 
 /** Sessions remembered per store (its connection); the least recently read is dropped first. */
-const MEMO_SESSIONS = 8
-/** A session with more rows than this is read in full each time (the memo's arrays stay bounded). */
-export const MEMO_MAX_ROWS = 2_000_000
+const MEMO_SESSIONS = 4
+/**
+ * A session with more rows than this is read in full each time: the memo's latency arrays stay bounded
+ * (at most ~2 × this many numbers per session, MEMO_SESSIONS sessions per store: ~32 MB).
+ */
+export const MEMO_MAX_ROWS = 500_000
 
 export interface MemoStats {
   /** Reads answered from a memo plus the rows new since it. */
