@@ -500,7 +500,9 @@ export class StoreSnapshotter {
    * job folder, so the next refresh may drop the copy, and build a base from them in the background.
    */
   private async startBaseBuild(dbPath: string, sig: Sig): Promise<void> {
-    if (!this.tail.enabled || this.tailStats.disabled !== null || this.job || !sig.wal) return
+    // An empty WAL (just re-created after a checkpoint, nothing written yet) says nothing of its format:
+    // build a base at a later full copy, when it has a head.
+    if (!this.tail.enabled || this.tailStats.disabled !== null || this.job || !sig.wal || sig.wal.size < BigInt(WAL_HEAD.length)) return
     const dir = join(this.tmpRoot, `base-${process.pid}-${++this.counter}`)
     const src = join(dir, 'src.db')
     try {

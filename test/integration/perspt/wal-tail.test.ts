@@ -401,6 +401,28 @@ describe('the periodic check under a busy agent', () => {
   }, 60_000)
 })
 
+describe('an empty WAL', () => {
+  it('(just re-created after a checkpoint) does not turn tail snapshots off: a base is built once it has a head', async () => {
+    const { dir, db } = await newStore()
+    writeFileSync(`${db}.wal`, '')
+    const s = snapper(dir, db)
+    await s.refresh()
+    await s.settled()
+    expect(s.tailStats.disabled).toBeNull()
+    expect(s.tailStats.bases).toBe(0)
+    // The agent writes: the next full copy builds a base and tails follow.
+    rmSync(`${db}.wal`)
+    const agent = await startSqlAgent(db)
+    await agent.sql("INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, status) VALUES ('e1', 'e', '/w', ''::BLOB, '', 'RUNNING')", llmRow('e1', 1))
+    await withBase(s)
+    await agent.sql(llmRow('e1', 2))
+    await s.refresh()
+    expect(s.lastMode).toBe('tail')
+    expect(await fingerprint(s['current']!.dbPath)).toBe(await truth(dir, db))
+    await agent.quit()
+  }, 60_000)
+})
+
 describe('the periodic check', () => {
   it('waits longer after a longer check: its cost stays a small share of a core however big the store grows', async () => {
     const { dir, db } = await newStore()
