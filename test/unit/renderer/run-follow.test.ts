@@ -24,11 +24,14 @@ function busy(ms: number): void {
   }
 }
 
+const INIT = { runId: RUN, sourceId: 'hub', producerId: 'p', ensembleId: 'e', workflow: 'SEQUENTIAL', startedAt: '2026-03-05T14:00:00Z', streamStale: false }
+const emptyRun = () => newRunState(INIT, DEFAULT_DETAIL_LIMITS)
+
 function follow(renderMs: () => number, keepEvents = 200) {
   const shown: RunDetail[] = []
   const f = new RunFollow({
     runId: RUN,
-    load: async () => newRunState({ runId: RUN, sourceId: 'hub', producerId: 'p', ensembleId: 'e', workflow: 'SEQUENTIAL', startedAt: '2026-03-05T14:00:00Z', streamStale: false }, DEFAULT_DETAIL_LIMITS),
+    load: async () => emptyRun(),
     onState: (d) => {
       shown.push(d)
       busy(renderMs())
@@ -93,15 +96,14 @@ describe('RunFollow render pacing', () => {
   it('after Vigil restarts, a refetch shows what it has (events shown before but never durable are gone) and follows its new ops', async () => {
     // The hub shows a socket's events before they are durable; a crash in between loses them. The page
     // refetches on reconnect (RunView) and must then show the restarted server's run, not its own copy.
-    const init = { runId: RUN, sourceId: 'hub', producerId: 'p', ensembleId: 'e', workflow: 'SEQUENTIAL', startedAt: '2026-03-05T14:00:00Z', streamStale: false }
-    let server = applyRunOps(newRunState(init, DEFAULT_DETAIL_LIMITS), [op(1), op(2), op(3)], 200)
+    let server = applyRunOps(emptyRun(), [op(1), op(2), op(3)], 200)
     const shown: RunDetail[] = []
     const f = new RunFollow({ runId: RUN, load: async () => structuredClone(server), onState: (d) => shown.push(d), frame: (fn) => setTimeout(fn, 0) })
     await f.resync()
     f.push({ runId: RUN, from: 4, ops: [op(4), op(5)] })
     await until(() => shown.at(-1)!.toolCalls!.length === 5)
     // Restarted: only tool_1..3 were durable; its next op is numbered 4 again, and is another event.
-    server = applyRunOps(newRunState(init, DEFAULT_DETAIL_LIMITS), [op(1), op(2), op(3)], 200)
+    server = applyRunOps(emptyRun(), [op(1), op(2), op(3)], 200)
     await f.resync()
     expect(shown.at(-1)!.toolCalls!.map((c) => c.toolName)).toEqual(['tool_1', 'tool_2', 'tool_3'])
     f.push({ runId: RUN, from: 4, ops: [op(40)] })
@@ -136,7 +138,7 @@ describe('RunFollow render pacing', () => {
       const shown: RunDetail[] = []
       const f = new RunFollow({
         runId: RUN,
-        load: async () => newRunState({ runId: RUN, sourceId: 'hub', producerId: 'p', ensembleId: 'e', workflow: 'SEQUENTIAL', startedAt: '2026-03-05T14:00:00Z', streamStale: false }, DEFAULT_DETAIL_LIMITS),
+        load: async () => emptyRun(),
         onState: (d) => {
           shown.push(d)
           busy(SCRIPT_MS)
