@@ -10,6 +10,7 @@ import { schemaStatements } from '../../../src/main/perspt/schema'
 import { probeSchema } from '../../../src/main/perspt/store-reader'
 import type { SchemaProbe } from '../../../src/main/perspt/store-reader'
 import { MAX_PASS_ROWS, readEnergyPasses, readEnergyStats, statsBySql } from '../../../src/main/perspt/views/energy-passes'
+import { readSessionNodes } from '../../../src/main/perspt/views/nodes-table'
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-passes-'))
 let instance: DuckDBInstance
@@ -44,6 +45,12 @@ beforeAll(async () => {
   await con.run(`INSERT INTO energy_history (node_id, session_id, timestamp, v_syn, v_str, v_log, v_boot, v_sheaf, v_total)
     SELECT 'p' || (i % 5), 'plain', TIMESTAMP '2026-06-15 09:00:00' + to_seconds(i), random(), random(), random(), random(), random(), random()
     FROM range(500) r(i)`)
+  // The nodes table lists the nodes node_states knows; two passes of p3 share the newest time (the id decides).
+  await con.run(`INSERT INTO node_states (node_id, session_id, state, v_total, merkle_hash, attempt_count, created_at)
+    SELECT 'p' || i, 'plain', 'Completed', 0.05, ''::BLOB, 1, TIMESTAMP '2026-06-15 10:00:00' FROM range(5) r(i)`)
+  await con.run(`INSERT INTO energy_history (node_id, session_id, timestamp, v_syn, v_str, v_log, v_boot, v_sheaf, v_total)
+    VALUES ('p3', 'plain', TIMESTAMP '2026-06-15 09:00:00' + to_seconds(499), 0, 0, 0, 0, 0, 0.75),
+           ('p3', 'plain', TIMESTAMP '2026-06-15 09:00:00' + to_seconds(499), 0, 0, 0, 0, 0, 0.5)`)
   probe = await probeSchema(con)
 })
 
@@ -55,7 +62,7 @@ afterAll(() => {
 
 describe('energy statistics from one scan', () => {
   it('equal the SQL aggregate, NaN/±inf/NULL/-0, ties and byte-order-mark node ids included', async () => {
-    for (const sid of ['mixed', 'plain', 'none']) {
+    for (const sid of ['mixed', 'plain', 'none', 'big']) {
       const fromRows = await readEnergyStats(con, probe, sid)
       expect(fromRows, sid).toEqual(await statsBySql(con, probe, sid))
     }
@@ -74,6 +81,20 @@ describe('energy statistics from one scan', () => {
     expect(p.total).toBe(MAX_PASS_ROWS + 25)
     expect(p.stats).toEqual(await statsBySql(con, probe, 'big'))
     expect(await readEnergyStats(con, probe, 'big')).toEqual(p.stats)
+  })
+
+  it("the nodes table's pass counts and latest V_total equal the window functions over the store", async () => {
+    const view = await readSessionNodes(con, probe, 'plain', { status: 'failed' })
+    const truth = (
+      await con.runAndReadAll(
+        `SELECT node_id AS nid, count(*) OVER (PARTITION BY node_id) AS n, v_total AS v FROM energy_history WHERE session_id = 'plain'
+         QUALIFY row_number() OVER (PARTITION BY node_id ORDER BY TRY_CAST(timestamp AS TIMESTAMP) DESC NULLS LAST, id DESC) = 1 ORDER BY nid`
+      )
+    ).getRowObjectsJS()
+    expect(truth).toHaveLength(5)
+    const shown = [...view.nodes].sort((a, b) => a.nodeId.localeCompare(b.nodeId)).map((n) => [n.nodeId, n.passes, n.lastPassEnergy])
+    expect(shown).toEqual(truth.map((t) => [t.nid, Number(t.n), Number((t.v as number).toPrecision(7))]))
+    expect(view.nodes.find((n) => n.nodeId === 'p3')!.lastPassEnergy).toBe(0.5)
   })
 
   it('pass numbers are row_number() per stored node id in the table order', async () => {

@@ -52,19 +52,27 @@ export async function readSessionNodes(
     }
   }
 
-  // Passes per node and the latest pass's V_total.
+  // Passes per node and the latest pass's V_total: one plain scan, newest first, counted here (two
+  // window functions over the same rows cost DuckDB twice the scan). Nodes are told apart as stored:
+  // the driver drops a leading byte-order mark, which the byte length gives away.
   const passes = new Map<string, { n: number; last: number | null }>()
   if (has(probe, 'energy_history', 'session_id', 'node_id')) {
     const vt = has(probe, 'energy_history', 'v_total') ? 'TRY_CAST(v_total AS DOUBLE)' : 'NULL::DOUBLE'
+    const perNode = new Map<string | null, { nid: string; n: number; last: number | null }>()
     for (const r of await rows(
       con,
-      `SELECT node_id AS nid, count(*) OVER (PARTITION BY node_id) AS n, ${vt} AS v FROM energy_history
+      `SELECT node_id AS nid, strlen(CAST(node_id AS VARCHAR)) AS nb, ${vt} AS v FROM energy_history
        WHERE session_id = $sid
-       QUALIFY row_number() OVER (PARTITION BY node_id ORDER BY ${timeOrder(probe, 'energy_history', 'timestamp', 'DESC')}) = 1`,
+       ORDER BY ${timeOrder(probe, 'energy_history', 'timestamp', 'DESC')}`,
       { sid }
     )) {
-      passes.set(String(r.nid), { n: toNumber(r.n) ?? 0, last: finite(r.v) })
+      const nid = String(r.nid)
+      const key = r.nid === null || r.nid === undefined ? null : toNumber(r.nb) === Buffer.byteLength(nid) ? nid : `\ufeff${nid}`
+      const seen = perNode.get(key)
+      if (seen) seen.n++
+      else perNode.set(key, { nid, n: 1, last: finite(r.v) })
     }
+    for (const { nid, n, last } of perNode.values()) passes.set(nid, { n, last })
   }
 
   const llm = new Map<string, number>()
