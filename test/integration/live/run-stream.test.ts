@@ -63,6 +63,24 @@ async function runIdOf(vigil: ReviewVigil, ensembleId: string): Promise<string> 
   return waitFor(() => vigil.service.registry.tracker.listRuns().find((r) => r.ensembleId === ensembleId && r.status !== 'running')?.runId, `run ${ensembleId} finished`, 5000)
 }
 
+/**
+ * A viz joining once the run's end is durable. Vigil's run pages see an envelope before the journal's
+ * fdatasync, so the tracker may call the run ended while the endpoint (which streams only what is
+ * durable) is a few ms behind: a viz joining then gets the end as live frames. This test is about the
+ * join after the run, so it joins again until the hello holds the end.
+ */
+async function joinOnceDurable(url: string): Promise<ReturnType<typeof openViz>> {
+  for (let attempt = 0; ; attempt++) {
+    const viz = track(openViz(url))
+    await viz.opened
+    await waitFor(() => viz.frames[0], 'the hello')
+    const trace = (viz.frames[0] as { snapshotTrace?: Array<{ type: string }> }).snapshotTrace ?? []
+    if (trace.at(-1)?.type === 'ensemble_completed' || attempt >= 100) return viz
+    viz.ws.terminate()
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
 describe('run endpoint (/ws?run=, /ws?producer=) speaks the embedded protocol', () => {
   it('a viz joining after the run sees the header, 2 completed task bars, "2 / 2 tasks" and the Flow (§6.2 assertions 1–6)', async () => {
     v = await startReviewVigil({ record: true })
@@ -77,8 +95,7 @@ describe('run endpoint (/ws?run=, /ws?producer=) speaks the embedded protocol', 
 
     for (const path of [run.embeddedPath as string, run.embeddedFollowPath as string]) {
       const url = `${v.ws}${path}`
-      const viz = track(openViz(url))
-      await viz.opened
+      const viz = await joinOnceDurable(url)
       // 1. Connected (the hello arrived first, unsolicited).
       await waitFor(() => viz.state.connectionStatus === 'connected', 'connected')
       expect(viz.frames[0]?.type).toBe('hello')
