@@ -112,7 +112,7 @@ test.describe('a dashboard that goes down and comes back', () => {
     // Nothing the run showed is lost.
     await expect(page.getByTestId('run-progress')).toHaveText('1 / 3 tasks')
     await expect(page.locator('tr[data-task-status]')).toHaveCount(2)
-    await expect(page.locator('[data-testid=tool-marker]')).toHaveCount(1)
+    await expect(page.getByTestId('tool-markers')).toHaveAttribute('data-drawn', '1')
     // The run is still "running" but marked stale; the source says why and when it tries again.
     const stale = await rpc<{ status: string; stale?: boolean; completedTasks: number }>(vigil, 'getRun', runId, 0)
     expect(stale).toMatchObject({ status: 'running', stale: true, completedTasks: 1 })
@@ -158,7 +158,7 @@ test.describe('a dashboard that goes down and comes back', () => {
     sim.broadcast({ type: 'ensemble_completed', ensembleId: 'e-reconnect', completedAt: iso(Date.now()), durationMs: 60_000, exitReason: 'COMPLETED', totalTokens: -1, totalToolCalls: 3 })
     await expect(page.getByTestId('run-progress')).toHaveText('3 / 3 tasks')
     await expect(page.locator('tr[data-task-status=completed]')).toHaveCount(3)
-    await expect(page.locator('[data-testid=tool-marker]')).toHaveCount(3)
+    await expect(page.getByTestId('tool-markers')).toHaveAttribute('data-drawn', '3')
     expect(decodeURIComponent(new URL(page.url()).hash)).toBe(`#/run/${runId}`)
     expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true)
   })

@@ -84,8 +84,19 @@ test('a finished sequential run: progress, bars, flow, tools and conversation', 
   await expect(bars).toHaveCount(2)
   await expect(page.locator('[data-testid=task-bar][data-status=completed]')).toHaveCount(2)
   // The failed tool call is marked on the timeline, and counted on the Tools tab.
-  await expect(page.locator('[data-testid=tool-marker]')).toHaveCount(3)
-  await expect(page.locator('[data-testid=tool-marker][data-outcome=FAILURE]')).toHaveCount(1)
+  const markers = page.getByTestId('tool-markers')
+  await expect(markers).toHaveAttribute('data-drawn', '3')
+  await expect(markers).toHaveAttribute('data-failed', '1')
+  // The markers are drawn on canvases: the pointer over one shows what it was. The overlay's top is the
+  // chart's; lanes of 30 px start under a 26 px axis.
+  const box = (await markers.boundingBox())!
+  const tip = page.getByTestId('tool-marker-tip')
+  for (let lane = 0; lane < 2 && !(await tip.isVisible()); lane++) {
+    for (let x = box.x + 1; x < box.x + box.width && !(await tip.isVisible()); x += 3) await page.mouse.move(x, box.y + 26 + 15 + lane * 30)
+  }
+  await expect(tip).toContainText(/SUCCESS|FAILURE/)
+  await page.mouse.move(box.x - 40, box.y - 40)
+  await expect(tip).toHaveCount(0)
   await expect(page.getByTestId('run-tab-tools')).toContainText('1 failed')
   await shootBothSchemes(page, 'run-timeline')
 
@@ -157,7 +168,7 @@ test('live updates keep the selected tab; running bars grow; a superseded run sh
   const running = page.locator('[data-testid=task-bar][data-status=running]')
   await expect(running).toHaveCount(1)
   sim.broadcast({ type: 'tool_called', agentRole: 'Writer', taskIndex: 1, toolName: 'outline', durationMs: 5, outcome: 'SUCCESS', toolArguments: '{"depth":2}', toolResult: 'ok', structuredResult: null })
-  await expect(page.locator('[data-testid=tool-marker]')).toHaveCount(1)
+  await expect(page.getByTestId('tool-markers')).toHaveAttribute('data-drawn', '1')
   // With the axis fitted the bar always reaches "now"; its duration label shows it growing.
   const label = running.locator('text')
   const before = await label.textContent()

@@ -1,0 +1,85 @@
+// Where a run tab's main-thread time goes at a given event rate: a Chromium trace (devtools.timeline)
+// of the run page on one tab while the mixed publisher streams, summed per trace event name. A tool
+// for finding a render cost, not a figure of record (bench/live-latency is that).
+// Env: VIGIL_PROFILE_TAB (default timeline), VIGIL_PROFILE_RATE (1000), VIGIL_PROFILE_SECONDS (5).
+import { setTimeout as sleep } from 'node:timers/promises'
+import { launchChromium, MixedPublisher, rpc, startServe, waitFor, type RunSummaryLite } from './live-latency.mjs'
+
+const tab = process.env.VIGIL_PROFILE_TAB ?? 'timeline'
+const rate = Number(process.env.VIGIL_PROFILE_RATE ?? 1000)
+const seconds = Number(process.env.VIGIL_PROFILE_SECONDS ?? 5)
+const serve = await startServe()
+const browser = await launchChromium()
+try {
+  const producerId = `profile-${tab}`
+  const publisher = new MixedPublisher({ url: serve.url, producerId, rate, markerEvery: Math.max(10, Math.round(rate / 10)), totalTasks: 100_000 })
+  await publisher.ready
+  const live = await waitFor(async () => (await rpc<RunSummaryLite[]>(serve.url, 'listRuns')).find((r) => r.producerId === producerId), 'the run')
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+  if (process.env.VIGIL_PROFILE_REDUCED_MOTION) await page.emulateMedia({ reducedMotion: 'reduce' })
+  await page.goto(`${serve.url}/#/run/${encodeURIComponent(live.runId)}`)
+  await page.getByTestId('run-progress').waitFor({ timeout: 60_000 })
+  await page.getByTestId(`run-tab-${tab}`).click()
+  // An experiment: CSS that hides or changes a part (e.g. "svg { display: none }") shows what that part costs.
+  if (process.env.VIGIL_PROFILE_CSS) await page.addStyleTag({ content: process.env.VIGIL_PROFILE_CSS })
+  await sleep(4000)
+  const cdp = await page.context().newCDPSession(page)
+  const events: Array<{ name: string; ph: string; dur?: number; tid: number; ts: number }> = []
+  cdp.on('Tracing.dataCollected', (m) => events.push(...(m.value as unknown as typeof events)))
+  const done = new Promise<void>((r) => cdp.once('Tracing.tracingComplete', () => r()))
+  await cdp.send('Tracing.start', { categories: 'devtools.timeline,disabled-by-default-devtools.timeline', transferMode: 'ReportEvents' })
+  await sleep(seconds * 1000)
+  await cdp.send('Tracing.end')
+  await done
+  // Then a JS CPU profile of as long: self time per function (where the script time goes).
+  await cdp.send('Profiler.enable')
+  await cdp.send('Profiler.setSamplingInterval', { interval: 250 })
+  await cdp.send('Profiler.start')
+  await sleep(seconds * 1000)
+  const { profile } = (await cdp.send('Profiler.stop')) as { profile: { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }>; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] } }
+  const selfMs = new Map<number, number>()
+  profile.samples.forEach((id, i) => selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0) / 1000))
+  const fnSelf = new Map<string, number>()
+  for (const n of profile.nodes) {
+    const key = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber}`
+    fnSelf.set(key, (fnSelf.get(key) ?? 0) + (selfMs.get(n.id) ?? 0))
+  }
+  // Inclusive time per function (a function's own samples and its callees'; recursion counted once per stack).
+  const parent = new Map<number, number>()
+  for (const n of profile.nodes as Array<{ id: number; children?: number[] }>) for (const c of n.children ?? []) parent.set(c, n.id)
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const fnTotal = new Map<string, number>()
+  for (const [id, ms] of selfMs) {
+    const seen = new Set<string>()
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const n = byId.get(at)!
+      const key = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber}`
+      if (seen.has(key)) continue
+      seen.add(key)
+      fnTotal.set(key, (fnTotal.get(key) ?? 0) + ms)
+    }
+  }
+  const topTotal = [...fnTotal.entries()].filter(([k]) => !k.startsWith('(')).sort((a, b) => b[1] - a[1]).slice(0, 40).map(([k, v]) => [k, +(v / seconds).toFixed(1)])
+  const topFns = [...fnSelf.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30).map(([k, v]) => [k, +(v / seconds).toFixed(1)])
+  await publisher.stop()
+  // The renderer main thread: the thread with the most RunTask time among those with Paint events.
+  const paintTids = new Set(events.filter((e) => e.name === 'Paint').map((e) => e.tid))
+  const byTid = new Map<number, number>()
+  for (const e of events) if (e.name === 'RunTask' && paintTids.has(e.tid)) byTid.set(e.tid, (byTid.get(e.tid) ?? 0) + (e.dur ?? 0))
+  const main = [...byTid.entries()].sort((a, b) => b[1] - a[1])[0]?.[0]
+  const sums = new Map<string, { ms: number; n: number; max: number }>()
+  for (const e of events) {
+    if (e.tid !== main || e.ph !== 'X' || e.dur === undefined) continue
+    const s = sums.get(e.name) ?? { ms: 0, n: 0, max: 0 }
+    s.ms += e.dur / 1000
+    s.n++
+    s.max = Math.max(s.max, e.dur / 1000)
+    sums.set(e.name, s)
+  }
+  const rows = [...sums.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)
+  const elements = await page.evaluate('document.querySelectorAll("*").length')
+  process.stdout.write(JSON.stringify({ name: 'profile.run_tab', tab, rate, seconds, elements, perSecondMs: Object.fromEntries(rows.map(([k, v]) => [k, { ms: +(v.ms / seconds).toFixed(1), n: +(v.n / seconds).toFixed(1), maxMs: +v.max.toFixed(1) }])), jsSelfMsPerSecond: Object.fromEntries(topFns), jsTotalMsPerSecond: Object.fromEntries(topTotal) }) + '\n')
+} finally {
+  await browser.close()
+  await serve.stop()
+}
