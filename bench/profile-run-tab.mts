@@ -24,7 +24,7 @@ try {
   if (process.env.VIGIL_PROFILE_CSS) await page.addStyleTag({ content: process.env.VIGIL_PROFILE_CSS })
   await sleep(4000)
   const cdp = await page.context().newCDPSession(page)
-  const events: Array<{ name: string; ph: string; dur?: number; tid: number; ts: number }> = []
+  const events: Array<{ name: string; ph: string; dur?: number; tid: number; ts: number; args?: { data?: { layerId?: number; nodeId?: number; clip?: number[] } } }> = []
   cdp.on('Tracing.dataCollected', (m) => events.push(...(m.value as unknown as typeof events)))
   const done = new Promise<void>((r) => cdp.once('Tracing.tracingComplete', () => r()))
   await cdp.send('Tracing.start', { categories: 'devtools.timeline,disabled-by-default-devtools.timeline', transferMode: 'ReportEvents' })
@@ -76,9 +76,38 @@ try {
     s.max = Math.max(s.max, e.dur / 1000)
     sums.set(e.name, s)
   }
+  // Paint per layer and painted node (what is painted again every frame).
+  const paints = new Map<string, { ms: number; n: number; area: number }>()
+  for (const e of events) {
+    if (e.tid !== main || e.name !== 'Paint' || e.dur === undefined) continue
+    const d = e.args?.data ?? {}
+    const c = d.clip ?? []
+    const area = c.length === 8 ? Math.round(Math.abs((c[2]! - c[0]!) * (c[5]! - c[1]!))) : 0
+    const key = `layer ${d.layerId} node ${d.nodeId}`
+    const p = paints.get(key) ?? { ms: 0, n: 0, area: 0 }
+    p.ms += e.dur / 1000
+    p.n++
+    p.area = Math.max(p.area, area)
+    paints.set(key, p)
+  }
+  const paintRows = [...paints.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 8).map(([k, v]) => [k, { ms: +(v.ms / seconds).toFixed(1), n: +(v.n / seconds).toFixed(1), area: v.area }])
+  // What each painted node is (its tag, class and first characters).
+  await cdp.send('DOM.getDocument', { depth: 0 })
+  const backendIds = [...paints.keys()].map((k) => Number(k.split(' ')[3])).filter((n) => n > 0).slice(0, 8)
+  const named = new Map<number, string>()
+  for (const id of backendIds) {
+    try {
+      const { nodeIds } = (await cdp.send('DOM.pushNodesByBackendIdsToFrontend', { backendNodeIds: [id] })) as { nodeIds: number[] }
+      const { outerHTML } = (await cdp.send('DOM.getOuterHTML', { nodeId: nodeIds[0]! })) as { outerHTML: string }
+      named.set(id, outerHTML.slice(0, 90))
+    } catch {
+      named.set(id, '?')
+    }
+  }
+  for (const row of paintRows) (row[1] as Record<string, unknown>).node = named.get(Number(String(row[0]).split(' ')[3]))
   const rows = [...sums.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)
   const elements = await page.evaluate('document.querySelectorAll("*").length')
-  process.stdout.write(JSON.stringify({ name: 'profile.run_tab', tab, rate, seconds, elements, perSecondMs: Object.fromEntries(rows.map(([k, v]) => [k, { ms: +(v.ms / seconds).toFixed(1), n: +(v.n / seconds).toFixed(1), maxMs: +v.max.toFixed(1) }])), jsSelfMsPerSecond: Object.fromEntries(topFns), jsTotalMsPerSecond: Object.fromEntries(topTotal) }) + '\n')
+  process.stdout.write(JSON.stringify({ name: 'profile.run_tab', tab, rate, seconds, elements, perSecondMs: Object.fromEntries(rows.map(([k, v]) => [k, { ms: +(v.ms / seconds).toFixed(1), n: +(v.n / seconds).toFixed(1), maxMs: +v.max.toFixed(1) }])), paintsPerSecond: Object.fromEntries(paintRows), jsSelfMsPerSecond: Object.fromEntries(topFns), jsTotalMsPerSecond: Object.fromEntries(topTotal) }) + '\n')
 } finally {
   await browser.close()
   await serve.stop()

@@ -3,7 +3,7 @@
 // numbers, a delta saying ops were dropped (the window's queue on the server was full) or that the run
 // was rebuilt, and a (re)connect, refetch; deltas arriving while it loads are kept and applied on top.
 // Ops are applied and shown at most once per `frame` (an animation frame in the page), so a busy run
-// costs one render per frame, whatever its event rate. A render that costs more than a frame (a heavy
+// costs one render per frame, whatever its event rate. A render that costs more than 1.5 frames (a heavy
 // tab, a slow machine) spaces the next one out (up to 500 ms), so input stays responsive; but never so
 // far that more events arrive in between than the page keeps (`keepEvents`): each event is shown in
 // the recent-events list for at least one render. Plain TypeScript, so it is tested in Node.
@@ -66,15 +66,17 @@ export class RunFollow {
   }
 
   /**
-   * How long after a render the next one may start: nothing while renders fit in a frame; past that,
-   * about as long again as a render costs (the page renders about half the time), at most
-   * MAX_RENDER_SPACING_MS. Once the ops waiting reach half the events a page keeps, sooner (see
+   * How long after a render the next one may start: nothing while renders cost up to one and a half
+   * frames (then the browser renders at most once a frame and handles input in between; the measured
+   * cost also counts tasks queued behind the render, so a busy page measures more than it renders, and
+   * spacing such renders out only delayed what they show); past that, about as long again as a render
+   * costs, less 1.5 frames (a page this slow renders about half the time), at most MAX_RENDER_SPACING_MS. Once the ops waiting reach half the events a page keeps, sooner (see
    * push): half as long again as a render costs, so no event skips the list unshown while the page
    * can afford it, and a page that cannot (renders slower than events fill the list) still leaves a
    * third of its time to input and the rest of the machine, and skips rows of the list instead.
    */
   renderSpacing(flood = this.queued.length >= this.flushAt): number {
-    const spacing = Math.min(MAX_RENDER_SPACING_MS, Math.max(0, 2 * this.renderCost - FRAME_MS))
+    const spacing = Math.min(MAX_RENDER_SPACING_MS, Math.max(0, 2 * this.renderCost - 3 * FRAME_MS))
     return flood ? Math.min(spacing, 1.5 * this.renderCost) : spacing
   }
 
