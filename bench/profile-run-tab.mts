@@ -59,6 +59,18 @@ try {
       fnTotal.set(key, (fnTotal.get(key) ?? 0) + ms)
     }
   }
+  // Time per entry point: the outermost named JS function of each sample's stack (what the task ran).
+  const entry = new Map<string, number>()
+  for (const [id, ms] of selfMs) {
+    let outer = '(none)'
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const n = byId.get(at)!
+      if (n.callFrame.functionName && !n.callFrame.functionName.startsWith('(')) outer = `${n.callFrame.functionName} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber}`
+      else if (n.callFrame.functionName.startsWith('(') && at === id) outer = n.callFrame.functionName
+    }
+    entry.set(outer, (entry.get(outer) ?? 0) + ms)
+  }
+  const topEntries = [...entry.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => [k, +(v / seconds).toFixed(1)])
   const topTotal = [...fnTotal.entries()].filter(([k]) => !k.startsWith('(')).sort((a, b) => b[1] - a[1]).slice(0, 40).map(([k, v]) => [k, +(v / seconds).toFixed(1)])
   const topFns = [...fnSelf.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30).map(([k, v]) => [k, +(v / seconds).toFixed(1)])
   await publisher.stop()
@@ -107,7 +119,7 @@ try {
   for (const row of paintRows) (row[1] as Record<string, unknown>).node = named.get(Number(String(row[0]).split(' ')[3]))
   const rows = [...sums.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)
   const elements = await page.evaluate('document.querySelectorAll("*").length')
-  process.stdout.write(JSON.stringify({ name: 'profile.run_tab', tab, rate, seconds, elements, perSecondMs: Object.fromEntries(rows.map(([k, v]) => [k, { ms: +(v.ms / seconds).toFixed(1), n: +(v.n / seconds).toFixed(1), maxMs: +v.max.toFixed(1) }])), paintsPerSecond: Object.fromEntries(paintRows), jsSelfMsPerSecond: Object.fromEntries(topFns), jsTotalMsPerSecond: Object.fromEntries(topTotal) }) + '\n')
+  process.stdout.write(JSON.stringify({ name: 'profile.run_tab', tab, rate, seconds, elements, perSecondMs: Object.fromEntries(rows.map(([k, v]) => [k, { ms: +(v.ms / seconds).toFixed(1), n: +(v.n / seconds).toFixed(1), maxMs: +v.max.toFixed(1) }])), paintsPerSecond: Object.fromEntries(paintRows), jsSelfMsPerSecond: Object.fromEntries(topFns), jsTotalMsPerSecond: Object.fromEntries(topTotal), jsEntryMsPerSecond: Object.fromEntries(topEntries) }) + '\n')
 } finally {
   await browser.close()
   await serve.stop()

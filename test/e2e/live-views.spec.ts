@@ -87,9 +87,9 @@ test('a finished sequential run: progress, bars, flow, tools and conversation', 
   const markers = page.getByTestId('tool-markers')
   await expect(markers).toHaveAttribute('data-drawn', '3')
   await expect(markers).toHaveAttribute('data-failed', '1')
-  // The markers are drawn on canvases: the pointer over one shows what it was. The overlay's top is the
-  // chart's; lanes of 30 px start under a 26 px axis.
-  const box = (await markers.boundingBox())!
+  // A lane's markers are one path: the pointer over one shows what it was. Lanes of 30 px start under
+  // the chart's 26 px axis.
+  const box = (await page.getByRole('img', { name: /^Run timeline/ }).boundingBox())!
   const tip = page.getByTestId('tool-marker-tip')
   for (let lane = 0; lane < 2 && !(await tip.isVisible()); lane++) {
     for (let x = box.x + 1; x < box.x + box.width && !(await tip.isVisible()); x += 3) await page.mouse.move(x, box.y + 26 + 15 + lane * 30)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { drawMarkers, markerAt, markerKind, markerPoints, paintLane, type MarkerContext } from '../../../src/renderer/lib/timeline-markers'
+import { markerAt, markerKind, markerPath, markerPoints } from '../../../src/renderer/lib/timeline-markers'
 import type { PlacedTool } from '../../../src/renderer/lib/run-details'
 import type { ToolCallView } from '../../../src/shared/model/live'
 
@@ -52,57 +52,11 @@ describe('timeline markers', () => {
     expect(markerAt(pts, 100, 15)).toBeNull()
   })
 
-  it('clears and draws every marker with the colours of its outcome, at the device pixel ratio', () => {
-    const calls: string[] = []
-    const ctx: MarkerContext = {
-      fillStyle: '',
-      strokeStyle: '',
-      lineWidth: 0,
-      setTransform: (...a) => calls.push(`scale ${a[0]}`),
-      clearRect: (x, y, w, h) => calls.push(`clear ${x} ${y} ${w} ${h}`),
-      beginPath: () => undefined,
-      arc: (x, y, r) => calls.push(`arc ${x} ${y} ${r}`),
-      fill: () => calls.push(`fill ${String(ctx.fillStyle)}`),
-      stroke: () => calls.push(`stroke ${String(ctx.strokeStyle)}`)
-    }
-    const pts = markerPoints([{ y: 26, tools: [placed(1, 10, 'FAILURE'), placed(2, 20, 'SUCCESS'), placed(3, 30, null)] }], view)
-    drawMarkers(ctx, pts, { text2: 'grey', surface: 'white', failed: 'red' }, { width: 400, height: 30, ratio: 2 })
-    expect(calls).toEqual([
-      'scale 2',
-      'clear 0 0 400 30',
-      'arc 32 15 4',
-      'fill grey',
-      'stroke white',
-      'arc 42 15 4',
-      'fill white',
-      'stroke grey',
-      'arc 22 15 5',
-      'fill red',
-      'stroke white'
-    ])
+  it('draws the markers of one kind on a lane as one path of circles (two arcs each, from the left edge)', () => {
+    const pts = markerPoints([{ y: 26, tools: [placed(1, 10, 'SUCCESS'), placed(2, 20.04, 'SUCCESS'), placed(3, 30, 'FAILURE')] }], { ...view, top: 0 })
+    expect(markerPath(pts, 'ok')).toBe('M18 41a4 4 0 1 0 8 0a4 4 0 1 0 -8 0M28 41a4 4 0 1 0 8 0a4 4 0 1 0 -8 0')
+    expect(markerPath(pts, 'bad')).toBe('M37 41a5 5 0 1 0 10 0a5 5 0 1 0 -10 0')
+    expect(markerPath(pts, 'unknown')).toBe('')
   })
 })
 
-describe('paintLane', () => {
-  const recorder = () => {
-    let arcs = 0
-    const ctx: MarkerContext = { fillStyle: '', strokeStyle: '', lineWidth: 0, setTransform: () => undefined, clearRect: () => undefined, beginPath: () => undefined, arc: () => void arcs++, fill: () => undefined, stroke: () => undefined }
-    return { canvas: { width: 0, height: 0, getContext: () => ctx }, arcs: () => arcs }
-  }
-  const colors = { text2: 'grey', surface: 'white', failed: 'red' }
-  const tools = [placed(1, 10, 'SUCCESS'), placed(2, 20, 'FAILURE')]
-
-  it('sizes the canvas in device pixels and draws a lane again only when its markers moved', () => {
-    const { canvas, arcs } = recorder()
-    const size = { width: 400, height: 30, ratio: 1.5 }
-    expect(paintLane(canvas, markerPoints([{ y: 26, tools }], { ...view, top: 26 }), colors, size)).toBe(true)
-    expect([canvas.width, canvas.height, arcs()]).toEqual([600, 45, 2])
-    // The next frame: same calls, same scale (new arrays, equal content): nothing drawn.
-    expect(paintLane(canvas, markerPoints([{ y: 26, tools: [...tools] }], { ...view, top: 26 }), colors, size)).toBe(false)
-    // A new call, a rescaled axis, new colours: drawn.
-    expect(paintLane(canvas, markerPoints([{ y: 26, tools: [...tools, placed(3, 30, 'SUCCESS')] }], { ...view, top: 26 }), colors, size)).toBe(true)
-    expect(paintLane(canvas, markerPoints([{ y: 26, tools: [...tools, placed(3, 30, 'SUCCESS')] }], { ...view, top: 26, scale: (t) => 12 + 2 * t }), colors, size)).toBe(true)
-    expect(paintLane(canvas, markerPoints([{ y: 26, tools: [...tools, placed(3, 30, 'SUCCESS')] }], { ...view, top: 26, scale: (t) => 12 + 2 * t }), { ...colors }, size)).toBe(true)
-    expect(arcs()).toBe(2 + 3 + 3 + 3)
-  })
-})
