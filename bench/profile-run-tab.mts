@@ -24,7 +24,7 @@ try {
   if (process.env.VIGIL_PROFILE_CSS) await page.addStyleTag({ content: process.env.VIGIL_PROFILE_CSS })
   await sleep(4000)
   const cdp = await page.context().newCDPSession(page)
-  const events: Array<{ name: string; ph: string; dur?: number; tid: number; ts: number; args?: { data?: { layerId?: number; nodeId?: number; clip?: number[] } } }> = []
+  const events: Array<{ name: string; ph: string; dur?: number; tid: number; ts: number; args?: { data?: { layerId?: number; nodeId?: number; clip?: number[] }; beginData?: { dirtyObjects?: number; totalObjects?: number }; endData?: { layoutRoots?: Array<{ nodeId?: number }> } } }> = []
   cdp.on('Tracing.dataCollected', (m) => events.push(...(m.value as unknown as typeof events)))
   const done = new Promise<void>((r) => cdp.once('Tracing.tracingComplete', () => r()))
   await cdp.send('Tracing.start', { categories: 'devtools.timeline,disabled-by-default-devtools.timeline', transferMode: 'ReportEvents' })
@@ -103,9 +103,17 @@ try {
     paints.set(key, p)
   }
   const paintRows = [...paints.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 8).map(([k, v]) => [k, { ms: +(v.ms / seconds).toFixed(1), n: +(v.n / seconds).toFixed(1), area: v.area }])
+  // Layouts: how many objects each one had to lay out, of how many, and from which roots.
+  const layouts = events.filter((e) => e.tid === main && e.name === 'Layout' && e.ph === 'X')
+  const layoutStats = {
+    n: layouts.length,
+    dirtyObjects: quantiles(layouts.map((e) => e.args?.beginData?.dirtyObjects ?? 0)),
+    totalObjects: quantiles(layouts.map((e) => e.args?.beginData?.totalObjects ?? 0)),
+    rootNodes: [...new Set(layouts.flatMap((e) => (e.args?.endData?.layoutRoots ?? []).map((r) => r.nodeId ?? 0)))].slice(0, 8)
+  }
   // What each painted node is (its tag, class and first characters).
   await cdp.send('DOM.getDocument', { depth: 0 })
-  const backendIds = [...paints.keys()].map((k) => Number(k.split(' ')[3])).filter((n) => n > 0).slice(0, 8)
+  const backendIds = [...[...paints.keys()].map((k) => Number(k.split(' ')[3])), ...layoutStats.rootNodes].filter((n) => n > 0).slice(0, 16)
   const named = new Map<number, string>()
   for (const id of backendIds) {
     try {
@@ -117,10 +125,17 @@ try {
     }
   }
   for (const row of paintRows) (row[1] as Record<string, unknown>).node = named.get(Number(String(row[0]).split(' ')[3]))
+  const layoutRoots = layoutStats.rootNodes.map((id) => named.get(id) ?? String(id))
   const rows = [...sums.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)
   const elements = await page.evaluate('document.querySelectorAll("*").length')
-  process.stdout.write(JSON.stringify({ name: 'profile.run_tab', tab, rate, seconds, elements, perSecondMs: Object.fromEntries(rows.map(([k, v]) => [k, { ms: +(v.ms / seconds).toFixed(1), n: +(v.n / seconds).toFixed(1), maxMs: +v.max.toFixed(1) }])), paintsPerSecond: Object.fromEntries(paintRows), jsSelfMsPerSecond: Object.fromEntries(topFns), jsTotalMsPerSecond: Object.fromEntries(topTotal), jsEntryMsPerSecond: Object.fromEntries(topEntries) }) + '\n')
+  process.stdout.write(JSON.stringify({ name: 'profile.run_tab', tab, rate, seconds, elements, perSecondMs: Object.fromEntries(rows.map(([k, v]) => [k, { ms: +(v.ms / seconds).toFixed(1), n: +(v.n / seconds).toFixed(1), maxMs: +v.max.toFixed(1) }])), paintsPerSecond: Object.fromEntries(paintRows), layouts: { ...layoutStats, rootNodes: layoutRoots }, jsSelfMsPerSecond: Object.fromEntries(topFns), jsTotalMsPerSecond: Object.fromEntries(topTotal), jsEntryMsPerSecond: Object.fromEntries(topEntries) }) + '\n')
 } finally {
   await browser.close()
   await serve.stop()
+}
+
+function quantiles(v: number[]): { p50: number; p95: number; max: number } {
+  const s = [...v].sort((a, b) => a - b)
+  const q = (p: number) => s[Math.floor(p * (s.length - 1))] ?? 0
+  return { p50: q(0.5), p95: q(0.95), max: s.at(-1) ?? 0 }
 }
