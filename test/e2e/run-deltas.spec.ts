@@ -182,3 +182,28 @@ test('a burst of more events than the list follows between two renders: each one
   await expect(page.locator('[aria-label="Recent events"] li')).toHaveCount(12)
   p.close()
 })
+
+test('the tasks table under a long timeline catches up when scrolled to', async ({ page }) => {
+  const p = await publisher('deltas-long')
+  p.send({ type: 'ensemble_started', ensembleId: 'e-long', startedAt: now(), totalTasks: 80, workflow: 'SEQUENTIAL' })
+  for (let k = 1; k <= 80; k++) {
+    p.send({ type: 'task_started', taskIndex: k, totalTasks: 80, taskDescription: `Step ${k}`, agentRole: role, startedAt: now() })
+    if (k < 80) p.send({ type: 'task_completed', taskIndex: k, totalTasks: 80, taskDescription: `Step ${k}`, agentRole: role, completedAt: now(), durationMs: 5, tokenCount: -1, toolCallCount: 0 })
+  }
+  const runId = await runIdOf('deltas-long')
+  await page.goto(`${vigil.url}/#/run/${encodeURIComponent(runId)}`)
+  await page.getByTestId('run-tab-timeline').click()
+  await expect(page.getByTestId('run-progress')).toHaveText('79 / 80 tasks')
+  // 80 lanes: the table is two screens down. The last task ends and gets a tool call meanwhile.
+  p.send({ type: 'tool_called', agentRole: role, taskIndex: 80, toolName: 'late_tool', durationMs: 1, outcome: 'SUCCESS', toolArguments: null, toolResult: 'ok', structuredResult: null })
+  p.send({ type: 'task_completed', taskIndex: 80, totalTasks: 80, taskDescription: 'Step 80', agentRole: role, completedAt: now(), durationMs: 5, tokenCount: -1, toolCallCount: 1 })
+  await expect(page.getByTestId('run-progress')).toHaveText('80 / 80 tasks')
+  const last = page.locator('tr[data-task-status]').last()
+  // Far out of view the table holds what it showed (it does not re-render for every event)…
+  expect(await last.getAttribute('data-task-status')).toBe('running')
+  // …and shows the truth once scrolled to.
+  await last.scrollIntoViewIfNeeded()
+  await expect(last).toHaveAttribute('data-task-status', 'completed')
+  await expect(page.locator('tr[data-task-status=completed]')).toHaveCount(80)
+  p.close()
+})
