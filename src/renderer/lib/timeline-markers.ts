@@ -2,14 +2,15 @@
 // A busy run keeps up to a thousand calls; as an element each (a <g>, its <title> and a <circle>) they
 // were most of the page's elements and most of every frame's style, layout and paint (the timeline tab
 // rendered every other frame at 1,000 events/s). (Canvases per lane cost as much again in layers to
-// commit each frame.) The marker under the pointer is found here and shown in a tooltip of the view's
-// own. Plain TypeScript, tested in Node.
+// commit each frame.) A failed call is drawn larger, in the last path, so successes never hide one.
+// The marker under the pointer is found here and shown in a tooltip of the view's own. Plain
+// TypeScript, tested in Node.
 import { isToolFailure, type PlacedTool } from './run-details'
 
 export type MarkerKind = 'ok' | 'bad' | 'unknown'
 
 export interface MarkerPoint {
-  /** Where it is drawn (CSS pixels), relative to `view.left` and `view.top`. */
+  /** Chart coordinates (the SVG's, CSS pixels). */
   x: number
   y: number
   r: number
@@ -17,36 +18,22 @@ export interface MarkerPoint {
   placed: PlacedTool
 }
 
-export interface MarkerView {
-  /** Chart x of a time (the SVG's coordinates). */
-  scale: (t: number) => number
-  /** Chart x of the drawing's left edge, and the width drawn (markers outside it are left out). */
-  left: number
-  width: number
-  /** Chart y of the drawing's top edge, and the height of one lane. */
-  top: number
-  row: number
-}
-
 export function markerKind(outcome: string | null): MarkerKind {
   return outcome === 'SUCCESS' ? 'ok' : isToolFailure(outcome) ? 'bad' : 'unknown'
 }
 
 /**
- * The markers to draw: for each lane (its chart y and its calls), those inside the visible width.
- * A failed call is drawn larger and last, so a run of successes never hides one.
+ * The markers of some lanes (each with its chart y and its calls), at `scale(at)` on the lane's middle
+ * (lanes `row` px tall). Failures are larger and listed last.
  */
-export function markerPoints(lanes: ReadonlyArray<{ y: number; tools: readonly PlacedTool[] }>, view: MarkerView): MarkerPoint[] {
+export function markerPoints(lanes: ReadonlyArray<{ y: number; tools: readonly PlacedTool[] }>, scale: (t: number) => number, row: number): MarkerPoint[] {
   const ok: MarkerPoint[] = []
   const bad: MarkerPoint[] = []
   for (const lane of lanes) {
-    const y = lane.y + view.row / 2 - view.top
+    const y = lane.y + row / 2
     for (const placed of lane.tools) {
       const kind = markerKind(placed.call.outcome)
-      const r = kind === 'bad' ? 5 : 4
-      const x = view.scale(placed.at) - view.left
-      if (x < -r || x > view.width + r) continue
-      ;(kind === 'bad' ? bad : ok).push({ x, y, r, kind, placed })
+      ;(kind === 'bad' ? bad : ok).push({ x: scale(placed.at), y, r: kind === 'bad' ? 5 : 4, kind, placed })
     }
   }
   return ok.concat(bad)
