@@ -1,7 +1,9 @@
 // Where a run tab's main-thread time goes at a given event rate: a Chromium trace (devtools.timeline)
 // of the run page on one tab while the mixed publisher streams, summed per trace event name. A tool
 // for finding a render cost, not a figure of record (bench/live-latency is that).
-// Env: VIGIL_PROFILE_TAB (default timeline), VIGIL_PROFILE_RATE (1000), VIGIL_PROFILE_SECONDS (5).
+// Env: VIGIL_PROFILE_TAB (default timeline), VIGIL_PROFILE_RATE (1000), VIGIL_PROFILE_SECONDS (5),
+// VIGIL_PROFILE_CSS (a style sheet added to the page: hide a part to see what it costs),
+// VIGIL_PROFILE_REDUCED_MOTION (any value: the page asked for reduced motion).
 import { setTimeout as sleep } from 'node:timers/promises'
 import { launchChromium, MixedPublisher, rpc, startServe, waitFor, type RunSummaryLite } from './live-latency.mjs'
 
@@ -10,9 +12,10 @@ const rate = Number(process.env.VIGIL_PROFILE_RATE ?? 1000)
 const seconds = Number(process.env.VIGIL_PROFILE_SECONDS ?? 5)
 const serve = await startServe()
 const browser = await launchChromium()
+let publisher: MixedPublisher | null = null
 try {
   const producerId = `profile-${tab}`
-  const publisher = new MixedPublisher({ url: serve.url, producerId, rate, markerEvery: Math.max(10, Math.round(rate / 10)), totalTasks: 100_000 })
+  publisher = new MixedPublisher({ url: serve.url, producerId, rate, markerEvery: Math.max(10, Math.round(rate / 10)), totalTasks: 100_000 })
   await publisher.ready
   const live = await waitFor(async () => (await rpc<RunSummaryLite[]>(serve.url, 'listRuns')).find((r) => r.producerId === producerId), 'the run')
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
@@ -36,7 +39,7 @@ try {
   await cdp.send('Profiler.setSamplingInterval', { interval: 250 })
   await cdp.send('Profiler.start')
   await sleep(seconds * 1000)
-  const { profile } = (await cdp.send('Profiler.stop')) as { profile: { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }>; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] } }
+  const { profile } = (await cdp.send('Profiler.stop')) as { profile: { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples: number[]; timeDeltas: number[] } }
   const selfMs = new Map<number, number>()
   profile.samples.forEach((id, i) => selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0) / 1000))
   const fnSelf = new Map<string, number>()
@@ -74,6 +77,7 @@ try {
   const topTotal = [...fnTotal.entries()].filter(([k]) => !k.startsWith('(')).sort((a, b) => b[1] - a[1]).slice(0, 40).map(([k, v]) => [k, +(v / seconds).toFixed(1)])
   const topFns = [...fnSelf.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30).map(([k, v]) => [k, +(v / seconds).toFixed(1)])
   await publisher.stop()
+  publisher = null
   // The renderer main thread: the thread with the most RunTask time among those with Paint events.
   const paintTids = new Set(events.filter((e) => e.name === 'Paint').map((e) => e.tid))
   const byTid = new Map<number, number>()
@@ -130,6 +134,8 @@ try {
   const elements = await page.evaluate('document.querySelectorAll("*").length')
   process.stdout.write(JSON.stringify({ name: 'profile.run_tab', tab, rate, seconds, elements, perSecondMs: Object.fromEntries(rows.map(([k, v]) => [k, { ms: +(v.ms / seconds).toFixed(1), n: +(v.n / seconds).toFixed(1), maxMs: +v.max.toFixed(1) }])), paintsPerSecond: Object.fromEntries(paintRows), layouts: { ...layoutStats, rootNodes: layoutRoots }, jsSelfMsPerSecond: Object.fromEntries(topFns), jsTotalMsPerSecond: Object.fromEntries(topTotal), jsEntryMsPerSecond: Object.fromEntries(topEntries) }) + '\n')
 } finally {
+  // A failed step must not leave the publisher's worker streaming (it keeps the process alive).
+  await publisher?.stop().catch(() => undefined)
   await browser.close()
   await serve.stop()
 }
