@@ -95,6 +95,18 @@ test('a finished sequential run: progress, bars, flow, tools and conversation', 
     for (let x = box.x + 1; x < box.x + box.width && !(await tip.isVisible()); x += 3) await page.mouse.move(x, box.y + 26 + 15 + lane * 30)
   }
   await expect(tip).toContainText(/SUCCESS|FAILURE/)
+  // Whole, not cut off by the chart (two lanes tall here): no ancestor that clips its overflow cuts it.
+  const clippedBy = await tip.evaluate((el) => {
+    const r = el.getBoundingClientRect()
+    for (let a = el.parentElement; a; a = a.parentElement) {
+      const style = getComputedStyle(a)
+      if (style.overflowX === 'visible' && style.overflowY === 'visible') continue
+      const b = a.getBoundingClientRect()
+      if (r.top < b.top || r.bottom > b.bottom || r.left < b.left || r.right > b.right) return a.className || a.tagName
+    }
+    return null
+  })
+  expect(clippedBy).toBeNull()
   await page.mouse.move(box.x - 40, box.y - 40)
   await expect(tip).toHaveCount(0)
   await expect(page.getByTestId('run-tab-tools')).toContainText('1 failed')
