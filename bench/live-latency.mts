@@ -23,7 +23,7 @@
 // as mode `before` (its run page as shipped, deltas), measured right before the same configuration of
 // this build, so a change is compared with its baseline in the same run and under the same load.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -123,6 +123,26 @@ export function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
   // After "pid (comm) ": state is field 3; utime and stime are fields 14 and 15.
   return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/** CPU seconds per thread of a process: the main thread, then others summed by name (exited threads not counted). */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+    } catch {
+      continue
+    }
+    // The JS main thread is the one whose id is the process's; the others go by name (DuckDB's and
+    // libuv's threads are all named after the process: "node (other)").
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '').trim()
+    const name = tid === String(pid) ? 'main' : comm === 'node' ? 'node (other)' : comm
+    const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ')
+    out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100)
+  }
+  return out
 }
 
 export function rssMiB(pid: number): number {

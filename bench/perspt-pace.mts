@@ -8,7 +8,8 @@
 // default 60; the note's run is 600): each commit's time → the first moment the API's session list
 // counts it, found on every `store-updated` push (the page's refetch path). p50/p95/max per minute (per
 // 10 s when the run is shorter than 3 minutes), the trend, and `vigil serve`'s CPU. Then the same at 1
-// commit/s (VIGIL_PACE_SLOW_SECONDS, default 30). VIGIL_PACE_PHASES picks phases (breakdown,rate30,rate1).
+// commit/s (VIGIL_PACE_SLOW_SECONDS, default 30). VIGIL_PACE_PHASES picks phases (breakdown,rate30,rate1);
+// VIGIL_BENCH_BEFORE_ROOT runs the paced phases on another build first (before vs after in one run).
 // With VIGIL_PACE_DOM (default on; 0 turns it off) the session's LLM page is open in Chromium and
 // commit → DOM is reported too: the moment the page's "Requests" figure first shows the commit's count.
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -20,7 +21,7 @@ import WebSocket from 'ws'
 import { PersptStore } from '../src/main/perspt/perspt-store'
 import { buildStore } from '../test/fixtures/perspt-fixtures'
 import type { Browser, Page } from '@playwright/test'
-import { cpuSeconds, epochNow, launchChromium, rpc, startServe } from './live-latency.mjs'
+import { cpuSeconds, epochNow, launchChromium, rpc, startServe, threadCpuSeconds } from './live-latency.mjs'
 import { quantile, report } from './stats.mjs'
 
 const root = join(import.meta.dirname, '..')
@@ -133,9 +134,12 @@ async function openLlmPage(browser: Browser, url: string, storeId: string): Prom
   return page
 }
 
-async function pace(work: string, label: string, rate: number, seconds: number, preload: number): Promise<void> {
+async function pace(work: string, label: string, rate: number, seconds: number, preload: number, root?: string): Promise<void> {
   const db = await newStore(work)
-  const serve = await startServe({ args: ['--db', db] })
+  // VIGIL_PACE_CPU_PROF=<folder>: a V8 CPU profile of vigil serve's main thread, written when it stops;
+  // VIGIL_PACE_NODE_ARGS: more node options for it (a diagnostic --import, say).
+  const profDir = process.env.VIGIL_PACE_CPU_PROF
+  const serve = await startServe({ root, args: ['--db', db], nodeArgs: [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), ...(process.env.VIGIL_PACE_NODE_ARGS ?? '').split(' ').filter(Boolean)] })
   const browser = process.env.VIGIL_PACE_DOM === '0' ? null : await launchChromium()
   let page: Page | null = null
   const agent = startAgent(db, rate, seconds, preload)
@@ -179,6 +183,9 @@ async function pace(work: string, label: string, rate: number, seconds: number, 
     if (browser && storeId) page = await openLlmPage(browser, serve.url, storeId)
     const pid = serve.proc.pid!
     const cpu0 = cpuSeconds(pid)
+    const threads0 = threadCpuSeconds(pid)
+    // A diagnostic preload may count from here (SIGUSR2: the paced part starts).
+    if (process.env.VIGIL_PACE_NODE_ARGS) serve.proc.kill('SIGUSR2')
     const t0 = epochNow()
     let walBytes = 0
     const walTimer = setInterval(() => (walBytes = Math.max(walBytes, statSync(`${db}.wal`, { throwIfNoEntry: false })?.size ?? 0)), 1000)
@@ -196,7 +203,11 @@ async function pace(work: string, label: string, rate: number, seconds: number, 
     await agent.done
     clearInterval(walTimer)
     clearInterval(cpuTimer)
-    const cpu = (cpuSeconds(pid) - cpu0) / ((epochNow() - t0) / 1000)
+    const elapsed = (epochNow() - t0) / 1000
+    const cpu = (cpuSeconds(pid) - cpu0) / elapsed
+    // Which threads the CPU went to: the JS main thread ("node"), libuv's pool, DuckDB's, V8's.
+    const byThread: Record<string, number> = {}
+    for (const [name, s] of threadCpuSeconds(pid)) byThread[name] = Math.round(((s - (threads0.get(name) ?? 0)) / elapsed) * 1000) / 1000
     const total = agent.commits.size
     for (let i = 0; i < 100 && seen < total; i++) await new Promise((r) => setTimeout(r, 100))
     const domSeen = page ? ((await page.evaluate('window.__paceSeen')) as [number, number][]) : []
@@ -238,7 +249,7 @@ async function pace(work: string, label: string, rate: number, seconds: number, 
       walMiB: Math.round(walBytes / 2 ** 20),
       load1: loadavg()[0]
     })
-    report(`perspt.pace.${label}.serve_cpu`, 'core', [cpu], { rate, perBucket: cpuPerBucket, bucketSeconds: bucketMs / 1000 })
+    report(`perspt.pace.${label}.serve_cpu`, 'core', [cpu], { rate, perBucket: cpuPerBucket, bucketSeconds: bucketMs / 1000, byThread })
     if (page) {
       // Commit n is on the page from the first moment its count (preload + n) or more is shown.
       const dom: number[] = []
@@ -290,13 +301,21 @@ export async function run(): Promise<void> {
       log(`breakdown with ${preload} commits in the WAL`)
       await breakdown(mkdtempSync(join(work, 'b-')), preload)
     }
-    if (phases.has('rate30')) {
-      log(`30 commits/s for ${seconds} s after ${preload} commits`)
-      await pace(mkdtempSync(join(work, 'fast-')), 'rate30', num('VIGIL_PACE_RATE', 30), seconds, preload)
-    }
-    if (phases.has('rate1')) {
-      log('1 commit/s')
-      await pace(mkdtempSync(join(work, 'slow-')), 'rate1', 1, num('VIGIL_PACE_SLOW_SECONDS', 30), 0)
+    // VIGIL_BENCH_BEFORE_ROOT: each paced phase runs first on that build (label ….before), then on this
+    // one (or on VIGIL_BENCH_ROOT), in the same run: before vs after under the same machine load.
+    const builds: [string, string | undefined][] = [
+      ...(process.env.VIGIL_BENCH_BEFORE_ROOT ? ([['.before', process.env.VIGIL_BENCH_BEFORE_ROOT]] as [string, string][]) : []),
+      ['', process.env.VIGIL_BENCH_ROOT]
+    ]
+    for (const [suffix, root] of builds) {
+      if (phases.has('rate30')) {
+        log(`30 commits/s for ${seconds} s after ${preload} commits${suffix}`)
+        await pace(mkdtempSync(join(work, 'fast-')), `rate30${suffix}`, num('VIGIL_PACE_RATE', 30), seconds, preload, root)
+      }
+      if (phases.has('rate1')) {
+        log(`1 commit/s${suffix}`)
+        await pace(mkdtempSync(join(work, 'slow-')), `rate1${suffix}`, 1, num('VIGIL_PACE_SLOW_SECONDS', 30), 0, root)
+      }
     }
   } finally {
     rmSync(work, { recursive: true, force: true })
