@@ -1,6 +1,7 @@
 // The LLM page of a live session (issue 17): a new snapshot whose LLM data did not change re-renders
 // nothing on the page (no row, no figure, no chart redraw), and a burst of snapshots never holds more
-// than one request per kind in flight, while the figures still reach SQL's truth.
+// than one request per kind in flight, while the figures still reach SQL's truth; a snapshot refetches
+// the rows in view, not the page prefetched below them.
 import { expect, test, type Page } from '@playwright/test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -116,6 +117,8 @@ test('a snapshot that changes no LLM data re-renders nothing; a burst keeps one 
     return { mutations: w.__mutations, draws: w.__draws - w.__drawsAt }
   })
   expect(quiet).toEqual({ mutations: 0, draws: 0 })
+  // Per snapshot, the page of rows in view is refetched, not the page kept below it (400 rows: two pages).
+  expect(calls.done('getLlmRows') - rowsBefore).toBeLessThanOrEqual(calls.done('getLlmSummary') - summariesBefore)
 
   // 2. A burst of commits, each a snapshot: figures reach SQL's count, never two requests of a kind at once.
   for (let i = 0; i < 8; i++) {

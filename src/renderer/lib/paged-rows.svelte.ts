@@ -3,6 +3,8 @@
  * Pages are cached by index; a new query (sort/filter) starts over, a new snapshot of the same
  * query refetches what is in view while the old rows stay on screen (no flash, scroll kept).
  */
+import { pageKeys, pageSpan, pagesToFetch, type PageState } from './page-plan'
+
 export interface RowsPage<T> {
   total: number
   rows: T[]
@@ -47,12 +49,15 @@ export class PagedRows<T> {
     return true
   }
 
-  /** The data changed (a new snapshot): keep showing the pages, but refetch them as they are needed. */
+  /**
+   * The data changed (a new snapshot): keep showing the pages, refetch those in view now and the
+   * neighbours kept around them once the view reaches them (see pagesToFetch).
+   */
   refresh(): void {
     this.gen++
     this.inflight = {}
     // Pages far from the view are dropped rather than kept stale forever.
-    const [first, last] = this.pageSpan(...this.lastRange)
+    const [first, last] = pageSpan(this.planState(), ...this.lastRange)
     const kept: Record<number, readonly T[]> = {}
     for (const [i, rows] of Object.entries(this.pages)) {
       const p = Number(i)
@@ -60,39 +65,39 @@ export class PagedRows<T> {
     }
     this.pages = kept
     this.stale = Object.fromEntries(Object.keys(kept).map((k) => [k, true]))
-    this.ensure(...this.lastRange)
+    this.fill(false)
   }
 
   row(index: number): T | undefined {
     return this.pages[Math.floor(index / this.pageSize)]?.[index % this.pageSize]
   }
 
-  /** Makes sure rows [start, end) and their neighbours are loaded or loading. */
+  /** Makes sure rows [start, end) and their neighbours are loaded or loading (the view moved there). */
   ensure(start: number, end: number): void {
     this.lastRange = [start, end]
-    const [first, last] = this.pageSpan(start, end)
-    for (let p = first; p <= last; p++) {
-      if (this.inflight[p] || (this.pages[p] !== undefined && !this.stale[p])) continue
-      this.load(p)
-    }
+    this.fill(true)
   }
 
   retry = (): void => {
     this.error = null
     this.stale = Object.fromEntries(Object.keys(this.pages).map((k) => [k, true]))
-    this.ensure(...this.lastRange)
+    this.fill(true)
   }
 
-  private pageSpan(start: number, end: number): [number, number] {
-    // Before the first answer the total is unknown: fetch only the page at the top of the view.
-    if (!this.ready) {
-      const p = Math.floor(start / this.pageSize)
-      return [p, p]
+  private fill(scrolled: boolean): void {
+    for (const p of pagesToFetch(this.planState(), ...this.lastRange, scrolled)) this.load(p)
+  }
+
+  private planState(): PageState {
+    return {
+      pageSize: this.pageSize,
+      prefetch: this.prefetch,
+      total: this.total,
+      ready: this.ready,
+      loaded: pageKeys(this.pages),
+      stale: pageKeys(this.stale),
+      inflight: pageKeys(this.inflight)
     }
-    const first = Math.max(0, Math.floor(start / this.pageSize) - this.prefetch)
-    const wanted = Math.floor(Math.max(start, end - 1) / this.pageSize) + this.prefetch
-    const last = Math.min(wanted, Math.max(0, Math.ceil(this.total / this.pageSize) - 1))
-    return [first, Math.max(first, last)]
   }
 
   private load(page: number): void {
@@ -115,7 +120,7 @@ export class PagedRows<T> {
         const wasReady = this.ready
         this.ready = true
         // The first answer (or a new total) can reveal pages in view that were not fetched yet.
-        if (!wasReady || changed) this.ensure(...this.lastRange)
+        if (!wasReady || changed) this.fill(false)
       },
       (err: unknown) => {
         if (gen !== this.gen) return
