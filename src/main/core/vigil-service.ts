@@ -303,7 +303,7 @@ export class VigilService implements VigilApi {
 
   async getLlmSummary(storeId: string, sessionId: string): Promise<LlmSummary> {
     const { store } = await this.session(storeId, sessionId)
-    return store.query(`llm-summary:${sessionId}`, (con, probe) => readLlmSummary(con, probe, sessionId))
+    return store.query(`llm-summary:${sessionId}`, (con, probe, perVersion) => readLlmSummary(con, probe, sessionId, perVersion))
   }
 
   async getLlmRows(storeId: string, sessionId: string, query: LlmRowsQuery): Promise<LlmRowsPage> {
@@ -343,7 +343,7 @@ export class VigilService implements VigilApi {
 
   async getLlmSeries(storeId: string, sessionId: string): Promise<LlmSeries> {
     const { store } = await this.session(storeId, sessionId)
-    return store.query(`llm-series:${sessionId}`, (con, probe) => readLlmSeries(con, probe, sessionId))
+    return store.query(`llm-series:${sessionId}`, (con, probe, perVersion) => readLlmSeries(con, probe, sessionId, perVersion))
   }
 
   async getEnergySeries(storeId: string, sessionId: string): Promise<EnergySeries> {

@@ -33,6 +33,12 @@ const HOST_OPTIONS: Record<string, string> = {
   memory_limit: '256MB'
 }
 
+/**
+ * A read of the current snapshot. `perVersion` holds what reads of the same version may share (a scan
+ * two views both need); it is cleared when a new version is read, and holds a handful of small entries.
+ */
+export type StoreRead<T> = (con: DuckDBConnection, probe: SchemaProbe, perVersion: Map<string, unknown>) => Promise<T>
+
 /** A snapshot copy's database name in the host (ATTACH … AS). */
 const aliasOf = (n: number) => `snapshot_${n}`
 
@@ -190,6 +196,8 @@ export class PersptStore {
   /** What the last good read computed per session; the next read only redoes sessions with new rows. */
   private memo: SessionsMemo | null = null
   private readonly queryCache = new Map<string, { value: unknown; bytes: number }>()
+  /** What reads of one version share (see StoreRead); cleared with the query cache. */
+  private readonly perVersion = new Map<string, unknown>()
   private cachedBytes = 0
   private cacheVersion = -1
   private readonly deadlineMs: number
@@ -385,16 +393,17 @@ export class PersptStore {
    * Runs a read against the latest good snapshot (never the agent's file). Queries and refreshes take
    * turns, so a copy is never swapped under a running query. `key` names the result for the cache.
    */
-  query<T>(key: string, read: (con: DuckDBConnection, probe: SchemaProbe) => Promise<T>): Promise<T> {
+  query<T>(key: string, read: StoreRead<T>): Promise<T> {
     const run = this.chain.then(() => this.runQuery(key, read))
     this.chain = run.catch(() => undefined)
     return run
   }
 
-  private async runQuery<T>(key: string, read: (con: DuckDBConnection, probe: SchemaProbe) => Promise<T>): Promise<T> {
+  private async runQuery<T>(key: string, read: StoreRead<T>): Promise<T> {
     if (this.closed || this.readFrom === null) return Promise.reject(this.unavailable())
     if (this.cacheVersion !== this.version) {
       this.queryCache.clear()
+      this.perVersion.clear()
       this.cachedBytes = 0
       this.cacheVersion = this.version
     }
@@ -403,7 +412,7 @@ export class PersptStore {
     const copy = await this.openCopyOf(this.readFrom.dbPath)
     let value: T
     try {
-      value = await read(copy.con, copy.probe)
+      value = await read(copy.con, copy.probe, this.perVersion)
     } catch (err) {
       if (err instanceof ApiError) throw err
       throw new ApiError('internal', `Reading ${this.path} failed: ${shortMessage(err)}`)

@@ -68,8 +68,8 @@ async function sqlSummary(db = '') {
   return { total: shape(total!), perModel: perModel.sort((a, b) => String(a.model).localeCompare(String(b.model))) }
 }
 
-async function expectSummaryIsSql(db = '') {
-  const s = await readLlmSummary(con, probe, VIEWS_MAIN)
+async function expectSummaryIsSql(db = '', perVersion?: Map<string, unknown>) {
+  const s = await readLlmSummary(con, probe, VIEWS_MAIN, perVersion)
   const truth = await sqlSummary(db)
   const { perModel, ...total } = s
   expect({ ...total, tokensEstimated: undefined }).toEqual({ ...truth.total, tokensEstimated: undefined })
@@ -126,6 +126,30 @@ describe('LLM summary and series memo', () => {
     expect(after.invalidated).toBe(before.invalidated)
     const s = await readLlmSummary(con, probe, VIEWS_MAIN)
     expect(s.perModel.some((m) => m.model === 'new-model')).toBe(true)
+  })
+
+  it('the summary and the series of one version share one scan; each version scans again and still sees an UPDATE', async () => {
+    await readLlmSummary(con, probe, VIEWS_MAIN)
+    await readLlmSeries(con, probe, VIEWS_MAIN)
+    for (const change of ['append', 'append', 'update', 'append']) {
+      if (change === 'append') await append(1 + Math.floor(rand() * 5))
+      else await w.run(`UPDATE llm_requests SET latency_ms = latency_ms + 1 WHERE session_id = '${VIEWS_MAIN}' AND id = (SELECT min(id) FROM llm_requests WHERE session_id = '${VIEWS_MAIN}' AND latency_ms IS NOT NULL)`)
+      // A new version: what its reads share starts empty.
+      const perVersion = new Map<string, unknown>()
+      // The truth first (a fresh connection scans too).
+      const truth = { summary: await sqlSummary(), series: await freshSeries() }
+      const before = llmMemoStats()
+      const summary = await readLlmSummary(con, probe, VIEWS_MAIN, perVersion)
+      const series = await readLlmSeries(con, probe, VIEWS_MAIN, perVersion)
+      const after = llmMemoStats()
+      expect(summary.requests).toBe(truth.summary.total.requests)
+      expect(summary.latencyP95).toBe(truth.summary.total.latencyP95)
+      expect(series).toEqual(truth.series)
+      expect({ change, scans: after.scans - before.scans }).toEqual({ change, scans: 1 })
+      // An UPDATE of an old row invalidates both memos, found by the one shared scan.
+      expect(after.invalidated - before.invalidated).toBe(change === 'update' ? 2 : 0)
+      expect(after.incremental - before.incremental).toBe(change === 'update' ? 0 : 2)
+    }
   })
 
   it('an UPDATE or DELETE of old rows is noticed: read in full, still equal to SQL', async () => {

@@ -12,7 +12,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
 import type { SchemaProbe } from '../store-reader'
 import { toNumber } from '../store-reader'
-import { rows } from './dag-sql'
+import { rows, type Row } from './dag-sql'
 import { expressions, tokenParts } from './llm'
 
 /** Sessions remembered per store (its connection); the least recently read is dropped first. */
@@ -30,11 +30,13 @@ export interface MemoStats {
   full: number
   /** Checks that found the old rows changed (a different file, an UPDATE, a DELETE). */
   invalidated: number
+  /** Scans of a session's rows for a check (one per version serves both memos, see PerVersion). */
+  scans: number
 }
 
 /** Per store connection: memos by kind and session. */
 const memos = new WeakMap<DuckDBConnection, Map<string, unknown>>()
-const stats: MemoStats = { incremental: 0, full: 0, invalidated: 0 }
+const stats: MemoStats = { incremental: 0, full: 0, invalidated: 0, scans: 0 }
 
 /** Counters since the process started (tests, benchmarks). */
 export function llmMemoStats(): MemoStats {
@@ -92,24 +94,46 @@ export function shapeOf(probe: SchemaProbe): string {
 }
 
 /**
- * Checks `before` against the session's rows in this snapshot, in one scan of the small columns (the
- * texts are not read), and says what the session is now.
+ * Results kept for one snapshot version (PersptStore.query's `perVersion`): the summary and the series
+ * memos of a session usually stand at the same id, and share one scan.
  */
-export async function checkPrefix(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, before: Prefix | undefined): Promise<Check> {
+export type PerVersion = Map<string, unknown>
+
+
+/** One scan of the session's small columns (the texts are not read): the whole session, and its rows up to `known`. */
+function scanPrefix(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, known: number | null, perVersion?: PerVersion): Promise<Row | undefined> {
+  const key = `prefix-scan\u0000${sessionId}\u0000${shapeOf(probe)}\u0000${known ?? ''}`
+  const kept = perVersion?.get(key) as Promise<Row | undefined> | undefined
+  if (kept) return kept
   const c = probe.columns.get('llm_requests')!
   const e = expressions(c)
   const { needs } = tokenParts(c)
-  const shape = shapeOf(probe)
-  const known = before && before.shape === shape ? before.maxId : null
   const fp = `hash(id, ${e.timeMs}, ${e.model}, ${e.latency}, ${e.rawIn}, ${e.rawOut})`
-  const [r] = await rows(
+  stats.scans++
+  const scan = rows(
     con,
     `SELECT count(*) AS n, CAST(bit_xor(fp) AS VARCHAR) AS f, max(id) AS max_id, count(*) FILTER (WHERE needs) AS n_est,
        count(*) FILTER (WHERE id IS NULL) AS no_id${known === null ? '' : `,
        count(*) FILTER (WHERE id <= ${known}) AS old_n, CAST(bit_xor(fp) FILTER (WHERE id <= ${known}) AS VARCHAR) AS old_f`}
      FROM (SELECT id, ${fp} AS fp, ${needs} AS needs FROM llm_requests WHERE session_id = $sid)`,
     { sid: sessionId }
-  )
+  ).then(([r]) => r)
+  if (perVersion) {
+    perVersion.set(key, scan)
+    // A failed scan is not kept: the next caller tries again.
+    scan.catch(() => perVersion.delete(key))
+  }
+  return scan
+}
+
+/**
+ * Checks `before` against the session's rows in this snapshot, in one scan of the small columns (the
+ * texts are not read), and says what the session is now.
+ */
+export async function checkPrefix(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, before: Prefix | undefined, perVersion?: PerVersion): Promise<Check> {
+  const shape = shapeOf(probe)
+  const known = before && before.shape === shape ? before.maxId : null
+  const r = await scanPrefix(con, probe, sessionId, known, perVersion)
   const now: Prefix = { shape, maxId: toNumber(r?.max_id) ?? 0, count: toNumber(r?.n) ?? 0, fingerprint: String(r?.f ?? '') }
   const valid =
     known !== null &&
@@ -130,11 +154,12 @@ export async function openMemo<M extends { prefix: Prefix }>(
   con: DuckDBConnection,
   probe: SchemaProbe,
   kind: 'summary' | 'series',
-  sessionId: string
+  sessionId: string,
+  perVersion?: PerVersion
 ): Promise<{ key: string; before: M | undefined; check: Check } | null> {
   const key = `${kind}\u0000${sessionId}`
   const before = memoGet<M>(con, key)
-  const check = await checkPrefix(con, probe, sessionId, before?.prefix)
+  const check = await checkPrefix(con, probe, sessionId, before?.prefix, perVersion)
   if (check.estimated > 0 || check.now.count === 0 || check.now.count > MEMO_MAX_ROWS) {
     memoDrop(con, key)
     countRead('full')

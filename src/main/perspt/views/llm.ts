@@ -16,7 +16,7 @@ import type {
 import type { SchemaProbe } from '../store-reader'
 import { estimatedTokensSql, isoFromMs, text, tokensOrEstimateSql, toNumber } from '../store-reader'
 import { previewGraphemes } from '../../../shared/graphemes'
-import { countRead, insertSorted, memoDrop, memoSet, openMemo, quantileCont, type Prefix } from './llm-memo'
+import { countRead, insertSorted, memoDrop, memoSet, openMemo, quantileCont, type PerVersion, type Prefix } from './llm-memo'
 
 type Row = Record<string, JS>
 
@@ -172,10 +172,10 @@ export async function readLlmTotals(con: DuckDBConnection, probe: SchemaProbe, s
 }
 
 /** Totals, p50/p95 latency (quantile_cont) and the same per model, most requests first. */
-export async function readLlmSummary(con: DuckDBConnection, probe: SchemaProbe, sessionId: string): Promise<LlmSummary> {
+export async function readLlmSummary(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, perVersion?: PerVersion): Promise<LlmSummary> {
   const c = cols(probe)
   if (!c) return { ...EMPTY_TOTALS, perModel: [] }
-  return (await summaryFromMemo(con, probe, c, sessionId)) ?? readLlmSummaryFull(con, c, sessionId)
+  return (await summaryFromMemo(con, probe, c, sessionId, perVersion)) ?? readLlmSummaryFull(con, c, sessionId)
 }
 
 /** One model's (or all models') figures, kept between snapshots (see llm-memo.ts). */
@@ -201,8 +201,14 @@ const SAFE_SUM = Number.MAX_SAFE_INTEGER / 4
  * The summary from the memo of an earlier snapshot plus the rows new since (see llm-memo.ts); null when it
  * must be read in full (texts estimated, a session too long to remember, values a memo cannot add exactly).
  */
-async function summaryFromMemo(con: DuckDBConnection, probe: SchemaProbe, c: ReadonlySet<string>, sessionId: string): Promise<LlmSummary | null> {
-  const opened = await openMemo<SummaryMemo>(con, probe, 'summary', sessionId)
+async function summaryFromMemo(
+  con: DuckDBConnection,
+  probe: SchemaProbe,
+  c: ReadonlySet<string>,
+  sessionId: string,
+  perVersion?: PerVersion
+): Promise<LlmSummary | null> {
+  const opened = await openMemo<SummaryMemo>(con, probe, 'summary', sessionId, perVersion)
   if (!opened) return null
   const { key, before, check } = opened
   const memo: SummaryMemo = before ?? { prefix: check.now, all: newAgg(), models: new Map() }
