@@ -27,6 +27,9 @@ export function actionTagOf(stored: string | null): string | null {
   }
 }
 
+/** The tables readSessionFailure reads (its result stays valid while neither changes). */
+export const SESSION_FAILURE_TABLES: readonly string[] = ['escalation_reports', 'node_states']
+
 export async function readSessionFailure(con: DuckDBConnection, probe: SchemaProbe, session: SessionRow): Promise<SessionFailure> {
   const sid = session.sessionId
   let escalation: SessionFailure['escalation'] = null

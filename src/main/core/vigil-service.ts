@@ -61,7 +61,7 @@ import { OtlpExportService } from '../otel/export/export-service'
 import { OtlpReceiver } from '../otel/otlp-receiver'
 import { EventHub } from './event-hub'
 import { OverviewReader } from './overview'
-import { readSessionFailure } from './session-failure'
+import { readSessionFailure, SESSION_FAILURE_TABLES } from './session-failure'
 import { SourceRegistry } from './source-registry'
 
 /** Run-tracker source id of producers on Vigil's own hub. */
@@ -506,7 +506,8 @@ export class VigilService implements VigilApi {
 
   async getSessionFailure(storeId: string, sessionId: string): Promise<SessionFailure> {
     const { store, session } = await this.session(storeId, sessionId)
-    return store.query(`failure:${sessionId}:${session.status}`, (con, probe) => readSessionFailure(con, probe, session))
+    // Kept across snapshots that change neither table it reads (a live session's LLM calls, say).
+    return store.query(`failure:${sessionId}:${session.status}`, (con, probe) => readSessionFailure(con, probe, session), { tables: SESSION_FAILURE_TABLES })
   }
 
   async getSettings(): Promise<SettingsView> {

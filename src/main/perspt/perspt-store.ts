@@ -14,7 +14,8 @@ import { duckdbProblemCode, fsProblemCode, headerProblemCode, sniffFormat, store
 import type { StoreProblemCode } from './problems'
 import { SnapshotBusyError, StoreSnapshotter } from './snapshot'
 import type { TailStats } from './snapshot'
-import { probeSchema, readSessionList, readSessionsWithMemo } from './store-reader'
+import type { TableChanges } from './wal-tail'
+import { memoSurvives, probeSchema, readSessionList, readSessionsWithMemo } from './store-reader'
 import type { SchemaProbe, SessionsMemo } from './store-reader'
 
 /** What a store tells about itself: exactly the store-specific part of the source the UI shows. */
@@ -130,6 +131,9 @@ export function changedBetween(
   return out.size > MAX_NAMED_CHANGES ? null : [...out]
 }
 
+/** Versions whose table changes are remembered (a cached result older than that is read again). */
+const MAX_LOGGED_VERSIONS = 64
+
 /** A refresh still running after this long is abandoned (see refreshWithDeadline). */
 const REFRESH_DEADLINE_MS = 15_000
 /**
@@ -195,11 +199,13 @@ export class PersptStore {
   private attached = 0
   /** What the last good read computed per session; the next read only redoes sessions with new rows. */
   private memo: SessionsMemo | null = null
-  private readonly queryCache = new Map<string, { value: unknown; bytes: number }>()
+  private readonly queryCache = new Map<string, { value: unknown; bytes: number; tables: readonly string[] | null }>()
   /** What reads of one version share (see StoreRead); cleared with the query cache. */
   private readonly perVersion = new Map<string, unknown>()
   private cachedBytes = 0
   private cacheVersion = -1
+  /** What each recent version changed since the one before (null: unknown), oldest first; see changesSince. */
+  private readonly changeLog: { version: number; changes: TableChanges | null }[] = []
   private readonly deadlineMs: number
   /** Numbers refreshes; an abandoned one finds the number moved on and changes nothing. */
   private attempt = 0
@@ -371,6 +377,29 @@ export class PersptStore {
     }
   }
 
+  /**
+   * The tables whose rows changed between `version` and the current one (from the WAL bytes each
+   * tail snapshot added); null when that is not known for every version in between (a full copy, a
+   * catalog change, a version too old to be remembered).
+   */
+  changesSince(version: number): ReadonlySet<string> | null {
+    const out = new Set<string>()
+    if (version === this.version) return out
+    const first = this.changeLog[0]
+    if (!first || first.version > version + 1 || version > this.version) return null
+    for (const entry of this.changeLog) {
+      if (entry.version <= version) continue
+      if (entry.changes === null) return null
+      for (const t of entry.changes.keys()) out.add(t)
+    }
+    return out
+  }
+
+  private logChanges(changes: TableChanges | null): void {
+    this.changeLog.push({ version: this.version, changes })
+    if (this.changeLog.length > MAX_LOGGED_VERSIONS) this.changeLog.shift()
+  }
+
   /** The sessions whose data the current version changed since the one before; null: any may have. */
   changedSessions(): string[] | null {
     return this.changed
@@ -393,18 +422,23 @@ export class PersptStore {
    * Runs a read against the latest good snapshot (never the agent's file). Queries and refreshes take
    * turns, so a copy is never swapped under a running query. `key` names the result for the cache.
    */
-  query<T>(key: string, read: StoreRead<T>): Promise<T> {
-    const run = this.chain.then(() => this.runQuery(key, read))
+  query<T>(key: string, read: StoreRead<T>, opts: { tables?: readonly string[] } = {}): Promise<T> {
+    const run = this.chain.then(() => this.runQuery(key, read, opts.tables ?? null))
     this.chain = run.catch(() => undefined)
     return run
   }
 
-  private async runQuery<T>(key: string, read: StoreRead<T>): Promise<T> {
+  private async runQuery<T>(key: string, read: StoreRead<T>, tables: readonly string[] | null): Promise<T> {
     if (this.closed || this.readFrom === null) return Promise.reject(this.unavailable())
     if (this.cacheVersion !== this.version) {
-      this.queryCache.clear()
+      // A result that names the tables it read stays while no version since changed their rows.
+      const since = this.changesSince(this.cacheVersion)
+      for (const [k, entry] of this.queryCache) {
+        if (entry.tables !== null && since !== null && !entry.tables.some((t) => since.has(t))) continue
+        this.queryCache.delete(k)
+        this.cachedBytes -= entry.bytes
+      }
       this.perVersion.clear()
-      this.cachedBytes = 0
       this.cacheVersion = this.version
     }
     const hit = this.queryCache.get(key)
@@ -424,7 +458,7 @@ export class PersptStore {
       this.queryCache.delete(oldest)
       this.cachedBytes -= entry.bytes
     }
-    this.queryCache.set(key, { value, bytes })
+    this.queryCache.set(key, { value, bytes, tables })
     this.cachedBytes += bytes
     return value
   }
@@ -585,10 +619,14 @@ export class PersptStore {
     // Ids and per-session results of another file (replaced, truncated, checkpointed, moved back) say
     // nothing about this one: only a source that merely grew keeps the incremental read.
     if (snap.changed && !snap.continuous) this.memo = null
+    // What changed since the copy last read (the memo's): known from the WAL's new bytes, or not at all.
+    let changes: TableChanges | null = !snap.changed ? new Map() : this.readFrom !== null && snap.sameCatalogAs === this.readFrom.dbPath ? snap.changes : null
+    // Rows changed in place or deleted where the memo counts: read in full (its ids only grow).
+    if (changes !== null && !memoSurvives(changes)) this.memo = null
 
     let result: ReadResult
     try {
-      result = await this.readCopy(snap.dbPath, agentLive, snap.sameCatalogAs)
+      result = await this.readCopy(snap.dbPath, agentLive, snap.sameCatalogAs, changes === null ? null : new Set(changes.keys()))
     } catch (err) {
       if (abandoned()) return false
       if (!(err instanceof StoreProblemError)) throw err
@@ -597,6 +635,7 @@ export class PersptStore {
         try {
           snap = await snapshotter.refresh({ full: true })
           this.memo = null
+          changes = null
           result = await this.readCopy(snap.dbPath, agentLive)
         } catch (retryErr) {
           if (abandoned()) return false
@@ -618,6 +657,7 @@ export class PersptStore {
     this.readFrom = { dbPath: snap.dbPath, agentLive, holderEpoch: this.holderEpoch }
     this.tableCount = result.tableCount
     this.version++
+    this.logChanges(changes)
     this.refreshedAt = new Date(this.now()).toISOString()
     this.state = 'ready'
     this.problem = null
@@ -635,6 +675,7 @@ export class PersptStore {
     this.changed = null
     this.tableCount = tableCount
     this.version++
+    this.logChanges(null)
     this.refreshedAt = new Date(this.now()).toISOString()
     this.onListed?.()
   }
@@ -706,7 +747,7 @@ export class PersptStore {
    * Opens the copy read-only and reads everything Vigil needs; the open copy is then kept for the views
    * (replaying the copy's WAL is the costly part of an open: one open per new snapshot, not two).
    */
-  private async readCopy(dbPath: string, agentLive: boolean, sameCatalogAs: string | null = null): Promise<ReadResult> {
+  private async readCopy(dbPath: string, agentLive: boolean, sameCatalogAs: string | null = null, changedTables: ReadonlySet<string> | null = null): Promise<ReadResult> {
     // Only row changes since the open copy: its schema probe still holds (one catalog query less).
     const knownProbe = sameCatalogAs !== null && this.openCopy?.dbPath === sameCatalogAs ? this.openCopy.probe : null
     this.stage = 'read-head'
@@ -736,7 +777,7 @@ export class PersptStore {
       if (this.rows === null && this.onListed && !this.closed) {
         this.publishList(await readSessionList(con, probe, { agentLive, now: this.now() }), probe.tables.size)
       }
-      const { rows, memo, changed } = await readSessionsWithMemo(con, probe, { agentLive, now: this.now() }, this.memo)
+      const { rows, memo, changed } = await readSessionsWithMemo(con, probe, { agentLive, now: this.now() }, this.memo, changedTables)
       this.stage = 'close-copy'
       // An abandoned refresh (see refreshWithDeadline) must not swap the copy the views read.
       if (!this.closed && attempt === this.attempt) {

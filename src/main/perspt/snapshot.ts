@@ -6,8 +6,8 @@ import { constants } from 'node:fs'
 import { copyFile, link, mkdir, rm, stat, writeFile } from 'node:fs/promises'
 import type { BigIntStats } from 'node:fs'
 import { join } from 'node:path'
-import { buildBase, fingerprint, foldInPlace, lastCommitEnd, mayChangeCatalog, readRange, rebase, scanCommitEnd, WAL_HEAD } from './wal-tail'
-import type { TailBase } from './wal-tail'
+import { buildBase, fingerprint, foldInPlace, lastCommitEnd, mayChangeCatalog, readRange, rebase, scanCommitEnd, tableChanges, WAL_HEAD } from './wal-tail'
+import type { TableChanges, TailBase } from './wal-tail'
 
 export interface SnapshotResult {
   /** True when a new copy was made (the source changed since the previous refresh). */
@@ -25,7 +25,14 @@ export interface SnapshotResult {
    * new WAL bytes since that one only change rows (no CREATE / ALTER / DROP). Null when unknown.
    */
   sameCatalogAs: string | null
+  /**
+   * With `sameCatalogAs`: the tables whose rows changed since that snapshot, and how (read from the
+   * WAL's new bytes). Null when unknown (then any table may have changed).
+   */
+  changes: TableChanges | null
 }
+
+const NO_CHANGES: TableChanges = new Map()
 
 /** The source kept changing while we copied it; try again at the next poll. */
 export class SnapshotBusyError extends Error {
@@ -258,7 +265,7 @@ export class StoreSnapshotter {
     if (this.disposed) throw new Error('Snapshotter disposed')
     let before = await this.settledStat()
     if (!full && this.current && sameSig(before, this.current.sig)) {
-      return { changed: false, dbPath: this.current.dbPath, continuous: true, sameCatalogAs: this.current.dbPath }
+      return { changed: false, dbPath: this.current.dbPath, continuous: true, sameCatalogAs: this.current.dbPath, changes: NO_CHANGES }
     }
     await mkdir(this.tmpRoot, { recursive: true })
     if (full) this.dropBase()
@@ -286,7 +293,7 @@ export class StoreSnapshotter {
           await this.removeLeftovers()
           if (this.base && !this.tailFits(this.base, before)) this.dropBase()
           if (!this.base && before.wal) await this.startBaseBuild(dbPath, before)
-          return { changed: true, dbPath, continuous: prev !== null && continues(prev, before), sameCatalogAs: null }
+          return { changed: true, dbPath, continuous: prev !== null && continues(prev, before), sameCatalogAs: null, changes: null }
         }
         before = sameFile(after.db, before.db) ? after : await this.settledStat()
       } catch (err) {
@@ -381,7 +388,7 @@ export class StoreSnapshotter {
     if (prev && this.lastMode === 'tail' && this.currentBase === base.dir && this.lastTailEnd === base.offset + end) {
       // Only a partial transaction was added: the current snapshot already holds every commit.
       prev.sig = before
-      return { changed: false, dbPath: prev.dbPath, continuous: true, sameCatalogAs: prev.dbPath }
+      return { changed: false, dbPath: prev.dbPath, continuous: true, sameCatalogAs: prev.dbPath, changes: NO_CHANGES }
     }
     const dir = join(this.tmpRoot, `snap-${process.pid}-${++this.counter}`)
     const dbPath = join(dir, 'perspt.db')
@@ -404,6 +411,7 @@ export class StoreSnapshotter {
     const since = this.lastTailEnd - base.offset
     const sameCatalogAs =
       prev !== null && continuous && this.lastMode === 'tail' && since >= 0 && since <= end && !mayChangeCatalog(tail.subarray(since, end)) ? prev.dbPath : null
+    const changes = sameCatalogAs !== null ? tableChanges(tail.subarray(since, end)) : null
     if (prev) this.leftovers.push(prev.dir)
     this.current = { dir, dbPath, sig: before, raw: false }
     this.madeFrom.set(dbPath, base.dbPath)
@@ -414,7 +422,8 @@ export class StoreSnapshotter {
     this.tailStats.tail++
     await this.removeLeftovers()
     // A job may have swapped the base while this refresh ran: fold or check only the current one.
-    if (this.base !== base) return { changed: true, dbPath, continuous, sameCatalogAs }
+    const result: SnapshotResult = { changed: true, dbPath, continuous, sameCatalogAs, changes }
+    if (this.base !== base) return result
     if (!this.job && end >= this.tail.rebaseBytes) {
       const to = base.offset + end
       const spare = this.spare
@@ -432,7 +441,7 @@ export class StoreSnapshotter {
     } else if (!this.job && this.tail.checkEveryMs > 0 && Date.now() - this.lastCheck >= Math.max(this.tail.checkEveryMs, this.checkGapMs)) {
       await this.startCheck(base)
     }
-    return { changed: true, dbPath, continuous, sameCatalogAs }
+    return result
   }
 
   private currentBase: string | null = null

@@ -512,11 +512,13 @@ function newRowSessions(t: string, before: number): string {
 async function idsAndNewRows(
   con: DuckDBConnection,
   probe: SchemaProbe,
-  since: Record<string, number> | null
+  since: Record<string, number> | null,
+  /** Only these tables (and a lineage table whose join changed); null: all. */
+  only: ReadonlySet<string> | null = null
 ): Promise<{ maxIds: Record<string, number>; newRows: Map<string, Set<string>> }> {
   const maxIds: Record<string, number> = {}
   const newRows = new Map<string, Set<string>>()
-  const tables = idTables(probe)
+  const tables = idTables(probe).filter((t) => only === null || only.has(t) || (t === 'branch_lineage' && only.has('provisional_branches')))
   if (tables.length === 0) return { maxIds, newRows }
   // Rows of kind 0 carry a table's max id, rows of kind 1 one session of its new rows.
   const parts = tables.map((t, i) => `SELECT 0 AS k, ${i} AS t, (SELECT max(id) FROM ${t}) AS m, NULL::VARCHAR AS sid`)
@@ -536,6 +538,25 @@ async function idsAndNewRows(
     set.add(String(r.sid))
   }
   return { maxIds, newRows }
+}
+
+/** The tables sessionFingerprints reads. */
+const FINGERPRINT_TABLES = ['plan_revisions', 'provisional_branches', 'feature_charters', 'sessions']
+
+/**
+ * Tables whose rows a memo never counts: read whole at every read (budgets) or compared whole per
+ * session (sessionFingerprints). A row changed in place there is seen without the memo's help.
+ */
+const SEEN_WHOLE: ReadonlySet<string> = new Set(['budget_envelopes', ...FINGERPRINT_TABLES])
+
+/**
+ * Whether a memo still describes the rows it counted after changes like `changes` (table → its kinds
+ * of row changes): the memo trusts ids to only grow, so an UPDATE or DELETE of a table it counts (an
+ * LLM call, a node state) voids it.
+ */
+export function memoSurvives(changes: ReadonlyMap<string, ReadonlySet<string>>): boolean {
+  for (const [table, ops] of changes) if (!SEEN_WHOLE.has(table) && (ops.has('delete') || ops.has('update'))) return false
+  return true
 }
 
 /**
@@ -577,7 +598,8 @@ const TALLY_TABLES: ReadonlySet<string> = new Set(['node_states', 'plan_revision
 async function changedSessions(
   con: DuckDBConnection,
   probe: SchemaProbe,
-  memo: SessionsMemo
+  memo: SessionsMemo,
+  changedTables: ReadonlySet<string> | null
 ): Promise<{
   changed: Set<string> | null
   /** Of `changed`, the sessions whose node counts may have moved (see TALLY_TABLES); null with `changed`. */
@@ -586,8 +608,12 @@ async function changedSessions(
   plans: Map<string, string>
   planParts: Map<string, string>
 }> {
-  const { maxIds, newRows } = await idsAndNewRows(con, probe, memo.maxIds)
-  const { plans, planParts } = await sessionFingerprints(con, probe)
+  // Tables the snapshot's new WAL bytes did not touch kept their rows: only the others are read.
+  const read = await idsAndNewRows(con, probe, memo.maxIds, changedTables)
+  const maxIds = changedTables === null ? read.maxIds : { ...memo.maxIds, ...read.maxIds }
+  const { newRows } = read
+  const { plans, planParts } =
+    changedTables === null || FINGERPRINT_TABLES.some((t) => changedTables.has(t)) ? await sessionFingerprints(con, probe) : { plans: memo.plans, planParts: memo.planParts }
   const all = { changed: null, nodesChanged: null, maxIds, plans, planParts }
   const changed = new Set<string>()
   const nodesChanged = new Set<string>()
@@ -621,12 +647,15 @@ export async function readSessions(
 /**
  * readSessions that remembers its work: given the memo of the previous snapshot, node counts and LLM
  * totals are recomputed only for sessions with new rows, so a refresh costs what changed.
+ * `changedTables`: the tables whose rows may differ from the memo's snapshot (read from the WAL's new
+ * bytes); the others are not read again. Null: any may.
  */
 export async function readSessionsWithMemo(
   con: DuckDBConnection,
   probe: SchemaProbe,
   opts: ReadSessionsOptions,
-  memo: SessionsMemo | null
+  memo: SessionsMemo | null,
+  changedTables: ReadonlySet<string> | null = null
 ): Promise<{ rows: SessionRow[]; memo: SessionsMemo | null; changed: ReadonlySet<string> | null }> {
   /** `changed`: the sessions with rows added since `memo` (null: no memo, or a table was rewritten: any may have). */
   const out: { rows: SessionRow[]; memo: SessionsMemo | null; changed: ReadonlySet<string> | null } = { rows: [], memo: null, changed: null }
@@ -645,7 +674,7 @@ export async function readSessionsWithMemo(
   }
 
   // Node counts and LLM totals: recomputed only for sessions with new rows since `memo` (append-only tables).
-  const delta = memo ? await changedSessions(con, probe, memo) : null
+  const delta = memo ? await changedSessions(con, probe, memo, changedTables) : null
   const scope = delta?.changed ? [...delta.changed] : null
   // Node counts only for sessions whose node tables grew or whose plan changed (an LLM call does neither).
   const nodeScope = delta?.nodesChanged ? [...delta.nodesChanged] : null

@@ -63,6 +63,67 @@ export function mayChangeCatalog(bytes: Uint8Array): boolean {
   return false
 }
 
+/** What a run of WAL entries did to one table's rows. */
+export type RowOp = 'insert' | 'delete' | 'update'
+/** Tables (by name; `schema.table` outside main) whose rows the entries changed, and how. */
+export type TableChanges = ReadonlyMap<string, ReadonlySet<RowOp>>
+
+const OP_OF_ENTRY: Record<number, RowOp> = { 26: 'insert', 27: 'delete', 28: 'update', 29: 'insert' }
+/** SEQUENCE_VALUE and WAL_FLUSH change no table's rows. */
+const NO_TABLE_ENTRY = new Set([10, 100])
+const USE_TABLE = 25
+
+/** A string property of DuckDB's binary serializer at `off`: field id (u16), LEB128 length, bytes. */
+function stringField(buf: Buffer, off: number, field: number, end: number): { value: string; next: number } | null {
+  if (off + 3 > end || buf.readUInt16LE(off) !== field) return null
+  let pos = off + 2
+  let length = 0
+  for (let shift = 0; ; shift += 7) {
+    if (pos >= end || shift > 28) return null
+    const b = buf[pos++]!
+    length |= (b & 0x7f) << shift
+    if ((b & 0x80) === 0) break
+  }
+  if (pos + length > end) return null
+  return { value: buf.toString('utf8', pos, pos + length), next: pos + length }
+}
+
+/**
+ * Which tables the complete entries in `bytes` changed rows of, read from the USE_TABLE entries that
+ * precede each INSERT / DELETE / UPDATE / ROW_GROUP_DATA. Null when that cannot be told: an entry
+ * that may change the catalog, a row change before any USE_TABLE, bytes not framed as expected.
+ */
+export function tableChanges(bytes: Uint8Array): TableChanges | null {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const out = new Map<string, Set<RowOp>>()
+  let table: string | null = null
+  let off = 0
+  while (off + 16 <= buf.length) {
+    const size = buf.readBigUInt64LE(off)
+    if (size < 4n || size > BigInt(MAX_ENTRY_BYTES)) return null
+    const start = off + 16
+    const end = start + Number(size)
+    if (end > buf.length) break
+    if (buf[start] !== 0x64 || buf[start + 1] !== 0x00) return null
+    const type = buf[start + 2]!
+    if (type === USE_TABLE) {
+      const schema = stringField(buf, start + 3, 101, end)
+      const name = schema && stringField(buf, schema.next, 102, end)
+      if (!schema || !name) return null
+      table = schema.value === 'main' ? name.value : `${schema.value}.${name.value}`
+    } else if (OP_OF_ENTRY[type]) {
+      if (table === null) return null
+      let ops = out.get(table)
+      if (!ops) out.set(table, (ops = new Set()))
+      ops.add(OP_OF_ENTRY[type]!)
+    } else if (!NO_TABLE_ENTRY.has(type)) {
+      return null
+    }
+    off = end
+  }
+  return out
+}
+
 /**
  * lastCommitEnd over the file `path` from byte `from` to `to` without holding it in memory: returns the
  * absolute offset of the end of the last complete transaction (`from` when none), null when mis-framed.

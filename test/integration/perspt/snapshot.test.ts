@@ -55,7 +55,7 @@ describe('StoreSnapshotter', () => {
     expect(await count(first.dbPath)).toBe(4)
 
     const again = await snaps.refresh()
-    expect(again).toEqual({ changed: false, dbPath: first.dbPath, continuous: true, sameCatalogAs: first.dbPath })
+    expect(again).toEqual({ changed: false, dbPath: first.dbPath, continuous: true, sameCatalogAs: first.dbPath, changes: new Map() })
 
     const con = await openWriter()
     await insertSession(con, 'new-1')

@@ -11,8 +11,13 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { StoreSnapshotter } from '../../../src/main/perspt/snapshot'
-import { fingerprint, lastCommitEnd, WAL_HEAD } from '../../../src/main/perspt/wal-tail'
+import { fingerprint, lastCommitEnd, tableChanges, WAL_HEAD } from '../../../src/main/perspt/wal-tail'
+import type { TableChanges } from '../../../src/main/perspt/wal-tail'
 import { buildStore } from '../../fixtures/perspt-fixtures'
+import { PersptStore } from '../../../src/main/perspt/perspt-store'
+import { probeSchema, readSessions } from '../../../src/main/perspt/store-reader'
+import { readSessionFailure, SESSION_FAILURE_TABLES } from '../../../src/main/core/session-failure'
+import type { SessionRow } from '../../../src/shared/model/perspt'
 
 const AGENT = fileURLToPath(new URL('../../fixtures/perspt-agent.mjs', import.meta.url))
 const root = mkdtempSync(join(tmpdir(), 'vigil-waltail-'))
@@ -160,6 +165,34 @@ describe('tail snapshots', () => {
       expect(unchanged.sameCatalogAs).toBe(snap.dbPath)
     }
     await agent.quit()
+  }, 60_000)
+
+  it('tell which tables changed rows since the snapshot before, and how, read from the WAL bytes', async () => {
+    const { dir, db } = await newStore()
+    const agent = await startSqlAgent(db)
+    await agent.sql("INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, status) VALUES ('t1', 'tables', '/w', ''::BLOB, '', 'RUNNING')")
+    const s = snapper(dir, db)
+    await withBase(s)
+    await agent.sql(llmRow('t1', 1))
+    // After a full copy nothing is known.
+    expect((await s.refresh()).changes).toBeNull()
+    const plain = (c: TableChanges | null) => (c === null ? null : Object.fromEntries([...c].map(([t, ops]) => [t, [...ops].sort()])))
+    await agent.sql(llmRow('t1', 2), "UPDATE sessions SET status = 'PAUSED' WHERE session_id = 't1'", "DELETE FROM llm_requests WHERE node_id = 'n1'")
+    expect(plain((await s.refresh()).changes)).toEqual({ llm_requests: ['delete', 'insert'], sessions: ['update'] })
+    await agent.sql("INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, status) VALUES ('t2', 'more', '/w', ''::BLOB, '', 'RUNNING')")
+    expect(plain((await s.refresh()).changes)).toEqual({ sessions: ['insert'] })
+    // Nothing new: nothing changed.
+    expect(plain((await s.refresh()).changes)).toEqual({})
+    // A catalog change: unknown (and a full copy).
+    await agent.sql('CREATE TABLE side (i INTEGER)', 'INSERT INTO side VALUES (1)')
+    expect((await s.refresh()).changes).toBeNull()
+    await agent.quit()
+    // Bytes not framed as DuckDB 1.5 frames its WAL say nothing.
+    expect(tableChanges(Buffer.from('not a wal at all, not at all'))).toBeNull()
+    const rowBeforeTable = Buffer.alloc(16 + 5)
+    rowBeforeTable.writeBigUInt64LE(5n, 0)
+    Buffer.from('64001affff', 'hex').copy(rowBeforeTable, 16)
+    expect(tableChanges(rowBeforeTable)).toBeNull()
   }, 60_000)
 
   it('never cuts a transaction: a WAL copied at any byte (mid-write) gives what a full copy of it gives', async () => {
@@ -312,6 +345,94 @@ describe('tail snapshots', () => {
     expect(s.tailStats.rebases).toBeGreaterThan(1)
     await agent.quit()
   }, 60_000)
+})
+
+describe('a store read by what its WAL changed', () => {
+  it('re-reads only changed tables, and its list and kept results equal a full read after every kind of change', async () => {
+    const { dir, db } = await newStore()
+    const agent = await startSqlAgent(db)
+    const session = (sid: string) => `INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, status) VALUES ('${sid}', 'w', '/w', ''::BLOB, '', 'RUNNING')`
+    const node = (sid: string, n: string, state: string) => `INSERT INTO node_states (node_id, session_id, state, attempt_count) VALUES ('${n}', '${sid}', '${state}', 2)`
+    await agent.sql(session('w1'), session('w2'), node('w1', 'a', 'RUNNING'), ...Array.from({ length: 5 }, (_, i) => llmRow('w1', i)))
+    const store = new PersptStore({ path: db, tmpRoot: join(dir, 'store-tmp') })
+    try {
+      await store.refresh()
+      for (let i = 0; i < 100 && (store.snapshotStats()?.bases ?? 0) === 0; i++) {
+        await new Promise((r) => setTimeout(r, 50))
+        await agent.sql(llmRow('w1', 10 + i))
+        await store.refresh()
+      }
+      expect(store.snapshotStats()?.bases).toBeGreaterThan(0)
+      // A tail snapshot after a tail snapshot: from here what each one changed is known.
+      await agent.sql(llmRow('w1', 200))
+      await store.refresh()
+
+      /** A kept result that names node_states and escalation_reports (the failure read), and how often it was read. */
+      let reads = 0
+      const failureOf = async (sid: string) => {
+        const row = (await store.listSessions()).find((r) => r.sessionId === sid)!
+        return store.query(`failure-${sid}`, (con, probe) => (reads++, readSessionFailure(con, probe, row)), { tables: SESSION_FAILURE_TABLES })
+      }
+      /** What a full copy of the store says right now, read from scratch. */
+      const fresh = async () => {
+        const full = snapper(dir, db, { enabled: false })
+        const snap = await full.refresh()
+        const inst = await DuckDBInstance.create(':memory:')
+        const con = await inst.connect()
+        try {
+          await con.run(`ATTACH '${snap.dbPath}' AS f (READ_ONLY); USE f`)
+          const probe = await probeSchema(con)
+          const rows = await readSessions(con, probe, { agentLive: true, now: Date.now() })
+          const failure = await readSessionFailure(con, probe, rows.find((r) => r.sessionId === 'w2')!)
+          return { rows, failure }
+        } finally {
+          con.closeSync()
+          inst.closeSync()
+        }
+      }
+      const shown = (rows: SessionRow[]) => rows.map((r) => ({ ...r, durationMs: null })).sort((a, b) => a.sessionId.localeCompare(b.sessionId))
+      await failureOf('w2')
+      const steps: { sql: string[]; tables: string[]; reread: boolean }[] = [
+        { sql: [llmRow('w1', 300), llmRow('w2', 301)], tables: ['llm_requests'], reread: false },
+        { sql: [node('w2', 'b', 'FAILED')], tables: ['node_states'], reread: true },
+        { sql: [llmRow('w2', 302)], tables: ['llm_requests'], reread: false },
+        {
+          sql: ["INSERT INTO escalation_reports (session_id, node_id, category, action, evidence) VALUES ('w2', 'b', 'test_failure', 'retry', 'red')"],
+          tables: ['escalation_reports'],
+          reread: true
+        },
+        { sql: ["UPDATE sessions SET status = 'COMPLETED' WHERE session_id = 'w1'"], tables: ['sessions'], reread: false },
+        { sql: ["INSERT INTO plan_revisions (revision_id, session_id, sequence, plan_json, reason, status) VALUES ('r1', 'w2', 1, '{}', 'initial', 'active')"], tables: ['plan_revisions'], reread: false },
+        { sql: ["INSERT INTO energy_history (node_id, session_id, v_total) VALUES ('b', 'w2', 0.5)", "DELETE FROM llm_requests WHERE node_id = 'n300'"], tables: ['energy_history', 'llm_requests'], reread: false },
+        { sql: ["UPDATE node_states SET state = 'COMPLETED' WHERE node_id = 'a'"], tables: ['node_states'], reread: true }
+      ]
+      for (const step of steps) {
+        const version = store.status().version
+        await agent.sql(...step.sql)
+        expect(await store.refresh()).toBe(true)
+        expect(store.snapshotStats()?.full, step.sql[0]).toBe(1)
+        expect([...(store.changesSince(version) ?? ['unknown'])].sort(), step.sql[0]).toEqual(step.tables)
+        const before = reads
+        const failure = await failureOf('w2')
+        expect(reads - before, step.sql[0]).toBe(step.reread ? 1 : 0)
+        const truth = await fresh()
+        expect(shown(await store.listSessions()), step.sql[0]).toEqual(shown(truth.rows))
+        expect(failure, step.sql[0]).toEqual(truth.failure)
+      }
+      // A catalog change: a full copy, nothing known, every kept result read again.
+      const version = store.status().version
+      await agent.sql('CREATE TABLE side (i INTEGER)', llmRow('w1', 400))
+      expect(await store.refresh()).toBe(true)
+      expect(store.changesSince(version)).toBeNull()
+      const before = reads
+      await failureOf('w2')
+      expect(reads - before).toBe(1)
+      expect(shown(await store.listSessions())).toEqual(shown((await fresh()).rows))
+    } finally {
+      await store.close()
+      await agent.quit()
+    }
+  }, 90_000)
 })
 
 describe('folds in place', () => {
