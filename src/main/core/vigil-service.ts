@@ -303,12 +303,12 @@ export class VigilService implements VigilApi {
 
   async getLlmSummary(storeId: string, sessionId: string): Promise<LlmSummary> {
     const { store } = await this.session(storeId, sessionId)
-    return store.query(`llm-summary:${sessionId}`, (con, probe, perVersion) => readLlmSummary(con, probe, sessionId, perVersion))
+    return store.query(`llm-summary:${sessionId}`, (con, probe, ctx) => readLlmSummary(con, probe, sessionId, ctx.perVersion))
   }
 
   async getLlmRows(storeId: string, sessionId: string, query: LlmRowsQuery): Promise<LlmRowsPage> {
     const { store } = await this.session(storeId, sessionId)
-    return store.query(`llm-rows:${sessionId}:${JSON.stringify(query)}`, (con, probe) => readLlmRows(con, probe, sessionId, query))
+    return store.query(`llm-rows:${sessionId}:${JSON.stringify(query)}`, (con, probe, ctx) => readLlmRows(con, probe, sessionId, query, ctx))
   }
 
   async getLlmRequest(storeId: string, sessionId: string, requestId: number): Promise<LlmRequestText> {
@@ -343,7 +343,7 @@ export class VigilService implements VigilApi {
 
   async getLlmSeries(storeId: string, sessionId: string): Promise<LlmSeries> {
     const { store } = await this.session(storeId, sessionId)
-    return store.query(`llm-series:${sessionId}`, (con, probe, perVersion) => readLlmSeries(con, probe, sessionId, perVersion))
+    return store.query(`llm-series:${sessionId}`, (con, probe, ctx) => readLlmSeries(con, probe, sessionId, ctx.perVersion))
   }
 
   async getEnergySeries(storeId: string, sessionId: string): Promise<EnergySeries> {

@@ -14,7 +14,8 @@ import { duckdbProblemCode, fsProblemCode, headerProblemCode, sniffFormat, store
 import type { StoreProblemCode } from './problems'
 import { SnapshotBusyError, StoreSnapshotter } from './snapshot'
 import type { TailStats } from './snapshot'
-import type { TableChanges } from './wal-tail'
+import type { RowOp, TableChanges } from './wal-tail'
+import type { ReadContext } from './read-context'
 import { memoSurvives, probeSchema, readSessionList, readSessionsWithMemo } from './store-reader'
 import type { SchemaProbe, SessionsMemo } from './store-reader'
 
@@ -34,11 +35,8 @@ const HOST_OPTIONS: Record<string, string> = {
   memory_limit: '256MB'
 }
 
-/**
- * A read of the current snapshot. `perVersion` holds what reads of the same version may share (a scan
- * two views both need); it is cleared when a new version is read, and holds a handful of small entries.
- */
-export type StoreRead<T> = (con: DuckDBConnection, probe: SchemaProbe, perVersion: Map<string, unknown>) => Promise<T>
+/** A read of the current snapshot, with what it may know of the versions before (see ReadContext). */
+export type StoreRead<T> = (con: DuckDBConnection, probe: SchemaProbe, ctx: ReadContext) => Promise<T>
 
 /** A snapshot copy's database name in the host (ATTACH … AS). */
 const aliasOf = (n: number) => `snapshot_${n}`
@@ -382,15 +380,19 @@ export class PersptStore {
    * tail snapshot added); null when that is not known for every version in between (a full copy, a
    * catalog change, a version too old to be remembered).
    */
-  changesSince(version: number): ReadonlySet<string> | null {
-    const out = new Set<string>()
+  changesSince(version: number): TableChanges | null {
+    const out = new Map<string, Set<RowOp>>()
     if (version === this.version) return out
     const first = this.changeLog[0]
     if (!first || first.version > version + 1 || version > this.version) return null
     for (const entry of this.changeLog) {
       if (entry.version <= version) continue
       if (entry.changes === null) return null
-      for (const t of entry.changes.keys()) out.add(t)
+      for (const [t, ops] of entry.changes) {
+        let all = out.get(t)
+        if (!all) out.set(t, (all = new Set()))
+        for (const op of ops) all.add(op)
+      }
     }
     return out
   }
@@ -446,7 +448,7 @@ export class PersptStore {
     const copy = await this.openCopyOf(this.readFrom.dbPath)
     let value: T
     try {
-      value = await read(copy.con, copy.probe, this.perVersion)
+      value = await read(copy.con, copy.probe, { perVersion: this.perVersion, version: this.version, changesSince: (v) => this.changesSince(v) })
     } catch (err) {
       if (err instanceof ApiError) throw err
       throw new ApiError('internal', `Reading ${this.path} failed: ${shortMessage(err)}`)

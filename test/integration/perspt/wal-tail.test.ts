@@ -18,6 +18,8 @@ import { PersptStore } from '../../../src/main/perspt/perspt-store'
 import { probeSchema, readSessions } from '../../../src/main/perspt/store-reader'
 import { readSessionFailure, SESSION_FAILURE_TABLES } from '../../../src/main/core/session-failure'
 import type { SessionRow } from '../../../src/shared/model/perspt'
+import { readLlmRows } from '../../../src/main/perspt/views/llm'
+import { llmRowCacheStats } from '../../../src/main/perspt/views/llm-row-cache'
 
 const AGENT = fileURLToPath(new URL('../../fixtures/perspt-agent.mjs', import.meta.url))
 const root = mkdtempSync(join(tmpdir(), 'vigil-waltail-'))
@@ -411,7 +413,7 @@ describe('a store read by what its WAL changed', () => {
         await agent.sql(...step.sql)
         expect(await store.refresh()).toBe(true)
         expect(store.snapshotStats()?.full, step.sql[0]).toBe(1)
-        expect([...(store.changesSince(version) ?? ['unknown'])].sort(), step.sql[0]).toEqual(step.tables)
+        expect([...(store.changesSince(version)?.keys() ?? ['unknown'])].sort(), step.sql[0]).toEqual(step.tables)
         const before = reads
         const failure = await failureOf('w2')
         expect(reads - before, step.sql[0]).toBe(step.reread ? 1 : 0)
@@ -428,6 +430,54 @@ describe('a store read by what its WAL changed', () => {
       await failureOf('w2')
       expect(reads - before).toBe(1)
       expect(shown(await store.listSessions())).toEqual(shown((await fresh()).rows))
+    } finally {
+      await store.close()
+      await agent.quit()
+    }
+  }, 90_000)
+})
+
+describe('the LLM page of a live session', () => {
+  it('reads only the rows new to its page while the table only gains rows; an UPDATE or DELETE reads all again', async () => {
+    const { dir, db } = await newStore()
+    const agent = await startSqlAgent(db)
+    await agent.sql("INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, status) VALUES ('p1', 'w', '/w', ''::BLOB, '', 'RUNNING')", ...Array.from({ length: 150 }, (_, i) => llmRow('p1', i)))
+    const store = new PersptStore({ path: db, tmpRoot: join(dir, 'store-tmp') })
+    try {
+      await store.refresh()
+      for (let i = 0; i < 100 && (store.snapshotStats()?.bases ?? 0) === 0; i++) {
+        await new Promise((r) => setTimeout(r, 50))
+        await agent.sql(llmRow('p1', 1000 + i))
+        await store.refresh()
+      }
+      await agent.sql(llmRow('p1', 2000))
+      await store.refresh()
+      const q = { sort: 'time' as const, dir: 'desc' as const, offset: 0, limit: 100 }
+      let n = 0
+      /** The page through the cache, and the same page read without it (the truth), on one snapshot. */
+      const page = () => store.query(`rows-${n++}`, async (con, probe, ctx) => ({ got: await readLlmRows(con, probe, 'p1', q, ctx), truth: await readLlmRows(con, probe, 'p1', q) }))
+      await page()
+      const steps: { sql: string[]; read: number | 'all' }[] = [
+        { sql: [llmRow('p1', 3000), llmRow('p1', 3001), llmRow('p1', 3002)], read: 3 },
+        { sql: ["UPDATE sessions SET status = 'PAUSED' WHERE session_id = 'p1'"], read: 0 },
+        { sql: ["UPDATE llm_requests SET model = 'changed' WHERE node_id = 'n3001'"], read: 'all' },
+        { sql: [llmRow('p1', 3003)], read: 1 },
+        { sql: ["DELETE FROM llm_requests WHERE node_id = 'n3000'"], read: 'all' }
+      ]
+      for (const step of steps) {
+        await agent.sql(...step.sql)
+        expect(await store.refresh()).toBe(true)
+        expect(store.snapshotStats()?.full).toBe(1)
+        const before = llmRowCacheStats()
+        const { got, truth } = await page()
+        const after = llmRowCacheStats()
+        expect(got, step.sql[0]).toEqual(truth)
+        // The truth read (no cache) reads 100 rows itself.
+        expect(after.read - before.read - 100, step.sql[0]).toBe(step.read === 'all' ? 100 : step.read)
+        expect(after.reset - before.reset, step.sql[0]).toBe(step.read === 'all' ? 1 : 0)
+      }
+      const { got } = await page()
+      expect(got.rows.some((r) => r.model === 'changed')).toBe(true)
     } finally {
       await store.close()
       await agent.quit()

@@ -16,7 +16,9 @@ import type {
 import type { SchemaProbe } from '../store-reader'
 import { estimatedTokensSql, isoFromMs, text, tokensOrEstimateSql, toNumber } from '../store-reader'
 import { previewGraphemes } from '../../../shared/graphemes'
-import { countRead, insertSorted, memoDrop, memoSet, openMemo, quantileCont, type PerVersion, type Prefix } from './llm-memo'
+import { countRead, insertSorted, memoDrop, memoSet, openMemo, quantileCont, shapeOf, type PerVersion, type Prefix } from './llm-memo'
+import { rowsById } from './llm-row-cache'
+import type { ReadContext } from '../read-context'
 
 type Row = Record<string, JS>
 
@@ -328,7 +330,8 @@ export async function readLlmRows(
   con: DuckDBConnection,
   probe: SchemaProbe,
   sessionId: string,
-  query: LlmRowsQuery
+  query: LlmRowsQuery,
+  ctx?: ReadContext
 ): Promise<LlmRowsPage> {
   const offset = clampInt(query.offset, 0, Number.MAX_SAFE_INTEGER)
   const limit = clampInt(query.limit, 1, MAX_LIMIT)
@@ -383,45 +386,41 @@ export async function readLlmRows(
   const total = toNumber(page[0]?.total) ?? 0
 
   // 2. The rows of those ids, with previews from a bounded prefix: texts are never fetched whole,
-  //    and no string work is done outside the window. Ids are integers DuckDB just returned.
+  //    and no string work is done outside the window. Ids are integers DuckDB just returned. Rows the
+  //    last snapshot read are kept while the table only gained rows (llm-row-cache.ts).
   const ids = page.map((r) => toNumber(r.id)).filter((id): id is number => id !== null && Number.isSafeInteger(id))
-  const byId = new Map<number, Row>()
-  for (const r of await rows(
-    con,
-    `SELECT id, session_id AS sid, ${e.timeMs} AS t_ms, ${e.model} AS model, ${e.node} AS node_id,
-       ${e.tokensIn} AS t_in, ${e.tokensOut} AS t_out, ${e.latency} AS lat,
-       ${head(e.prompt)} AS p_head, ${more(e.prompt)} AS p_more, ${next(e.prompt)} AS p_next, length(${e.prompt}) AS p_len,
-       ${head(e.response)} AS r_head, ${more(e.response)} AS r_more, ${next(e.response)} AS r_next, length(${e.response}) AS r_len
-     FROM llm_requests
-     WHERE id IN (${ids.join(', ')})`
-  )) {
-    // By id alone (a session filter next to the id list makes DuckDB scan ~4× longer); a row of another
-    // session with the same id (ids are keys in Perspt's schema, but a hand-made store may repeat one) is skipped.
-    if (r.sid === sessionId) byId.set(toNumber(r.id) ?? -1, r)
+  const read = async (missing: number[]): Promise<Map<number, LlmRequestRow>> => {
+    const byId = new Map<number, LlmRequestRow>()
+    for (const r of await rows(
+      con,
+      `SELECT id, session_id AS sid, ${e.timeMs} AS t_ms, ${e.model} AS model, ${e.node} AS node_id,
+         ${e.tokensIn} AS t_in, ${e.tokensOut} AS t_out, ${e.latency} AS lat,
+         ${head(e.prompt)} AS p_head, ${more(e.prompt)} AS p_more, ${next(e.prompt)} AS p_next, length(${e.prompt}) AS p_len,
+         ${head(e.response)} AS r_head, ${more(e.response)} AS r_more, ${next(e.response)} AS r_next, length(${e.response}) AS r_len
+       FROM llm_requests
+       WHERE id IN (${missing.join(', ')})`
+    )) {
+      // By id alone (a session filter next to the id list makes DuckDB scan ~4× longer); a row of another
+      // session with the same id (ids are keys in Perspt's schema, but a hand-made store may repeat one) is skipped.
+      if (r.sid !== sessionId) continue
+      const id = toNumber(r.id) ?? -1
+      byId.set(id, {
+        id,
+        at: isoFromMs(toNumber(r.t_ms)),
+        model: typeof r.model === 'string' ? r.model : String(r.model ?? ''),
+        nodeId: text(r.node_id),
+        tokensIn: toNumber(r.t_in) ?? 0,
+        tokensOut: toNumber(r.t_out) ?? 0,
+        latencyMs: toNumber(r.lat),
+        promptPreview: boundedPreview(typeof r.p_head === 'string' ? r.p_head : '', r.p_more === true, LLM_PREVIEW_MAX, typeof r.p_next === 'string' ? r.p_next : undefined),
+        responsePreview: boundedPreview(typeof r.r_head === 'string' ? r.r_head : '', r.r_more === true, LLM_PREVIEW_MAX, typeof r.r_next === 'string' ? r.r_next : undefined),
+        promptChars: toNumber(r.p_len) ?? 0,
+        responseChars: toNumber(r.r_len) ?? 0
+      })
+    }
+    return byId
   }
-  return {
-    total,
-    offset,
-    rows: ids.flatMap((id): LlmRequestRow[] => {
-      const r = byId.get(id)
-      if (!r) return []
-      return [
-        {
-          id,
-          at: isoFromMs(toNumber(r.t_ms)),
-          model: typeof r.model === 'string' ? r.model : String(r.model ?? ''),
-          nodeId: text(r.node_id),
-          tokensIn: toNumber(r.t_in) ?? 0,
-          tokensOut: toNumber(r.t_out) ?? 0,
-          latencyMs: toNumber(r.lat),
-          promptPreview: boundedPreview(typeof r.p_head === 'string' ? r.p_head : '', r.p_more === true, LLM_PREVIEW_MAX, typeof r.p_next === 'string' ? r.p_next : undefined),
-          responsePreview: boundedPreview(typeof r.r_head === 'string' ? r.r_head : '', r.r_more === true, LLM_PREVIEW_MAX, typeof r.r_next === 'string' ? r.r_next : undefined),
-          promptChars: toNumber(r.p_len) ?? 0,
-          responseChars: toNumber(r.r_len) ?? 0
-        }
-      ]
-    })
-  }
+  return { total, offset, rows: await rowsById(con, shapeOf(probe), ctx, sessionId, ids, read) }
 }
 
 /** The row of one request of this session with the columns `select` picks; anything else is not found. */
