@@ -137,7 +137,8 @@ async function openLlmPage(browser: Browser, url: string, storeId: string): Prom
 async function pace(work: string, label: string, rate: number, seconds: number, preload: number, root?: string): Promise<void> {
   const db = await newStore(work)
   // VIGIL_PACE_CPU_PROF=<folder>: a V8 CPU profile of vigil serve's main thread, written when it stops;
-  // VIGIL_PACE_NODE_ARGS: more node options for it (a diagnostic --import, say).
+  // VIGIL_PACE_NODE_ARGS: more node options for it ("--import ./bench/duckdb-call-profile.mjs": where
+  // DuckDB's time goes, by caller).
   const profDir = process.env.VIGIL_PACE_CPU_PROF
   const serve = await startServe({ root, args: ['--db', db], nodeArgs: [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), ...(process.env.VIGIL_PACE_NODE_ARGS ?? '').split(' ').filter(Boolean)] })
   const browser = process.env.VIGIL_PACE_DOM === '0' ? null : await launchChromium()

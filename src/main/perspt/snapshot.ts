@@ -189,8 +189,15 @@ export class StoreSnapshotter {
   private readonly holds: (() => readonly string[]) | null
   /** The base file each tail snapshot still around was made from (its .db is a hard link to it). */
   private readonly madeFrom = new Map<string, string>()
-  /** The one background job (building a base, folding a tail into a new one, or a check), if any. */
+  /** The one background job building a base or folding a tail into a new one, if any. */
   private job: Promise<void> | null = null
+  /**
+   * The periodic check, if one runs: apart from folds, which go on meanwhile (a check late in a long
+   * session takes seconds, and a tail left growing that long made every refresh meanwhile slower).
+   */
+  private checkJob: Promise<void> | null = null
+  /** A base file the check is copying: never folded in place until the copy is done. */
+  private checkReading: string | null = null
   private lastCheck = 0
   /** The wait before the next check: checkEveryMs, or longer after a long check (see checkSpread). */
   private checkGapMs = 0
@@ -211,7 +218,7 @@ export class StoreSnapshotter {
 
   /** Resolves when no background job runs (tests, benchmarks). */
   async settled(): Promise<void> {
-    while (this.job) await this.job
+    while (this.job || this.checkJob) await (this.job ?? this.checkJob)
   }
 
   /**
@@ -427,6 +434,8 @@ export class StoreSnapshotter {
     if (!this.job && end >= this.tail.rebaseBytes) {
       const to = base.offset + end
       const spare = this.spare
+      // While the check copies the spare, the fold waits (copying the base instead costs the whole store).
+      if (spare && spare.dbPath === this.checkReading) return result
       if (spare && this.spareIsFree(spare)) this.startJob('folding a tail in place', () => this.foldSpare(spare, base, to))
       else {
         this.startJob('rebase', async () => {
@@ -438,7 +447,8 @@ export class StoreSnapshotter {
           this.promote({ ...next, db: base.db, wal: base.wal, mark: markBefore(bytes, base.mark.length + end, MARK_BYTES) })
         })
       }
-    } else if (!this.job && this.tail.checkEveryMs > 0 && Date.now() - this.lastCheck >= Math.max(this.tail.checkEveryMs, this.checkGapMs)) {
+    }
+    if (!this.checkJob && this.tail.checkEveryMs > 0 && Date.now() - this.lastCheck >= Math.max(this.tail.checkEveryMs, this.checkGapMs)) {
       await this.startCheck(base)
     }
     return result
@@ -465,6 +475,8 @@ export class StoreSnapshotter {
     const bytes = await readRange(walPath, from, to - from)
     const tail = bytes.subarray(spare.mark.length)
     const sound = bytes.length === to - from && bytes.subarray(0, spare.mark.length).equals(spare.mark) && lastCommitEnd(tail) === tail.length && !mayChangeCatalog(tail)
+    // A check copying the spare meanwhile keeps it as it is: the fold waits for a later refresh.
+    if (spare.dbPath === this.checkReading) return
     if (!sound || this.spare !== spare || this.base !== base || this.disposed) {
       if (this.spare === spare) this.dropSpare()
       return
@@ -487,15 +499,15 @@ export class StoreSnapshotter {
   }
 
   /** Runs `work` in the background (one job at a time); a failure only costs the optimisation. */
-  private startJob(what: string, work: () => Promise<void>): void {
+  private startJob(what: string, work: () => Promise<void>, slot: 'job' | 'checkJob' = 'job'): void {
     const job = work()
       .catch((err: unknown) => {
         if (!this.disposed) console.warn(`vigil: ${what} for ${this.sourcePath} failed (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); full copies go on`)
       })
       .finally(() => {
-        if (this.job === job) this.job = null
+        if (this[slot] === job) this[slot] = null
       })
-    this.job = job
+    this[slot] = job
   }
 
   private disableTail(why: string): void {
@@ -554,40 +566,51 @@ export class StoreSnapshotter {
     const full = join(dir, 'full', 'perspt.db')
     const viaTail = join(dir, 'tail', 'perspt.db')
     // All of it in the background: copying the whole store must not delay the next refresh.
-    this.startJob('checking tail snapshots', async () => {
-      const started = performance.now()
+    this.startJob('checking tail snapshots', () => this.runCheck(base, dir, full, viaTail), 'checkJob')
+  }
+
+  private async runCheck(base: Base, dir: string, full: string, viaTail: string): Promise<void> {
+    const started = performance.now()
+    try {
+      await mkdir(join(dir, 'full'), { recursive: true })
+      await mkdir(join(dir, 'tail'), { recursive: true })
+      const sig = await this.settledStat()
+      await copyFile(this.sourcePath, full, constants.COPYFILE_FICLONE)
+      if (sig.wal) await copyFile(`${this.sourcePath}.wal`, `${full}.wal`)
+      const after = await this.stat()
+      if (!consistentCopy(sig, after) || !this.tailFits(base, sig)) return
+      // Folds go on during a check, so the base is copied, not linked (a fold in place rewrites a file).
+      // Its file still holds the transactions up to its offset while it is the base or the untouched
+      // spare (a fold clears the spare before rewriting it), and no fold starts on it until copied.
+      if (this.base !== base && this.spare !== base) return
+      this.checkReading = base.dbPath
       try {
-        await mkdir(join(dir, 'full'), { recursive: true })
-        await mkdir(join(dir, 'tail'), { recursive: true })
-        const sig = await this.settledStat()
-        await copyFile(this.sourcePath, full, constants.COPYFILE_FICLONE)
-        if (sig.wal) await copyFile(`${this.sourcePath}.wal`, `${full}.wal`)
-        const after = await this.stat()
-        if (!consistentCopy(sig, after) || !this.tailFits(base, sig) || this.base !== base) return
-        await link(base.dbPath, viaTail).catch(() => copyFile(base.dbPath, viaTail))
-        // The copy's own size: the agent may have committed while the WAL was copied, and opening the
-        // full copy replays all of it (a tail cut at the size stat'ed before the copy held one commit
-        // less: a false mismatch that turned tail snapshots off for good).
-        const walSize = (await stat(`${full}.wal`)).size
-        const mark = await readRange(`${full}.wal`, base.offset - base.mark.length, base.mark.length)
-        const end = await scanCommitEnd(`${full}.wal`, base.offset, walSize)
-        if (!mark.equals(base.mark) || end === null) return
-        // The full copy replays exactly its complete transactions: cut it there too, so both hold the same.
-        const tail = await readRange(`${full}.wal`, base.offset, end - base.offset)
-        await writeFile(`${viaTail}.wal`, Buffer.concat([WAL_HEAD, tail]))
-        const [a, b] = [await fingerprint(full), await fingerprint(viaTail)]
-        if (this.disposed) return
-        this.tailStats.checks++
-        if (a !== b) {
-          this.tailStats.mismatches++
-          this.disableTail('a tail snapshot differed from a full copy of the same bytes')
-        }
+        await copyFile(base.dbPath, viaTail, constants.COPYFILE_FICLONE)
       } finally {
-        await rm(dir, { recursive: true, force: true }).catch(() => undefined)
-        this.checkGapMs = (performance.now() - started) * this.tail.checkSpread
-        this.lastCheck = Date.now()
+        this.checkReading = null
       }
-    })
+      // The copy's own size: the agent may have committed while the WAL was copied, and opening the
+      // full copy replays all of it (a tail cut at the size stat'ed before the copy held one commit
+      // less: a false mismatch that turned tail snapshots off for good).
+      const walSize = (await stat(`${full}.wal`)).size
+      const mark = await readRange(`${full}.wal`, base.offset - base.mark.length, base.mark.length)
+      const end = await scanCommitEnd(`${full}.wal`, base.offset, walSize)
+      if (!mark.equals(base.mark) || end === null) return
+      // The full copy replays exactly its complete transactions: cut it there too, so both hold the same.
+      const tail = await readRange(`${full}.wal`, base.offset, end - base.offset)
+      await writeFile(`${viaTail}.wal`, Buffer.concat([WAL_HEAD, tail]))
+      const [a, b] = [await fingerprint(full), await fingerprint(viaTail)]
+      if (this.disposed) return
+      this.tailStats.checks++
+      if (a !== b) {
+        this.tailStats.mismatches++
+        this.disableTail('a tail snapshot differed from a full copy of the same bytes')
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined)
+      this.checkGapMs = (performance.now() - started) * this.tail.checkSpread
+      this.lastCheck = Date.now()
+    }
   }
 
   /** Runs the periodic check now (tests): resolves when it finished. */

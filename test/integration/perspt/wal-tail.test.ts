@@ -548,7 +548,7 @@ describe('folds in place', () => {
 })
 
 describe('the periodic check under a busy agent', () => {
-  it('finds no difference while the agent commits during its copies (the full copy replays what it copied, the tail is cut there too)', async () => {
+  it('finds no difference while the agent commits during its copies (the full copy replays what it copied, the tail is cut there too), folds going on meanwhile', async () => {
     const { dir, db } = await newStore()
     await buildStore(db, { generation: 23, sessions: [{ id: 'busy', status: 'RUNNING', createdAt: '2026-12-04 10:00:00' }] })
     const PACE = fileURLToPath(new URL('../../fixtures/perspt-pace-agent.mjs', import.meta.url))
@@ -560,13 +560,20 @@ describe('the periodic check under a busy agent', () => {
     const s = snapper(dir, db, { checkEveryMs: 100, checkSpread: 0, rebaseBytes: 256 * 1024 }, () => held)
     // At least 10 s, and until more than 10 checks ran (a loaded machine copies more slowly), at most 22 s.
     const started = Date.now()
+    // Folds go on while a check runs (a check late in a long session takes seconds).
+    const checking = () => (s as unknown as { checkJob: Promise<void> | null }).checkJob !== null
+    let foldsWhileChecking = 0
     while (Date.now() - started < 10_000 || (s.tailStats.checks <= 10 && Date.now() - started < 22_000)) {
+      const folds = s.tailStats.foldsInPlace + s.tailStats.rebases
+      const wasChecking = checking()
       held = [(await s.refresh()).dbPath]
       await new Promise((r) => setTimeout(r, 50))
+      if (wasChecking && checking() && s.tailStats.foldsInPlace + s.tailStats.rebases > folds) foldsWhileChecking++
     }
     await s.settled()
     expect(s.tailStats.checks).toBeGreaterThan(10)
     expect(s.tailStats.foldsInPlace).toBeGreaterThan(2)
+    expect(foldsWhileChecking).toBeGreaterThan(0)
     expect(s.tailStats.mismatches).toBe(0)
     expect(s.tailStats.disabled).toBeNull()
     child.stdin!.write('quit\n')
