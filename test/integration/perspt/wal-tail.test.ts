@@ -19,7 +19,7 @@ import { probeSchema, readSessions } from '../../../src/main/perspt/store-reader
 import { readSessionFailure, SESSION_FAILURE_TABLES } from '../../../src/main/core/session-failure'
 import type { SessionRow } from '../../../src/shared/model/perspt'
 import { readLlmRows } from '../../../src/main/perspt/views/llm'
-import { llmRowCacheStats } from '../../../src/main/perspt/views/llm-row-cache'
+import { llmRowCacheStats, llmTopStats } from '../../../src/main/perspt/views/llm-row-cache'
 
 const AGENT = fileURLToPath(new URL('../../fixtures/perspt-agent.mjs', import.meta.url))
 const root = mkdtempSync(join(tmpdir(), 'vigil-waltail-'))
@@ -349,6 +349,24 @@ describe('tail snapshots', () => {
   }, 60_000)
 })
 
+/**
+ * A PersptStore on `db` once it reads by tail snapshots, one tail after another (from then on what each
+ * snapshot changed is known): the agent adds LLM calls to `sid` until a base is built.
+ */
+async function storeWithTails(dir: string, db: string, agent: Awaited<ReturnType<typeof startSqlAgent>>, sid: string): Promise<PersptStore> {
+  const store = new PersptStore({ path: db, tmpRoot: join(dir, 'store-tmp') })
+  await store.refresh()
+  for (let i = 0; i < 100 && (store.snapshotStats()?.bases ?? 0) === 0; i++) {
+    await new Promise((r) => setTimeout(r, 50))
+    await agent.sql(llmRow(sid, 10_000 + i))
+    await store.refresh()
+  }
+  expect(store.snapshotStats()?.bases).toBeGreaterThan(0)
+  await agent.sql(llmRow(sid, 20_000))
+  await store.refresh()
+  return store
+}
+
 describe('a store read by what its WAL changed', () => {
   it('re-reads only changed tables, and its list and kept results equal a full read after every kind of change', async () => {
     const { dir, db } = await newStore()
@@ -356,18 +374,8 @@ describe('a store read by what its WAL changed', () => {
     const session = (sid: string) => `INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, status) VALUES ('${sid}', 'w', '/w', ''::BLOB, '', 'RUNNING')`
     const node = (sid: string, n: string, state: string) => `INSERT INTO node_states (node_id, session_id, state, attempt_count) VALUES ('${n}', '${sid}', '${state}', 2)`
     await agent.sql(session('w1'), session('w2'), node('w1', 'a', 'RUNNING'), ...Array.from({ length: 5 }, (_, i) => llmRow('w1', i)))
-    const store = new PersptStore({ path: db, tmpRoot: join(dir, 'store-tmp') })
+    const store = await storeWithTails(dir, db, agent, 'w1')
     try {
-      await store.refresh()
-      for (let i = 0; i < 100 && (store.snapshotStats()?.bases ?? 0) === 0; i++) {
-        await new Promise((r) => setTimeout(r, 50))
-        await agent.sql(llmRow('w1', 10 + i))
-        await store.refresh()
-      }
-      expect(store.snapshotStats()?.bases).toBeGreaterThan(0)
-      // A tail snapshot after a tail snapshot: from here what each one changed is known.
-      await agent.sql(llmRow('w1', 200))
-      await store.refresh()
 
       /** A kept result that names node_states and escalation_reports (the failure read), and how often it was read. */
       let reads = 0
@@ -442,39 +450,42 @@ describe('the LLM page of a live session', () => {
     const { dir, db } = await newStore()
     const agent = await startSqlAgent(db)
     await agent.sql("INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, status) VALUES ('p1', 'w', '/w', ''::BLOB, '', 'RUNNING')", ...Array.from({ length: 150 }, (_, i) => llmRow('p1', i)))
-    const store = new PersptStore({ path: db, tmpRoot: join(dir, 'store-tmp') })
+    const store = await storeWithTails(dir, db, agent, 'p1')
     try {
-      await store.refresh()
-      for (let i = 0; i < 100 && (store.snapshotStats()?.bases ?? 0) === 0; i++) {
-        await new Promise((r) => setTimeout(r, 50))
-        await agent.sql(llmRow('p1', 1000 + i))
-        await store.refresh()
-      }
-      await agent.sql(llmRow('p1', 2000))
-      await store.refresh()
       const q = { sort: 'time' as const, dir: 'desc' as const, offset: 0, limit: 100 }
+      const oldestFirst = { ...q, dir: 'asc' as const, limit: 40 }
       let n = 0
-      /** The page through the cache, and the same page read without it (the truth), on one snapshot. */
-      const page = () => store.query(`rows-${n++}`, async (con, probe, ctx) => ({ got: await readLlmRows(con, probe, 'p1', q, ctx), truth: await readLlmRows(con, probe, 'p1', q) }))
+      /** The page through the caches, and the same page read without them (the truth), on one snapshot. */
+      const page = () =>
+        store.query(`rows-${n++}`, async (con, probe, ctx) => ({
+          got: await readLlmRows(con, probe, 'p1', q, ctx),
+          truth: await readLlmRows(con, probe, 'p1', q),
+          asc: [await readLlmRows(con, probe, 'p1', oldestFirst, ctx), await readLlmRows(con, probe, 'p1', oldestFirst)]
+        }))
       await page()
-      const steps: { sql: string[]; read: number | 'all' }[] = [
-        { sql: [llmRow('p1', 3000), llmRow('p1', 3001), llmRow('p1', 3002)], read: 3 },
-        { sql: ["UPDATE sessions SET status = 'PAUSED' WHERE session_id = 'p1'"], read: 0 },
-        { sql: ["UPDATE llm_requests SET model = 'changed' WHERE node_id = 'n3001'"], read: 'all' },
-        { sql: [llmRow('p1', 3003)], read: 1 },
-        { sql: ["DELETE FROM llm_requests WHERE node_id = 'n3000'"], read: 'all' }
+      // read: rows whose previews were read (new to the page); merged: the page's order came from the new rows alone.
+      const steps: { sql: string[]; read: number | 'all'; merged: boolean }[] = [
+        { sql: [llmRow('p1', 3000), llmRow('p1', 3001), llmRow('p1', 3002)], read: 3, merged: true },
+        { sql: ["UPDATE sessions SET status = 'PAUSED' WHERE session_id = 'p1'"], read: 0, merged: true },
+        { sql: ["UPDATE llm_requests SET model = 'changed' WHERE node_id = 'n3001'"], read: 'all', merged: false },
+        { sql: [llmRow('p1', 3003)], read: 1, merged: true },
+        // A row with an id below the others (a hand-made store): not among the "new" rows, so the count disagrees.
+        { sql: [llmRow('p1', 3004).replace('(session_id,', '(id, session_id,').replace("VALUES ('p1',", "VALUES (-7, 'p1',")], read: 1, merged: false },
+        { sql: ["DELETE FROM llm_requests WHERE node_id = 'n3000'"], read: 'all', merged: false }
       ]
       for (const step of steps) {
         await agent.sql(...step.sql)
         expect(await store.refresh()).toBe(true)
         expect(store.snapshotStats()?.full).toBe(1)
-        const before = llmRowCacheStats()
-        const { got, truth } = await page()
-        const after = llmRowCacheStats()
+        const before = { rows: llmRowCacheStats(), top: llmTopStats() }
+        const { got, truth, asc } = await page()
+        const after = { rows: llmRowCacheStats(), top: llmTopStats() }
         expect(got, step.sql[0]).toEqual(truth)
-        // The truth read (no cache) reads 100 rows itself.
-        expect(after.read - before.read - 100, step.sql[0]).toBe(step.read === 'all' ? 100 : step.read)
-        expect(after.reset - before.reset, step.sql[0]).toBe(step.read === 'all' ? 1 : 0)
+        expect(asc[0], step.sql[0]).toEqual(asc[1])
+        // The truth reads (no cache) read 100 + 40 rows themselves; the cached oldest-first page reads none once kept.
+        expect(after.rows.read - before.rows.read - 140, step.sql[0]).toBe(step.read === 'all' ? 140 : step.read)
+        expect(after.rows.reset - before.rows.reset, step.sql[0]).toBe(step.read === 'all' ? 1 : 0)
+        expect(after.top.merged - before.top.merged, step.sql[0]).toBe(step.merged ? 2 : 0)
       }
       const { got } = await page()
       expect(got.rows.some((r) => r.model === 'changed')).toBe(true)

@@ -64,3 +64,75 @@ export async function rowsById(
     return row ? [row] : []
   })
 }
+
+/** A first page's order (ids with their numeric sort key), kept for the next snapshot. */
+interface KeptTop {
+  version: number
+  shape: string
+  /** Rows matching the page's filters, and the largest id among them. */
+  total: number
+  maxId: number
+  top: { id: number; k: number | null }[]
+}
+
+/** First pages kept per store connection (one per sort and filter asked for lately). */
+const MAX_TOPS = 8
+const tops = new WeakMap<DuckDBConnection, Map<string, KeptTop>>()
+const topStats = { merged: 0, full: 0 }
+
+/** First pages merged from new rows, and read in full (tests, benchmarks). */
+export function llmTopStats(): { merged: number; full: number } {
+  return { ...topStats }
+}
+
+export interface FirstPageReads {
+  /** The page read in full: every matching row's key sorted (cost grows with the session). */
+  full(): Promise<{ total: number; maxId: number; top: { id: number; k: number | null }[] }>
+  /** The rows matching the filters with an id above `maxId`, and how many match in all now. */
+  since(maxId: number): Promise<{ total: number; added: { id: number; k: number | null }[] }>
+}
+
+/**
+ * The first page (`limit` rows) of a list sorted by a numeric key (NULLS LAST, then id, both in `dir`),
+ * and the total. While the table only gained rows since the last snapshot, the new page is the old
+ * page merged with the new rows: exact when every new matching row has an id above the old ones (the
+ * count says so: old total + new rows = total now). Otherwise, and first, it is read in full.
+ */
+export async function firstPage(
+  con: DuckDBConnection,
+  shape: string,
+  ctx: ReadContext,
+  key: string,
+  dir: 'ASC' | 'DESC',
+  limit: number,
+  reads: FirstPageReads
+): Promise<{ total: number; ids: number[] }> {
+  let byKey = tops.get(con)
+  if (!byKey) tops.set(con, (byKey = new Map()))
+  const kept = byKey.get(key)
+  byKey.delete(key)
+  let next: KeptTop | null = null
+  if (kept && kept.shape === shape && onlyAppendedSince(ctx, kept.version, 'llm_requests')) {
+    const { total, added } = await reads.since(kept.maxId)
+    if (total === kept.total + added.length && added.every((r) => Number.isSafeInteger(r.id) && r.id > kept.maxId)) {
+      const sign = dir === 'DESC' ? -1 : 1
+      const top = [...kept.top, ...added]
+        .sort((a, b) => (a.k === b.k ? 0 : a.k === null ? 1 : b.k === null ? -1 : sign * (a.k - b.k)) || sign * (a.id - b.id))
+        .slice(0, limit)
+      next = { version: ctx.version, shape, total, maxId: Math.max(kept.maxId, ...added.map((r) => r.id)), top }
+      topStats.merged++
+    }
+  }
+  if (next === null) {
+    const read = await reads.full()
+    next = { version: ctx.version, shape, ...read, top: read.top.slice(0, limit) }
+    topStats.full++
+    // A row without a usable id (a hand-made store) holds a place DuckDB ranks: such a page is not merged later.
+    if (next.top.some((r) => !Number.isSafeInteger(r.id))) {
+      return { total: next.total, ids: next.top.map((r) => r.id).filter((id) => Number.isSafeInteger(id)) }
+    }
+  }
+  byKey.set(key, next)
+  while (byKey.size > MAX_TOPS) byKey.delete(byKey.keys().next().value!)
+  return { total: next.total, ids: next.top.map((r) => r.id) }
+}

@@ -17,7 +17,7 @@ import type { SchemaProbe } from '../store-reader'
 import { estimatedTokensSql, isoFromMs, text, tokensOrEstimateSql, toNumber } from '../store-reader'
 import { previewGraphemes } from '../../../shared/graphemes'
 import { countRead, insertSorted, memoDrop, memoSet, openMemo, quantileCont, shapeOf, type PerVersion, type Prefix } from './llm-memo'
-import { rowsById } from './llm-row-cache'
+import { firstPage, rowsById } from './llm-row-cache'
 import type { ReadContext } from '../read-context'
 
 type Row = Record<string, JS>
@@ -370,25 +370,43 @@ export async function readLlmRows(
     ? `SELECT id, ${tokens.counted} AS k FROM llm_requests WHERE ${whereSql} AND NOT (${tokens.needs})
        UNION ALL SELECT id, ${SORT_SQL[sortKey](e)} AS k FROM llm_requests WHERE ${whereSql} AND (${tokens.needs})`
     : `SELECT id, ${SORT_SQL[sortKey](e)} AS k FROM llm_requests WHERE ${whereSql}`
-  const page = await rows(
-    con,
-    // Materialized first: a Top-N straight over the table makes DuckDB scan it several times longer.
-    `WITH m AS MATERIALIZED (${keyed})
-     SELECT id, count(*) OVER () AS total FROM m ORDER BY k ${dir} NULLS LAST, id ${dir}
-     LIMIT ${limit} OFFSET ${offset}`,
-    params
-  )
-  if (page.length === 0) {
+  const sortedPage = (lim: number, off: number) =>
+    rows(
+      con,
+      // Materialized first: a Top-N straight over the table makes DuckDB scan it several times longer.
+      `WITH m AS MATERIALIZED (${keyed})
+       SELECT id, k, count(*) OVER () AS total, max(id) OVER () AS max_id FROM m ORDER BY k ${dir} NULLS LAST, id ${dir}
+       LIMIT ${lim} OFFSET ${off}`,
+      params
+    )
+  const countAll = async () => toNumber((await rows(con, `SELECT count(*) AS n FROM llm_requests WHERE ${whereSql}`, params))[0]?.n) ?? 0
+  let total: number
+  let ids: number[]
+  if (ctx && offset === 0 && sortKey === 'time') {
+    // A live session's newest-first page: merged from the rows new since the last snapshot (llm-row-cache.ts).
+    const keyOf = (r: Row) => ({ id: toNumber(r.id) ?? NaN, k: toNumber(r.k) })
+    ;({ total, ids } = await firstPage(con, shapeOf(probe), ctx, JSON.stringify([sessionId, whereSql, params.map(String), dir, limit]), dir, limit, {
+      full: async () => {
+        const page = await sortedPage(limit, 0)
+        return page.length === 0 ? { total: await countAll(), maxId: 0, top: [] } : { total: toNumber(page[0]?.total) ?? 0, maxId: toNumber(page[0]?.max_id) ?? 0, top: page.map(keyOf) }
+      },
+      since: async (maxId) => ({
+        total: await countAll(),
+        added: (await rows(con, `SELECT id, k FROM (${keyed}) WHERE id > ${Math.floor(maxId)}`, params)).map(keyOf)
+      })
+    }))
+    if (ids.length === 0) return { total, offset, rows: [] }
+  } else {
+    const page = await sortedPage(limit, offset)
     // Past the end (or nothing matches): the total still tells the table how far it reaches.
-    const [count] = await rows(con, `SELECT count(*) AS n FROM llm_requests WHERE ${whereSql}`, params)
-    return { total: toNumber(count?.n) ?? 0, offset, rows: [] }
+    if (page.length === 0) return { total: await countAll(), offset, rows: [] }
+    total = toNumber(page[0]?.total) ?? 0
+    ids = page.map((r) => toNumber(r.id)).filter((id): id is number => id !== null && Number.isSafeInteger(id))
   }
-  const total = toNumber(page[0]?.total) ?? 0
 
   // 2. The rows of those ids, with previews from a bounded prefix: texts are never fetched whole,
   //    and no string work is done outside the window. Ids are integers DuckDB just returned. Rows the
   //    last snapshot read are kept while the table only gained rows (llm-row-cache.ts).
-  const ids = page.map((r) => toNumber(r.id)).filter((id): id is number => id !== null && Number.isSafeInteger(id))
   const read = async (missing: number[]): Promise<Map<number, LlmRequestRow>> => {
     const byId = new Map<number, LlmRequestRow>()
     for (const r of await rows(
