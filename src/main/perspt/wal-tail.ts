@@ -16,26 +16,38 @@ const FLUSH_PAYLOAD = Buffer.from('640064ffff', 'hex')
 const MAX_ENTRY_BYTES = 1 << 30
 
 /**
- * The end of the last complete transaction in `bytes` (WAL entries starting at its offset 0): each entry
- * is a u64 size, a u64 checksum and a payload in DuckDB's binary serializer (field 100 first, 0xffff
- * last), and each transaction ends with a WAL_FLUSH entry. Returns 0 when no transaction is complete,
- * null when the bytes are not framed that way (another WAL format: use a full copy).
+ * Calls `visit` with each complete entry in `bytes` (WAL entries starting at its offset 0): each entry
+ * is a u64 size, a u64 checksum and a payload in DuckDB's binary serializer (field 100 first: the
+ * entry's type; 0xffff last). A trailing entry still being written is not visited. Stops early when
+ * `visit` returns false. Returns false when the bytes are not framed that way (another WAL format).
  */
-export function lastCommitEnd(bytes: Uint8Array): number | null {
+function walkEntries(bytes: Uint8Array, visit: (buf: Buffer, start: number, end: number, type: number) => boolean): boolean {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   let off = 0
-  let end = 0
   while (off + 16 <= buf.length) {
     const size = buf.readBigUInt64LE(off)
-    if (size < 4n || size > BigInt(MAX_ENTRY_BYTES)) return null
-    const n = Number(size)
+    if (size < 4n || size > BigInt(MAX_ENTRY_BYTES)) return false
     const start = off + 16
-    if (start + n > buf.length) break // a trailing entry still being written
-    if (buf[start] !== 0x64 || buf[start + 1] !== 0x00 || buf[start + n - 2] !== 0xff || buf[start + n - 1] !== 0xff) return null
-    off = start + n
-    if (n === FLUSH_PAYLOAD.length && buf.subarray(start, off).equals(FLUSH_PAYLOAD)) end = off
+    const end = start + Number(size)
+    if (end > buf.length) break
+    if (buf[start] !== 0x64 || buf[start + 1] !== 0x00 || buf[end - 2] !== 0xff || buf[end - 1] !== 0xff) return false
+    if (!visit(buf, start, end, buf[start + 2]!)) break
+    off = end
   }
-  return end
+  return true
+}
+
+/**
+ * The end of the last complete transaction in `bytes` (each transaction ends with a WAL_FLUSH entry).
+ * Returns 0 when no transaction is complete, null when the bytes are not framed as walkEntries reads them.
+ */
+export function lastCommitEnd(bytes: Uint8Array): number | null {
+  let last = 0
+  const framed = walkEntries(bytes, (buf, start, end) => {
+    if (end - start === FLUSH_PAYLOAD.length && buf.subarray(start, end).equals(FLUSH_PAYLOAD)) last = end
+    return true
+  })
+  return framed ? last : null
 }
 
 /**
@@ -46,21 +58,16 @@ export function lastCommitEnd(bytes: Uint8Array): number | null {
 const ROW_ENTRY_TYPES = new Set([10, 25, 26, 27, 28, 29, 100])
 
 /**
- * Whether the complete entries in `bytes` (framed as lastCommitEnd reads them) may change the catalog:
- * true for any entry that is not a row change, and when the bytes are not framed as expected.
+ * Whether the complete entries in `bytes` may change the catalog: true for any entry that is not a row
+ * change, and when the bytes are not framed as expected.
  */
 export function mayChangeCatalog(bytes: Uint8Array): boolean {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  let off = 0
-  while (off + 16 <= buf.length) {
-    const size = buf.readBigUInt64LE(off)
-    if (size < 4n || size > BigInt(MAX_ENTRY_BYTES)) return true
-    const start = off + 16
-    if (start + Number(size) > buf.length) break
-    if (buf[start] !== 0x64 || buf[start + 1] !== 0x00 || !ROW_ENTRY_TYPES.has(buf[start + 2]!)) return true
-    off = start + Number(size)
-  }
-  return false
+  let catalog = false
+  const framed = walkEntries(bytes, (_buf, _start, _end, type) => {
+    if (!ROW_ENTRY_TYPES.has(type)) catalog = true
+    return !catalog
+  })
+  return catalog || !framed
 }
 
 /** What a run of WAL entries did to one table's rows. */
@@ -94,34 +101,26 @@ function stringField(buf: Buffer, off: number, field: number, end: number): { va
  * that may change the catalog, a row change before any USE_TABLE, bytes not framed as expected.
  */
 export function tableChanges(bytes: Uint8Array): TableChanges | null {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const out = new Map<string, Set<RowOp>>()
   let table: string | null = null
-  let off = 0
-  while (off + 16 <= buf.length) {
-    const size = buf.readBigUInt64LE(off)
-    if (size < 4n || size > BigInt(MAX_ENTRY_BYTES)) return null
-    const start = off + 16
-    const end = start + Number(size)
-    if (end > buf.length) break
-    if (buf[start] !== 0x64 || buf[start + 1] !== 0x00) return null
-    const type = buf[start + 2]!
+  let known = true
+  const framed = walkEntries(bytes, (buf, start, end, type) => {
     if (type === USE_TABLE) {
       const schema = stringField(buf, start + 3, 101, end)
       const name = schema && stringField(buf, schema.next, 102, end)
-      if (!schema || !name) return null
+      if (!schema || !name) return (known = false)
       table = schema.value === 'main' ? name.value : `${schema.value}.${name.value}`
     } else if (OP_OF_ENTRY[type]) {
-      if (table === null) return null
+      if (table === null) return (known = false)
       let ops = out.get(table)
       if (!ops) out.set(table, (ops = new Set()))
       ops.add(OP_OF_ENTRY[type]!)
     } else if (!NO_TABLE_ENTRY.has(type)) {
-      return null
+      return (known = false)
     }
-    off = end
-  }
-  return out
+    return true
+  })
+  return framed && known ? out : null
 }
 
 /**
