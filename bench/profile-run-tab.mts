@@ -3,7 +3,8 @@
 // for finding a render cost, not a figure of record (bench/live-latency is that).
 // Env: VIGIL_PROFILE_TAB (default timeline), VIGIL_PROFILE_RATE (1000), VIGIL_PROFILE_SECONDS (5),
 // VIGIL_PROFILE_CSS (a style sheet added to the page: hide a part to see what it costs),
-// VIGIL_PROFILE_REDUCED_MOTION (any value: the page asked for reduced motion).
+// VIGIL_PROFILE_REDUCED_MOTION (any value: the page asked for reduced motion), VIGIL_PROFILE_SCREENSHOT (a PNG
+// path: the page as it looked when the trace started, to see what was in view).
 import { setTimeout as sleep } from 'node:timers/promises'
 import { launchChromium, MixedPublisher, rpc, startServe, waitFor, type RunSummaryLite } from './live-latency.mjs'
 
@@ -26,6 +27,7 @@ try {
   // An experiment: CSS that hides or changes a part (e.g. "svg { display: none }") shows what that part costs.
   if (process.env.VIGIL_PROFILE_CSS) await page.addStyleTag({ content: process.env.VIGIL_PROFILE_CSS })
   await sleep(4000)
+  if (process.env.VIGIL_PROFILE_SCREENSHOT) await page.screenshot({ path: process.env.VIGIL_PROFILE_SCREENSHOT })
   const cdp = await page.context().newCDPSession(page)
   const events: Array<{ name: string; ph: string; dur?: number; tid: number; ts: number; args?: { data?: { layerId?: number; nodeId?: number; clip?: number[] }; beginData?: { dirtyObjects?: number; totalObjects?: number }; endData?: { layoutRoots?: Array<{ nodeId?: number }> } } }> = []
   cdp.on('Tracing.dataCollected', (m) => events.push(...(m.value as unknown as typeof events)))
