@@ -1,6 +1,8 @@
 // Diagnostics for a `vigil serve` under a benchmark: wall time of every DuckDB call in the process,
 // grouped by the calling functions in Vigil's bundle and the statement's kind, printed to stderr when the
-// process exits (SIGUSR2 starts the count over: the benchmark's measured part). Loaded with
+// process exits (SIGUSR2 starts the count over: the benchmark's measured part), and with
+// VIGIL_DUCKDB_PROFILE_EVERY_S=N also every N seconds from then on, each block counting from the last
+// (does a caller's cost grow over a long run?). Loaded with
 //   node --import ./bench/duckdb-call-profile.mjs …   (perspt-pace: VIGIL_PACE_NODE_ARGS="--import …")
 // DuckDB runs queries on its own threads, so a V8 CPU profile of the main thread shows almost none of it.
 import { createRequire } from 'node:module'
@@ -44,11 +46,7 @@ for (const method of ['run', 'runAndReadAll', 'runAndRead', 'streamAndReadAll'])
   }
 }
 
-process.on('SIGUSR2', () => {
-  stats.clear()
-  since = performance.now()
-})
-process.on('exit', () => {
+function report() {
   const seconds = (performance.now() - since) / 1000
   const lines = [...stats].sort((a, b) => b[1].ms - a[1].ms).slice(0, 40)
   process.stderr.write(
@@ -56,4 +54,20 @@ process.on('exit', () => {
       lines.map(([k, s]) => `${(s.ms / seconds).toFixed(1).padStart(7)} ${String(s.n).padStart(6)}× ${(s.ms / s.n).toFixed(2).padStart(8)}  ${k}`).join('\n') +
       '\n'
   )
+}
+
+function restart() {
+  stats.clear()
+  since = performance.now()
+}
+
+const everyS = Number(process.env.VIGIL_DUCKDB_PROFILE_EVERY_S ?? 0)
+let every = null
+process.on('SIGUSR2', () => {
+  restart()
+  if (everyS > 0 && !every) {
+    every = setInterval(() => (report(), restart()), everyS * 1000)
+    every.unref()
+  }
 })
+process.on('exit', report)
