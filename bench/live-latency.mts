@@ -448,11 +448,11 @@ export class MixedPublisher {
 // ---------------------------------------------------------------------------------------------
 // The page side, as plain script text (this file is type-checked without DOM types).
 
-/** Notes when each marker id first shows in the page, and first inside the tab panel (#run-panel). */
+/** Notes when each marker id first shows in the page, first inside the tab panel (#run-panel), and first in a rendered element. */
 const PAGE_PROBE = `
 (() => {
   const now = () => performance.timeOrigin + performance.now()
-  const probe = (window.__probe = { seen: {}, inPanel: {}, frames: {} })
+  const probe = (window.__probe = { seen: {}, inPanel: {}, shown: {}, frames: {} })
   performance.setResourceTimingBufferSize(1000000)
   const re = /9\\d{8}/g
   // When each id first arrives in a push frame (run-delta, or run-updated for the refetch path's task
@@ -477,8 +477,18 @@ const PAGE_PROBE = `
     if (!ids) return
     const t = now()
     let panel = null
+    let rendered = null
     for (const id of ids) {
       if (probe.seen[id] === undefined) probe.seen[id] = t
+      // Rendered, as opposed to in a block the page keeps unrendered (the events list's burst lines,
+      // content-visibility: hidden): what a user could see, had it stayed long enough.
+      if (probe.shown[id] === undefined) {
+        if (rendered === null) {
+          const el = node.nodeType === 1 ? node : node.parentElement
+          rendered = !!(el && (!el.checkVisibility || el.checkVisibility()))
+        }
+        if (rendered) probe.shown[id] = t
+      }
       if (probe.inPanel[id] === undefined) {
         if (panel === null) {
           const el = node.nodeType === 1 ? node : node.parentElement
@@ -501,13 +511,14 @@ const PAGE_PROBE = `
 const COLLECT = `(() => {
   const p = window.__probe
   const getRuns = performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/rpc/getRun')).map((e) => performance.timeOrigin + e.startTime)
-  return { seen: p.seen, inPanel: p.inPanel, frames: p.frames, getRuns, elements: document.querySelectorAll('*').length }
+  return { seen: p.seen, inPanel: p.inPanel, shown: p.shown, frames: p.frames, getRuns, elements: document.querySelectorAll('*').length }
 })()`
 
 interface PageData {
   seen: Record<string, number>
   frames: Record<string, number>
   inPanel: Record<string, number>
+  shown: Record<string, number>
   getRuns: number[]
   elements: number
 }
@@ -588,6 +599,7 @@ async function measure(serve: Serve, browser: Browser, cfg: { rate: number; mode
   const all: number[] = []
   const byKind: number[][] = MARKER_KINDS.map(() => [])
   const inPanelByKind: number[][] = MARKER_KINDS.map(() => [])
+  const shownByKind: number[][] = MARKER_KINDS.map(() => [])
   const toFrame: number[] = []
   const frameToDom: number[] = []
   let missing = 0
@@ -610,6 +622,8 @@ async function measure(serve: Serve, browser: Browser, cfg: { rate: number; mode
     byKind[kind]!.push(seen - sentAt)
     const inPanel = data.inPanel[String(id)]
     if (inPanel !== undefined) inPanelByKind[kind]!.push(inPanel - sentAt)
+    const shown = data.shown[String(id)]
+    if (shown !== undefined) shownByKind[kind]!.push(shown - sentAt)
   }
   const total = stats(all)
   const busy = (name: string) => Math.round((((cdp1[name] ?? 0) - (cdp0[name] ?? 0)) / windowSeconds) * 1000) / 10
@@ -627,6 +641,9 @@ async function measure(serve: Serve, browser: Browser, cfg: { rate: number; mode
     // The same markers seen inside the tab itself (the rest show in the recent-events list of every tab;
     // a virtualised table shows new rows only when scrolled to them).
     inTab: Object.fromEntries(MARKER_KINDS.map((k, i) => [k, stats(inPanelByKind[i]!)])),
+    // The same markers in a rendered element (not only in the events list's unrendered burst lines):
+    // n is how many of them a user could have seen at all; a busy run's list moves on every frame.
+    rendered: { ...stats(shownByKind.flat()), byKind: Object.fromEntries(MARKER_KINDS.map((k, i) => [k, stats(shownByKind[i]!)])) },
     // deltas only: send → the run-delta frame carrying the marker handled in the page (hub ingest with the
     // durable journal, RunTracker, RunFeed, socket), then that frame → DOM (RunFollow, Svelte, layout).
     sendToPushFrame: stats(toFrame),
