@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { placeTools, steppedEnd, toolsByTask } from '../../../src/renderer/lib/run-details'
+import { ms, placeTools, steppedEnd, toolsByTask } from '../../../src/renderer/lib/run-details'
 import type { TaskView, ToolCallView } from '../../../src/shared/model/live'
 
 const iso = (t: number) => new Date(t).toISOString()
@@ -59,5 +59,21 @@ describe('placeTools / toolsByTask', () => {
     expect(late.approximate).toBe(true)
     expect(late.at).toBeGreaterThan(100)
     expect(late.at).toBeLessThan(200)
+  })
+})
+
+describe('ms', () => {
+  it('reads ISO times as Date.parse does, null for none or unreadable, also after its cache starts over', () => {
+    expect(ms(null)).toBeNull()
+    expect(ms('')).toBeNull()
+    expect(ms('yesterday')).toBeNull()
+    expect(ms('yesterday')).toBeNull()
+    const base = Date.UTC(2026, 11, 6, 4, 0, 0)
+    // More distinct times than the cache keeps, each read twice: every answer right.
+    for (let i = 0; i < 20_000; i++) {
+      const s = iso(base + i * 7)
+      expect(ms(s)).toBe(base + i * 7)
+      if (i % 997 === 0) expect(ms(iso(base))).toBe(base)
+    }
   })
 })
