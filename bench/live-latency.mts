@@ -449,7 +449,7 @@ export class MixedPublisher {
 // The page side, as plain script text (this file is type-checked without DOM types).
 
 /** Notes when each marker id first shows in the page, first inside the tab panel (#run-panel), and first in a rendered element. */
-const PAGE_PROBE = `
+export const PAGE_PROBE = `
 (() => {
   const now = () => performance.timeOrigin + performance.now()
   const probe = (window.__probe = { seen: {}, inPanel: {}, shown: {}, frames: {} })

@@ -4,9 +4,10 @@
 // Env: VIGIL_PROFILE_TAB (default timeline), VIGIL_PROFILE_RATE (1000), VIGIL_PROFILE_SECONDS (5),
 // VIGIL_PROFILE_CSS (a style sheet added to the page: hide a part to see what it costs),
 // VIGIL_PROFILE_REDUCED_MOTION (any value: the page asked for reduced motion), VIGIL_PROFILE_SCREENSHOT (a PNG
-// path: the page as it looked when the trace started, to see what was in view).
+// path: the page as it looked when the trace started, to see what was in view), VIGIL_PROFILE_PROBE (any value:
+// with bench/live-latency's MutationObserver probe in the page, to see what measuring costs).
 import { setTimeout as sleep } from 'node:timers/promises'
-import { launchChromium, MixedPublisher, rpc, startServe, waitFor, type RunSummaryLite } from './live-latency.mjs'
+import { launchChromium, MixedPublisher, PAGE_PROBE, rpc, startServe, waitFor, type RunSummaryLite } from './live-latency.mjs'
 
 const tab = process.env.VIGIL_PROFILE_TAB ?? 'timeline'
 const rate = Number(process.env.VIGIL_PROFILE_RATE ?? 1000)
@@ -20,6 +21,7 @@ try {
   await publisher.ready
   const live = await waitFor(async () => (await rpc<RunSummaryLite[]>(serve.url, 'listRuns')).find((r) => r.producerId === producerId), 'the run')
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+  if (process.env.VIGIL_PROFILE_PROBE) await page.addInitScript({ content: PAGE_PROBE })
   if (process.env.VIGIL_PROFILE_REDUCED_MOTION) await page.emulateMedia({ reducedMotion: 'reduce' })
   await page.goto(`${serve.url}/#/run/${encodeURIComponent(live.runId)}`)
   await page.getByTestId('run-progress').waitFor({ timeout: 60_000 })
