@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { ms, placeTools, steppedEnd, toolsByTask } from '../../../src/renderer/lib/run-details'
-import type { TaskView, ToolCallView } from '../../../src/shared/model/live'
+import type { ToolCallView } from '../../../src/shared/model/live'
+import { iso, task } from '../../support/task-views'
 
-const iso = (t: number) => new Date(t).toISOString()
-const task = (taskIndex: number, start: number, end: number | null): TaskView => ({
-  taskIndex,
-  description: `task ${taskIndex}`,
-  agentRole: 'A',
-  status: end === null ? 'running' : 'completed',
-  startedAt: iso(start),
-  endedAt: end === null ? null : iso(end),
-  durationMs: end === null ? null : end - start,
-  toolCalls: 0,
-  failureReason: null
-})
 const call = (seq: number, taskIndex: number | null, at: number) => ({ seq, taskIndex, at: iso(at), toolName: 't', outcome: 'SUCCESS' }) as unknown as ToolCallView
 
 describe('steppedEnd', () => {

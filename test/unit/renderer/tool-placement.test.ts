@@ -2,19 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { placeTools, toolsByTask } from '../../../src/renderer/lib/run-details'
 import { ToolPlacement } from '../../../src/renderer/lib/tool-placement'
 import type { TaskView, ToolCallView } from '../../../src/shared/model/live'
+import { iso, task } from '../../support/task-views'
 
-const iso = (t: number) => new Date(t).toISOString()
-const task = (taskIndex: number, start: number, end: number | null): TaskView => ({
-  taskIndex,
-  description: `task ${taskIndex}`,
-  agentRole: 'A',
-  status: end === null ? 'running' : 'completed',
-  startedAt: iso(start),
-  endedAt: end === null ? null : iso(end),
-  durationMs: end === null ? null : end - start,
-  toolCalls: 0,
-  failureReason: null
-})
 let seq = 0
 const call = (taskIndex: number | null, at: number | string | null) =>
   ({ seq: ++seq, taskIndex, at: typeof at === 'number' ? iso(at) : at, toolName: 't', outcome: 'SUCCESS' }) as unknown as ToolCallView
