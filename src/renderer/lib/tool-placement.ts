@@ -4,6 +4,7 @@
 // (the reducer replaces a task object when it changes) or its calls changed; an unchanged group keeps
 // its array, so the lane that draws it does nothing. Same result as toolsByTask(placeTools(...)).
 import type { TaskView, ToolCallView } from '../../shared/model/live'
+import { sameItems } from '../../shared/same-items'
 import { ms, placeTools, type PlacedTool } from './run-details'
 
 export interface PlacedByTask {
@@ -57,10 +58,4 @@ export class ToolPlacement {
     this.groups = groups
     return { byTask, approximate }
   }
-}
-
-function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }

@@ -36,6 +36,7 @@ import type {
 } from './live'
 import { SPAN_LIMIT, spanActor, spanView } from './otel-spans'
 import { clampGateTimeout } from './reviews'
+import { sameItems } from '../same-items'
 
 /** Why Vigil itself ended a run the server never closed (fills `RunSummary.exitReason`). */
 export const VIGIL_EXIT_REASONS = {
@@ -213,12 +214,6 @@ export function applyRunOps<T extends LiveRunDetail>(detail: T, ops: readonly Ru
 
 const LIST_KEYS = ['tasks', 'pendingReviews', 'recentEvents', 'iterations', 'toolCalls', 'delegations', 'fileChanges'] as const
 type ListKey = (typeof LIST_KEYS)[number]
-
-function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
 
 /**
  * What a pushed op needs of its frame, no more: long texts cut to one character past the limit the
