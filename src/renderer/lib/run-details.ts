@@ -30,16 +30,19 @@ export function toolOutcomeStatus(outcome: string | null): string {
 export function ms(iso: string | null | undefined): number | null {
   if (!iso) return null
   // A live run's page reads the same times every frame (each of up to 1,000 tool calls, each task):
-  // parsed once. Bounded: past PARSED_MAX distinct strings the cache starts over.
+  // parsed once. Bounded: past PARSED_MAX distinct strings the cache starts over, and a string longer
+  // than an ISO time (an agent's odd task time) is parsed but not kept.
   const kept = parsed.get(iso)
   if (kept !== undefined) return kept
   const t = Date.parse(iso)
   const value = Number.isNaN(t) ? null : t
+  if (iso.length > PARSED_MAX_CHARS) return value
   if (parsed.size >= PARSED_MAX) parsed.clear()
   parsed.set(iso, value)
   return value
 }
 const PARSED_MAX = 8192
+const PARSED_MAX_CHARS = 64
 const parsed = new Map<string, number | null>()
 
 export interface Span {

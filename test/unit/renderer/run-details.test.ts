@@ -57,6 +57,11 @@ describe('ms', () => {
     expect(ms('')).toBeNull()
     expect(ms('yesterday')).toBeNull()
     expect(ms('yesterday')).toBeNull()
+    // A string longer than an ISO time (not kept) is read as Date.parse reads it, each time.
+    const long = `Sat, 05 Dec 2026 04:00:00 GMT${' (an agent that says more than it needs to)'.repeat(4)}`
+    const expected = Number.isNaN(Date.parse(long)) ? null : Date.parse(long)
+    expect(ms(long)).toBe(expected)
+    expect(ms(long)).toBe(expected)
     const base = Date.UTC(2026, 11, 6, 4, 0, 0)
     // More distinct times than the cache keeps, each read twice: every answer right.
     for (let i = 0; i < 20_000; i++) {

@@ -119,7 +119,7 @@ export async function firstPage(
       const top = [...kept.top, ...added]
         .sort((a, b) => (a.k === b.k ? 0 : a.k === null ? 1 : b.k === null ? -1 : sign * (a.k - b.k)) || sign * (a.id - b.id))
         .slice(0, limit)
-      next = { version: ctx.version, shape, total, maxId: Math.max(kept.maxId, ...added.map((r) => r.id)), top }
+      next = { version: ctx.version, shape, total, maxId: added.reduce((m, r) => Math.max(m, r.id), kept.maxId), top }
       topStats.merged++
     }
   }
