@@ -152,6 +152,38 @@ describe('LLM summary and series memo', () => {
     }
   })
 
+  it('a first read takes its check from the rows it reads (one query), and the next version trusts that check', async () => {
+    // A connection with no memo yet (memos live per connection).
+    const cold = await instance.connect()
+    try {
+      let queries = 0
+      const run = cold.runAndReadAll.bind(cold)
+      cold.runAndReadAll = ((...args: Parameters<typeof run>) => {
+        queries++
+        return run(...args)
+      }) as typeof cold.runAndReadAll
+      const first = new Map<string, unknown>()
+      const before = llmMemoStats()
+      const summary = await readLlmSummary(cold, probe, VIEWS_MAIN, first)
+      expect(queries).toBe(1)
+      const series = await readLlmSeries(cold, probe, VIEWS_MAIN, first)
+      expect(llmMemoStats().scans - before.scans).toBe(1)
+      const truth = await sqlSummary()
+      expect([summary.requests, summary.latencyP50, summary.latencyP95]).toEqual([truth.total.requests, truth.total.latencyP50, truth.total.latencyP95])
+      expect(series).toEqual(await freshSeries())
+      // Its count, max id and fingerprint must be DuckDB's own: else this check would find the rows changed.
+      await append(4)
+      const mid = llmMemoStats()
+      const next = new Map<string, unknown>()
+      expect((await readLlmSummary(cold, probe, VIEWS_MAIN, next)).requests).toBe((await sqlSummary()).total.requests)
+      expect(await readLlmSeries(cold, probe, VIEWS_MAIN, next)).toEqual(await freshSeries())
+      const after = llmMemoStats()
+      expect({ incremental: after.incremental - mid.incremental, invalidated: after.invalidated - mid.invalidated }).toEqual({ incremental: 2, invalidated: 0 })
+    } finally {
+      cold.closeSync()
+    }
+  })
+
   it('an UPDATE or DELETE of old rows is noticed: read in full, still equal to SQL', async () => {
     await readLlmSummary(con, probe, VIEWS_MAIN)
     await readLlmSeries(con, probe, VIEWS_MAIN)

@@ -9,7 +9,7 @@
 // would read every text): a session with any such row is always read in full. The figures are equal to
 // what SQL computes over the same snapshot: sums and counts add; percentiles are DuckDB's quantile_cont,
 // recomputed over the remembered sorted latencies with the same interpolation.
-import type { DuckDBConnection } from '@duckdb/node-api'
+import type { DuckDBConnection, JS } from '@duckdb/node-api'
 import type { SchemaProbe } from '../store-reader'
 import { toNumber } from '../store-reader'
 import { rows, type Row } from './dag-sql'
@@ -100,15 +100,21 @@ export function shapeOf(probe: SchemaProbe): string {
 export type PerVersion = Map<string, unknown>
 
 
-/** One scan of the session's small columns (the texts are not read): the whole session, and its rows up to `known`. */
-function scanPrefix(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, known: number | null, perVersion?: PerVersion): Promise<Row | undefined> {
-  const key = `prefix-scan\u0000${sessionId}\u0000${shapeOf(probe)}\u0000${known ?? ''}`
-  const kept = perVersion?.get(key) as Promise<Row | undefined> | undefined
-  if (kept) return kept
+const scanKey = (probe: SchemaProbe, sessionId: string, known: number | null) => `prefix-scan\u0000${sessionId}\u0000${shapeOf(probe)}\u0000${known ?? ''}`
+
+/** What a check hashes per row (the columns the figures depend on), and whether its tokens are estimated from texts. */
+function scanColumns(probe: SchemaProbe): { fp: string; needs: string } {
   const c = probe.columns.get('llm_requests')!
   const e = expressions(c)
-  const { needs } = tokenParts(c)
-  const fp = `hash(id, ${e.timeMs}, ${e.model}, ${e.latency}, ${e.rawIn}, ${e.rawOut})`
+  return { fp: `hash(id, ${e.timeMs}, ${e.model}, ${e.latency}, ${e.rawIn}, ${e.rawOut})`, needs: tokenParts(c).needs }
+}
+
+/** One scan of the session's small columns (the texts are not read): the whole session, and its rows up to `known`. */
+function scanPrefix(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, known: number | null, perVersion?: PerVersion): Promise<Row | undefined> {
+  const key = scanKey(probe, sessionId, known)
+  const kept = perVersion?.get(key) as Promise<Row | undefined> | undefined
+  if (kept) return kept
+  const { fp, needs } = scanColumns(probe)
   stats.scans++
   const scan = rows(
     con,
@@ -124,6 +130,43 @@ function scanPrefix(con: DuckDBConnection, probe: SchemaProbe, sessionId: string
     scan.catch(() => perVersion.delete(key))
   }
   return scan
+}
+
+/**
+ * A session's rows read whole (`select`, positional) for a first memo, together with what the check's scan
+ * of the whole session would say, kept for this version: the memo's first read then costs one scan, not two
+ * (the series' first read of the same version finds the scan too). Null, having read nothing, without a
+ * per-version scratch; null after the read when an id is not an integer DuckDB and JS order alike (a
+ * hand-made store): the caller then reads as before.
+ */
+export async function readWholeWithScan(
+  con: DuckDBConnection,
+  probe: SchemaProbe,
+  sessionId: string,
+  select: string,
+  perVersion?: PerVersion
+): Promise<JS[][] | null> {
+  if (!perVersion) return null
+  const { fp, needs } = scanColumns(probe)
+  const found = (await con.runAndReadAll(`SELECT ${select}, id, ${fp}, ${needs} FROM llm_requests WHERE session_id = $1`, [sessionId])).getRowsJS()
+  let f: bigint | null = null
+  let maxId: number | null = null
+  let nEst = 0
+  let noId = 0
+  for (const r of found) {
+    const [id, hash, estimated] = r.slice(-3)
+    if (id === null) noId++
+    else if ((typeof id === 'number' || typeof id === 'bigint') && Number.isSafeInteger(Number(id))) maxId = Math.max(maxId ?? -Infinity, Number(id))
+    else return null
+    if (typeof hash !== 'bigint') return null
+    f = f === null ? hash : f ^ hash
+    if (estimated === true) nEst++
+  }
+  stats.scans++
+  // The row scanPrefix reads for an unknown prefix (bit_xor of no rows is NULL, as max of none).
+  const scan: Row = { n: found.length, f: f === null ? null : f.toString(), max_id: maxId, n_est: nEst, no_id: noId }
+  perVersion.set(scanKey(probe, sessionId, null), Promise.resolve(scan))
+  return found
 }
 
 /**
@@ -145,6 +188,8 @@ export async function checkPrefix(con: DuckDBConnection, probe: SchemaProbe, ses
   return { valid, now, estimated: toNumber(r?.n_est) ?? 0 }
 }
 
+export const memoKey = (kind: 'summary' | 'series', sessionId: string) => `${kind}\u0000${sessionId}`
+
 /**
  * The memo of `kind` for the session, checked against this snapshot: `before` is the memo when its rows
  * are unchanged (else undefined: build afresh from `check.now`); null when the session must be read in
@@ -157,7 +202,7 @@ export async function openMemo<M extends { prefix: Prefix }>(
   sessionId: string,
   perVersion?: PerVersion
 ): Promise<{ key: string; before: M | undefined; check: Check } | null> {
-  const key = `${kind}\u0000${sessionId}`
+  const key = memoKey(kind, sessionId)
   const before = memoGet<M>(con, key)
   const check = await checkPrefix(con, probe, sessionId, before?.prefix, perVersion)
   if (check.estimated > 0 || check.now.count === 0 || check.now.count > MEMO_MAX_ROWS) {

@@ -16,7 +16,7 @@ import type {
 import type { SchemaProbe } from '../store-reader'
 import { estimatedTokensSql, isoFromMs, text, tokensOrEstimateSql, toNumber } from '../store-reader'
 import { previewGraphemes } from '../../../shared/graphemes'
-import { countRead, insertSorted, memoDrop, memoSet, openMemo, quantileCont, shapeOf, type PerVersion, type Prefix } from './llm-memo'
+import { countRead, insertSorted, memoDrop, memoGet, memoKey, memoSet, openMemo, quantileCont, readWholeWithScan, shapeOf, type PerVersion, type Prefix } from './llm-memo'
 import { firstPage, rowsById } from './llm-row-cache'
 import type { ReadContext } from '../read-context'
 
@@ -210,22 +210,22 @@ async function summaryFromMemo(
   sessionId: string,
   perVersion?: PerVersion
 ): Promise<LlmSummary | null> {
+  const e = expressions(c)
+  const { tin, tout } = tokenParts(c)
+  const select = `${e.model} AS model, ${e.latency} AS lat, ${tin.counted} AS t_in, ${tout.counted} AS t_out, ${e.rawIn} + ${e.rawOut} AS raw`
+  // A session without a memo is read whole anyway: its check comes from the same read.
+  const whole = memoGet(con, memoKey('summary', sessionId)) === undefined ? await readWholeWithScan(con, probe, sessionId, select, perVersion) : null
   const opened = await openMemo<SummaryMemo>(con, probe, 'summary', sessionId, perVersion)
   if (!opened) return null
   const { key, before, check } = opened
   const memo: SummaryMemo = before ?? { prefix: check.now, all: newAgg(), models: new Map() }
   // The memo is changed in place: dropped first, kept again only once every new row was added.
   memoDrop(con, key)
-  const e = expressions(c)
-  const { tin, tout } = tokenParts(c)
   const from = before ? before.prefix.maxId : null
-  const added = (
-    await con.runAndReadAll(
-      `SELECT ${e.model} AS model, ${e.latency} AS lat, ${tin.counted} AS t_in, ${tout.counted} AS t_out, ${e.rawIn} + ${e.rawOut} AS raw
-       FROM llm_requests WHERE session_id = $1${from === null ? '' : ` AND id > ${from}`}`,
-      [sessionId]
-    )
-  ).getRowsJS()
+  const added =
+    whole !== null && from === null
+      ? whole
+      : (await con.runAndReadAll(`SELECT ${select} FROM llm_requests WHERE session_id = $1${from === null ? '' : ` AND id > ${from}`}`, [sessionId])).getRowsJS()
   if (added.length !== check.now.count - (from === null ? 0 : memo.prefix.count)) return failed()
   const newLats = new Map<Agg, number[]>()
   for (const [model, lat, tIn, tOut, raw] of added) {
