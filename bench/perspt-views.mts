@@ -105,14 +105,14 @@ async function firstRows(path: string, work: string): Promise<void> {
  * web API polled (every 5 ms) until listSessions returns rows, then until their counts are in. Times
  * from the spawn and from the moment the server says it listens (the store opens at start).
  */
-async function serveFirstRows(path: string): Promise<void> {
+async function serveFirstRows(path: string, root?: string, label = ''): Promise<void> {
   const listening: number[] = []
   const fromSpawn: number[] = []
   const fromListen: number[] = []
   const counted: number[] = []
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now()
-    const serve = await startServe({ args: ['--db', path] })
+    const serve = await startServe({ args: ['--db', path], root })
     const tListen = performance.now()
     try {
       let storeId: string | null = null
@@ -133,11 +133,11 @@ async function serveFirstRows(path: string): Promise<void> {
       await serve.stop()
     }
   }
-  report('perspt.serve.listening', 'ms', listening, { note: 'spawn of vigil serve --db to "Vigil listening"' })
+  report(`perspt.serve${label}.listening`, 'ms', listening, { note: 'spawn of vigil serve --db to "Vigil listening"' })
   const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!
-  report('perspt.serve.first_rows_from_listening', 'ms', fromListen, { goal: 300, met: median(fromListen) <= 300, bytes: statSync(path).size })
-  report('perspt.serve.first_rows_from_spawn', 'ms', fromSpawn, { goal: 300, met: median(fromSpawn) <= 300 })
-  report('perspt.serve.counted_rows_from_spawn', 'ms', counted)
+  report(`perspt.serve${label}.first_rows_from_listening`, 'ms', fromListen, { goal: 300, met: median(fromListen) <= 300, bytes: statSync(path).size })
+  report(`perspt.serve${label}.first_rows_from_spawn`, 'ms', fromSpawn, { goal: 300, met: median(fromSpawn) <= 300 })
+  report(`perspt.serve${label}.counted_rows_from_spawn`, 'ms', counted)
 }
 
 async function views(path: string, work: string): Promise<void> {
@@ -517,7 +517,12 @@ export async function run(): Promise<void> {
     const only = process.env.VIGIL_VIEWS_PHASES?.split(',')
     const phase = (name: string) => !only || only.includes(name)
     if (phase('first')) await firstRows(big, work)
-    if (phase('serve')) await serveFirstRows(big)
+    if (phase('serve')) {
+      // VIGIL_BENCH_BEFORE_ROOT: another built tree first (before vs after in one run); VIGIL_BENCH_ROOT: the build measured.
+      const before = process.env.VIGIL_BENCH_BEFORE_ROOT
+      if (before) await serveFirstRows(big, before, '.before')
+      await serveFirstRows(big, process.env.VIGIL_BENCH_ROOT)
+    }
     if (phase('ratio')) await ratios(big, work)
     if (phase('overview')) await overview(big, work)
     if (phase('views')) await views(big, work)

@@ -99,13 +99,15 @@ export async function startServe(opts: ServeOptions, ctx: ServeContext): Promise
   })
   const service = new VigilService({ mode: 'web', version: ctx.version, tmpRoot: processTmpRoot(), settings })
   try {
-    await service.startRecording(join(dataDir, 'recordings.duckdb'))
-    // After the replay: recorded runs that had ended are not sent again.
-    service.applyOtlpSettings()
+    // Stores first: their first read (a snapshot copy, its open) goes on while the recording opens and
+    // replays, on the other core. A store only reads Perspt's files; it feeds no run the recording keeps.
     for (const path of opts.dbPaths) service.registry.addStore(resolve(path), 'flag')
     if (opts.dbPaths.length === 0 && opts.defaultStore) {
       addDefaultStoreIfPresent(service.registry, ctx.env, ctx.platform, ctx.home)
     }
+    await service.startRecording(join(dataDir, 'recordings.duckdb'))
+    // After the replay: recorded runs that had ended are not sent again.
+    service.applyOtlpSettings()
     for (const url of opts.attachUrls) service.registry.addAttachment(url, 'flag')
     if (opts.demo) await service.startDemo()
 
