@@ -156,6 +156,44 @@ test('a dropped delta is a gap: the page refetches once and shows what it missed
   p.close()
 })
 
+test('paused, the tools table holds still while calls arrive; it counts them, and Resume shows them', async ({ page }) => {
+  const p = await publisher('deltas-pause')
+  p.send({ type: 'ensemble_started', ensembleId: 'e-pause', startedAt: now(), totalTasks: 1, workflow: 'SEQUENTIAL' })
+  p.send({ type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: 'Call tools', agentRole: role, startedAt: now() })
+  const call = (name: string, outcome = 'SUCCESS') =>
+    p.send({ type: 'tool_called', agentRole: role, taskIndex: 1, toolName: name, durationMs: 1, outcome, toolArguments: null, toolResult: 'ok', structuredResult: null })
+  const runId = await runIdOf('deltas-pause')
+  await page.goto(`${vigil.url}/#/run/${encodeURIComponent(runId)}`)
+  await page.getByTestId('run-tab-tools').click()
+  for (let i = 1; i <= 3; i++) call(`before_pause_${i}`)
+  await expect(page.getByTestId('tool-row')).toHaveCount(3)
+  await page.getByTestId('tools-pause').click()
+  await expect(page.getByTestId('tools-pause')).toHaveAttribute('aria-pressed', 'true')
+  await expect(page.getByTestId('tools-paused')).toHaveText('Paused: 0 new calls not shown')
+
+  for (let i = 1; i <= 5; i++) call(`while_paused_${i}`, i === 5 ? 'FAILURE' : 'SUCCESS')
+  // The calls reach the page (its tab counts them) but the table holds the three it showed.
+  await expect(page.getByTestId('tools-paused')).toHaveText('Paused: 5 new calls not shown')
+  await expect(page.getByTestId('run-tab-tools')).toContainText('1 failed')
+  await expect(page.getByTestId('tool-row')).toHaveCount(3)
+  await expect(page.getByTestId('tool-row').last()).toContainText('before_pause_3')
+  // For looking at: the toolbar while paused, at the narrow laptop width (test-results/screenshots).
+  await page.setViewportSize({ width: 1024, height: 640 })
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme })
+    await page.screenshot({ path: `test-results/screenshots/run-tools-paused-1024-${scheme}.png` })
+  }
+
+  await page.getByTestId('tools-pause').click()
+  await expect(page.getByTestId('tools-paused')).toHaveCount(0)
+  await expect(page.getByTestId('tool-row')).toHaveCount(8)
+  await expect(page.getByTestId('tool-row').last()).toContainText('while_paused_5')
+  // Live again: the next call shows at once.
+  call('after_resume')
+  await expect(page.getByTestId('tool-row')).toHaveCount(9)
+  p.close()
+})
+
 test('a burst of more events than the list follows between two renders: each one is shown in the list', async ({ page }) => {
   const p = await publisher('deltas-burst')
   p.send({ type: 'ensemble_started', ensembleId: 'e-burst', startedAt: now(), totalTasks: 1, workflow: 'SEQUENTIAL' })
