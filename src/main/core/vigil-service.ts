@@ -212,12 +212,18 @@ export class VigilService implements VigilApi {
     }
   }
 
-  /** Re-adds what the user added in an earlier run of the desktop app. */
-  restoreRemembered(): void {
+  /**
+   * Re-adds the stores the user added in an earlier run of the desktop app, and returns what re-adds
+   * the attachments: stores can open while the recording does, attachments wait for it (their runs are
+   * journaled). One read of the file for both: adding a source rewrites it.
+   */
+  restoreRemembered(): () => void {
     const saved = this.opts.remembered?.read()
-    if (!saved) return
+    if (!saved) return () => undefined
     for (const s of saved.stores) this.registry.addStore(s.path, 'settings', s.label)
-    for (const a of saved.attachments) this.registry.addAttachment(a.url, 'settings', a.label)
+    return () => {
+      for (const a of saved.attachments) this.registry.addAttachment(a.url, 'settings', a.label)
+    }
   }
 
   async getAppInfo(): Promise<AppInfo> {

@@ -164,10 +164,12 @@ async function start(): Promise<void> {
     settings
   })
   service = vigil
+  // Stores first: their first read goes on while the recording opens and replays (as in vigil serve).
+  const restoreAttachments = vigil.restoreRemembered()
   await vigil.startRecording(join(app.getPath('userData'), 'recordings.duckdb'))
   // Forwarding to an OpenTelemetry collector (Settings), after the replay so recorded runs are not sent again.
   vigil.applyOtlpSettings()
-  vigil.restoreRemembered()
+  restoreAttachments()
   if ((await vigil.listSources()).length === 0) addDefaultStoreIfPresent(vigil.registry)
 
   // Menu, tray and notification clicks move this window only, not browsers on Vigil's port.

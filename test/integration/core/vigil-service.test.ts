@@ -47,8 +47,12 @@ describe('VigilService', () => {
     })
     await first.close()
 
+    // In two steps, as the desktop app starts: stores before the recording opens, attachments after it.
     const second = service({ remembered })
-    second.restoreRemembered()
+    const restoreAttachments = second.restoreRemembered()
+    expect((await second.listSources()).map((s) => [s.kind, s.label])).toEqual([['store', 'Work laptop']])
+    // Adding the store rewrote the file: the attachment still comes back.
+    restoreAttachments()
     const sources = await second.listSources()
     expect(sources.map((s) => [s.kind, s.label, s.origin])).toEqual([
       ['store', 'Work laptop', 'settings'],
