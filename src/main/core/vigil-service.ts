@@ -309,7 +309,7 @@ export class VigilService implements VigilApi {
 
   async getLlmSummary(storeId: string, sessionId: string): Promise<LlmSummary> {
     const { store } = await this.session(storeId, sessionId)
-    return store.query(`llm-summary:${sessionId}`, (con, probe, ctx) => readLlmSummary(con, probe, sessionId, ctx.perVersion))
+    return store.query(`llm-summary:${sessionId}`, (con, probe, ctx) => readLlmSummary(con, probe, sessionId, ctx))
   }
 
   async getLlmRows(storeId: string, sessionId: string, query: LlmRowsQuery): Promise<LlmRowsPage> {
@@ -349,7 +349,7 @@ export class VigilService implements VigilApi {
 
   async getLlmSeries(storeId: string, sessionId: string): Promise<LlmSeries> {
     const { store } = await this.session(storeId, sessionId)
-    return store.query(`llm-series:${sessionId}`, (con, probe, ctx) => readLlmSeries(con, probe, sessionId, ctx.perVersion))
+    return store.query(`llm-series:${sessionId}`, (con, probe, ctx) => readLlmSeries(con, probe, sessionId, ctx))
   }
 
   async getEnergySeries(storeId: string, sessionId: string): Promise<EnergySeries> {

@@ -184,6 +184,58 @@ describe('LLM summary and series memo', () => {
     }
   })
 
+  it('with the WAL saying the table only gained rows, a check reads only the new rows; a row inserted below the others is still caught', async () => {
+    // A ReadContext as PersptStore gives one: each step a new version, with what the WAL said changed since the last.
+    let version = 1000
+    const at = (ops: ('insert' | 'update' | 'delete')[] | null) => {
+      const v = ++version
+      const changes = ops === null ? null : new Map([['llm_requests', new Set(ops)]])
+      return { version: v, perVersion: new Map<string, unknown>(), changesSince: (x: number) => (x === v ? new Map() : x === v - 1 ? changes : null) }
+    }
+    /** Reads both through the memos, checks them against the truth, and says what the memo reads did. */
+    const both = async (ctx: ReturnType<typeof at>) => {
+      // The truth first: the fresh series read scans too.
+      const truth = { summary: await sqlSummary(), series: await freshSeries() }
+      const before = llmMemoStats()
+      const summary = await readLlmSummary(con, probe, VIEWS_MAIN, ctx)
+      const series = await readLlmSeries(con, probe, VIEWS_MAIN, ctx)
+      const after = llmMemoStats()
+      expect([summary.requests, summary.tokensIn, summary.latencyP50, summary.latencyP95]).toEqual([
+        truth.summary.total.requests,
+        truth.summary.total.tokensIn,
+        truth.summary.total.latencyP50,
+        truth.summary.total.latencyP95
+      ])
+      expect(series).toEqual(truth.series)
+      return { anchored: after.anchored - before.anchored, scans: after.scans - before.scans, invalidated: after.invalidated - before.invalidated }
+    }
+    // The first read with a context scans (and anchors the memo).
+    await both(at(null))
+    const steps: { change: () => Promise<void>; ops: ('insert' | 'update' | 'delete')[]; anchored: number; scans: number; invalidated: number }[] = [
+      { change: () => append(3), ops: ['insert'], anchored: 1, scans: 0, invalidated: 0 },
+      { change: () => append(1, { model: 'anchored-model' }), ops: ['insert'], anchored: 1, scans: 0, invalidated: 0 },
+      // Nothing new at all (another table changed): still no scan.
+      { change: async () => undefined, ops: [], anchored: 1, scans: 0, invalidated: 0 },
+      // An insert is an insert to the WAL, but this row's id is below the memo's: the counts catch it.
+      {
+        change: () =>
+          w.run(`INSERT INTO llm_requests (id, session_id, node_id, model, prompt, response, tokens_in, tokens_out, latency_ms, timestamp)
+                 VALUES (-5, '${VIEWS_MAIN}', 'task_1', 'low-id', 'p', 'r', 7, 7, 4321, TIMESTAMP '2026-01-01 00:00:00')`).then(() => undefined),
+        ops: ['insert'],
+        anchored: 0,
+        scans: 1,
+        invalidated: 2
+      },
+      { change: () => append(2), ops: ['insert'], anchored: 1, scans: 0, invalidated: 0 },
+      { change: () => w.run(`UPDATE llm_requests SET latency_ms = 1 WHERE session_id = '${VIEWS_MAIN}' AND model = 'anchored-model'`).then(() => undefined), ops: ['update'], anchored: 0, scans: 1, invalidated: 2 }
+    ]
+    for (const [i, step] of steps.entries()) {
+      await step.change()
+      expect({ i, ...(await both(at(step.ops))) }).toEqual({ i, anchored: step.anchored, scans: step.scans, invalidated: step.invalidated })
+    }
+    await w.run(`DELETE FROM llm_requests WHERE id = -5`)
+  })
+
   it('an UPDATE or DELETE of old rows is noticed: read in full, still equal to SQL', async () => {
     await readLlmSummary(con, probe, VIEWS_MAIN)
     await readLlmSeries(con, probe, VIEWS_MAIN)

@@ -486,6 +486,8 @@ describe('the LLM page of a live session', () => {
         expect(after.rows.read - before.rows.read - 140, step.sql[0]).toBe(step.read === 'all' ? 140 : step.read)
         expect(after.rows.reset - before.rows.reset, step.sql[0]).toBe(step.read === 'all' ? 1 : 0)
         expect(after.top.merged - before.top.merged, step.sql[0]).toBe(step.merged ? 2 : 0)
+        // Merged pages knew their new rows were above the old ones without counting the session (llm-anchor.ts).
+        expect(after.top.anchored - before.top.anchored, step.sql[0]).toBe(step.merged ? 2 : 0)
       }
       const { got } = await page()
       expect(got.rows.some((r) => r.model === 'changed')).toBe(true)

@@ -12,6 +12,8 @@
 import type { DuckDBConnection, JS } from '@duckdb/node-api'
 import type { SchemaProbe } from '../store-reader'
 import { toNumber } from '../store-reader'
+import type { ReadContext } from '../read-context'
+import { anchorAt, stillAnchored, type Anchor } from './llm-anchor'
 import { rows, type Row } from './dag-sql'
 import { expressions, tokenParts } from './llm'
 
@@ -32,11 +34,13 @@ export interface MemoStats {
   invalidated: number
   /** Scans of a session's rows for a check (one per version serves both memos, see PerVersion). */
   scans: number
+  /** Checks that read only the rows above the memo's last id (proven unchanged below it, llm-anchor.ts). */
+  anchored: number
 }
 
 /** Per store connection: memos by kind and session. */
 const memos = new WeakMap<DuckDBConnection, Map<string, unknown>>()
-const stats: MemoStats = { incremental: 0, full: 0, invalidated: 0, scans: 0 }
+const stats: MemoStats = { incremental: 0, full: 0, invalidated: 0, scans: 0, anchored: 0 }
 
 /** Counters since the process started (tests, benchmarks). */
 export function llmMemoStats(): MemoStats {
@@ -77,6 +81,8 @@ export interface Prefix {
   maxId: number
   count: number
   fingerprint: string
+  /** Where this prefix stood in the table (at its maxId), when read with a ReadContext: see llm-anchor.ts. */
+  anchor?: Anchor
 }
 
 export interface Check {
@@ -173,9 +179,15 @@ export async function readWholeWithScan(
  * Checks `before` against the session's rows in this snapshot, in one scan of the small columns (the
  * texts are not read), and says what the session is now.
  */
-export async function checkPrefix(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, before: Prefix | undefined, perVersion?: PerVersion): Promise<Check> {
+export async function checkPrefix(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, before: Prefix | undefined, reads?: PerVersion | ReadContext): Promise<Check> {
+  const ctx = reads instanceof Map ? undefined : reads
+  const perVersion = reads instanceof Map ? reads : reads?.perVersion
   const shape = shapeOf(probe)
   const known = before && before.shape === shape ? before.maxId : null
+  if (ctx && known !== null && before) {
+    const appended = await checkAppended(con, probe, sessionId, before, ctx)
+    if (appended) return appended
+  }
   const r = await scanPrefix(con, probe, sessionId, known, perVersion)
   const now: Prefix = { shape, maxId: toNumber(r?.max_id) ?? 0, count: toNumber(r?.n) ?? 0, fingerprint: String(r?.f ?? '') }
   const valid =
@@ -185,7 +197,42 @@ export async function checkPrefix(con: DuckDBConnection, probe: SchemaProbe, ses
     Number.isSafeInteger(now.maxId) &&
     toNumber(r?.old_n) === before.count &&
     (before.count === 0 || String(r?.old_f ?? '') === before.fingerprint)
+  // An anchor only for a prefix the next check may trust (else that check scans anyway).
+  if (ctx && (toNumber(r?.no_id) ?? 0) === 0 && Number.isSafeInteger(now.maxId)) now.anchor = await anchorAt(con, ctx, now.maxId)
   return { valid, now, estimated: toNumber(r?.n_est) ?? 0 }
+}
+
+/**
+ * The check without a scan of the session: when its rows up to `before.maxId` are provably unchanged
+ * (llm-anchor.ts), the session now is `before` plus its rows above that id, read alone. Null when not
+ * provable: the caller scans.
+ */
+async function checkAppended(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, before: Prefix, ctx: ReadContext): Promise<Check | null> {
+  if (before.count === 0 || !/^\d+$/.test(before.fingerprint)) return null
+  const anchor = await stillAnchored(con, ctx, before.anchor)
+  if (!anchor || anchor.id !== before.maxId) return null
+  const key = `prefix-new\u0000${sessionId}\u0000${before.shape}\u0000${before.maxId}`
+  let added = ctx.perVersion.get(key) as Promise<Row | undefined> | undefined
+  if (!added) {
+    const { fp, needs } = scanColumns(probe)
+    stats.anchored++
+    added = rows(
+      con,
+      `SELECT count(*) AS n, CAST(bit_xor(fp) AS VARCHAR) AS f, max(id) AS max_id, count(*) FILTER (WHERE needs) AS n_est
+       FROM (SELECT id, ${fp} AS fp, ${needs} AS needs FROM llm_requests WHERE session_id = $sid AND id > ${before.maxId})`,
+      { sid: sessionId }
+    ).then(([r]) => r)
+    ctx.perVersion.set(key, added)
+    added.catch(() => ctx.perVersion.delete(key))
+  }
+  const r = await added
+  const n = toNumber(r?.n) ?? 0
+  const maxId = n === 0 ? before.maxId : toNumber(r?.max_id)
+  if (maxId === null || !Number.isSafeInteger(maxId) || (n > 0 && !/^\d+$/.test(String(r?.f ?? '')))) return null
+  const fingerprint = n === 0 ? before.fingerprint : (BigInt(before.fingerprint) ^ BigInt(String(r!.f))).toString()
+  const now: Prefix = { shape: before.shape, maxId, count: before.count + n, fingerprint, anchor: maxId === anchor.id ? anchor : await anchorAt(con, ctx, maxId) }
+  // The old rows were counted as not estimated when the memo was built (else there is no memo).
+  return { valid: true, now, estimated: toNumber(r?.n_est) ?? 0 }
 }
 
 export const memoKey = (kind: 'summary' | 'series', sessionId: string) => `${kind}\u0000${sessionId}`
@@ -200,11 +247,11 @@ export async function openMemo<M extends { prefix: Prefix }>(
   probe: SchemaProbe,
   kind: 'summary' | 'series',
   sessionId: string,
-  perVersion?: PerVersion
+  reads?: PerVersion | ReadContext
 ): Promise<{ key: string; before: M | undefined; check: Check } | null> {
   const key = memoKey(kind, sessionId)
   const before = memoGet<M>(con, key)
-  const check = await checkPrefix(con, probe, sessionId, before?.prefix, perVersion)
+  const check = await checkPrefix(con, probe, sessionId, before?.prefix, reads)
   if (check.estimated > 0 || check.now.count === 0 || check.now.count > MEMO_MAX_ROWS) {
     memoDrop(con, key)
     countRead('full')

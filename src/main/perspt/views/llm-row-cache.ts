@@ -5,6 +5,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
 import type { LlmRequestRow } from '../../../shared/model/perspt-views'
 import { onlyAppendedSince, type ReadContext } from '../read-context'
+import { anchorAt, stillAnchored, type Anchor } from './llm-anchor'
 
 /** Rows kept per store connection; the oldest kept go first past this. */
 export const ROW_CACHE_MAX = 2_000
@@ -73,23 +74,27 @@ interface KeptTop {
   total: number
   maxId: number
   top: { id: number; k: number | null }[]
+  /** Where maxId stood in the table (llm-anchor.ts): new rows provably above it need no count. */
+  anchor?: Anchor
 }
 
 /** First pages kept per store connection (one per sort and filter asked for lately). */
 const MAX_TOPS = 8
 const tops = new WeakMap<DuckDBConnection, Map<string, KeptTop>>()
-const topStats = { merged: 0, full: 0 }
+const topStats = { merged: 0, full: 0, anchored: 0 }
 
-/** First pages merged from new rows, and read in full (tests, benchmarks). */
-export function llmTopStats(): { merged: number; full: number } {
+/** First pages merged from new rows (of them, without counting the session: anchored), and read in full (tests, benchmarks). */
+export function llmTopStats(): { merged: number; full: number; anchored: number } {
   return { ...topStats }
 }
 
 export interface FirstPageReads {
   /** The page read in full: every matching row's key sorted (cost grows with the session). */
   full(): Promise<{ total: number; maxId: number; top: { id: number; k: number | null }[] }>
-  /** The rows matching the filters with an id above `maxId`, and how many match in all now. */
-  since(maxId: number): Promise<{ total: number; added: { id: number; k: number | null }[] }>
+  /** The rows matching the filters with an id above `maxId`. */
+  above(maxId: number): Promise<{ id: number; k: number | null }[]>
+  /** How many rows match the filters in all now (its cost grows with the session). */
+  count(): Promise<number>
 }
 
 /**
@@ -113,14 +118,19 @@ export async function firstPage(
   byKey.delete(key)
   let next: KeptTop | null = null
   if (kept && kept.shape === shape && onlyAppendedSince(ctx, kept.version, 'llm_requests')) {
-    const { total, added } = await reads.since(kept.maxId)
+    // Every new row above the old ones: proven by the anchor without counting the session, else by the count.
+    const anchored = await stillAnchored(con, ctx, kept.anchor)
+    const added = await reads.above(kept.maxId)
+    const total = anchored ? kept.total + added.length : await reads.count()
     if (total === kept.total + added.length && added.every((r) => Number.isSafeInteger(r.id) && r.id > kept.maxId)) {
       const sign = dir === 'DESC' ? -1 : 1
       const top = [...kept.top, ...added]
         .sort((a, b) => (a.k === b.k ? 0 : a.k === null ? 1 : b.k === null ? -1 : sign * (a.k - b.k)) || sign * (a.id - b.id))
         .slice(0, limit)
-      next = { version: ctx.version, shape, total, maxId: added.reduce((m, r) => Math.max(m, r.id), kept.maxId), top }
+      const maxId = added.reduce((m, r) => Math.max(m, r.id), kept.maxId)
+      next = { version: ctx.version, shape, total, maxId, top, anchor: anchored && maxId === anchored.id ? anchored : await anchorAt(con, ctx, maxId) }
       topStats.merged++
+      if (anchored) topStats.anchored++
     }
   }
   if (next === null) {
@@ -131,6 +141,7 @@ export async function firstPage(
     if (next.top.some((r) => !Number.isSafeInteger(r.id))) {
       return { total: next.total, ids: next.top.map((r) => r.id).filter((id) => Number.isSafeInteger(id)) }
     }
+    if (Number.isSafeInteger(next.maxId)) next.anchor = await anchorAt(con, ctx, next.maxId)
   }
   byKey.set(key, next)
   while (byKey.size > MAX_TOPS) byKey.delete(byKey.keys().next().value!)

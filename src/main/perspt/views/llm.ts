@@ -174,10 +174,11 @@ export async function readLlmTotals(con: DuckDBConnection, probe: SchemaProbe, s
 }
 
 /** Totals, p50/p95 latency (quantile_cont) and the same per model, most requests first. */
-export async function readLlmSummary(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, perVersion?: PerVersion): Promise<LlmSummary> {
+/** `reads`: the version's shared results, or the whole ReadContext (then a live session's check need not scan it, see llm-anchor.ts). */
+export async function readLlmSummary(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, reads?: PerVersion | ReadContext): Promise<LlmSummary> {
   const c = cols(probe)
   if (!c) return { ...EMPTY_TOTALS, perModel: [] }
-  return (await summaryFromMemo(con, probe, c, sessionId, perVersion)) ?? readLlmSummaryFull(con, c, sessionId)
+  return (await summaryFromMemo(con, probe, c, sessionId, reads)) ?? readLlmSummaryFull(con, c, sessionId)
 }
 
 /** One model's (or all models') figures, kept between snapshots (see llm-memo.ts). */
@@ -208,14 +209,14 @@ async function summaryFromMemo(
   probe: SchemaProbe,
   c: ReadonlySet<string>,
   sessionId: string,
-  perVersion?: PerVersion
+  reads?: PerVersion | ReadContext
 ): Promise<LlmSummary | null> {
   const e = expressions(c)
   const { tin, tout } = tokenParts(c)
   const select = `${e.model} AS model, ${e.latency} AS lat, ${tin.counted} AS t_in, ${tout.counted} AS t_out, ${e.rawIn} + ${e.rawOut} AS raw`
   // A session without a memo is read whole anyway: its check comes from the same read.
-  const whole = memoGet(con, memoKey('summary', sessionId)) === undefined ? await readWholeWithScan(con, probe, sessionId, select, perVersion) : null
-  const opened = await openMemo<SummaryMemo>(con, probe, 'summary', sessionId, perVersion)
+  const whole = memoGet(con, memoKey('summary', sessionId)) === undefined ? await readWholeWithScan(con, probe, sessionId, select, reads instanceof Map ? reads : reads?.perVersion) : null
+  const opened = await openMemo<SummaryMemo>(con, probe, 'summary', sessionId, reads)
   if (!opened) return null
   const { key, before, check } = opened
   const memo: SummaryMemo = before ?? { prefix: check.now, all: newAgg(), models: new Map() }
@@ -390,10 +391,8 @@ export async function readLlmRows(
         const page = await sortedPage(limit, 0)
         return page.length === 0 ? { total: await countAll(), maxId: 0, top: [] } : { total: toNumber(page[0]?.total) ?? 0, maxId: toNumber(page[0]?.max_id) ?? 0, top: page.map(keyOf) }
       },
-      since: async (maxId) => ({
-        total: await countAll(),
-        added: (await rows(con, `SELECT id, k FROM (${keyed}) WHERE id > ${Math.floor(maxId)}`, params)).map(keyOf)
-      })
+      above: async (maxId) => (await rows(con, `SELECT id, k FROM (${keyed}) WHERE id > ${Math.floor(maxId)}`, params)).map(keyOf),
+      count: countAll
     }))
     if (ids.length === 0) return { total, offset, rows: [] }
   } else {
