@@ -6,8 +6,8 @@
 // llm_requests only gained rows since (the WAL's row changes say so, see ReadContext), every row it
 // had is still there unchanged; the rows it gained are all above `id` exactly when the table gained as
 // many rows as the part above `id` did. A row inserted at or below `id`, or with no id (NULL is not
-// above anything), breaks the equality: the caller then scans as before. Both counts are cheap: the
-// table's row count is metadata, and the rows above an id are the newest.
+// above anything), breaks the equality: the caller then scans as before. The counts read the id
+// column only, for every id a version asks about in one query (a query's fixed cost is most of it).
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { toNumber } from '../store-reader'
 import { onlyAppendedSince, type ReadContext } from '../read-context'
@@ -22,33 +22,40 @@ export interface Anchor {
   above: number
 }
 
-/** Counted once per version and id (the summary, the series and the first page ask alike). */
-function counted(con: DuckDBConnection, ctx: ReadContext, key: string, sql: string): Promise<number> {
-  const k = `llm-anchor\u0000${key}`
-  let p = ctx.perVersion.get(k) as Promise<number> | undefined
-  if (!p) {
-    p = rows(con, sql).then(([r]) => toNumber(r?.n) ?? 0)
-    ctx.perVersion.set(k, p)
-    p.catch(() => ctx.perVersion.delete(k))
-  }
-  return p
+interface Counts {
+  tableRows: number
+  above: Map<number, number>
 }
 
-/** The anchor at `id` for the version `ctx` reads. Ids are safe integers (callers check). */
+const COUNTS_KEY = 'llm-anchor-counts'
+
+/** The table's rows and the rows above each of `ids` at the version `ctx` reads (kept for the version). */
+async function countsFor(con: DuckDBConnection, ctx: ReadContext, ids: readonly number[]): Promise<Counts> {
+  const kept = ctx.perVersion.get(COUNTS_KEY) as Counts | undefined
+  const missing = [...new Set(ids)].filter((id) => !kept?.above.has(id))
+  if (kept && missing.length === 0) return kept
+  // Ids are safe integers (callers check): they go into the SQL as numbers.
+  const [r] = await rows(con, `SELECT count(*) AS n${missing.map((id, i) => `, count(*) FILTER (WHERE id > ${id}) AS a${i}`).join('')} FROM llm_requests`)
+  const counts: Counts = kept ?? { tableRows: toNumber(r?.n) ?? 0, above: new Map() }
+  missing.forEach((id, i) => counts.above.set(id, toNumber(r?.[`a${i}`]) ?? 0))
+  ctx.perVersion.set(COUNTS_KEY, counts)
+  return counts
+}
+
+/** The anchor at `id` for the version `ctx` reads. */
 export async function anchorAt(con: DuckDBConnection, ctx: ReadContext, id: number): Promise<Anchor> {
-  const [tableRows, above] = await Promise.all([
-    counted(con, ctx, 'rows', 'SELECT count(*) AS n FROM llm_requests'),
-    counted(con, ctx, `above\u0000${id}`, `SELECT count(*) AS n FROM llm_requests WHERE id > ${id}`)
-  ])
-  return { version: ctx.version, id, tableRows, above }
+  const c = await countsFor(con, ctx, [id])
+  return { version: ctx.version, id, tableRows: c.tableRows, above: c.above.get(id)! }
 }
 
 /**
- * The anchor moved to this version when every row llm_requests had at `a.version` is unchanged and every
- * row it gained since has an id above `a.id`; null when that is not known (then scan).
+ * When every row llm_requests had at `a.version` is unchanged and every row it gained since has an id
+ * above `a.id`: the anchor at `next` (the caller's new last id, ≥ a.id) for this version. Null when that
+ * is not known (then scan). One query for both ids.
  */
-export async function stillAnchored(con: DuckDBConnection, ctx: ReadContext, a: Anchor | undefined): Promise<Anchor | null> {
-  if (!a || !Number.isSafeInteger(a.id) || !onlyAppendedSince(ctx, a.version, 'llm_requests')) return null
-  const now = await anchorAt(con, ctx, a.id)
-  return now.tableRows - a.tableRows === now.above - a.above ? now : null
+export async function movedAnchor(con: DuckDBConnection, ctx: ReadContext, a: Anchor | undefined, next: number): Promise<Anchor | null> {
+  if (!a || !Number.isSafeInteger(a.id) || !Number.isSafeInteger(next) || !onlyAppendedSince(ctx, a.version, 'llm_requests')) return null
+  const c = await countsFor(con, ctx, [a.id, next])
+  if (c.tableRows - a.tableRows !== c.above.get(a.id)! - a.above) return null
+  return { version: ctx.version, id: next, tableRows: c.tableRows, above: c.above.get(next)! }
 }

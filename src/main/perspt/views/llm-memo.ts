@@ -12,8 +12,8 @@
 import type { DuckDBConnection, JS } from '@duckdb/node-api'
 import type { SchemaProbe } from '../store-reader'
 import { toNumber } from '../store-reader'
-import type { ReadContext } from '../read-context'
-import { anchorAt, stillAnchored, type Anchor } from './llm-anchor'
+import { onlyAppendedSince, type ReadContext } from '../read-context'
+import { anchorAt, movedAnchor, type Anchor } from './llm-anchor'
 import { rows, type Row } from './dag-sql'
 import { expressions, tokenParts } from './llm'
 
@@ -34,7 +34,7 @@ export interface MemoStats {
   invalidated: number
   /** Scans of a session's rows for a check (one per version serves both memos, see PerVersion). */
   scans: number
-  /** Checks that read only the rows above the memo's last id (proven unchanged below it, llm-anchor.ts). */
+  /** Checks answered from the rows above the memo's last id alone (the rows below proven unchanged, llm-anchor.ts). */
   anchored: number
 }
 
@@ -208,14 +208,12 @@ export async function checkPrefix(con: DuckDBConnection, probe: SchemaProbe, ses
  * provable: the caller scans.
  */
 async function checkAppended(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, before: Prefix, ctx: ReadContext): Promise<Check | null> {
-  if (before.count === 0 || !/^\d+$/.test(before.fingerprint)) return null
-  const anchor = await stillAnchored(con, ctx, before.anchor)
-  if (!anchor || anchor.id !== before.maxId) return null
+  const a = before.anchor
+  if (!a || a.id !== before.maxId || before.count === 0 || !/^\d+$/.test(before.fingerprint) || !onlyAppendedSince(ctx, a.version, 'llm_requests')) return null
   const key = `prefix-new\u0000${sessionId}\u0000${before.shape}\u0000${before.maxId}`
   let added = ctx.perVersion.get(key) as Promise<Row | undefined> | undefined
   if (!added) {
     const { fp, needs } = scanColumns(probe)
-    stats.anchored++
     added = rows(
       con,
       `SELECT count(*) AS n, CAST(bit_xor(fp) AS VARCHAR) AS f, max(id) AS max_id, count(*) FILTER (WHERE needs) AS n_est
@@ -229,10 +227,13 @@ async function checkAppended(con: DuckDBConnection, probe: SchemaProbe, sessionI
   const n = toNumber(r?.n) ?? 0
   const maxId = n === 0 ? before.maxId : toNumber(r?.max_id)
   if (maxId === null || !Number.isSafeInteger(maxId) || (n > 0 && !/^\d+$/.test(String(r?.f ?? '')))) return null
+  // Only now is it known whether these are all the session's new rows.
+  const anchor = await movedAnchor(con, ctx, a, maxId)
+  if (!anchor) return null
+  stats.anchored++
   const fingerprint = n === 0 ? before.fingerprint : (BigInt(before.fingerprint) ^ BigInt(String(r!.f))).toString()
-  const now: Prefix = { shape: before.shape, maxId, count: before.count + n, fingerprint, anchor: maxId === anchor.id ? anchor : await anchorAt(con, ctx, maxId) }
   // The old rows were counted as not estimated when the memo was built (else there is no memo).
-  return { valid: true, now, estimated: toNumber(r?.n_est) ?? 0 }
+  return { valid: true, now: { shape: before.shape, maxId, count: before.count + n, fingerprint, anchor }, estimated: toNumber(r?.n_est) ?? 0 }
 }
 
 export const memoKey = (kind: 'summary' | 'series', sessionId: string) => `${kind}\u0000${sessionId}`

@@ -5,7 +5,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
 import type { LlmRequestRow } from '../../../shared/model/perspt-views'
 import { onlyAppendedSince, type ReadContext } from '../read-context'
-import { anchorAt, stillAnchored, type Anchor } from './llm-anchor'
+import { anchorAt, movedAnchor, type Anchor } from './llm-anchor'
 
 /** Rows kept per store connection; the oldest kept go first past this. */
 export const ROW_CACHE_MAX = 2_000
@@ -119,18 +119,19 @@ export async function firstPage(
   let next: KeptTop | null = null
   if (kept && kept.shape === shape && onlyAppendedSince(ctx, kept.version, 'llm_requests')) {
     // Every new row above the old ones: proven by the anchor without counting the session, else by the count.
-    const anchored = await stillAnchored(con, ctx, kept.anchor)
     const added = await reads.above(kept.maxId)
-    const total = anchored ? kept.total + added.length : await reads.count()
+    const maxId = added.reduce((m, r) => Math.max(m, r.id), kept.maxId)
+    // Every new row above the old ones: proven by the anchor without counting the session, else by the count.
+    const anchor = await movedAnchor(con, ctx, kept.anchor, maxId)
+    const total = anchor ? kept.total + added.length : await reads.count()
     if (total === kept.total + added.length && added.every((r) => Number.isSafeInteger(r.id) && r.id > kept.maxId)) {
       const sign = dir === 'DESC' ? -1 : 1
       const top = [...kept.top, ...added]
         .sort((a, b) => (a.k === b.k ? 0 : a.k === null ? 1 : b.k === null ? -1 : sign * (a.k - b.k)) || sign * (a.id - b.id))
         .slice(0, limit)
-      const maxId = added.reduce((m, r) => Math.max(m, r.id), kept.maxId)
-      next = { version: ctx.version, shape, total, maxId, top, anchor: anchored && maxId === anchored.id ? anchored : await anchorAt(con, ctx, maxId) }
+      next = { version: ctx.version, shape, total, maxId, top, anchor: anchor ?? (Number.isSafeInteger(maxId) ? await anchorAt(con, ctx, maxId) : undefined) }
       topStats.merged++
-      if (anchored) topStats.anchored++
+      if (anchor) topStats.anchored++
     }
   }
   if (next === null) {
