@@ -10,8 +10,7 @@ import { ENERGY_SERIES_MAX_POINTS, PERSPT_COST_PER_1K } from '../../../shared/mo
 import type { SchemaProbe } from '../store-reader'
 import { roundReal, text, toNumber } from '../store-reader'
 import { compareBinary, has, msOf, rows, timeOrder, type Row } from './dag-sql'
-import type { ReadContext } from '../read-context'
-import { countRead, memoSet, openMemo, type PerVersion, type Prefix } from './llm-memo'
+import { countRead, memoSet, openMemo, type MemoReads, type Prefix } from './llm-memo'
 import { ENERGY_EPSILON } from './energy'
 import { expressions as llmExpressions, latencySql, tokenParts } from './llm'
 
@@ -43,7 +42,7 @@ interface SeriesMemo {
  * session's older rows are unchanged (checked, see llm-memo.ts): only the buckets that got new rows
  * are read again, unless the new rows moved the first bucket or the bucket width (then all are).
  */
-export async function readLlmSeries(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, reads?: PerVersion | ReadContext): Promise<LlmSeries> {
+export async function readLlmSeries(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, reads?: MemoReads): Promise<LlmSeries> {
   const c = probe.columns.get('llm_requests')
   if (!c || !c.has('session_id')) return EMPTY_SERIES
   if (!c.has('id')) return (await readLlmSeriesFull(con, c, sessionId)).series

@@ -34,7 +34,7 @@ async function countsFor(con: DuckDBConnection, ctx: ReadContext, ids: readonly 
   const kept = ctx.perVersion.get(COUNTS_KEY) as Counts | undefined
   const missing = [...new Set(ids)].filter((id) => !kept?.above.has(id))
   if (kept && missing.length === 0) return kept
-  // Ids are safe integers (callers check): they go into the SQL as numbers.
+  // Ids are safe integers (anchorAt and movedAnchor check): they go into the SQL as numbers.
   const [r] = await rows(con, `SELECT count(*) AS n${missing.map((id, i) => `, count(*) FILTER (WHERE id > ${id}) AS a${i}`).join('')} FROM llm_requests`)
   const counts: Counts = kept ?? { tableRows: toNumber(r?.n) ?? 0, above: new Map() }
   missing.forEach((id, i) => counts.above.set(id, toNumber(r?.[`a${i}`]) ?? 0))
@@ -42,8 +42,9 @@ async function countsFor(con: DuckDBConnection, ctx: ReadContext, ids: readonly 
   return counts
 }
 
-/** The anchor at `id` for the version `ctx` reads. */
-export async function anchorAt(con: DuckDBConnection, ctx: ReadContext, id: number): Promise<Anchor> {
+/** The anchor at `id` for the version `ctx` reads; none for an id that is not a safe integer (a hand-made store). */
+export async function anchorAt(con: DuckDBConnection, ctx: ReadContext, id: number): Promise<Anchor | undefined> {
+  if (!Number.isSafeInteger(id)) return undefined
   const c = await countsFor(con, ctx, [id])
   return { version: ctx.version, id, tableRows: c.tableRows, above: c.above.get(id)! }
 }

@@ -105,6 +105,24 @@ export function shapeOf(probe: SchemaProbe): string {
  */
 export type PerVersion = Map<string, unknown>
 
+/** What a view read is given: the version's shared results alone (tests), or the whole ReadContext. */
+export type MemoReads = PerVersion | ReadContext
+
+export function perVersionOf(reads: MemoReads | undefined): PerVersion | undefined {
+  return reads instanceof Map ? reads : reads?.perVersion
+}
+
+/** `read()` once per version and key (its promise shared; a failed read is not kept: the next caller tries again). */
+function oncePerVersion<T>(perVersion: PerVersion | undefined, key: string, read: () => Promise<T>): Promise<T> {
+  const kept = perVersion?.get(key) as Promise<T> | undefined
+  if (kept) return kept
+  const p = read()
+  if (perVersion) {
+    perVersion.set(key, p)
+    p.catch(() => perVersion.delete(key))
+  }
+  return p
+}
 
 const scanKey = (probe: SchemaProbe, sessionId: string, known: number | null) => `prefix-scan\u0000${sessionId}\u0000${shapeOf(probe)}\u0000${known ?? ''}`
 
@@ -117,25 +135,18 @@ function scanColumns(probe: SchemaProbe): { fp: string; needs: string } {
 
 /** One scan of the session's small columns (the texts are not read): the whole session, and its rows up to `known`. */
 function scanPrefix(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, known: number | null, perVersion?: PerVersion): Promise<Row | undefined> {
-  const key = scanKey(probe, sessionId, known)
-  const kept = perVersion?.get(key) as Promise<Row | undefined> | undefined
-  if (kept) return kept
-  const { fp, needs } = scanColumns(probe)
-  stats.scans++
-  const scan = rows(
-    con,
-    `SELECT count(*) AS n, CAST(bit_xor(fp) AS VARCHAR) AS f, max(id) AS max_id, count(*) FILTER (WHERE needs) AS n_est,
-       count(*) FILTER (WHERE id IS NULL) AS no_id${known === null ? '' : `,
-       count(*) FILTER (WHERE id <= ${known}) AS old_n, CAST(bit_xor(fp) FILTER (WHERE id <= ${known}) AS VARCHAR) AS old_f`}
-     FROM (SELECT id, ${fp} AS fp, ${needs} AS needs FROM llm_requests WHERE session_id = $sid)`,
-    { sid: sessionId }
-  ).then(([r]) => r)
-  if (perVersion) {
-    perVersion.set(key, scan)
-    // A failed scan is not kept: the next caller tries again.
-    scan.catch(() => perVersion.delete(key))
-  }
-  return scan
+  return oncePerVersion(perVersion, scanKey(probe, sessionId, known), () => {
+    const { fp, needs } = scanColumns(probe)
+    stats.scans++
+    return rows(
+      con,
+      `SELECT count(*) AS n, CAST(bit_xor(fp) AS VARCHAR) AS f, max(id) AS max_id, count(*) FILTER (WHERE needs) AS n_est,
+         count(*) FILTER (WHERE id IS NULL) AS no_id${known === null ? '' : `,
+         count(*) FILTER (WHERE id <= ${known}) AS old_n, CAST(bit_xor(fp) FILTER (WHERE id <= ${known}) AS VARCHAR) AS old_f`}
+       FROM (SELECT id, ${fp} AS fp, ${needs} AS needs FROM llm_requests WHERE session_id = $sid)`,
+      { sid: sessionId }
+    ).then(([r]) => r)
+  })
 }
 
 /**
@@ -179,16 +190,15 @@ export async function readWholeWithScan(
  * Checks `before` against the session's rows in this snapshot, in one scan of the small columns (the
  * texts are not read), and says what the session is now.
  */
-export async function checkPrefix(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, before: Prefix | undefined, reads?: PerVersion | ReadContext): Promise<Check> {
+export async function checkPrefix(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, before: Prefix | undefined, reads?: MemoReads): Promise<Check> {
   const ctx = reads instanceof Map ? undefined : reads
-  const perVersion = reads instanceof Map ? reads : reads?.perVersion
   const shape = shapeOf(probe)
   const known = before && before.shape === shape ? before.maxId : null
   if (ctx && known !== null && before) {
     const appended = await checkAppended(con, probe, sessionId, before, ctx)
     if (appended) return appended
   }
-  const r = await scanPrefix(con, probe, sessionId, known, perVersion)
+  const r = await scanPrefix(con, probe, sessionId, known, perVersionOf(reads))
   const now: Prefix = { shape, maxId: toNumber(r?.max_id) ?? 0, count: toNumber(r?.n) ?? 0, fingerprint: String(r?.f ?? '') }
   const valid =
     known !== null &&
@@ -198,7 +208,7 @@ export async function checkPrefix(con: DuckDBConnection, probe: SchemaProbe, ses
     toNumber(r?.old_n) === before.count &&
     (before.count === 0 || String(r?.old_f ?? '') === before.fingerprint)
   // An anchor only for a prefix the next check may trust (else that check scans anyway).
-  if (ctx && (toNumber(r?.no_id) ?? 0) === 0 && Number.isSafeInteger(now.maxId)) now.anchor = await anchorAt(con, ctx, now.maxId)
+  if (ctx && (toNumber(r?.no_id) ?? 0) === 0) now.anchor = await anchorAt(con, ctx, now.maxId)
   return { valid, now, estimated: toNumber(r?.n_est) ?? 0 }
 }
 
@@ -210,20 +220,15 @@ export async function checkPrefix(con: DuckDBConnection, probe: SchemaProbe, ses
 async function checkAppended(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, before: Prefix, ctx: ReadContext): Promise<Check | null> {
   const a = before.anchor
   if (!a || a.id !== before.maxId || before.count === 0 || !/^\d+$/.test(before.fingerprint) || !onlyAppendedSince(ctx, a.version, 'llm_requests')) return null
-  const key = `prefix-new\u0000${sessionId}\u0000${before.shape}\u0000${before.maxId}`
-  let added = ctx.perVersion.get(key) as Promise<Row | undefined> | undefined
-  if (!added) {
+  const r = await oncePerVersion(ctx.perVersion, `prefix-new\u0000${sessionId}\u0000${before.shape}\u0000${before.maxId}`, () => {
     const { fp, needs } = scanColumns(probe)
-    added = rows(
+    return rows(
       con,
       `SELECT count(*) AS n, CAST(bit_xor(fp) AS VARCHAR) AS f, max(id) AS max_id, count(*) FILTER (WHERE needs) AS n_est
        FROM (SELECT id, ${fp} AS fp, ${needs} AS needs FROM llm_requests WHERE session_id = $sid AND id > ${before.maxId})`,
       { sid: sessionId }
     ).then(([r]) => r)
-    ctx.perVersion.set(key, added)
-    added.catch(() => ctx.perVersion.delete(key))
-  }
-  const r = await added
+  })
   const n = toNumber(r?.n) ?? 0
   const maxId = n === 0 ? before.maxId : toNumber(r?.max_id)
   if (maxId === null || !Number.isSafeInteger(maxId) || (n > 0 && !/^\d+$/.test(String(r?.f ?? '')))) return null
@@ -248,7 +253,7 @@ export async function openMemo<M extends { prefix: Prefix }>(
   probe: SchemaProbe,
   kind: 'summary' | 'series',
   sessionId: string,
-  reads?: PerVersion | ReadContext
+  reads?: MemoReads
 ): Promise<{ key: string; before: M | undefined; check: Check } | null> {
   const key = memoKey(kind, sessionId)
   const before = memoGet<M>(con, key)

@@ -118,7 +118,6 @@ export async function firstPage(
   byKey.delete(key)
   let next: KeptTop | null = null
   if (kept && kept.shape === shape && onlyAppendedSince(ctx, kept.version, 'llm_requests')) {
-    // Every new row above the old ones: proven by the anchor without counting the session, else by the count.
     const added = await reads.above(kept.maxId)
     const maxId = added.reduce((m, r) => Math.max(m, r.id), kept.maxId)
     // Every new row above the old ones: proven by the anchor without counting the session, else by the count.
@@ -129,7 +128,7 @@ export async function firstPage(
       const top = [...kept.top, ...added]
         .sort((a, b) => (a.k === b.k ? 0 : a.k === null ? 1 : b.k === null ? -1 : sign * (a.k - b.k)) || sign * (a.id - b.id))
         .slice(0, limit)
-      next = { version: ctx.version, shape, total, maxId, top, anchor: anchor ?? (Number.isSafeInteger(maxId) ? await anchorAt(con, ctx, maxId) : undefined) }
+      next = { version: ctx.version, shape, total, maxId, top, anchor: anchor ?? (await anchorAt(con, ctx, maxId)) }
       topStats.merged++
       if (anchor) topStats.anchored++
     }
@@ -142,7 +141,7 @@ export async function firstPage(
     if (next.top.some((r) => !Number.isSafeInteger(r.id))) {
       return { total: next.total, ids: next.top.map((r) => r.id).filter((id) => Number.isSafeInteger(id)) }
     }
-    if (Number.isSafeInteger(next.maxId)) next.anchor = await anchorAt(con, ctx, next.maxId)
+    next.anchor = await anchorAt(con, ctx, next.maxId)
   }
   byKey.set(key, next)
   while (byKey.size > MAX_TOPS) byKey.delete(byKey.keys().next().value!)

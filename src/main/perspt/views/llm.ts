@@ -16,7 +16,7 @@ import type {
 import type { SchemaProbe } from '../store-reader'
 import { estimatedTokensSql, isoFromMs, text, tokensOrEstimateSql, toNumber } from '../store-reader'
 import { previewGraphemes } from '../../../shared/graphemes'
-import { countRead, insertSorted, memoDrop, memoGet, memoKey, memoSet, openMemo, quantileCont, readWholeWithScan, shapeOf, type PerVersion, type Prefix } from './llm-memo'
+import { countRead, insertSorted, memoDrop, memoGet, memoKey, memoSet, openMemo, perVersionOf, quantileCont, readWholeWithScan, shapeOf, type MemoReads, type Prefix } from './llm-memo'
 import { firstPage, rowsById } from './llm-row-cache'
 import type { ReadContext } from '../read-context'
 
@@ -173,9 +173,11 @@ export async function readLlmTotals(con: DuckDBConnection, probe: SchemaProbe, s
   return totalsFrom(r)
 }
 
-/** Totals, p50/p95 latency (quantile_cont) and the same per model, most requests first. */
-/** `reads`: the version's shared results, or the whole ReadContext (then a live session's check need not scan it, see llm-anchor.ts). */
-export async function readLlmSummary(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, reads?: PerVersion | ReadContext): Promise<LlmSummary> {
+/**
+ * Totals, p50/p95 latency (quantile_cont) and the same per model, most requests first. `reads`: the
+ * version's shared results, or the whole ReadContext (then a live session's check need not scan it, see llm-anchor.ts).
+ */
+export async function readLlmSummary(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, reads?: MemoReads): Promise<LlmSummary> {
   const c = cols(probe)
   if (!c) return { ...EMPTY_TOTALS, perModel: [] }
   return (await summaryFromMemo(con, probe, c, sessionId, reads)) ?? readLlmSummaryFull(con, c, sessionId)
@@ -209,13 +211,13 @@ async function summaryFromMemo(
   probe: SchemaProbe,
   c: ReadonlySet<string>,
   sessionId: string,
-  reads?: PerVersion | ReadContext
+  reads?: MemoReads
 ): Promise<LlmSummary | null> {
   const e = expressions(c)
   const { tin, tout } = tokenParts(c)
   const select = `${e.model} AS model, ${e.latency} AS lat, ${tin.counted} AS t_in, ${tout.counted} AS t_out, ${e.rawIn} + ${e.rawOut} AS raw`
   // A session without a memo is read whole anyway: its check comes from the same read.
-  const whole = memoGet(con, memoKey('summary', sessionId)) === undefined ? await readWholeWithScan(con, probe, sessionId, select, reads instanceof Map ? reads : reads?.perVersion) : null
+  const whole = memoGet(con, memoKey('summary', sessionId)) === undefined ? await readWholeWithScan(con, probe, sessionId, select, perVersionOf(reads)) : null
   const opened = await openMemo<SummaryMemo>(con, probe, 'summary', sessionId, reads)
   if (!opened) return null
   const { key, before, check } = opened
