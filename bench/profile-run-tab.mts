@@ -134,9 +134,23 @@ try {
   }
   for (const row of paintRows) (row[1] as Record<string, unknown>).node = named.get(Number(String(row[0]).split(' ')[3]))
   const layoutRoots = layoutStats.rootNodes.map((id) => named.get(id) ?? String(id))
+  // The main thread's long tasks (over 12 ms: a marker arriving then waits that long) and what they ran:
+  // the task's own events, largest first, with the JS function a FunctionCall entered.
+  const mainEvents = events.filter((e) => e.tid === main && e.ph === 'X' && e.dur !== undefined).sort((a, b) => a.ts - b.ts)
+  const longTasks: Array<{ ms: number; parts: string }> = []
+  for (const t of mainEvents) {
+    if (t.name !== 'RunTask' || t.dur! < 12_000) continue
+    const inner = mainEvents.filter((e) => e !== t && e.ts >= t.ts && e.ts + e.dur! <= t.ts + t.dur! && e.name !== 'RunTask')
+    const label = (e: (typeof inner)[number]) => {
+      const fn = (e.args?.data as { functionName?: string; type?: string } | undefined) ?? {}
+      return `${e.name}${fn.functionName ? `:${fn.functionName}` : fn.type ? `:${fn.type}` : ''}`
+    }
+    const parts = inner.sort((a, b) => b.dur! - a.dur!).slice(0, 6).map((e) => `${label(e)} ${(e.dur! / 1000).toFixed(1)}`)
+    longTasks.push({ ms: +(t.dur! / 1000).toFixed(1), parts: parts.join(', ') })
+  }
   const rows = [...sums.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)
   const elements = await page.evaluate('document.querySelectorAll("*").length')
-  process.stdout.write(JSON.stringify({ name: 'profile.run_tab', tab, rate, seconds, elements, perSecondMs: Object.fromEntries(rows.map(([k, v]) => [k, { ms: +(v.ms / seconds).toFixed(1), n: +(v.n / seconds).toFixed(1), maxMs: +v.max.toFixed(1) }])), paintsPerSecond: Object.fromEntries(paintRows), layouts: { ...layoutStats, rootNodes: layoutRoots }, jsSelfMsPerSecond: Object.fromEntries(topFns), jsTotalMsPerSecond: Object.fromEntries(topTotal), jsEntryMsPerSecond: Object.fromEntries(topEntries) }) + '\n')
+  process.stdout.write(JSON.stringify({ name: 'profile.run_tab', tab, rate, seconds, elements, perSecondMs: Object.fromEntries(rows.map(([k, v]) => [k, { ms: +(v.ms / seconds).toFixed(1), n: +(v.n / seconds).toFixed(1), maxMs: +v.max.toFixed(1) }])), paintsPerSecond: Object.fromEntries(paintRows), layouts: { ...layoutStats, rootNodes: layoutRoots }, jsSelfMsPerSecond: Object.fromEntries(topFns), jsTotalMsPerSecond: Object.fromEntries(topTotal), jsEntryMsPerSecond: Object.fromEntries(topEntries), longTasks: { perSecond: +(longTasks.length / seconds).toFixed(1), slowest: longTasks.sort((a, b) => b.ms - a.ms).slice(0, 12) } }) + '\n')
 } finally {
   // A failed step must not leave the publisher's worker streaming (it keeps the process alive).
   await publisher?.stop().catch(() => undefined)
