@@ -148,9 +148,12 @@ try {
     const parts = inner.sort((a, b) => b.dur! - a.dur!).slice(0, 6).map((e) => `${label(e)} ${(e.dur! / 1000).toFixed(1)}`)
     longTasks.push({ ms: +(t.dur! / 1000).toFixed(1), parts: parts.join(', ') })
   }
+  // Per-frame cost distributions (ms): a p95 frame is what a marker arriving then waits behind.
+  const durations = (name: string) => quantiles(mainEvents.filter((e) => e.name === name).map((e) => +(e.dur! / 1000).toFixed(2)))
+  const frameCosts = Object.fromEntries(['RunTask', 'FireAnimationFrame', 'Layout', 'UpdateLayoutTree', 'PrePaint', 'Layerize'].map((n) => [n, durations(n)]))
   const rows = [...sums.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)
   const elements = await page.evaluate('document.querySelectorAll("*").length')
-  process.stdout.write(JSON.stringify({ name: 'profile.run_tab', tab, rate, seconds, elements, perSecondMs: Object.fromEntries(rows.map(([k, v]) => [k, { ms: +(v.ms / seconds).toFixed(1), n: +(v.n / seconds).toFixed(1), maxMs: +v.max.toFixed(1) }])), paintsPerSecond: Object.fromEntries(paintRows), layouts: { ...layoutStats, rootNodes: layoutRoots }, jsSelfMsPerSecond: Object.fromEntries(topFns), jsTotalMsPerSecond: Object.fromEntries(topTotal), jsEntryMsPerSecond: Object.fromEntries(topEntries), longTasks: { perSecond: +(longTasks.length / seconds).toFixed(1), slowest: longTasks.sort((a, b) => b.ms - a.ms).slice(0, 12) } }) + '\n')
+  process.stdout.write(JSON.stringify({ name: 'profile.run_tab', tab, rate, seconds, elements, perSecondMs: Object.fromEntries(rows.map(([k, v]) => [k, { ms: +(v.ms / seconds).toFixed(1), n: +(v.n / seconds).toFixed(1), maxMs: +v.max.toFixed(1) }])), paintsPerSecond: Object.fromEntries(paintRows), layouts: { ...layoutStats, rootNodes: layoutRoots }, jsSelfMsPerSecond: Object.fromEntries(topFns), jsTotalMsPerSecond: Object.fromEntries(topTotal), jsEntryMsPerSecond: Object.fromEntries(topEntries), frameCosts, longTasks: { perSecond: +(longTasks.length / seconds).toFixed(1), slowest: longTasks.sort((a, b) => b.ms - a.ms).slice(0, 12) } }) + '\n')
 } finally {
   // A failed step must not leave the publisher's worker streaming (it keeps the process alive).
   await publisher?.stop().catch(() => undefined)
