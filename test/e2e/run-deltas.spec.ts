@@ -229,6 +229,38 @@ test('a flood of tool calls: the table takes them at most every 100 ms, the last
   p.close()
 })
 
+test("a live run's tools table follows its newest call while scrolled to the end, and stays put when scrolled up", async ({ page }) => {
+  const p = await publisher('deltas-tail')
+  p.send({ type: 'ensemble_started', ensembleId: 'e-tail', startedAt: now(), totalTasks: 1, workflow: 'SEQUENTIAL' })
+  p.send({ type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: 'Tail', agentRole: role, startedAt: now() })
+  const runId = await runIdOf('deltas-tail')
+  await page.setViewportSize({ width: 1280, height: 720 })
+  await page.goto(`${vigil.url}/#/run/${encodeURIComponent(runId)}`)
+  await page.getByTestId('run-tab-tools').click()
+  const call = (name: string) =>
+    p.send({ type: 'tool_called', agentRole: role, taskIndex: 1, toolName: name, durationMs: 1, outcome: 'SUCCESS', toolArguments: null, toolResult: 'ok', structuredResult: null })
+  const row = (name: string) => page.getByTestId('tool-row').filter({ has: page.getByText(name, { exact: true }) })
+  const region = page.getByRole('region', { name: 'Tool calls' })
+  for (let i = 1; i <= 40; i++) call(`tail_${i}`)
+  await expect(page.getByTestId('tool-row')).toHaveCount(40)
+  // More rows than the region shows: the newest is in view, the first is not.
+  await expect(row('tail_40')).toBeInViewport()
+  await expect(row('tail_1')).not.toBeInViewport()
+  // Scrolled up, new calls do not move it.
+  await region.evaluate((el) => (el.scrollTop = 0))
+  call('tail_41')
+  await expect(page.getByTestId('tool-row')).toHaveCount(41)
+  await page.waitForTimeout(200)
+  await expect(row('tail_1')).toBeInViewport()
+  await expect(row('tail_41')).not.toBeInViewport()
+  // Back at the end, it follows again.
+  await region.evaluate((el) => (el.scrollTop = el.scrollHeight))
+  call('tail_42')
+  await expect(page.getByTestId('tool-row')).toHaveCount(42)
+  await expect(row('tail_42')).toBeInViewport()
+  p.close()
+})
+
 test('a burst of more events than the list follows between two renders: each one is shown in the list', async ({ page }) => {
   const p = await publisher('deltas-burst')
   p.send({ type: 'ensemble_started', ensembleId: 'e-burst', startedAt: now(), totalTasks: 1, workflow: 'SEQUENTIAL' })
