@@ -258,6 +258,17 @@ test("a live run's tools table follows its newest call while scrolled to the end
   call('tail_42')
   await expect(page.getByTestId('tool-row')).toHaveCount(42)
   await expect(row('tail_42')).toBeInViewport()
+  // Past 200 calls the table is virtualised (only the rows in view are in the DOM): it follows as well.
+  for (let i = 43; i <= 260; i++) call(`tail_${i}`)
+  await expect(page.getByTestId('tools-count')).toHaveText('260 of 260 calls')
+  await expect(row('tail_260')).toBeInViewport()
+  // Opened on a run that already has them, the tab starts at the newest.
+  await page.getByTestId('run-tab-timeline').click()
+  call('tail_261')
+  await page.getByTestId('run-tab-tools').click()
+  await expect(page.getByTestId('tools-count')).toHaveText('261 of 261 calls')
+  await page.waitForTimeout(300)
+  await expect(row('tail_261')).toBeInViewport()
   p.close()
 })
 

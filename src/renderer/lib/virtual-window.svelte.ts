@@ -13,8 +13,9 @@ export class VirtualWindow {
     private readonly overscan = 8
   ) {}
 
-  range(count: number): WindowRange {
-    return windowRange(count, this.scrollTop, this.viewportHeight, this.rowHeight, this.overscan)
+  /** The rows in view; `rowHeight` when the owner's row height changed since (a table that became virtual). */
+  range(count: number, rowHeight = this.rowHeight): WindowRange {
+    return windowRange(count, this.scrollTop, this.viewportHeight, rowHeight, this.overscan)
   }
 
   /** A Svelte attachment for the scrolling element. */
@@ -24,6 +25,8 @@ export class VirtualWindow {
     el.addEventListener('scroll', onScroll, { passive: true })
     observer.observe(el)
     this.viewportHeight = el.clientHeight
+    // Attached to an element already scrolled (a list that became virtual as it grew): start from there.
+    this.scrollTop = el.scrollTop
     return () => {
       el.removeEventListener('scroll', onScroll)
       observer.disconnect()
