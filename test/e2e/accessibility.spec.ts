@@ -234,6 +234,11 @@ test('every tab of a run page: no serious or critical violation in either scheme
   await runLink.click()
   const tabs = page.getByRole('tablist', { name: 'Run views' }).getByRole('tab')
   await expect(tabs.first()).toBeVisible()
+  // The streaming events list is not a live region (a busy run would have every row read out); the
+  // progress is the page's polite status.
+  await expect(page.getByRole('list', { name: 'Recent events' })).not.toHaveAttribute('aria-live', /polite|assertive/)
+  await expect(page.getByRole('list', { name: 'Recent events' })).not.toHaveAttribute('role', 'log')
+  await expect(page.getByTestId('run-progress')).toHaveAttribute('role', 'status')
   const count = await tabs.count()
   expect(count).toBeGreaterThanOrEqual(5)
   for (let i = 0; i < count; i++) {
