@@ -50,6 +50,20 @@ function countGetRun(page: Page): () => number {
 const role = 'Researcher'
 const now = () => new Date().toISOString()
 
+/** A live run of one task from a new producer, its page open on the Tools tab; `call` sends a tool call. */
+async function toolsTabOf(page: Page, producerId: string, viewport?: { width: number; height: number }) {
+  const p = await publisher(producerId)
+  p.send({ type: 'ensemble_started', ensembleId: `e-${producerId}`, startedAt: now(), totalTasks: 1, workflow: 'SEQUENTIAL' })
+  p.send({ type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: 'Call tools', agentRole: role, startedAt: now() })
+  const runId = await runIdOf(producerId)
+  if (viewport) await page.setViewportSize(viewport)
+  await page.goto(`${vigil.url}/#/run/${encodeURIComponent(runId)}`)
+  await page.getByTestId('run-tab-tools').click()
+  const call = (name: string, outcome = 'SUCCESS') =>
+    p.send({ type: 'tool_called', agentRole: role, taskIndex: 1, toolName: name, durationMs: 1, outcome, toolArguments: null, toolResult: 'ok', structuredResult: null })
+  return { call, close: () => p.close() }
+}
+
 test('every tab follows pushed deltas with one detail fetch', async ({ page }) => {
   const p = await publisher('deltas-tabs')
   p.send({ type: 'ensemble_started', ensembleId: 'e-deltas', startedAt: now(), totalTasks: 3, workflow: 'SEQUENTIAL' })
@@ -157,14 +171,7 @@ test('a dropped delta is a gap: the page refetches once and shows what it missed
 })
 
 test('paused, the tools table holds still while calls arrive; it counts them, and Resume shows them', async ({ page }) => {
-  const p = await publisher('deltas-pause')
-  p.send({ type: 'ensemble_started', ensembleId: 'e-pause', startedAt: now(), totalTasks: 1, workflow: 'SEQUENTIAL' })
-  p.send({ type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: 'Call tools', agentRole: role, startedAt: now() })
-  const call = (name: string, outcome = 'SUCCESS') =>
-    p.send({ type: 'tool_called', agentRole: role, taskIndex: 1, toolName: name, durationMs: 1, outcome, toolArguments: null, toolResult: 'ok', structuredResult: null })
-  const runId = await runIdOf('deltas-pause')
-  await page.goto(`${vigil.url}/#/run/${encodeURIComponent(runId)}`)
-  await page.getByTestId('run-tab-tools').click()
+  const { call, close } = await toolsTabOf(page, 'deltas-pause')
   for (let i = 1; i <= 3; i++) call(`before_pause_${i}`)
   await expect(page.getByTestId('tool-row')).toHaveCount(3)
   await page.getByTestId('tools-pause').click()
@@ -191,18 +198,11 @@ test('paused, the tools table holds still while calls arrive; it counts them, an
   // Live again: the next call shows at once.
   call('after_resume')
   await expect(page.getByTestId('tool-row')).toHaveCount(9)
-  p.close()
+  close()
 })
 
 test('a flood of tool calls: the table takes them at most every 100 ms, the last one included', async ({ page }) => {
-  const p = await publisher('deltas-flood')
-  p.send({ type: 'ensemble_started', ensembleId: 'e-flood', startedAt: now(), totalTasks: 1, workflow: 'SEQUENTIAL' })
-  p.send({ type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: 'Flood', agentRole: role, startedAt: now() })
-  const runId = await runIdOf('deltas-flood')
-  await page.goto(`${vigil.url}/#/run/${encodeURIComponent(runId)}`)
-  await page.getByTestId('run-tab-tools').click()
-  const call = (name: string) =>
-    p.send({ type: 'tool_called', agentRole: role, taskIndex: 1, toolName: name, durationMs: 1, outcome: 'SUCCESS', toolArguments: null, toolResult: 'ok', structuredResult: null })
+  const { call, close } = await toolsTabOf(page, 'deltas-flood')
   // A quiet call shows at once (nothing to wait for)…
   call('quiet_call')
   await expect(page.getByTestId('tool-row')).toHaveCount(1)
@@ -226,19 +226,11 @@ test('a flood of tool calls: the table takes them at most every 100 ms, the last
   expect(changes.length).toBeGreaterThan(3)
   expect(changes.length).toBeLessThan(30)
   for (let i = 1; i < changes.length; i++) expect(changes[i]! - changes[i - 1]!).toBeGreaterThan(90)
-  p.close()
+  close()
 })
 
 test("a live run's tools table follows its newest call while scrolled to the end, and stays put when scrolled up", async ({ page }) => {
-  const p = await publisher('deltas-tail')
-  p.send({ type: 'ensemble_started', ensembleId: 'e-tail', startedAt: now(), totalTasks: 1, workflow: 'SEQUENTIAL' })
-  p.send({ type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: 'Tail', agentRole: role, startedAt: now() })
-  const runId = await runIdOf('deltas-tail')
-  await page.setViewportSize({ width: 1280, height: 720 })
-  await page.goto(`${vigil.url}/#/run/${encodeURIComponent(runId)}`)
-  await page.getByTestId('run-tab-tools').click()
-  const call = (name: string) =>
-    p.send({ type: 'tool_called', agentRole: role, taskIndex: 1, toolName: name, durationMs: 1, outcome: 'SUCCESS', toolArguments: null, toolResult: 'ok', structuredResult: null })
+  const { call, close } = await toolsTabOf(page, 'deltas-tail', { width: 1280, height: 720 })
   const row = (name: string) => page.getByTestId('tool-row').filter({ has: page.getByText(name, { exact: true }) })
   const region = page.getByRole('region', { name: 'Tool calls' })
   for (let i = 1; i <= 40; i++) call(`tail_${i}`)
@@ -269,7 +261,7 @@ test("a live run's tools table follows its newest call while scrolled to the end
   await expect(page.getByTestId('tools-count')).toHaveText('261 of 261 calls')
   await page.waitForTimeout(300)
   await expect(row('tail_261')).toBeInViewport()
-  p.close()
+  close()
 })
 
 test('a burst of more events than the list follows between two renders: each one is shown in the list', async ({ page }) => {
