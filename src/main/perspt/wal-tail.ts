@@ -21,7 +21,7 @@ const MAX_ENTRY_BYTES = 1 << 30
  * entry's type; 0xffff last). A trailing entry still being written is not visited. Stops early when
  * `visit` returns false. Returns false when the bytes are not framed that way (another WAL format).
  */
-function walkEntries(bytes: Uint8Array, visit: (buf: Buffer, start: number, end: number, type: number) => boolean): boolean {
+export function walkEntries(bytes: Uint8Array, visit: (buf: Buffer, start: number, end: number, type: number) => boolean): boolean {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   let off = 0
   while (off + 16 <= buf.length) {
