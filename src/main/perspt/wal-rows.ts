@@ -40,23 +40,25 @@ export type WalRowOp =
 const ENTRY = { SEQUENCE_VALUE: 10, USE_TABLE: 25, INSERT_TUPLE: 26, DELETE_TUPLE: 27, UPDATE_TUPLE: 28, WAL_FLUSH: 100 } as const
 const END = 0xffff
 
-/** Bytes per value of the fixed-width types decoded here, by LogicalTypeId. */
-const FIXED_WIDTH: Record<number, number> = {
-  10: 1, // BOOLEAN
-  11: 1, // TINYINT
-  12: 2, // SMALLINT
-  13: 4, // INTEGER
-  14: 8, // BIGINT (and row ids)
-  15: 4, // DATE (days)
-  19: 8, // TIMESTAMP (µs)
-  22: 4, // FLOAT / REAL
-  23: 8, // DOUBLE
-  28: 1, // UTINYINT
-  29: 2, // USMALLINT
-  30: 4, // UINTEGER
-  31: 8, // UBIGINT
-  32: 8, // TIMESTAMP WITH TIME ZONE (µs)
-  50: 16 // HUGEINT
+/** The fixed-width types decoded here, by LogicalTypeId: bytes per value and how one is read. */
+const int64 = (b: Buffer, at: number): bigint => b.readBigInt64LE(at)
+const FIXED: Record<number, { width: number; read: (b: Buffer, at: number) => WalValue }> = {
+  10: { width: 1, read: (b, at) => b[at] !== 0 }, // BOOLEAN
+  11: { width: 1, read: (b, at) => b.readInt8(at) }, // TINYINT
+  12: { width: 2, read: (b, at) => b.readInt16LE(at) }, // SMALLINT
+  13: { width: 4, read: (b, at) => b.readInt32LE(at) }, // INTEGER
+  14: { width: 8, read: int64 }, // BIGINT (and row ids)
+  15: { width: 4, read: (b, at) => b.readInt32LE(at) }, // DATE (days)
+  19: { width: 8, read: int64 }, // TIMESTAMP (µs)
+  22: { width: 4, read: (b, at) => b.readFloatLE(at) }, // FLOAT / REAL
+  23: { width: 8, read: (b, at) => b.readDoubleLE(at) }, // DOUBLE
+  28: { width: 1, read: (b, at) => b.readUInt8(at) }, // UTINYINT
+  29: { width: 2, read: (b, at) => b.readUInt16LE(at) }, // USMALLINT
+  30: { width: 4, read: (b, at) => b.readUInt32LE(at) }, // UINTEGER
+  31: { width: 8, read: (b, at) => b.readBigUInt64LE(at) }, // UBIGINT
+  32: { width: 8, read: int64 }, // TIMESTAMP WITH TIME ZONE (µs)
+  // HUGEINT: the lower 64 bits unsigned, then the upper 64 bits signed.
+  50: { width: 16, read: (b, at) => (b.readBigInt64LE(at + 8) << 64n) + b.readBigUInt64LE(at) }
 }
 /** Types whose vectors are serialized as a list of byte strings. */
 const STRING_TYPES = new Set([25 /* VARCHAR */, 26 /* BLOB */])
@@ -181,45 +183,14 @@ function readValues(r: Reader, type: WalColumnType, rows: number): WalValue[] {
       if (valid(i)) out[i] = type.id === 26 ? new Uint8Array(b) : b.toString('utf8')
     }
   } else {
-    const width = FIXED_WIDTH[type.id]
-    if (width === undefined) throw new Malformed(`type ${type.id}`)
+    const fixed = FIXED[type.id]
+    if (fixed === undefined) throw new Malformed(`type ${type.id}`)
     const data = r.bytes()
-    if (data.length !== width * rows) throw new Malformed('data size')
-    for (let i = 0; i < rows; i++) if (valid(i)) out[i] = fixedValue(data, i * width, type.id)
+    if (data.length !== fixed.width * rows) throw new Malformed('data size')
+    for (let i = 0; i < rows; i++) if (valid(i)) out[i] = fixed.read(data, i * fixed.width)
   }
   r.endObject()
   return out
-}
-
-function fixedValue(b: Buffer, at: number, id: number): WalValue {
-  switch (id) {
-    case 10:
-      return b[at] !== 0
-    case 11:
-      return b.readInt8(at)
-    case 12:
-      return b.readInt16LE(at)
-    case 13:
-    case 15:
-      return b.readInt32LE(at)
-    case 22:
-      return b.readFloatLE(at)
-    case 23:
-      return b.readDoubleLE(at)
-    case 28:
-      return b.readUInt8(at)
-    case 29:
-      return b.readUInt16LE(at)
-    case 30:
-      return b.readUInt32LE(at)
-    case 31:
-      return b.readBigUInt64LE(at)
-    case 50:
-      // HUGEINT: lower 64 bits unsigned, then the upper 64 bits signed.
-      return (b.readBigInt64LE(at + 8) << 64n) + b.readBigUInt64LE(at)
-    default:
-      return b.readBigInt64LE(at) // BIGINT, TIMESTAMP, TIMESTAMP WITH TIME ZONE (µs)
-  }
 }
 
 function readChunk(r: Reader): { types: WalColumnType[]; columns: WalValue[][]; rows: number } {
