@@ -14,7 +14,7 @@
 // (test/unit/perspt/wal-rows.test.ts). Anything else — a catalog change, ROW_GROUP_DATA (a large
 // append written to the agent's .db directly, not to the WAL), a type not listed here, bytes not shaped
 // this way — decodes to null: the caller falls back to a snapshot.
-import { walkEntries } from './wal-tail'
+import { WAL_ENTRY as ENTRY, walkEntries } from './wal-tail'
 
 export type WalValue = null | boolean | number | bigint | string | Uint8Array
 
@@ -37,7 +37,6 @@ export type WalRowOp =
   /** The end of a transaction: the ops before it (since the previous one) commit together. */
   | { kind: 'commit' }
 
-const ENTRY = { SEQUENCE_VALUE: 10, USE_TABLE: 25, INSERT_TUPLE: 26, DELETE_TUPLE: 27, UPDATE_TUPLE: 28, WAL_FLUSH: 100 } as const
 const END = 0xffff
 
 /** The fixed-width types decoded here, by LogicalTypeId: bytes per value and how one is read. */
@@ -71,6 +70,10 @@ class Reader {
     public pos: number,
     private readonly end: number
   ) {}
+
+  get remaining(): number {
+    return this.end - this.pos
+  }
 
   private need(n: number): void {
     if (this.pos + n > this.end) throw new Malformed('past the entry')
@@ -196,6 +199,9 @@ function readValues(r: Reader, type: WalColumnType, rows: number): WalValue[] {
 function readChunk(r: Reader): { types: WalColumnType[]; columns: WalValue[][]; rows: number } {
   r.field(100)
   const rows = r.count()
+  // Every value takes at least one byte: a count past the entry's bytes is malformed (a hostile WAL
+  // would otherwise size arrays of millions of values before its data is found short).
+  if (rows > r.remaining) throw new Malformed('row count past the entry')
   r.field(101)
   const types = Array.from({ length: r.count() }, () => readType(r))
   r.field(102)

@@ -12,6 +12,9 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 export const WAL_HEAD = Buffer.from('640062650002ffff', 'hex')
 /** Payload of the WAL_FLUSH entry that ends every transaction (field 100 = type 100, end of object). */
 const FLUSH_PAYLOAD = Buffer.from('640064ffff', 'hex')
+
+/** DuckDB 1.5's WAL entry types (WALType) that Vigil reads: the first field of each entry's payload. */
+export const WAL_ENTRY = { SEQUENCE_VALUE: 10, USE_TABLE: 25, INSERT_TUPLE: 26, DELETE_TUPLE: 27, UPDATE_TUPLE: 28, ROW_GROUP_DATA: 29, WAL_FLUSH: 100 } as const
 /** Larger entries than this are not believed (a mis-framed read) and send the reader to a full copy. */
 const MAX_ENTRY_BYTES = 1 << 30
 
@@ -55,7 +58,7 @@ export function lastCommitEnd(bytes: Uint8Array): number | null {
  * UPDATE_TUPLE, ROW_GROUP_DATA, WAL_FLUSH); every other one (CREATE, ALTER, DROP, an index…) may change
  * the catalog. The type is the first field of each payload (`64 00 <type>`).
  */
-const ROW_ENTRY_TYPES = new Set([10, 25, 26, 27, 28, 29, 100])
+const ROW_ENTRY_TYPES = new Set<number>(Object.values(WAL_ENTRY))
 
 /**
  * Whether the complete entries in `bytes` may change the catalog: true for any entry that is not a row
@@ -75,10 +78,9 @@ export type RowOp = 'insert' | 'delete' | 'update'
 /** Tables (by name; `schema.table` outside main) whose rows the entries changed, and how. */
 export type TableChanges = ReadonlyMap<string, ReadonlySet<RowOp>>
 
-const OP_OF_ENTRY: Record<number, RowOp> = { 26: 'insert', 27: 'delete', 28: 'update', 29: 'insert' }
+const OP_OF_ENTRY: Record<number, RowOp> = { [WAL_ENTRY.INSERT_TUPLE]: 'insert', [WAL_ENTRY.DELETE_TUPLE]: 'delete', [WAL_ENTRY.UPDATE_TUPLE]: 'update', [WAL_ENTRY.ROW_GROUP_DATA]: 'insert' }
 /** SEQUENCE_VALUE and WAL_FLUSH change no table's rows. */
-const NO_TABLE_ENTRY = new Set([10, 100])
-const USE_TABLE = 25
+const NO_TABLE_ENTRY = new Set<number>([WAL_ENTRY.SEQUENCE_VALUE, WAL_ENTRY.WAL_FLUSH])
 
 /** A string property of DuckDB's binary serializer at `off`: field id (u16), LEB128 length, bytes. */
 function stringField(buf: Buffer, off: number, field: number, end: number): { value: string; next: number } | null {
@@ -105,7 +107,7 @@ export function tableChanges(bytes: Uint8Array): TableChanges | null {
   let table: string | null = null
   let known = true
   const framed = walkEntries(bytes, (buf, start, end, type) => {
-    if (type === USE_TABLE) {
+    if (type === WAL_ENTRY.USE_TABLE) {
       const schema = stringField(buf, start + 3, 101, end)
       const name = schema && stringField(buf, schema.next, 102, end)
       if (!schema || !name) return (known = false)

@@ -7,6 +7,7 @@
 export class RateGate {
   private last = -Infinity
   private timer: ReturnType<typeof setTimeout> | null = null
+  private pending: (() => void) | null = null
   private disposed = false
 
   constructor(
@@ -35,8 +36,6 @@ export class RateGate {
     this.timer = null
     this.pending = null
   }
-
-  private pending: (() => void) | null = null
 
   private fire(): void {
     const apply = this.pending
