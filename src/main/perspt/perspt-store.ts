@@ -12,8 +12,10 @@ import type { SourceProblem, StoreLiveness, StoreSourceInfo, StoreState } from '
 import { LockProbe, recentWriteLiveness } from './liveness'
 import { duckdbProblemCode, fsProblemCode, headerProblemCode, sniffFormat, storeProblem } from './problems'
 import type { StoreProblemCode } from './problems'
+import { LiveCopy } from './live-copy'
 import { SnapshotBusyError, StoreSnapshotter } from './snapshot'
 import type { TailStats } from './snapshot'
+import { fingerprint } from './wal-tail'
 import type { RowOp, TableChanges } from './wal-tail'
 import type { ReadContext } from './read-context'
 import { memoSurvives, probeSchema, readSessionList, readSessionsWithMemo } from './store-reader'
@@ -32,7 +34,33 @@ const HOST_OPTIONS: Record<string, string> = {
   autoload_known_extensions: 'false',
   threads: '2',
   // DuckDB's default is 80 % of RAM; a snapshot copy is read by a few small queries at a time.
-  memory_limit: '256MB'
+  memory_limit: '256MB',
+  // The live copy (live-copy.ts) keeps the agent's row ids: never vacuumed, checkpointed only when
+  // Vigil says so (LIVE_CHECKPOINT_BYTES), and not at all when detached (it is thrown away then).
+  max_vacuum_tasks: '0',
+  checkpoint_threshold: '1TB'
+}
+
+/** Applied WAL bytes a live copy holds in memory before it checkpoints (its rows then go to its file). */
+const LIVE_CHECKPOINT_BYTES = 16 << 20
+/** How often a live copy is compared with a full copy of the same WAL bytes (and see LIVE_CHECK_SPREAD). */
+const LIVE_CHECK_MS = 60_000
+/** A comparison's cost grows with the store: the next one waits at least this many times as long as the last took. */
+const LIVE_CHECK_SPREAD = 50
+/** Live copies that failed to apply or to be made before they are turned off for the store. */
+const LIVE_MAX_FAILURES = 3
+
+/** How the store's versions were read through live copies (diagnostics, benchmarks, tests). */
+export interface LiveStats {
+  /** Versions read from a live copy. */
+  versions: number
+  copies: number
+  drops: number
+  checkpoints: number
+  checks: number
+  mismatches: number
+  /** Why live copies are off for this store, or null. */
+  off: string | null
 }
 
 /** A read of the current snapshot, with what it may know of the versions before (see ReadContext). */
@@ -218,6 +246,18 @@ export class PersptStore {
 
   private watcher: FSWatcher | null = null
   private readonly locks = new LockProbe()
+  /** The private read-write copy new WAL transactions are applied to once a tail base exists (live-copy.ts). */
+  private live: LiveCopy | null = null
+  private readonly liveEnabled: boolean
+  private readonly liveCheckpointBytes: number
+  private liveFailures = 0
+  /** Set when a refresh was abandoned while applying: the copy's state is unknown. */
+  private liveDropNext = false
+  private liveCheckJob: Promise<void> | null = null
+  private liveCheckedAt = 0
+  private liveCheckGapMs = 0
+  private liveCopies = 0
+  readonly liveStats: LiveStats = { versions: 0, copies: 0, drops: 0, checkpoints: 0, checks: 0, mismatches: 0, off: null }
   private readonly onSourceChange: (() => Promise<unknown>) | null
   private readonly onListed: (() => void) | null
   private waking = false
@@ -240,6 +280,10 @@ export class PersptStore {
      * the owner tells the UI at once; the counted list follows as the next version.
      */
     onListed?: () => void
+    /** Apply the agent WAL's new transactions to a private live copy (default true; false: snapshots only). */
+    live?: boolean
+    /** Applied bytes before the live copy checkpoints (default LIVE_CHECKPOINT_BYTES; tests make it small). */
+    liveCheckpointBytes?: number
   }) {
     this.path = opts.path
     this.tmpRoot = opts.tmpRoot
@@ -247,6 +291,8 @@ export class PersptStore {
     this.deadlineMs = opts.refreshDeadlineMs ?? REFRESH_DEADLINE_MS
     this.onSourceChange = opts.onSourceChange ?? null
     this.onListed = opts.onListed ?? null
+    this.liveEnabled = opts.live ?? true
+    this.liveCheckpointBytes = opts.liveCheckpointBytes ?? LIVE_CHECKPOINT_BYTES
     if (this.onSourceChange) this.startWatch()
   }
 
@@ -344,6 +390,7 @@ export class PersptStore {
       this.snapshotter = null
       this.forceFull = true
     }
+    if (stage.startsWith('live')) this.liveDropNext = true
     const seconds = Math.round(this.deadlineMs / 1000)
     console.warn(`vigil: reading ${this.path} did not finish within ${seconds} s (stuck in "${stage}"); ${stage === 'snapshot' ? 'going on with a fresh copy' : 'trying again'}`)
     if (this.rows === null) this.fail('busy', `Reading it did not finish within ${seconds} s (step "${stage}").`)
@@ -492,6 +539,7 @@ export class PersptStore {
       // folder (DuckDB's default for an in-memory database is ./.tmp, wherever Vigil was started).
       await con.run(`SET temp_directory = ${sqlString(join(folder, 'spill'))}`)
       await con.run(`SET allowed_directories = [${sqlString(folder)}]; SET enable_external_access = false`)
+      await con.run('PRAGMA disable_checkpoint_on_shutdown')
       this.host = { instance, con }
       return this.host
     } catch (err) {
@@ -531,6 +579,7 @@ export class PersptStore {
     this.host?.instance.closeSync()
     this.host = null
     this.openCopy = null
+    this.live = null
   }
 
   private unavailable(): ApiError {
@@ -543,6 +592,7 @@ export class PersptStore {
     this.watcher?.close()
     this.watcher = null
     await this.chain
+    await this.liveCheckJob
     this.closeHost()
     await this.snapshotter?.dispose()
     this.snapshotter = null
@@ -598,6 +648,9 @@ export class PersptStore {
       if (abandoned()) return false
       return this.failWith(fsProblemCode(err, this.tmpRoot), privateDetail(err, this.tmpRoot))
     }
+    const viaLive = await this.refreshLive(snapshotter, agentLive, attempt)
+    if (viaLive !== null) return viaLive
+
     let snap
     try {
       this.stage = 'snapshot'
@@ -650,22 +703,197 @@ export class PersptStore {
 
     if (abandoned()) return false
     this.forceFull = false
+    this.publishRead(result, snap.dbPath, agentLive, { sameFile: snap.continuous || !snap.changed, newData: snap.changed, changes })
+    return true
+  }
+
+  /** A read of new data (or of a liveness change) becomes the current version. */
+  private publishRead(result: ReadResult, dbPath: string, agentLive: boolean, how: { sameFile: boolean; newData: boolean; changes: TableChanges | null }): void {
     this.failedCopy = null
     this.memo = result.memo
     const before = this.rows?.[0]?.countsPending === true ? null : this.rows
-    this.rows = this.perSessionLiveness(result.rows, agentLive, snap.continuous || !snap.changed)
-    // No new snapshot (only liveness moved): no session has new rows, the list rows tell the rest.
-    this.changed = changedBetween(before, this.rows, snap.changed ? result.changed : new Set())
-    this.readFrom = { dbPath: snap.dbPath, agentLive, holderEpoch: this.holderEpoch }
+    this.rows = this.perSessionLiveness(result.rows, agentLive, how.sameFile)
+    // No new data (only liveness moved): no session has new rows, the list rows tell the rest.
+    this.changed = changedBetween(before, this.rows, how.newData ? result.changed : new Set())
+    this.readFrom = { dbPath, agentLive, holderEpoch: this.holderEpoch }
     this.tableCount = result.tableCount
     this.version++
-    this.logChanges(changes)
+    this.logChanges(how.changes)
     this.refreshedAt = new Date(this.now()).toISOString()
     this.state = 'ready'
     this.problem = null
     this.stage = 'idle'
     this.lastTimings = this.timings
+  }
+
+  /**
+   * A refresh through the live copy: the agent WAL's transactions since the copy's position applied to
+   * it, then the session list read from it. Null when the live copy cannot serve (none yet, the source
+   * was checkpointed or replaced, a change not decoded or refused): the caller snapshots instead.
+   */
+  private async refreshLive(snapshotter: StoreSnapshotter, agentLive: boolean, attempt: number): Promise<boolean | null> {
+    const abandoned = () => attempt !== this.attempt
+    if (this.liveDropNext) await this.dropLive()
+    if (!this.live) {
+      if (!this.liveEnabled || this.liveStats.off !== null || this.readFrom === null || this.forceFull || this.closed || !snapshotter.hasBase()) return null
+      this.stage = 'live-copy'
+      const made = await this.makeLive(snapshotter)
+      if (abandoned()) return false
+      if (!made) return null
+    }
+    const live = this.live!
+    const con = this.host!.con
+    this.stage = 'live-tail'
+    const tail = await snapshotter.walSince(live.position)
+    if (abandoned()) return false
+    if (tail === null) {
+      await this.dropLive()
+      return null
+    }
+    const fresh = this.openCopy?.dbPath !== live.dbPath
+    let changes: TableChanges = new Map()
+    if (tail === 'same') {
+      if (!fresh && this.readFrom?.dbPath === live.dbPath && this.readFrom.agentLive === agentLive && this.readFrom.holderEpoch === this.holderEpoch) return false
+    } else {
+      this.stage = 'live-apply'
+      try {
+        const applied = await live.apply(con, tail.bytes, tail.next)
+        if (abandoned()) return false
+        if (applied === null) {
+          // A catalog change or a bulk append: a snapshot (and a new base, which holds it) takes over.
+          await this.dropLive()
+          return null
+        }
+        changes = applied
+        if (await live.checkpointIfDue(con, this.liveCheckpointBytes)) this.liveStats.checkpoints++
+      } catch (err) {
+        if (abandoned()) return false
+        this.liveFailed(`applying the agent's changes failed (${shortMessage(err)})`)
+        await this.dropLive()
+        return null
+      }
+    }
+    let result: ReadResult
+    try {
+      this.stage = 'live-read'
+      if (fresh) {
+        // The copy holds at least what the open snapshot held (its base is not newer), so the changes
+        // applied since the base are a superset of those since the last version.
+        await this.closeOpenCopy()
+        await con.run(`USE ${live.alias}`)
+      }
+      const probe = !fresh && this.openCopy ? this.openCopy.probe : await probeSchema(con)
+      if (!probe.hasSessions) throw new Error('no sessions table')
+      const memo = memoSurvives(changes) ? this.memo : null
+      const read = await readSessionsWithMemo(con, probe, { agentLive, now: this.now() }, memo, new Set(changes.keys()))
+      if (abandoned()) return false
+      this.openCopy = { dbPath: live.dbPath, alias: live.alias, con, probe }
+      result = { ...read, tableCount: probe.tables.size }
+    } catch (err) {
+      if (abandoned()) return false
+      this.liveFailed(`reading it failed (${shortMessage(err)})`)
+      await this.dropLive()
+      return null
+    }
+    this.liveStats.versions++
+    this.publishRead(result, live.dbPath, agentLive, { sameFile: true, newData: tail !== 'same' || fresh, changes })
+    this.maybeCheckLive(snapshotter, live)
     return true
+  }
+
+  private async makeLive(snapshotter: StoreSnapshotter): Promise<boolean> {
+    const dir = join(this.dir!, `live-${++this.liveCopies}`)
+    const dbPath = join(dir, 'perspt.db')
+    try {
+      const position = await snapshotter.lendBase(dbPath)
+      if (!position) {
+        await rm(dir, { recursive: true, force: true })
+        return false
+      }
+      const { con } = await this.hostFor(dbPath)
+      this.live = await LiveCopy.attach(con, `live_${++this.attached}`, dbPath, position)
+      this.liveStats.copies++
+      this.liveCheckedAt = Date.now()
+      return true
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined)
+      this.liveFailed(`a live copy could not be made (${shortMessage(err)})`)
+      return false
+    }
+  }
+
+  private liveFailed(why: string): void {
+    if (++this.liveFailures < LIVE_MAX_FAILURES || this.liveStats.off !== null) return
+    this.liveStats.off = why
+    console.warn(`vigil: ${this.path}: ${why}; reading it by snapshots from now on`)
+  }
+
+  /** Back to snapshots: the copy is detached and deleted; the next read starts from a snapshot, in full. */
+  private async dropLive(): Promise<void> {
+    this.liveDropNext = false
+    const live = this.live
+    if (!live) return
+    this.live = null
+    this.liveStats.drops++
+    if (this.openCopy?.dbPath === live.dbPath) this.openCopy = null
+    // Counted from rows the copy held: a snapshot starts the memo over.
+    this.memo = null
+    await live.drop(this.host?.con ?? null)
+  }
+
+  /**
+   * Now and then (LIVE_CHECK_MS, spread by its cost) the live copy is compared with a full copy of the
+   * source cut at the same WAL position; a difference turns live copies off for this store.
+   */
+  private maybeCheckLive(snapshotter: StoreSnapshotter, live: LiveCopy): void {
+    if (this.liveCheckJob || Date.now() - this.liveCheckedAt < Math.max(LIVE_CHECK_MS, this.liveCheckGapMs)) return
+    this.liveCheckedAt = Date.now()
+    const at = live.position
+    const con = this.host!.con
+    const dir = join(this.dir!, `live-check-${++this.liveCopies}`)
+    const job = (async () => {
+      const started = performance.now()
+      try {
+        // Taken now, in the store's turn: the copy is at `at` until the next refresh applies more.
+        const mine = await this.runInTurn(() => (this.live === live ? live.fingerprint(con) : Promise.resolve(null)))
+        if (mine === null) return
+        const full = await snapshotter.copyAt(at, dir)
+        if (full === null || this.closed) return
+        const theirs = await fingerprint(full)
+        this.liveStats.checks++
+        if (theirs !== mine) {
+          this.liveStats.mismatches++
+          this.liveStats.off = 'a live copy differed from a full copy of the same bytes'
+          console.warn(`vigil: ${this.path}: ${this.liveStats.off}; reading it by snapshots from now on`)
+          this.liveDropNext = true
+        }
+      } catch (err) {
+        if (!this.closed) console.warn(`vigil: checking the live copy of ${this.path} failed (${shortMessage(err)})`)
+      } finally {
+        await rm(dir, { recursive: true, force: true }).catch(() => undefined)
+        this.liveCheckGapMs = (performance.now() - started) * LIVE_CHECK_SPREAD
+        this.liveCheckedAt = Date.now()
+        this.liveCheckJob = null
+      }
+    })()
+    this.liveCheckJob = job
+  }
+
+  /** Runs `work` in the store's turn (between refreshes and queries). */
+  private runInTurn<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(work)
+    this.chain = run.catch(() => undefined)
+    return run
+  }
+
+  /** Runs the live copy's comparison now (tests): resolves when it finished. */
+  async checkLiveNow(): Promise<void> {
+    await this.liveCheckJob
+    this.liveCheckedAt = 0
+    this.liveCheckGapMs = 0
+    const snapshotter = this.snapshotter
+    if (snapshotter && this.live) this.maybeCheckLive(snapshotter, this.live)
+    await this.liveCheckJob
   }
 
   /**

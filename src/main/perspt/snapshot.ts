@@ -3,9 +3,9 @@
 // file, and an agent that starts while we hold it would panic (spec §2.3–2.5), so the user's file is
 // only ever stat'ed and read as bytes.
 import { constants } from 'node:fs'
-import { copyFile, link, mkdir, rm, stat, writeFile } from 'node:fs/promises'
+import { copyFile, link, mkdir, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import type { BigIntStats } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { buildBase, fingerprint, foldInPlace, lastCommitEnd, mayChangeCatalog, readRange, rebase, scanCommitEnd, tableChanges, WAL_HEAD } from './wal-tail'
 import type { TableChanges, TailBase } from './wal-tail'
 
@@ -64,6 +64,19 @@ interface Snapshot {
   sig: Sig
   /** Its .db is a byte copy of the source's .db (a tail snapshot's is the private checkpointed base). */
   raw: boolean
+}
+
+/**
+ * A point in the agent's WAL that a private copy holds every transaction up to, and the agent files it
+ * continues: valid while the source .db is unchanged and the WAL is the same file, not rewritten.
+ */
+export interface TailPosition {
+  /** Bytes of the agent's WAL (from its start) whose transactions the copy holds. */
+  offset: number
+  /** The agent WAL's bytes just before `offset` when the copy was made: a rewritten WAL differs. */
+  mark: Buffer
+  db: FileSig
+  wal: FileId
 }
 
 /** A base for tail snapshots, valid while the source .db is unchanged and the WAL is the same file. */
@@ -198,6 +211,8 @@ export class StoreSnapshotter {
   private checkJob: Promise<void> | null = null
   /** A base file the check is copying: never folded in place until the copy is done. */
   private checkReading: string | null = null
+  /** A base file being copied for a live copy (see lendBase): never folded in place meanwhile. */
+  private lending: string | null = null
   private lastCheck = 0
   /** The wait before the next check: checkEveryMs, or longer after a long check (see checkSpread). */
   private checkGapMs = 0
@@ -435,7 +450,7 @@ export class StoreSnapshotter {
       const to = base.offset + end
       const spare = this.spare
       // While the check copies the spare, the fold waits (copying the base instead costs the whole store).
-      if (spare && spare.dbPath === this.checkReading) return result
+      if (spare && (spare.dbPath === this.checkReading || spare.dbPath === this.lending)) return result
       if (spare && this.spareIsFree(spare)) this.startJob('folding a tail in place', () => this.foldSpare(spare, base, to))
       else {
         this.startJob('rebase', async () => {
@@ -475,8 +490,8 @@ export class StoreSnapshotter {
     const bytes = await readRange(walPath, from, to - from)
     const tail = bytes.subarray(spare.mark.length)
     const sound = bytes.length === to - from && bytes.subarray(0, spare.mark.length).equals(spare.mark) && lastCommitEnd(tail) === tail.length && !mayChangeCatalog(tail)
-    // A check copying the spare meanwhile keeps it as it is: the fold waits for a later refresh.
-    if (spare.dbPath === this.checkReading) return
+    // A check (or a live copy) copying the spare meanwhile keeps it as it is: the fold waits.
+    if (spare.dbPath === this.checkReading || spare.dbPath === this.lending) return
     if (!sound || this.spare !== spare || this.base !== base || this.disposed) {
       if (this.spare === spare) this.dropSpare()
       return
@@ -622,6 +637,86 @@ export class StoreSnapshotter {
     this.chain = run.catch(() => undefined)
     await run
     await this.settled()
+  }
+
+  /** Whether a tail base is ready (a live copy can start from it: see lendBase). */
+  hasBase(): boolean {
+    return this.base !== null && this.tail.enabled && this.tailStats.disabled === null
+  }
+
+  /**
+   * Copies the current tail base to `dbPath` (a private file for a live copy to apply the agent WAL's
+   * new transactions to) and says where in the WAL it stands; null when there is no base.
+   */
+  lendBase(dbPath: string): Promise<TailPosition | null> {
+    const run = this.chain.then(async () => {
+      const base = this.base
+      if (!base || this.disposed || !this.tail.enabled || this.tailStats.disabled !== null) return null
+      this.lending = base.dbPath
+      try {
+        await mkdir(dirname(dbPath), { recursive: true })
+        await copyFile(base.dbPath, dbPath, constants.COPYFILE_FICLONE)
+      } finally {
+        this.lending = null
+      }
+      return { offset: base.offset, mark: base.mark, db: base.db, wal: base.wal }
+    })
+    this.chain = run.catch(() => undefined)
+    return run
+  }
+
+  /**
+   * The agent WAL's complete transactions after `from`: their bytes and the position after them;
+   * 'same' when no transaction completed since; null when `from` no longer describes the source (a
+   * checkpoint, a replaced, truncated or rewritten WAL, a new .db, bytes not framed as DuckDB 1.5's).
+   */
+  walSince(from: TailPosition): Promise<{ bytes: Buffer; next: TailPosition } | 'same' | null> {
+    const run = this.chain.then(async () => {
+      if (this.disposed) return null
+      const fits = (sig: Sig) => sameFile(sig.db, from.db) && sig.wal !== null && sameId(sig.wal, from.wal) && sig.wal.size >= BigInt(from.offset)
+      const before = await this.settledStat()
+      if (!fits(before)) return null
+      const size = Number(before.wal!.size)
+      if (size === from.offset) return 'same'
+      const markAt = from.offset - from.mark.length
+      let bytes: Buffer
+      try {
+        bytes = await readRange(`${this.sourcePath}.wal`, markAt, size - markAt)
+      } catch {
+        return null
+      }
+      if (!bytes.subarray(0, from.mark.length).equals(from.mark)) return null
+      const tail = bytes.subarray(from.mark.length)
+      const end = lastCommitEnd(tail)
+      if (end === null) return null
+      // The bytes are the WAL's only if the files did not change under the read.
+      if (!fits(await this.stat())) return null
+      if (end === 0) return 'same'
+      return { bytes: tail.subarray(0, end), next: { ...from, offset: from.offset + end, mark: markBefore(bytes, from.mark.length + end, MARK_BYTES) } }
+    })
+    this.chain = run.catch(() => undefined)
+    return run
+  }
+
+  /**
+   * A private full copy of the source cut at `at` (its .db and its WAL's first `at.offset` bytes) in
+   * `dir`, for comparing with a live copy at that position; null when the source moved past it.
+   */
+  async copyAt(at: TailPosition, dir: string): Promise<string | null> {
+    // Not in the refresh queue: it reads only the source and writes only `dir`, and a whole-store copy
+    // there would hold the next refresh back.
+    const fits = (sig: Sig) => sameFile(sig.db, at.db) && sig.wal !== null && sameId(sig.wal, at.wal) && sig.wal.size >= BigInt(at.offset)
+    if (this.disposed || !fits(await this.settledStat())) return null
+    const dbPath = join(dir, 'perspt.db')
+    await mkdir(dir, { recursive: true })
+    await copyFile(this.sourcePath, dbPath, constants.COPYFILE_FICLONE)
+    await copyFile(`${this.sourcePath}.wal`, `${dbPath}.wal`)
+    if (!fits(await this.stat())) return null
+    const copied = await stat(`${dbPath}.wal`)
+    if (copied.size < at.offset) return null
+    await truncate(`${dbPath}.wal`, at.offset)
+    const mark = await readRange(`${dbPath}.wal`, at.offset - at.mark.length, at.mark.length)
+    return mark.equals(at.mark) ? dbPath : null
   }
 
   /**

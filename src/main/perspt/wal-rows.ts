@@ -2,7 +2,7 @@
 // walks them): which rows each transaction inserted, deleted (by row id) and updated (row id, column,
 // new value), and sequence values. A building block for applying an agent's new WAL bytes to one private
 // read-write copy instead of attaching a snapshot per version (issue 17: an ATTACH costs ~9 ms plus
-// ~27 ms per MiB of tail replayed, measured). Not used by the store yet.
+// ~27 ms per MiB of tail replayed, measured); live-copy.ts applies them.
 //
 // DuckDB's binary serializer: each property is a u16 field id then its value; integers are LEB128
 // (signed ones sign-extended), strings and byte blobs a LEB128 length then the bytes, lists a LEB128
@@ -25,14 +25,22 @@ export interface WalColumnType {
   alias?: string
 }
 
+/** A table a row change is to: `table` as wal-tail's tableChanges names it (`schema.name` outside main). */
+export interface WalTable {
+  table: string
+  schema: string
+  name: string
+}
+
 export type WalRowOp =
-  | { kind: 'insert'; table: string; types: WalColumnType[]; rows: WalValue[][] }
-  | { kind: 'delete'; table: string; rowIds: bigint[] }
+  | ({ kind: 'insert'; types: WalColumnType[]; rows: WalValue[][] } & WalTable)
+  | ({ kind: 'delete'; rowIds: bigint[] } & WalTable)
   /**
    * `columnPath`: the updated column (its index in the table), then a child column: DuckDB writes an
-   * UPDATE of a column as its values ([i]) and then their validity ([i, 0]), which the values carry already.
+   * UPDATE of a column as the rows given a value ([i]: only those) and then the validity of the rows
+   * whose validity it touched ([i, 0], BOOLEAN values: NULL for a row set NULL, a value otherwise).
    */
-  | { kind: 'update'; table: string; columnPath: number[]; type: WalColumnType; values: WalValue[]; rowIds: bigint[] }
+  | ({ kind: 'update'; columnPath: number[]; type: WalColumnType; values: WalValue[]; rowIds: bigint[] } & WalTable)
   | { kind: 'sequence'; schema: string; name: string; usageCount: bigint; counter: bigint }
   /** The end of a transaction: the ops before it (since the previous one) commit together. */
   | { kind: 'commit' }
@@ -225,7 +233,7 @@ function rowIdsOf(column: WalValue[]): bigint[] {
  */
 export function decodeRowEntries(bytes: Uint8Array): WalRowOp[] | null {
   const ops: WalRowOp[] = []
-  let table: string | null = null
+  let table: WalTable | null = null
   let ok = true
   const framed = walkEntries(bytes, (buf, start, end, type) => {
     const r = new Reader(buf, start + 3, end)
@@ -237,7 +245,7 @@ export function decodeRowEntries(bytes: Uint8Array): WalRowOp[] | null {
         const schema = r.string()
         r.field(102)
         const name = r.string()
-        table = schema === 'main' ? name : `${schema}.${name}`
+        table = { table: schema === 'main' ? name : `${schema}.${name}`, schema, name }
       } else if (type === ENTRY.SEQUENCE_VALUE) {
         r.field(101)
         const schema = r.string()
@@ -254,16 +262,16 @@ export function decodeRowEntries(bytes: Uint8Array): WalRowOp[] | null {
           r.field(102)
           const chunk = readChunk(r)
           if (chunk.types.length !== 2) throw new Malformed('update of one column expected')
-          ops.push({ kind: 'update', table, columnPath, type: chunk.types[0]!, values: chunk.columns[0]!, rowIds: rowIdsOf(chunk.columns[1]!) })
+          ops.push({ kind: 'update', ...table, columnPath, type: chunk.types[0]!, values: chunk.columns[0]!, rowIds: rowIdsOf(chunk.columns[1]!) })
         } else {
           r.field(101)
           const chunk = readChunk(r)
           if (type === ENTRY.DELETE_TUPLE) {
             if (chunk.types.length !== 1) throw new Malformed('delete of row ids expected')
-            ops.push({ kind: 'delete', table, rowIds: rowIdsOf(chunk.columns[0]!) })
+            ops.push({ kind: 'delete', ...table, rowIds: rowIdsOf(chunk.columns[0]!) })
           } else {
             const rows = Array.from({ length: chunk.rows }, (_, i) => chunk.columns.map((c) => c[i]!))
-            ops.push({ kind: 'insert', table, types: chunk.types, rows })
+            ops.push({ kind: 'insert', ...table, types: chunk.types, rows })
           }
         }
       } else {

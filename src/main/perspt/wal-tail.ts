@@ -288,18 +288,19 @@ async function checkpoint(dbPath: string): Promise<void> {
 
 /** Every user table's row count and an order-free hash of its rows: equal for equal contents. */
 export async function fingerprint(dbPath: string): Promise<string> {
-  return attached(dbPath, 'READ_ONLY', async (con) => {
-    const tables = (
-      await con.runAndReadAll(
-        `SELECT table_name AS t FROM duckdb_tables() WHERE database_name = current_database() AND NOT internal ORDER BY 1`
-      )
-    ).getRowObjectsJS()
-    const parts: string[] = []
-    for (const { t } of tables) {
-      const name = `"${String(t).replace(/"/g, '""')}"`
-      const [row] = (await con.runAndReadAll(`SELECT count(*) AS n, coalesce(sum(hash(x)::HUGEINT), 0) AS h FROM ${name} x`)).getRowObjectsJS()
-      parts.push(`${String(t)}:${String(row?.n)}:${String(row?.h)}`)
-    }
-    return parts.join('|')
-  })
+  return attached(dbPath, 'READ_ONLY', fingerprintOf)
+}
+
+/** fingerprint() of the connection's current database. */
+export async function fingerprintOf(con: DuckDBConnection): Promise<string> {
+  const tables = (
+    await con.runAndReadAll(`SELECT table_name AS t FROM duckdb_tables() WHERE database_name = current_database() AND NOT internal ORDER BY 1`)
+  ).getRowObjectsJS()
+  const parts: string[] = []
+  for (const { t } of tables) {
+    const name = `"${String(t).replace(/"/g, '""')}"`
+    const [row] = (await con.runAndReadAll(`SELECT count(*) AS n, coalesce(sum(hash(x)::HUGEINT), 0) AS h FROM ${name} x`)).getRowObjectsJS()
+    parts.push(`${String(t)}:${String(row?.n)}:${String(row?.h)}`)
+  }
+  return parts.join('|')
 }

@@ -53,6 +53,8 @@ function apply(start: (WalValue[] | null)[], ops: WalRowOp[]): (WalValue[] | nul
     if (op.kind === 'delete') for (const id of op.rowIds) rows[Number(id)] = null
     // A path of more than one index is a child column (0: the validity the values already carry).
     if (op.kind === 'update' && op.columnPath.length === 1) op.rowIds.forEach((id, i) => (rows[Number(id)]![op.columnPath[0]!] = op.values[i]!))
+    // [i, 0]: the validity of column i; a NULL sets the value NULL (rows given a value are in [i]).
+    if (op.kind === 'update' && op.columnPath.length === 2) op.rowIds.forEach((id, i) => op.values[i] === null && (rows[Number(id)]![op.columnPath[0]!] = null))
   }
   return rows
 }
@@ -70,15 +72,18 @@ describe('WAL row entries decoded', () => {
     await db.con.run(`INSERT INTO t (s, r, big, b) SELECT CASE WHEN i % 3 = 0 THEN NULL ELSE 'row ' || i END,
       CASE WHEN i % 3 = 1 THEN NULL ELSE i / 4 END, CASE WHEN i % 3 = 2 THEN NULL ELSE i * 1000000000000 END, i % 2 = 0 FROM range(130) r(i)`)
     await db.con.run(`UPDATE t SET r = 2.5 WHERE s = 'kept 2'`)
+    // Values set NULL are only in the validity entry; a mix of NULL and values in one column.
+    await db.con.run(`UPDATE t SET d = NULL, big = CASE WHEN s = 'hello' THEN 7 ELSE NULL END WHERE s IN ('hello', 'row 1', 'row 2')`)
     await db.con.run(`BEGIN; DELETE FROM t WHERE s = 'kept 1'; INSERT INTO t (s, j) VALUES ('in a transaction', '[1,2]'); COMMIT`)
     const ops = decodeRowEntries(db.wal())
     expect(ops).not.toBeNull()
     // One commit per transaction; the two inside BEGIN … COMMIT commit together.
-    expect(ops!.filter((o) => o.kind === 'commit')).toHaveLength(4)
-    expect(ops!.filter((o) => o.kind !== 'commit' && o.kind !== 'sequence').map((o) => o.kind)).toEqual(['insert', 'insert', 'update', 'update', 'delete', 'insert'])
+    expect(ops!.filter((o) => o.kind === 'commit')).toHaveLength(5)
+    expect(ops!.filter((o) => o.kind !== 'commit' && o.kind !== 'sequence').map((o) => o.kind)).toEqual(['insert', 'insert', 'update', 'update', 'update', 'update', 'update', 'delete', 'insert'])
     expect(ops!.every((o) => o.kind !== 'insert' || o.table === 't')).toBe(true)
-    // An UPDATE writes the column's values and, as its child column 0, their validity.
-    expect(ops!.filter((o) => o.kind === 'update').map((o) => o.kind === 'update' && o.columnPath)).toEqual([[4], [4, 0]])
+    // An UPDATE writes the rows given values and, as its child column 0, the validity of those it
+    // touched: `d` set NULL has only the validity entry.
+    expect(ops!.filter((o) => o.kind === 'update').map((o) => o.kind === 'update' && o.columnPath)).toEqual([[4], [4, 0], [5, 0], [6], [6, 0]])
     // The sequence default's values are in the WAL too.
     const seq = ops!.filter((o) => o.kind === 'sequence').at(-1)
     expect(seq).toMatchObject({ schema: 'main', name: 'seq_t_id' })

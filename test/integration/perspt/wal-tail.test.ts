@@ -14,6 +14,7 @@ import { StoreSnapshotter } from '../../../src/main/perspt/snapshot'
 import { fingerprint, lastCommitEnd, tableChanges, WAL_HEAD } from '../../../src/main/perspt/wal-tail'
 import type { TableChanges } from '../../../src/main/perspt/wal-tail'
 import { buildStore } from '../../fixtures/perspt-fixtures'
+import { startSqlAgent as startAgent } from '../../fixtures/sql-agent'
 import { PersptStore } from '../../../src/main/perspt/perspt-store'
 import { probeSchema, readSessions } from '../../../src/main/perspt/store-reader'
 import { readSessionFailure, SESSION_FAILURE_TABLES } from '../../../src/main/core/session-failure'
@@ -21,7 +22,6 @@ import type { SessionRow } from '../../../src/shared/model/perspt'
 import { readLlmRows } from '../../../src/main/perspt/views/llm'
 import { llmRowCacheStats, llmTopStats } from '../../../src/main/perspt/views/llm-row-cache'
 
-const AGENT = fileURLToPath(new URL('../../fixtures/perspt-agent.mjs', import.meta.url))
 const root = mkdtempSync(join(tmpdir(), 'vigil-waltail-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 const children: ChildProcessWithoutNullStreams[] = []
@@ -31,34 +31,7 @@ afterEach(async () => {
   await Promise.all(snappers.splice(0).map((s) => s.dispose()))
 })
 
-/** The agent in `sql` mode: every line is run as SQL in its own auto-committed transaction. */
-async function startSqlAgent(db: string) {
-  const child = spawn(process.execPath, [AGENT, 'sql', db])
-  children.push(child)
-  const pending: ((line: string) => void)[] = []
-  let stderr = ''
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-  createInterface({ input: child.stdout }).on('line', (line) => pending.shift()?.(line))
-  const next = () =>
-    new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`agent timed out; stderr: ${stderr}`)), 30_000)
-      pending.push((l) => (clearTimeout(timer), resolve(l)))
-    })
-  expect(await next()).toBe('ready')
-  return {
-    async sql(...statements: string[]) {
-      for (const s of statements) {
-        child.stdin.write(`${s.replace(/\n/g, ' ')}\n`)
-        const answer = await next()
-        if (answer !== 'ok') throw new Error(`${s}: ${answer}`)
-      }
-    },
-    async quit() {
-      child.stdin.write('quit\n')
-      await new Promise((r) => child.once('exit', r))
-    }
-  }
-}
+const startSqlAgent = (db: string) => startAgent(db, children)
 
 async function newStore() {
   const dir = mkdtempSync(join(root, 'case-'))
