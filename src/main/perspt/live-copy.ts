@@ -61,6 +61,117 @@ function bindValue(statement: DuckDBPreparedStatement, index: number, type: WalC
 
 const ident = (name: string) => `"${name.replace(/"/g, '""')}"`
 
+/** An UPDATE waiting in a batch: the new value of one column per row id (the last one written wins). */
+interface PendingUpdate {
+  table: string
+  column: string
+  type: WalColumnType
+  values: Map<bigint, WalValue>
+}
+
+/**
+ * One DuckDB transaction of applied changes: an appender per table it appends to, and UPDATEs collected
+ * per column, only each row's last value written (a busy agent updates its session row at every commit).
+ */
+class Batch {
+  private opened = false
+  private readonly appenders = new Map<string, DuckDBAppender>()
+  private readonly updates = new Map<string, PendingUpdate>()
+
+  constructor(
+    private readonly con: DuckDBConnection,
+    private readonly alias: string
+  ) {}
+
+  async open(): Promise<DuckDBConnection> {
+    if (!this.opened) {
+      await this.con.run('BEGIN TRANSACTION')
+      this.opened = true
+    }
+    return this.con
+  }
+
+  appendedTo(table: string): boolean {
+    return this.appenders.has(table)
+  }
+
+  async append(op: Extract<WalRowOp, { kind: 'insert' }>): Promise<void> {
+    await this.open()
+    let appender = this.appenders.get(op.table)
+    if (!appender) this.appenders.set(op.table, (appender = await this.con.createAppender(op.name, op.schema, this.alias)))
+    for (const row of op.rows) {
+      for (let c = 0; c < row.length; c++) appendValue(appender, op.types[c]!, row[c]!)
+      appender.endRow()
+    }
+  }
+
+  /**
+   * `op` on column `column` of `table` (a qualified name). Its values entry ([i]) holds the rows given a
+   * value; its validity entry ([i, 0], after it) sets NULL where its value is NULL and confirms the rest.
+   */
+  update(table: string, op: Extract<WalRowOp, { kind: 'update' }>, column: string): void {
+    const key = `${table}.${ident(column)}`
+    let pending = this.updates.get(key)
+    if (!pending) this.updates.set(key, (pending = { table, column, type: op.type, values: new Map() }))
+    const validity = op.columnPath.length === 2
+    if (!validity) pending.type = op.type
+    op.rowIds.forEach((id, i) => {
+      if (!validity) pending.values.set(id, op.values[i]!)
+      else if (op.values[i] === null) pending.values.set(id, null)
+    })
+  }
+
+  async delete(table: string, op: Extract<WalRowOp, { kind: 'delete' }>): Promise<void> {
+    await this.flushUpdates(table)
+    await (await this.open()).run(`DELETE FROM ${table} WHERE rowid IN (${op.rowIds.join(',')})`)
+  }
+
+  /** Runs the collected UPDATEs (of `table`, or all): NULLs in one statement, values one prepared row at a time. */
+  private async flushUpdates(table?: string): Promise<void> {
+    for (const [key, pending] of this.updates) {
+      if (table !== undefined && pending.table !== table) continue
+      this.updates.delete(key)
+      const con = await this.open()
+      const set = `UPDATE ${pending.table} SET ${ident(pending.column)} =`
+      const nulls = [...pending.values].filter(([, v]) => v === null).map(([id]) => id)
+      if (nulls.length > 0) await con.run(`${set} NULL WHERE rowid IN (${nulls.join(',')})`)
+      if (nulls.length === pending.values.size) continue
+      const statement = await con.prepare(`${set} $1 WHERE rowid = $2`)
+      for (const [id, value] of pending.values) {
+        if (value === null) continue
+        bindValue(statement, 1, pending.type, value)
+        statement.bindBigInt(2, id)
+        await statement.run()
+      }
+    }
+  }
+
+  async commit(): Promise<void> {
+    await this.flushUpdates()
+    for (const appender of this.appenders.values()) {
+      appender.flushSync()
+      appender.closeSync()
+    }
+    this.appenders.clear()
+    if (this.opened) await this.con.run('COMMIT')
+    this.opened = false
+  }
+
+  async rollback(): Promise<void> {
+    this.updates.clear()
+    for (const appender of this.appenders.values()) {
+      try {
+        appender.closeSync()
+      } catch {
+        // Its rows go with the transaction.
+      }
+    }
+    this.appenders.clear()
+    if (this.opened) await this.con.run('ROLLBACK').catch(() => undefined)
+    this.opened = false
+  }
+}
+
 export class LiveCopy {
   /** The copy's WAL bytes applied since its last private checkpoint (see checkpointIfDue). */
   private pendingBytes = 0
@@ -84,76 +195,50 @@ export class LiveCopy {
   }
 
   /**
-   * Applies the complete transactions in `bytes` (the agent WAL's bytes from `position.offset`), one
-   * DuckDB transaction each; returns the tables they changed and how. Null when the bytes hold anything
-   * not decoded here (nothing is applied then). Throws when DuckDB refuses a change: the transaction is
-   * rolled back and the copy must be dropped (earlier transactions of `bytes` are already applied).
+   * Applies the complete transactions in `bytes` (the agent WAL's bytes from `position.offset`) and
+   * returns the tables they changed and how; null when the bytes hold anything not decoded here
+   * (nothing is applied then). Reads run between applies, never during one, so the transactions go in
+   * as few DuckDB transactions as row ids allow (a commit each cost ~20 ms of WAL write): rows appended
+   * in an open transaction have transaction-local row ids, so an UPDATE or DELETE of a table this one
+   * appended to commits first. Throws when DuckDB refuses a change: the copy must then be dropped.
    */
   async apply(con: DuckDBConnection, bytes: Uint8Array, next: TailPosition): Promise<TableChanges | null> {
     const ops = decodeRowEntries(bytes)
     const changes = ops && tableChanges(bytes)
     if (!ops || !changes) return null
-    let open = false
+    // Bytes hold complete transactions only: ops after the last commit are not applied.
+    let end = ops.length
+    while (end > 0 && ops[end - 1]!.kind !== 'commit') end--
+    const batch = new Batch(con, this.alias)
     try {
-      for (const op of ops) {
-        if (op.kind === 'sequence') continue // ids arrive as values; the copy never draws from a sequence
-        if (!open) {
-          await con.run('BEGIN TRANSACTION')
-          open = true
-        }
-        if (op.kind === 'commit') {
-          await con.run('COMMIT')
-          open = false
-          this.applied++
-        } else {
-          await this.applyOp(con, op)
-        }
+      for (const op of ops.slice(0, end)) {
+        if (op.kind === 'commit') this.applied++
+        // Ids arrive as values: the copy never draws from a sequence.
+        if (op.kind === 'commit' || op.kind === 'sequence') continue
+        if (op.kind === 'insert') await batch.append(op)
+        else await this.change(batch, op)
       }
+      await batch.commit()
     } catch (err) {
-      if (open) await con.run('ROLLBACK').catch(() => undefined)
+      await batch.rollback()
       throw err
     }
-    // Bytes hold complete transactions only: a trailing op without its commit is not applied.
-    if (open) await con.run('ROLLBACK')
     this.position = next
     this.pendingBytes += bytes.length
     return changes
   }
 
-  private async applyOp(con: DuckDBConnection, op: Exclude<WalRowOp, { kind: 'sequence' | 'commit' }>): Promise<void> {
+  private async change(batch: Batch, op: Extract<WalRowOp, { kind: 'delete' | 'update' }>): Promise<void> {
+    // Rows appended in the open transaction have transaction-local row ids: commit them first.
+    if (batch.appendedTo(op.table)) await batch.commit()
     const table = `${this.alias}.${ident(op.schema)}.${ident(op.name)}`
-    if (op.kind === 'insert') {
-      const appender = await con.createAppender(op.name, op.schema, this.alias)
-      try {
-        for (const row of op.rows) {
-          for (let c = 0; c < row.length; c++) appendValue(appender, op.types[c]!, row[c]!)
-          appender.endRow()
-        }
-        appender.flushSync()
-      } finally {
-        appender.closeSync()
-      }
-    } else if (op.kind === 'delete') {
-      await con.run(`DELETE FROM ${table} WHERE rowid IN (${op.rowIds.join(',')})`)
-    } else {
-      const column = (await this.columnsOf(con, op.schema, op.name))[op.columnPath[0]!]
-      if (column === undefined || op.columnPath.length > 2 || (op.columnPath.length === 2 && op.columnPath[1] !== 0)) {
-        throw new Error(`an update of column path ${op.columnPath.join('.')} in ${op.table}`)
-      }
-      if (op.columnPath.length === 2) {
-        // The validity of column i ([i, 0]): a NULL entry sets the value NULL; the values entry ([i], before
-        // it) holds only rows given a value, and the rows listed valid here are among them.
-        const nulls = op.rowIds.filter((_, i) => op.values[i] === null)
-        if (nulls.length > 0) await con.run(`UPDATE ${table} SET ${ident(column)} = NULL WHERE rowid IN (${nulls.join(',')})`)
-        return
-      }
-      const statement = await con.prepare(`UPDATE ${table} SET ${ident(column)} = $1 WHERE rowid = $2`)
-      for (let i = 0; i < op.rowIds.length; i++) {
-        bindValue(statement, 1, op.type, op.values[i]!)
-        statement.bindBigInt(2, op.rowIds[i]!)
-        await statement.run()
-      }
+    if (op.kind === 'delete') return batch.delete(table, op)
+    const con = await batch.open()
+    const column = (await this.columnsOf(con, op.schema, op.name))[op.columnPath[0]!]
+    if (column === undefined || op.columnPath.length > 2 || (op.columnPath.length === 2 && op.columnPath[1] !== 0)) {
+      throw new Error(`an update of column path ${op.columnPath.join('.')} in ${op.table}`)
     }
+    batch.update(table, op, column)
   }
 
   private async columnsOf(con: DuckDBConnection, schema: string, name: string): Promise<string[]> {
