@@ -453,6 +453,8 @@ export interface SessionsMemo {
   plans: Map<string, string>
   /** Per session, the plan revisions' part of `plans` alone (node tallies depend on it, not on the rest). */
   planParts: Map<string, string>
+  /** The parts of `plans`, per table (a change to one table reads that table's part again, not all). */
+  fingerprintParts: FingerprintParts
   tallies: Map<string, NodeTally>
   llm: Map<string, LlmAggregate>
 }
@@ -559,36 +561,56 @@ export function memoSurvives(changes: ReadonlyMap<string, ReadonlySet<string>>):
   return true
 }
 
+/** Per fingerprinted table, each session's part of its fingerprint. */
+type FingerprintParts = ReadonlyMap<string, ReadonlyMap<string, string>>
+
+interface Fingerprints {
+  plans: Map<string, string>
+  planParts: Map<string, string>
+  fingerprintParts: FingerprintParts
+}
+
 /**
  * Rows without an id or changed in place, per session, in one query: plan revisions (status changes),
  * branch states, feature charters and the session row itself (small tables, compared whole per session).
+ * With `before`, only the tables in `only` are read again (the others' rows did not change).
  */
-async function sessionFingerprints(con: DuckDBConnection, probe: SchemaProbe): Promise<{ plans: Map<string, string>; planParts: Map<string, string> }> {
-  const out = new Map<string, string>()
-  const planParts = new Map<string, string>()
+async function sessionFingerprints(con: DuckDBConnection, probe: SchemaProbe, before?: { parts: FingerprintParts; only: ReadonlySet<string> }): Promise<Fingerprints> {
+  const wanted = (table: string) => !before || before.only.has(table) || !before.parts.has(table)
   const parts: string[] = []
-  if (has(probe, 'plan_revisions', 'session_id', 'revision_id', 'status', 'sequence')) {
-    parts.push(`SELECT session_id AS sid, 'p' || string_agg(revision_id || ':' || status || ':' || sequence, ',' ORDER BY sequence, revision_id) AS f, true AS plan
+  const read = new Set<string>()
+  if (wanted('plan_revisions') && has(probe, 'plan_revisions', 'session_id', 'revision_id', 'status', 'sequence')) {
+    read.add('plan_revisions')
+    parts.push(`SELECT session_id AS sid, 'p' || string_agg(revision_id || ':' || status || ':' || sequence, ',' ORDER BY sequence, revision_id) AS f, 'plan_revisions' AS t
       FROM plan_revisions GROUP BY session_id`)
   }
   const hashed = (table: PersptTable, tag: string, columns: string[]) => {
     const present = columns.filter((c) => has(probe, table, c))
-    if (has(probe, table, 'session_id') && present.length > 0) {
-      parts.push(`SELECT session_id AS sid, '${tag}' || count(*) || ':' || bit_xor(hash(${present.join(', ')})) AS f, false AS plan FROM ${table} GROUP BY session_id`)
+    if (wanted(table) && has(probe, table, 'session_id') && present.length > 0) {
+      read.add(table)
+      parts.push(`SELECT session_id AS sid, '${tag}' || count(*) || ':' || bit_xor(hash(${present.join(', ')})) AS f, '${table}' AS t FROM ${table} GROUP BY session_id`)
     }
   }
   hashed('provisional_branches', 'b', ['branch_id', 'state', 'updated_at'])
   hashed('feature_charters', 'c', ['charter_id', 'scope_description', 'max_modules', 'max_files', 'max_revisions', 'language_constraint'])
   hashed('sessions', 's', ['status', 'updated_at', 'merkle_root', 'detected_toolchain', 'task', 'working_dir'])
-  if (parts.length === 0) return { plans: out, planParts }
-  for (const r of await optional(
-    con,
-    `SELECT sid, string_agg(f, '|' ORDER BY f) AS f, any_value(f) FILTER (WHERE plan) AS pf FROM (${parts.join(' UNION ALL ')}) GROUP BY sid`
-  )) {
-    out.set(String(r.sid), String(r.f))
-    if (r.pf !== null && r.pf !== undefined) planParts.set(String(r.sid), String(r.pf))
+  const byTable = new Map<string, Map<string, string>>()
+  for (const [table, part] of before?.parts ?? []) if (!read.has(table)) byTable.set(table, new Map(part))
+  for (const table of read) byTable.set(table, new Map())
+  if (parts.length > 0) {
+    for (const r of await optional(con, parts.join(' UNION ALL '))) byTable.get(String(r.t))?.set(String(r.sid), String(r.f))
   }
-  return { plans: out, planParts }
+  // Each session's parts in one string, sorted (the same whatever order the tables were read in).
+  const all = new Map<string, string[]>()
+  for (const part of byTable.values()) {
+    for (const [sid, f] of part) {
+      let list = all.get(sid)
+      if (!list) all.set(sid, (list = []))
+      list.push(f)
+    }
+  }
+  const plans = new Map([...all].map(([sid, list]) => [sid, list.sort().join('|')]))
+  return { plans, planParts: new Map(byTable.get('plan_revisions') ?? []), fingerprintParts: byTable }
 }
 
 /** The tables readNodeTallies reads: only new rows in these (or a plan change) change a session's node counts. */
@@ -607,14 +629,19 @@ async function changedSessions(
   maxIds: Record<string, number>
   plans: Map<string, string>
   planParts: Map<string, string>
+  fingerprintParts: FingerprintParts
 }> {
   // Tables the snapshot's new WAL bytes did not touch kept their rows: only the others are read.
   const read = await idsAndNewRows(con, probe, memo.maxIds, changedTables)
   const maxIds = changedTables === null ? read.maxIds : { ...memo.maxIds, ...read.maxIds }
   const { newRows } = read
-  const { plans, planParts } =
-    changedTables === null || FINGERPRINT_TABLES.some((t) => changedTables.has(t)) ? await sessionFingerprints(con, probe) : { plans: memo.plans, planParts: memo.planParts }
-  const all = { changed: null, nodesChanged: null, maxIds, plans, planParts }
+  const { plans, planParts, fingerprintParts } =
+    changedTables === null
+      ? await sessionFingerprints(con, probe)
+      : FINGERPRINT_TABLES.some((t) => changedTables.has(t))
+        ? await sessionFingerprints(con, probe, { parts: memo.fingerprintParts, only: changedTables })
+        : memo
+  const all = { changed: null, nodesChanged: null, maxIds, plans, planParts, fingerprintParts }
   const changed = new Set<string>()
   const nodesChanged = new Set<string>()
   for (const t of new Set([...Object.keys(maxIds), ...Object.keys(memo.maxIds)])) {
@@ -633,7 +660,7 @@ async function changedSessions(
     if (!memo.plans.has(sid) || memo.planParts.get(sid) !== planParts.get(sid)) nodesChanged.add(sid)
   }
   for (const sid of memo.plans.keys()) if (!plans.has(sid)) return all
-  return { changed, nodesChanged, maxIds, plans, planParts }
+  return { changed, nodesChanged, maxIds, plans, planParts, fingerprintParts }
 }
 
 export async function readSessions(
@@ -695,7 +722,7 @@ export async function readSessionsWithMemo(
     }
     out.memo = {
       maxIds: delta?.maxIds ?? (await idsAndNewRows(con, probe, null)).maxIds,
-      ...(delta ? { plans: delta.plans, planParts: delta.planParts } : await sessionFingerprints(con, probe)),
+      ...(delta ? { plans: delta.plans, planParts: delta.planParts, fingerprintParts: delta.fingerprintParts } : await sessionFingerprints(con, probe)),
       tallies: mergedTallies,
       llm: mergedLlm
     }
