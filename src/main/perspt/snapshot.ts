@@ -231,6 +231,11 @@ export class StoreSnapshotter {
     }
   }
 
+  /** Whether a background job (a base build, a fold, a check) is running. */
+  busy(): boolean {
+    return this.job !== null || this.checkJob !== null
+  }
+
   /** Resolves when no background job runs (tests, benchmarks). */
   async settled(): Promise<void> {
     while (this.job || this.checkJob) await (this.job ?? this.checkJob)
