@@ -74,6 +74,15 @@ async function liveStore(dir: string, db: string, agent: SqlAgent, sid: string, 
   return store
 }
 
+/** A new store, its agent with a session of `rows` LLM rows, and the store read through a live copy. */
+async function liveCase(sid: string, rows: number, opts: { liveCheckpointBytes?: number } = {}) {
+  const { dir, db } = await newStore()
+  const agent = await startSqlAgent(db, children)
+  await agent.sql(session(sid), ...Array.from({ length: rows }, (_, i) => llmRow(sid, i)))
+  const store = await liveStore(dir, db, agent, sid, opts)
+  return { dir, db, agent, store }
+}
+
 /** The live copy's fingerprint, read as views read it (the store's current database). */
 const printOf = (store: PersptStore) => store.query(`fp-${Math.random()}`, (con) => fingerprintOf(con))
 
@@ -128,10 +137,7 @@ describe('the live copy', () => {
   }, 90_000)
 
   it('stays exact across its own checkpoints (row ids kept: later UPDATEs and DELETEs hit the right rows)', async () => {
-    const { dir, db } = await newStore()
-    const agent = await startSqlAgent(db, children)
-    await agent.sql(session('c1'), ...Array.from({ length: 10 }, (_, i) => llmRow('c1', i)))
-    const store = await liveStore(dir, db, agent, 'c1', { liveCheckpointBytes: 20_000 })
+    const { dir, db, agent, store } = await liveCase('c1', 10, { liveCheckpointBytes: 20_000 })
     for (let round = 0; round < 4; round++) {
       await agent.sql(...Array.from({ length: 12 }, (_, i) => llmRow('c1', 1000 * (round + 1) + i, 3000)))
       await agent.sql(`DELETE FROM llm_requests WHERE node_id = 'n${1000 * (round + 1) + 2}'`, `UPDATE llm_requests SET tokens_out = ${round} WHERE node_id IN ('n${1000 * (round + 1) + 5}', 'n1')`)
@@ -144,10 +150,7 @@ describe('the live copy', () => {
   }, 90_000)
 
   it('goes back to snapshots at a catalog change, an agent checkpoint or a replaced file, and comes back exact', async () => {
-    const { dir, db } = await newStore()
-    const agent = await startSqlAgent(db, children)
-    await agent.sql(session('f1'), ...Array.from({ length: 5 }, (_, i) => llmRow('f1', i)))
-    const store = await liveStore(dir, db, agent, 'f1')
+    const { dir, db, agent, store } = await liveCase('f1', 5)
     const changes: { what: string; sql: string[] }[] = [
       { what: 'a catalog change', sql: ['CREATE TABLE side (i INTEGER)', llmRow('f1', 100)] },
       { what: 'an agent checkpoint', sql: [llmRow('f1', 101), 'CHECKPOINT', llmRow('f1', 102)] }
@@ -188,10 +191,7 @@ describe('the live copy', () => {
   }, 120_000)
 
   it('is compared with a full copy now and then; a difference turns live copies off and snapshots show the truth', async () => {
-    const { dir, db } = await newStore()
-    const agent = await startSqlAgent(db, children)
-    await agent.sql(session('k1'), ...Array.from({ length: 5 }, (_, i) => llmRow('k1', i)))
-    const store = await liveStore(dir, db, agent, 'k1')
+    const { dir, db, agent, store } = await liveCase('k1', 5)
     await agent.sql(llmRow('k1', 50), "UPDATE sessions SET status = 'PAUSED' WHERE session_id = 'k1'")
     await store.refresh()
     await store.checkLiveNow()
