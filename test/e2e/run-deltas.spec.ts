@@ -213,19 +213,21 @@ test('a flood of tool calls: the table takes them at most every 100 ms, the last
     const body = document.querySelector('table[aria-label="Tool calls"] tbody')!
     new MutationObserver(() => w.rowChanges.push(performance.now())).observe(body, { subtree: true, childList: true, characterData: true })
   })
+  // One call every ~10 ms: without the pacing the rows would change at nearly every frame.
   for (let i = 1; i <= 150; i++) {
     call(`flood_${i}`)
-    if (i % 10 === 0) await page.waitForTimeout(100)
+    await page.waitForTimeout(10)
   }
   // Every call is shown in the end, the last one included (none lost to the pacing).
   await expect(page.locator('table[aria-label="Tool calls"]').getByText('flood_150', { exact: true })).toHaveCount(1, { timeout: 10_000 })
   await expect(page.getByTestId('tools-count')).toHaveText('151 of 151 calls')
   const changes = await page.evaluate(() => (window as unknown as { rowChanges: number[] }).rowChanges)
-  // Fewer updates than the page rendered (it renders on every frame with a change), none closer than
-  // the pacing allows (a timer may fire a little early; the observer notes a batch once).
+  // Fewer updates than the page rendered (it renders on every frame with a change), none much closer
+  // than the pacing allows: the observer notes a change when its callback runs, up to a frame late on a
+  // loaded machine, so two notes may be a little nearer than the 100 ms between the changes themselves.
   expect(changes.length).toBeGreaterThan(3)
-  expect(changes.length).toBeLessThan(30)
-  for (let i = 1; i < changes.length; i++) expect(changes[i]! - changes[i - 1]!).toBeGreaterThan(90)
+  expect(changes.length).toBeLessThan(40)
+  for (let i = 1; i < changes.length; i++) expect(changes[i]! - changes[i - 1]!).toBeGreaterThan(75)
   close()
 })
 
