@@ -327,7 +327,8 @@ describe('tail snapshots', () => {
  * snapshot changed is known): the agent adds LLM calls to `sid` until a base is built.
  */
 async function storeWithTails(dir: string, db: string, agent: Awaited<ReturnType<typeof startSqlAgent>>, sid: string): Promise<PersptStore> {
-  const store = new PersptStore({ path: db, tmpRoot: join(dir, 'store-tmp') })
+  // Tail snapshots are what these tests are about; the live copy that takes over once a base exists has its own (live-copy.test.ts).
+  const store = new PersptStore({ path: db, tmpRoot: join(dir, 'store-tmp'), live: false })
   await store.refresh()
   for (let i = 0; i < 100 && (store.snapshotStats()?.bases ?? 0) === 0; i++) {
     await new Promise((r) => setTimeout(r, 50))
