@@ -176,7 +176,6 @@ export class LiveCopy {
   /** The copy's WAL bytes applied since its last private checkpoint (see checkpointIfDue). */
   private pendingBytes = 0
   private readonly columns = new Map<string, string[]>()
-  applied = 0
 
   private constructor(
     readonly alias: string,
@@ -212,7 +211,6 @@ export class LiveCopy {
     const batch = new Batch(con, this.alias)
     try {
       for (const op of ops.slice(0, end)) {
-        if (op.kind === 'commit') this.applied++
         // Ids arrive as values: the copy never draws from a sequence.
         if (op.kind === 'commit' || op.kind === 'sequence') continue
         if (op.kind === 'insert') await batch.append(op)
