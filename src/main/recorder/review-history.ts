@@ -3,6 +3,8 @@
 // across runs, so ids are not unique here: the newest row wins a lookup); the gate is stored as JSON
 // next to the columns the history pages sort and count on. `secret_hash` is the SHA-256 (hex) of the
 // secret the review API gave a gate's creator (never the secret): it may read that gate's outcome later.
+// Gates decided in the same millisecond list newest-saved first (rowid: rows are never deleted here),
+// as the in-memory log does; ordering by id put them in random order.
 // `decidedBy` and `surface` in the JSON are the server's record of who decided and where (auth/caller.ts).
 import type { DuckDBConnection } from '@duckdb/node-api'
 import type { ReviewGate, ReviewHistoryPage } from '../../shared/model/reviews'
@@ -42,7 +44,7 @@ export class DuckReviewLog implements ReviewLog {
   list(offset: number, limit: number): Promise<ReviewHistoryPage> {
     return this.recorder.withConnection(async (con) => {
       const rows = await con.runAndReadAll(
-        `SELECT gate FROM review_gates ORDER BY decided_at DESC, id LIMIT ${Math.floor(limit)} OFFSET ${Math.floor(offset)}`
+        `SELECT gate FROM review_gates ORDER BY decided_at DESC, rowid DESC LIMIT ${Math.floor(limit)} OFFSET ${Math.floor(offset)}`
       )
       const total = await con.runAndReadAll('SELECT count(*)::INTEGER AS n FROM review_gates')
       return {
@@ -54,7 +56,7 @@ export class DuckReviewLog implements ReviewLog {
 
   get(id: string): Promise<ReviewGate | null> {
     return this.recorder.withConnection(async (con) => {
-      const rows = await con.runAndReadAll('SELECT gate FROM review_gates WHERE id = $1 ORDER BY decided_at DESC LIMIT 1', [id])
+      const rows = await con.runAndReadAll('SELECT gate FROM review_gates WHERE id = $1 ORDER BY decided_at DESC, rowid DESC LIMIT 1', [id])
       const row = rows.getRowObjectsJS()[0]
       return row ? (JSON.parse(String(row.gate)) as ReviewGate) : null
     })
@@ -62,7 +64,7 @@ export class DuckReviewLog implements ReviewLog {
 
   secretHashOf(id: string): Promise<string | null> {
     return this.recorder.withConnection(async (con) => {
-      const rows = await con.runAndReadAll('SELECT secret_hash FROM review_gates WHERE id = $1 ORDER BY decided_at DESC LIMIT 1', [id])
+      const rows = await con.runAndReadAll('SELECT secret_hash FROM review_gates WHERE id = $1 ORDER BY decided_at DESC, rowid DESC LIMIT 1', [id])
       const value = rows.getRowObjectsJS()[0]?.secret_hash
       return typeof value === 'string' ? value : null
     })
