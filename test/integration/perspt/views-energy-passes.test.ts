@@ -9,6 +9,7 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 import { schemaStatements } from '../../../src/main/perspt/schema'
 import { probeSchema } from '../../../src/main/perspt/store-reader'
 import type { SchemaProbe } from '../../../src/main/perspt/store-reader'
+import { readEnergy } from '../../../src/main/perspt/views/energy'
 import { MAX_PASS_ROWS, readEnergyPasses, readEnergyStats, statsBySql } from '../../../src/main/perspt/views/energy-passes'
 import { readSessionNodes } from '../../../src/main/perspt/views/nodes-table'
 
@@ -25,7 +26,7 @@ beforeAll(async () => {
   instance = await DuckDBInstance.create(join(dir, 'store.db'))
   con = await instance.connect()
   for (const stmt of schemaStatements(23)) await con.run(stmt)
-  for (const sid of ['mixed', 'big', 'plain']) {
+  for (const sid of ['mixed', 'big', 'plain', 'order', 'inf']) {
     await con.run(`INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, created_at, updated_at, status)
       VALUES ('${sid}', 't', '/w', ''::BLOB, '', TIMESTAMP '2026-06-15 09:00:00', TIMESTAMP '2026-06-15 09:00:00', 'FAILED')`)
   }
@@ -51,6 +52,14 @@ beforeAll(async () => {
   await con.run(`INSERT INTO energy_history (node_id, session_id, timestamp, v_syn, v_str, v_log, v_boot, v_sheaf, v_total)
     VALUES ('p3', 'plain', TIMESTAMP '2026-06-15 09:00:00' + to_seconds(499), 0, 0, 0, 0, 0, 0.75),
            ('p3', 'plain', TIMESTAMP '2026-06-15 09:00:00' + to_seconds(499), 0, 0, 0, 0, 0, 0.5)`)
+  // Passes written out of time order, times a microsecond apart (one millisecond holds several), some
+  // sharing a time (the id decides); and one session with an infinite time (DuckDB sorts that one).
+  await con.run(`INSERT INTO energy_history (node_id, session_id, timestamp, v_syn, v_str, v_log, v_boot, v_sheaf, v_total)
+    SELECT 'o' || (i % 4), 'order', TIMESTAMP '2026-06-15 09:00:00' + to_microseconds((i * 37) % 23), 0, 0, 0, 0, 0, i / 100.0
+    FROM range(60) r(i)`)
+  await con.run(`INSERT INTO energy_history (node_id, session_id, timestamp, v_syn, v_str, v_log, v_boot, v_sheaf, v_total)
+    VALUES ('q', 'inf', TIMESTAMP 'infinity', 0, 0, 0, 0, 0, 1), ('q', 'inf', TIMESTAMP '2026-06-15 09:00:00', 0, 0, 0, 0, 0, 2),
+           ('q', 'inf', TIMESTAMP '-infinity', 0, 0, 0, 0, 0, 3)`)
   probe = await probeSchema(con)
 })
 
@@ -107,5 +116,28 @@ describe('energy statistics from one scan', () => {
     ).getRowObjectsJS()
     expect(p.passes.map((x) => [x.id, x.pass])).toEqual(truth.map((t) => [Number(t.id), Number(t.pass)]))
     expect(p.total).toBe(60)
+  })
+
+  it('passes and energy series are in the store\'s time order (to the microsecond, then id), sorted here or by DuckDB', async () => {
+    for (const sid of ['order', 'plain', 'inf', 'mixed']) {
+      const truth = (
+        await con.runAndReadAll(
+          `SELECT id, node_id FROM energy_history WHERE session_id = $1 ORDER BY TRY_CAST(timestamp AS TIMESTAMP) ASC NULLS FIRST, id ASC`,
+          [sid]
+        )
+      ).getRowObjectsJS()
+      const passes = await readEnergyPasses(con, probe, sid)
+      expect(passes.passes.map((x) => x.id), sid).toEqual(truth.map((t) => Number(t.id)))
+      // (The energy view folds blank node ids, which 'mixed' has, into one; its order is checked on the others.)
+      if (sid === 'mixed') continue
+      const energy = await readEnergy(con, probe, sid)
+      for (const [node, points] of Object.entries(energy.series)) {
+        const ids = truth.filter((t) => t.node_id === node).map((t) => Number(t.id))
+        expect(points.map((p) => p.id), `${sid} ${node}`).toEqual(ids)
+      }
+    }
+    // The scrambled session really is out of order as written, and its times share milliseconds.
+    const written = (await readEnergyPasses(con, probe, 'order')).passes.map((x) => x.id)
+    expect(written).not.toEqual([...written].sort((a, b) => a - b))
   })
 })

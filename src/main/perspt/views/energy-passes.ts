@@ -6,7 +6,7 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 import type { EnergyComponentKey, EnergyComponentStats, EnergyPassRow, EnergyPassesView, EnergyStats } from '../../../shared/model/perspt-views'
 import { isoFromMs, roundReal, text, toNumber } from '../store-reader'
 import type { SchemaProbe } from '../store-reader'
-import { has, msOf, rows, timeOrder } from './dag-sql'
+import { has, msOf, rows, sortedOldestFirst, timeOrder, usOf } from './dag-sql'
 import type { Row } from './dag-sql'
 import { ENERGY_EPSILON } from './energy'
 
@@ -39,17 +39,18 @@ const num = (probe: SchemaProbe, column: string) => (has(probe, 'energy_history'
 /**
  * The session's passes, at most `limit`: one plain scan, what Perspt's energy page reads plus id and
  * the node id's byte length (the driver drops a leading byte-order mark from text, so '\ufeffn1' would
- * read as 'n1'; the length tells them apart). `listed`: oldest first (timestamp, then id) with their
- * times, for the table; else in scan order, for statistics only (the order avg() adds them in).
+ * read as 'n1'; the length tells them apart). `listed`: with their times, for the table. `sorted`:
+ * oldest first (timestamp, then id) by DuckDB; else in scan order (the order avg() adds them in), which
+ * sortedOldestFirst puts in order for less than DuckDB's ORDER BY costs.
  */
-async function readPassRows(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, limit: number, listed: boolean): Promise<Row[]> {
+async function readPassRows(con: DuckDBConnection, probe: SchemaProbe, sessionId: string, limit: number, listed: boolean, sorted = false): Promise<Row[]> {
   const id = has(probe, 'energy_history', 'id') ? 'id' : 'NULL::BIGINT'
   return rows(
     con,
     `SELECT ${id} AS id, node_id, strlen(CAST(node_id AS VARCHAR)) AS node_bytes,
-       ${listed ? `${msOf(probe, 'energy_history', 'timestamp')} AS at_ms, ` : ''}${COMPONENTS.map(([, c]) => `${num(probe, c)} AS ${c}`).join(', ')}
+       ${listed ? `${msOf(probe, 'energy_history', 'timestamp')} AS at_ms, ${usOf(probe, 'energy_history', 'timestamp')}, ` : ''}${COMPONENTS.map(([, c]) => `${num(probe, c)} AS ${c}`).join(', ')}
      FROM energy_history WHERE session_id = $sid
-     ${listed ? `ORDER BY ${timeOrder(probe, 'energy_history', 'timestamp', 'ASC')}` : ''} LIMIT ${limit}`,
+     ${sorted ? `ORDER BY ${timeOrder(probe, 'energy_history', 'timestamp', 'ASC')}` : ''} LIMIT ${limit}`,
     { sid: sessionId }
   )
 }
@@ -170,7 +171,8 @@ export async function statsBySql(con: DuckDBConnection, probe: SchemaProbe, sess
 /**
  * Reads the first `limit` passes and the statistics of all: one scan when the session has no more
  * passes than that (the common case: 36 filtered aggregates cost DuckDB four times the scan itself),
- * else the scan's rows plus the SQL aggregate over every pass.
+ * its statistics from the rows in scan order, then (`listed`) the rows put in order; else the first
+ * `limit` in order by DuckDB plus the SQL aggregate over every pass.
  */
 async function passesAndStats(
   con: DuckDBConnection,
@@ -180,8 +182,13 @@ async function passesAndStats(
   listed: boolean
 ): Promise<{ found: Row[]; stats: EnergyStats }> {
   const found = await readPassRows(con, probe, sessionId, limit + 1, listed)
-  if (found.length <= limit) return { found, stats: statsOfRows(found) }
-  return { found: found.slice(0, limit), stats: await statsBySql(con, probe, sessionId) }
+  if (found.length <= limit) {
+    const stats = statsOfRows(found)
+    if (!listed) return { found, stats }
+    return { found: sortedOldestFirst(found) ?? (await readPassRows(con, probe, sessionId, limit, true, true)), stats }
+  }
+  const first = listed ? await readPassRows(con, probe, sessionId, limit, true, true) : found.slice(0, limit)
+  return { found: first, stats: await statsBySql(con, probe, sessionId) }
 }
 
 export async function readEnergyStats(con: DuckDBConnection, probe: SchemaProbe, sessionId: string): Promise<EnergyStats> {

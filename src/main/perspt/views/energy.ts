@@ -3,7 +3,7 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 import type { EnergyInvalid, EnergyPoint, EnergyView, NodeEnergy } from '../../../shared/model/perspt-views'
 import { isoFromMs, roundReal, text, toNumber } from '../store-reader'
 import type { SchemaProbe } from '../store-reader'
-import { col, compareBinary, has, msOf, rows, timeOrder } from './dag-sql'
+import { col, compareBinary, has, msOf, rows, sortedOldestFirst, timeOrder, usOf } from './dag-sql'
 import type { Row } from './dag-sql'
 
 /** Perspt's convergence threshold (the orchestrator's default ε). */
@@ -83,22 +83,29 @@ export function mayBeBlankId(v: Row[string] | undefined): boolean {
 
 export async function readEnergy(con: DuckDBConnection, probe: SchemaProbe, sessionId: string): Promise<EnergyView> {
   if (!has(probe, 'energy_history', 'session_id', 'node_id')) return { latest: [], series: {}, epsilon: ENERGY_EPSILON }
-  // One plain scan of the session's passes, oldest first (what Perspt's page reads, plus id and time);
-  // pass counts, the latest pass and the node order are derived here: window functions over the
-  // rows cost DuckDB several times the scan itself.
+  // One plain scan of the session's passes (what Perspt's page reads, plus id and time), put in order
+  // here (sortedOldestFirst: DuckDB's ORDER BY costs more than the scan); pass counts, the latest pass
+  // and the node order are derived here too: window functions over the rows cost DuckDB several times
+  // the scan itself.
   // Passes of blank node ids are left out. Not by a filter: one on an expression makes DuckDB evaluate
   // it over the whole table, which doubles the scan; and a flag column costs the query a fifth of its
   // time, so it is asked for only when some node id may be blank (NULL, '' or spaces: hostile rows).
-  const read = (flag: boolean) =>
+  const read = (flag: boolean, sorted: boolean) =>
     rows(
       con,
-      `SELECT ${selectList(probe)}${flag ? `, NULLIF(trim(node_id), '') IS NULL AS blank` : ''} FROM energy_history
-       WHERE session_id = $sid
-       ORDER BY ${timeOrder(probe, 'energy_history', 'timestamp', 'ASC')}`,
+      `SELECT ${selectList(probe)}, ${usOf(probe, 'energy_history', 'timestamp')}${flag ? `, NULLIF(trim(node_id), '') IS NULL AS blank` : ''}
+       FROM energy_history WHERE session_id = $sid
+       ${sorted ? `ORDER BY ${timeOrder(probe, 'energy_history', 'timestamp', 'ASC')}` : ''}`,
       { sid: sessionId }
     )
-  let found = await read(false)
-  if (found.some((r) => mayBeBlankId(r.node_id))) found = await read(true)
+  let found = await read(false, false)
+  const blank = found.some((r) => mayBeBlankId(r.node_id))
+  let ordered = sortedOldestFirst(found)
+  if (blank || ordered === null) {
+    found = await read(blank, ordered === null)
+    ordered = sortedOldestFirst(found) ?? found
+  }
+  found = ordered
   const byNode = new Map<string, { points: EnergyPoint[]; firstMs: number | null }>()
   for (const r of found) {
     if (r.blank === true) continue
