@@ -7,10 +7,12 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 import { ApiError } from '../../../src/shared/api/errors'
 import type { LlmRequestRow, LlmRowsQuery } from '../../../src/shared/model/perspt-views'
 import { PersptSimulator } from '../../../src/main/demo/perspt-simulator'
+import { schemaStatements } from '../../../src/main/perspt/schema'
 import type { SchemaGeneration } from '../../../src/main/perspt/schema'
 import { probeSchema } from '../../../src/main/perspt/store-reader'
 import type { SchemaProbe } from '../../../src/main/perspt/store-reader'
 import { boundedPreview, readLlmRequest, readLlmRows, readLlmSummary } from '../../../src/main/perspt/views/llm'
+import { llmMemoStats } from '../../../src/main/perspt/views/llm-memo'
 import {
   MULTIBYTE,
   VIEWS_EMPTY,
@@ -362,6 +364,41 @@ describe('against the simulator', () => {
       }
     } finally {
       o.close()
+    }
+  })
+})
+
+describe('the first page by time, sorted from the summary\'s read', () => {
+  it('equals the SQL window: times equal to the millisecond, NULL times, ids out of time order, negative ids', async () => {
+    const instance = await DuckDBInstance.create(':memory:')
+    const con = await instance.connect()
+    try {
+      for (const stmt of schemaStatements(23)) await con.run(stmt)
+      await con.run(`INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, created_at, updated_at, status)
+        VALUES ('k', 't', '/w', ''::BLOB, '', TIMESTAMP '2026-06-15 09:00:00', TIMESTAMP '2026-06-15 09:00:00', 'COMPLETED')`)
+      // 60 rows: ids scrambled against time, 4 rows per millisecond (µs apart: equal keys), every 7th without a time.
+      await con.run(`INSERT INTO llm_requests (id, session_id, node_id, model, prompt, response, tokens_in, tokens_out, latency_ms, timestamp)
+        SELECT (i * 37) % 61 - 20, 'k', 'n', 'm', 'p', 'r', 1, 1, 10,
+               CASE WHEN i % 7 = 0 THEN NULL ELSE TIMESTAMP '2026-06-15 09:00:00' + to_microseconds((i % 15) * 250) END
+        FROM range(60) r(i)`)
+      const probe = await probeSchema(con)
+      let version = 0
+      for (const dir of ['asc', 'desc'] as const) {
+        for (const limit of [5, 23, 100]) {
+          // A connection of its own: memos and kept pages are per connection (a session's first read).
+          const fresh = await instance.connect()
+          const ctx = { perVersion: new Map<string, unknown>(), version: ++version, changesSince: () => null }
+          const before = llmMemoStats().timeKeyed
+          await readLlmSummary(fresh, probe, 'k', ctx)
+          const got = await readLlmRows(fresh, probe, 'k', { offset: 0, limit, sort: 'time', dir }, ctx)
+          fresh.closeSync()
+          expect(llmMemoStats().timeKeyed - before, `${dir} ${limit}`).toBe(1)
+          expect(got, `${dir} ${limit}`).toEqual(await readLlmRows(con, probe, 'k', { offset: 0, limit, sort: 'time', dir }))
+        }
+      }
+    } finally {
+      con.closeSync()
+      instance.closeSync()
     }
   })
 })

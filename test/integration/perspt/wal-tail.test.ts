@@ -442,14 +442,17 @@ describe('the LLM page of a live session', () => {
         }))
       await page()
       // read: rows whose previews were read (new to the page); merged: the page's order came from the new rows alone.
-      const steps: { sql: string[]; read: number | 'all'; merged: boolean }[] = [
-        { sql: [llmRow('p1', 3000), llmRow('p1', 3001), llmRow('p1', 3002)], read: 3, merged: true },
-        { sql: ["UPDATE sessions SET status = 'PAUSED' WHERE session_id = 'p1'"], read: 0, merged: true },
-        { sql: ["UPDATE llm_requests SET model = 'changed' WHERE node_id = 'n3001'"], read: 'all', merged: false },
-        { sql: [llmRow('p1', 3003)], read: 1, merged: true },
-        // A row with an id below the others (a hand-made store): not among the "new" rows, so the count disagrees.
-        { sql: [llmRow('p1', 3004).replace('(session_id,', '(id, session_id,').replace("VALUES ('p1',", "VALUES (-7, 'p1',")], read: 1, merged: false },
-        { sql: ["DELETE FROM llm_requests WHERE node_id = 'n3000'"], read: 'all', merged: false }
+      // anchored: the merge knew its new rows were above the old ones without counting the session
+      // (llm-anchor.ts); a page read in full takes its anchor at its first merge, which counts.
+      const steps: { sql: string[]; read: number | 'all'; merged: boolean; anchored: boolean }[] = [
+        { sql: [llmRow('p1', 3000), llmRow('p1', 3001), llmRow('p1', 3002)], read: 3, merged: true, anchored: false },
+        { sql: ["UPDATE sessions SET status = 'PAUSED' WHERE session_id = 'p1'"], read: 0, merged: true, anchored: true },
+        { sql: ["UPDATE llm_requests SET model = 'changed' WHERE node_id = 'n3001'"], read: 'all', merged: false, anchored: false },
+        { sql: [llmRow('p1', 3003)], read: 1, merged: true, anchored: false },
+        { sql: [llmRow('p1', 3005)], read: 1, merged: true, anchored: true },
+        // A row with an id below the others (a hand-made store): not among the "new" rows, so the anchor and the count disagree.
+        { sql: [llmRow('p1', 3004).replace('(session_id,', '(id, session_id,').replace("VALUES ('p1',", "VALUES (-7, 'p1',")], read: 1, merged: false, anchored: false },
+        { sql: ["DELETE FROM llm_requests WHERE node_id = 'n3000'"], read: 'all', merged: false, anchored: false }
       ]
       for (const step of steps) {
         await agent.sql(...step.sql)
@@ -464,8 +467,7 @@ describe('the LLM page of a live session', () => {
         expect(after.rows.read - before.rows.read - 140, step.sql[0]).toBe(step.read === 'all' ? 140 : step.read)
         expect(after.rows.reset - before.rows.reset, step.sql[0]).toBe(step.read === 'all' ? 1 : 0)
         expect(after.top.merged - before.top.merged, step.sql[0]).toBe(step.merged ? 2 : 0)
-        // Merged pages knew their new rows were above the old ones without counting the session (llm-anchor.ts).
-        expect(after.top.anchored - before.top.anchored, step.sql[0]).toBe(step.merged ? 2 : 0)
+        expect(after.top.anchored - before.top.anchored, step.sql[0]).toBe(step.anchored ? 2 : 0)
       }
       const { got } = await page()
       expect(got.rows.some((r) => r.model === 'changed')).toBe(true)

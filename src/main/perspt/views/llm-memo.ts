@@ -36,11 +36,13 @@ export interface MemoStats {
   scans: number
   /** Checks answered from the rows above the memo's last id alone (the rows below proven unchanged, llm-anchor.ts). */
   anchored: number
+  /** First pages sorted by time from the summary's read of every request's time (no second scan). */
+  timeKeyed: number
 }
 
 /** Per store connection: memos by kind and session. */
 const memos = new WeakMap<DuckDBConnection, Map<string, unknown>>()
-const stats: MemoStats = { incremental: 0, full: 0, invalidated: 0, scans: 0, anchored: 0 }
+const stats: MemoStats = { incremental: 0, full: 0, invalidated: 0, scans: 0, anchored: 0, timeKeyed: 0 }
 
 /** Counters since the process started (tests, benchmarks). */
 export function llmMemoStats(): MemoStats {
@@ -127,10 +129,10 @@ function oncePerVersion<T>(perVersion: PerVersion | undefined, key: string, read
 const scanKey = (probe: SchemaProbe, sessionId: string, known: number | null) => `prefix-scan\u0000${sessionId}\u0000${shapeOf(probe)}\u0000${known ?? ''}`
 
 /** What a check hashes per row (the columns the figures depend on), and whether its tokens are estimated from texts. */
-function scanColumns(probe: SchemaProbe): { fp: string; needs: string } {
+function scanColumns(probe: SchemaProbe): { fp: string; needs: string; time: string } {
   const c = probe.columns.get('llm_requests')!
   const e = expressions(c)
-  return { fp: `hash(id, ${e.timeMs}, ${e.model}, ${e.latency}, ${e.rawIn}, ${e.rawOut})`, needs: tokenParts(c).needs }
+  return { fp: `hash(id, ${e.timeMs}, ${e.model}, ${e.latency}, ${e.rawIn}, ${e.rawOut})`, needs: tokenParts(c).needs, time: e.timeMs }
 }
 
 /** One scan of the session's small columns (the texts are not read): the whole session, and its rows up to `known`. */
@@ -164,26 +166,48 @@ export async function readWholeWithScan(
   perVersion?: PerVersion
 ): Promise<JS[][] | null> {
   if (!perVersion) return null
-  const { fp, needs } = scanColumns(probe)
-  const found = (await con.runAndReadAll(`SELECT ${select}, id, ${fp}, ${needs} FROM llm_requests WHERE session_id = $1`, [sessionId])).getRowsJS()
+  const { fp, needs, time } = scanColumns(probe)
+  const found = (await con.runAndReadAll(`SELECT ${select}, id, ${fp}, ${needs}, ${time} FROM llm_requests WHERE session_id = $1`, [sessionId])).getRowsJS()
   let f: bigint | null = null
   let maxId: number | null = null
   let nEst = 0
   let noId = 0
+  const byTime: TimeKeyed[] = []
   for (const r of found) {
-    const [id, hash, estimated] = r.slice(-3)
+    const [id, hash, estimated, k] = r.slice(-4)
     if (id === null) noId++
     else if ((typeof id === 'number' || typeof id === 'bigint') && Number.isSafeInteger(Number(id))) maxId = Math.max(maxId ?? -Infinity, Number(id))
     else return null
     if (typeof hash !== 'bigint') return null
     f = f === null ? hash : f ^ hash
     if (estimated === true) nEst++
+    byTime.push({ id: id === null ? NaN : Number(id), k: toNumber(k) })
   }
   stats.scans++
   // The row scanPrefix reads for an unknown prefix (bit_xor of no rows is NULL, as max of none).
   const scan: Row = { n: found.length, f: f === null ? null : f.toString(), max_id: maxId, n_est: nEst, no_id: noId }
   perVersion.set(scanKey(probe, sessionId, null), Promise.resolve(scan))
+  if (noId === 0) perVersion.set(timeKey(probe, sessionId), byTime)
   return found
+}
+
+/** A session's request ids with their time key (epoch ms, the LLM list's "time" sort), in scan order. */
+export interface TimeKeyed {
+  id: number
+  k: number | null
+}
+
+const timeKey = (probe: SchemaProbe, sessionId: string) => `llm-time:${shapeOf(probe)}:${sessionId}`
+
+/**
+ * Every request of the session with its time key, when readWholeWithScan read them in this version
+ * (the summary's first read): the first page of the list sorted by time is then sorted here instead
+ * of scanning the session again (a second scan of a 1M-row table, ~4.5 ms). Null otherwise.
+ */
+export function timeKeyedOf(probe: SchemaProbe, sessionId: string, perVersion: PerVersion | undefined): readonly TimeKeyed[] | null {
+  const keyed = (perVersion?.get(timeKey(probe, sessionId)) as TimeKeyed[] | undefined) ?? null
+  if (keyed) stats.timeKeyed++
+  return keyed
 }
 
 /**

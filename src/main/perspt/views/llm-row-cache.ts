@@ -97,6 +97,12 @@ export interface FirstPageReads {
   count(): Promise<number>
 }
 
+/** The list's order on a numeric key: `ORDER BY k ${dir} NULLS LAST, id ${dir}`. */
+export function keyOrder(dir: 'ASC' | 'DESC'): (a: { id: number; k: number | null }, b: { id: number; k: number | null }) => number {
+  const sign = dir === 'DESC' ? -1 : 1
+  return (a, b) => (a.k === b.k ? 0 : a.k === null ? 1 : b.k === null ? -1 : sign * (a.k - b.k)) || sign * (a.id - b.id)
+}
+
 /**
  * The first page (`limit` rows) of a list sorted by a numeric key (NULLS LAST, then id, both in `dir`),
  * and the total. While the table only gained rows since the last snapshot, the new page is the old
@@ -124,10 +130,7 @@ export async function firstPage(
     const anchor = await movedAnchor(con, ctx, kept.anchor, maxId)
     const total = anchor ? kept.total + added.length : await reads.count()
     if (total === kept.total + added.length && added.every((r) => Number.isSafeInteger(r.id) && r.id > kept.maxId)) {
-      const sign = dir === 'DESC' ? -1 : 1
-      const top = [...kept.top, ...added]
-        .sort((a, b) => (a.k === b.k ? 0 : a.k === null ? 1 : b.k === null ? -1 : sign * (a.k - b.k)) || sign * (a.id - b.id))
-        .slice(0, limit)
+      const top = [...kept.top, ...added].sort(keyOrder(dir)).slice(0, limit)
       next = { version: ctx.version, shape, total, maxId, top, anchor: anchor ?? (await anchorAt(con, ctx, maxId)) }
       topStats.merged++
       if (anchor) topStats.anchored++
@@ -141,7 +144,9 @@ export async function firstPage(
     if (next.top.some((r) => !Number.isSafeInteger(r.id))) {
       return { total: next.total, ids: next.top.map((r) => r.id).filter((id) => Number.isSafeInteger(id)) }
     }
-    next.anchor = await anchorAt(con, ctx, next.maxId)
+    // No anchor yet: it counts the whole table (~4 ms on 1M rows), and most pages read in full are never
+    // read again at a later version (a stored session opened once). The first merge counts the session
+    // instead, then anchors.
   }
   byKey.set(key, next)
   while (byKey.size > MAX_TOPS) byKey.delete(byKey.keys().next().value!)

@@ -16,8 +16,8 @@ import type {
 import type { SchemaProbe } from '../store-reader'
 import { estimatedTokensSql, isoFromMs, text, tokensOrEstimateSql, toNumber } from '../store-reader'
 import { previewGraphemes } from '../../../shared/graphemes'
-import { countRead, insertSorted, memoDrop, memoGet, memoKey, memoSet, openMemo, perVersionOf, quantileCont, readWholeWithScan, shapeOf, type MemoReads, type Prefix } from './llm-memo'
-import { firstPage, rowsById } from './llm-row-cache'
+import { countRead, insertSorted, memoDrop, memoGet, memoKey, memoSet, openMemo, perVersionOf, quantileCont, readWholeWithScan, shapeOf, timeKeyedOf, type MemoReads, type Prefix } from './llm-memo'
+import { firstPage, keyOrder, rowsById } from './llm-row-cache'
 import type { ReadContext } from '../read-context'
 
 type Row = Record<string, JS>
@@ -390,6 +390,12 @@ export async function readLlmRows(
     const keyOf = (r: Row) => ({ id: toNumber(r.id) ?? NaN, k: toNumber(r.k) })
     ;({ total, ids } = await firstPage(con, shapeOf(probe), ctx, JSON.stringify([sessionId, whereSql, params.map(String), dir, limit]), dir, limit, {
       full: async () => {
+        // The summary's first read of this version may have read every request's time already.
+        const keyed = where.length === 1 ? timeKeyedOf(probe, sessionId, ctx.perVersion) : null
+        if (keyed) {
+          const top = [...keyed].sort(keyOrder(dir)).slice(0, limit)
+          return { total: keyed.length, maxId: keyed.length === 0 ? 0 : keyed.reduce((m, r) => Math.max(m, r.id), -Infinity), top }
+        }
         const page = await sortedPage(limit, 0)
         return page.length === 0 ? { total: await countAll(), maxId: 0, top: [] } : { total: toNumber(page[0]?.total) ?? 0, maxId: toNumber(page[0]?.max_id) ?? 0, top: page.map(keyOf) }
       },
