@@ -184,6 +184,38 @@ describe('LLM summary and series memo', () => {
     }
   })
 
+  it('a memo is anchored when its session is read again, not at its first read (a whole-table count a session opened once never needs)', async () => {
+    const cold = await instance.connect()
+    try {
+      let counts = 0
+      const run = cold.runAndReadAll.bind(cold)
+      cold.runAndReadAll = ((...args: Parameters<typeof run>) => {
+        if (/^SELECT count\(\*\) AS n, count\(\*\) FILTER \(WHERE id > /.test(String(args[0]))) counts++
+        return run(...args)
+      }) as typeof cold.runAndReadAll
+      let version = 5000
+      const at = (ops: ('insert' | 'update' | 'delete')[] | null) => {
+        const v = ++version
+        const changes = ops === null ? null : new Map([['llm_requests', new Set(ops)]])
+        return { version: v, perVersion: new Map<string, unknown>(), changesSince: (x: number) => (x === v ? new Map() : x === v - 1 ? changes : null) }
+      }
+      const step = async (ctx: ReturnType<typeof at>) => {
+        const before = { ...llmMemoStats(), counts }
+        expect((await readLlmSummary(cold, probe, VIEWS_MAIN, ctx)).requests).toBe((await sqlSummary()).total.requests)
+        const after = llmMemoStats()
+        return { anchorCounts: counts - before.counts, anchored: after.anchored - before.anchored, scans: after.scans - before.scans }
+      }
+      expect(await step(at(null))).toEqual({ anchorCounts: 0, anchored: 0, scans: 1 })
+      await append(1)
+      // Read again: the check scans (no anchor yet) and anchors.
+      expect(await step(at(['insert']))).toEqual({ anchorCounts: 1, anchored: 0, scans: 1 })
+      await append(1)
+      expect(await step(at(['insert']))).toEqual({ anchorCounts: 1, anchored: 1, scans: 0 })
+    } finally {
+      cold.closeSync()
+    }
+  })
+
   it('with the WAL saying the table only gained rows, a check reads only the new rows; a row inserted below the others is still caught', async () => {
     // A ReadContext as PersptStore gives one: each step a new version, with what the WAL said changed since the last.
     let version = 1000
@@ -209,7 +241,8 @@ describe('LLM summary and series memo', () => {
       expect(series).toEqual(truth.series)
       return { anchored: after.anchored - before.anchored, scans: after.scans - before.scans, invalidated: after.invalidated - before.invalidated }
     }
-    // The first read with a context scans (and anchors the memo). Then the summary and the series each check: 2 per version.
+    // A read with a context of a memo read before scans (and anchors the memo; a memo's first read does
+    // not, see the next test). Then the summary and the series each check: 2 per version.
     await both(at(null))
     const steps: { change: () => Promise<void>; ops: ('insert' | 'update' | 'delete')[]; anchored: number; scans: number; invalidated: number }[] = [
       { change: () => append(3), ops: ['insert'], anchored: 2, scans: 0, invalidated: 0 },
