@@ -249,6 +249,56 @@ describe.skipIf(!canMountTmpfs)('the live copy on a disk that fills while it app
   }, 60_000)
 })
 
+describe.skipIf(!canMountTmpfs)('a live copy dropped half-applied', () => {
+  it('with no room for a snapshot and its folder not removable, no view opens the dropped copy again: they say the store is unavailable, the list stays the last version, then the truth once space is back', async () => {
+    const { dir, db } = await newStore()
+    const agent = await startSqlAgent(db, children)
+    await agent.sql(session('h1'), ...rows('h1', 'a', 30))
+    const tmpRoot = join(dir, 'store-tmp')
+    mountTmpfs(tmpRoot, '64m')
+    const store = new PersptStore({ path: db, tmpRoot })
+    stores.push(store)
+    // The live copy's folder is a disk of its own, mounted there: removing the folder fails (EBUSY), as
+    // removing a folder can fail for reasons of its own.
+    let mount = ''
+    await untilLive(store, agent, 'h1', () => {
+      mount = join(storeFolder(tmpRoot), 'live-1')
+      mountTmpfs(mount, '16m')
+    })
+    await agent.sql(...rows('h1', 'b', 5))
+    await store.refresh()
+    const good = await expectTruth(store, db, 'live, before the disks fill')
+    const version = store.status().version
+
+    // The private folder full; the live copy's disk with room for a small commit only. The apply's
+    // first DuckDB transaction (one row, committed before the UPDATE of its table) fits, the next does not.
+    const fillers = [fill(tmpRoot), fill(mount, 16 * 1024)]
+    await agent.sql(llmRow('h1', 'small', 10), "UPDATE llm_requests SET tokens_out = 5 WHERE node_id = 'small'", ...rows('h1', 'c', 20, 3000))
+    expect(await store.refresh()).toBe(false)
+    expect(store.liveStats.drops).toBe(1)
+    expect(store.status()).toMatchObject({ state: 'error', version, problem: { code: 'no-space' } })
+    // The dropped copy is still there, half-applied: the small row, none of the rest.
+    const dropped = await sqlTruth(join(mount, 'perspt.db'))
+    expect(dropped.nodeIds).toContain('small')
+    expect(dropped.nodeIds).not.toContain('c0')
+
+    // The list is the last version's; a view never reads the dropped copy.
+    const list = Object.fromEntries((await store.listSessions()).map((r) => [r.sessionId, { status: r.rawStatus, llm: r.llmRequests }]))
+    expect(list).toEqual(good.sessions)
+    await expect(shownBy(store)).rejects.toThrow(/not available.*full/)
+    expect(await store.refresh()).toBe(false)
+    await expect(shownBy(store)).rejects.toThrow(/not available/)
+
+    // Space is back: the truth.
+    for (const filler of fillers) rmSync(filler)
+    expect(await store.refresh()).toBe(true)
+    expect(store.status()).toMatchObject({ state: 'ready', problem: null })
+    const truth = await expectTruth(store, db, 'once space is back')
+    expect(truth.nodeIds).toContain('c19')
+    await agent.quit()
+  }, 60_000)
+})
+
 describe("the agent's file replaced under a live copy", () => {
   it('a fork of the same store (same rows up to the copy, then others) moved into place: the next reads show the new files, never rows only the old one has', async () => {
     const { dir, db } = await newStore()

@@ -259,6 +259,12 @@ export class PersptStore {
   private readonly liveEnabled: boolean
   private readonly liveCheckpointBytes: number
   private liveFailures = 0
+  /**
+   * The last live copy dropped. The current version may have been read from it, but its file is in no
+   * known state (an apply that failed half-way committed part of its rows): never opened again, even if
+   * removing it failed.
+   */
+  private droppedLive: string | null = null
   /** Set when a refresh was abandoned while applying: the copy's state is unknown. */
   private liveDropNext = false
   private liveCheckJob: Promise<void> | null = null
@@ -537,6 +543,10 @@ export class PersptStore {
 
   private async openCopyOf(dbPath: string): Promise<OpenCopy> {
     if (this.openCopy?.dbPath === dbPath) return this.openCopy
+    if (dbPath === this.droppedLive) {
+      const why = this.problem ? ` ${this.problem.message}` : ''
+      throw new ApiError('unavailable', `The Perspt store ${this.path} is not available until it is read again.${why}`)
+    }
     await this.closeOpenCopy()
     let alias: string | null = null
     try {
@@ -862,6 +872,7 @@ export class PersptStore {
     const live = this.live
     if (!live) return
     this.live = null
+    this.droppedLive = live.dbPath
     this.liveStats.drops++
     if (this.openCopy?.dbPath === live.dbPath) this.openCopy = null
     // Counted from rows the copy held: a snapshot starts the memo over.
