@@ -12,6 +12,7 @@ import type { SourceProblem, StoreLiveness, StoreSourceInfo, StoreState } from '
 import { LockProbe, recentWriteLiveness } from './liveness'
 import { duckdbProblemCode, fsProblemCode, headerProblemCode, sniffFormat, storeProblem } from './problems'
 import type { StoreProblemCode } from './problems'
+import { StatementCache } from './statement-cache'
 import { LiveCopy } from './live-copy'
 import { SnapshotBusyError, StoreSnapshotter } from './snapshot'
 import type { TailStats } from './snapshot'
@@ -121,9 +122,11 @@ export function approxBytes(value: unknown): number {
       bytes += 32
       for (const x of v instanceof Map ? [...v.keys(), ...v.values()] : v) stack.push(x)
     } else {
-      for (const [k, x] of Object.entries(v)) {
+      // for…in, not Object.entries: no array per object (results are plain objects, no inherited keys).
+      const o = v as Record<string, unknown>
+      for (const k in o) {
         bytes += 16 + 2 * k.length
-        stack.push(x)
+        stack.push(o[k])
       }
     }
   }
@@ -230,6 +233,8 @@ export class PersptStore {
   private failedCopy: string | null = null
   private openCopy: OpenCopy | null = null
   private host: { instance: DuckDBInstance; con: DuckDBConnection } | null = null
+  /** Prepared statements of the views' queries on the host connection (statement-cache.ts). */
+  private statements: StatementCache | null = null
   private attached = 0
   /** What the last good read computed per session; the next read only redoes sessions with new rows. */
   private memo: SessionsMemo | null = null
@@ -524,7 +529,10 @@ export class PersptStore {
     const copy = await this.openCopyOf(this.readFrom.dbPath)
     let value: T
     try {
-      value = await read(copy.con, copy.probe, { perVersion: this.perVersion, version: this.version, changesSince: (v) => this.changesSince(v) })
+      // Through the statement cache of the copy read now (statement-cache.ts).
+      const statements = this.statements
+      statements?.use(copy.alias)
+      value = await read(statements?.connection ?? copy.con, copy.probe, { perVersion: this.perVersion, version: this.version, changesSince: (v) => this.changesSince(v) })
     } catch (err) {
       if (err instanceof ApiError) throw err
       throw new ApiError('internal', `Reading ${this.path} failed: ${shortMessage(err)}`)
@@ -574,6 +582,7 @@ export class PersptStore {
       await con.run(`SET allowed_directories = [${sqlString(folder)}]; SET enable_external_access = false`)
       await con.run('PRAGMA disable_checkpoint_on_shutdown')
       this.host = { instance, con }
+      this.statements = new StatementCache(con)
       return this.host
     } catch (err) {
       instance.closeSync()
@@ -596,6 +605,7 @@ export class PersptStore {
 
   private async detach(alias: string): Promise<void> {
     if (!this.host) return
+    this.statements?.release(alias)
     await this.host.con.run(`USE memory; DETACH DATABASE IF EXISTS ${alias}`).catch(() => undefined)
     if (this.openCopy && this.openCopy.alias !== alias) await this.host.con.run(`USE ${this.openCopy.alias}`).catch(() => undefined)
   }
@@ -608,6 +618,8 @@ export class PersptStore {
   }
 
   private closeHost(): void {
+    this.statements?.clear()
+    this.statements = null
     this.host?.con.closeSync()
     this.host?.instance.closeSync()
     this.host = null

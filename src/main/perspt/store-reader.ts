@@ -93,9 +93,23 @@ export function toNumber(value: JS | undefined): number | null {
   return null
 }
 
-/** REAL is float32 widened to a double (0.1 → 0.10000000149011612): keep float32's 7 significant digits. */
+const rounded = new Map<number, number>()
+
+/**
+ * REAL is float32 widened to a double (0.1 → 0.10000000149011612): keep float32's 7 significant digits.
+ * toPrecision is most of a view's own time on a session's energy rows (600 values), and their values
+ * repeat: recent answers are kept (a bounded map, started over when full).
+ */
 export function roundReal(value: number | null): number | null {
-  return value === null ? null : Number(value.toPrecision(7))
+  if (value === null) return null
+  if (value === 0) return 0
+  if (Number.isInteger(value) && Math.abs(value) < 1e7) return value
+  const known = rounded.get(value)
+  if (known !== undefined) return known
+  const r = Number(value.toPrecision(7))
+  if (rounded.size >= 4096) rounded.clear()
+  rounded.set(value, r)
+  return r
 }
 
 /** Perspt writes '' for most absent optionals; treat '' (and whitespace) like NULL. */
@@ -115,9 +129,29 @@ export function blobText(value: JS | undefined): string | null {
   return s.trim() === '' ? null : s
 }
 
-/** Epoch milliseconds (from `epoch_ms(naive timestamp)`, i.e. read as UTC) to ISO-8601 'Z'. */
+const DAY_MS = 86_400_000
+/** 10000-01-01T00:00:00Z: below it (and from 1970), toISOString's form is YYYY-MM-DDTHH:mm:ss.sssZ. */
+const FOUR_DIGIT_YEARS_MS = 253_402_300_800_000
+let dayStart = NaN
+let dayPrefix = ''
+const two = (n: number) => (n < 10 ? `0${n}` : `${n}`)
+
+/**
+ * Epoch milliseconds (from `epoch_ms(naive timestamp)`, i.e. read as UTC) to ISO-8601 'Z', exactly as
+ * Date.toISOString writes it. The date part is formatted once per day: a view formats every row's
+ * time, and toISOString cost as much as the rest of an energy view's own work.
+ */
 export function isoFromMs(ms: number | null): string | null {
   if (ms === null || !Number.isFinite(ms)) return null
+  if (Number.isInteger(ms) && ms >= 0 && ms < FOUR_DIGIT_YEARS_MS) {
+    const rem = ms % DAY_MS
+    if (ms - rem !== dayStart) {
+      dayStart = ms - rem
+      dayPrefix = new Date(dayStart).toISOString().slice(0, 11)
+    }
+    const milli = rem % 1000
+    return `${dayPrefix}${two(Math.floor(rem / 3_600_000))}:${two(Math.floor(rem / 60_000) % 60)}:${two(Math.floor(rem / 1000) % 60)}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`
+  }
   const d = new Date(ms)
   return Number.isNaN(d.getTime()) ? null : d.toISOString()
 }

@@ -57,6 +57,31 @@ describe('value helpers', () => {
     expect(roundReal(1.2345678806304932)).toBe(1.234568)
   })
 
+  it('rounds every value as toPrecision(7) does, cached or not, past the cache bound too', () => {
+    const values = [0, -0, 1, -1, 9_999_999, 10_000_000, 123_456_789, 0.5, 1e-40, -3.4e38, NaN, Infinity, -Infinity]
+    let seed = 7
+    for (let i = 0; i < 10_000; i++) {
+      seed = (seed * 48271) % 2147483647
+      values.push(Math.fround((seed / 2147483647 - 0.5) * 10 ** ((seed % 20) - 10)))
+    }
+    // Twice: the second pass answers from the cache (or after it started over).
+    for (const pass of [1, 2]) for (const v of values) expect(roundReal(v), `${pass} ${v}`).toBe(Number(v.toPrecision(7)))
+  })
+
+  it('writes times exactly as Date.toISOString, across days, years and the fast path\'s edges', () => {
+    const edges = [0, 1, 999, 1000, 86_399_999, 86_400_000, 951_782_400_000, 4_102_444_800_000, 253_402_300_799_999, 253_402_300_800_000, -1, -86_400_001, 8.64e15]
+    let seed = 11
+    const values = [...edges]
+    for (let i = 0; i < 5000; i++) {
+      seed = (seed * 48271) % 2147483647
+      values.push(Math.floor((seed / 2147483647) * 4e12 * (i % 7 === 0 ? 60 : 1)) - (i % 5 === 0 ? 1e12 : 0))
+    }
+    for (const ms of values) expect(isoFromMs(ms), String(ms)).toBe(new Date(ms).toISOString())
+    expect(isoFromMs(1.5)).toBe(new Date(1.5).toISOString())
+    expect(isoFromMs(8.64e15 + 1)).toBeNull()
+    expect(isoFromMs(NaN)).toBeNull()
+  })
+
   it("treats '' like NULL and decodes hex-text BLOBs", () => {
     expect(text('')).toBeNull()
     expect(text('  ')).toBeNull()
