@@ -285,10 +285,21 @@ export const EQUIVALENT_EXTRA: Record<string, string[]> = {
   ]
 }
 
+/**
+ * One plain query as a plain DuckDB program runs it: parsed, prepared and bound at each call, every row
+ * read. (runAndRead + readAll is runAndReadAll; the connection PersptStore.query lends keeps Vigil's
+ * prepared statements for runAndReadAll, which the plain side must not use.)
+ */
+async function plainQuery(con: DuckDBConnection, sql: string, sessionId: string) {
+  const reader = await con.runAndRead(sql, [sessionId])
+  await reader.readAll()
+  return reader
+}
+
 /** Runs one Perspt page's queries (prepared, bound, every row read into JS); row counts per query. */
 async function persptPage(con: DuckDBConnection, page: string, sessionId: string, extra: readonly string[] = []): Promise<number[]> {
   const counts: number[] = []
-  for (const sql of [...PERSPT_PAGES[page]!, ...extra]) counts.push((await con.runAndReadAll(sql, [sessionId])).getRowObjectsJS().length)
+  for (const sql of [...PERSPT_PAGES[page]!, ...extra]) counts.push((await plainQuery(con, sql, sessionId)).getRowObjectsJS().length)
   return counts.slice(0, PERSPT_PAGES[page]!.length)
 }
 
@@ -380,9 +391,11 @@ async function ratios(path: string, work: string): Promise<void> {
       passes: { http: (sid) => rpc('getEnergyPasses', id, sid), direct: (sid) => service.getEnergyPasses(id, sid) },
       nodes: { http: (sid) => rpc('getSessionNodes', id, sid), direct: (sid) => service.getSessionNodes(id, sid) },
       llm: {
-        // What the LLM page asks for when it opens: the summary and the newest window of rows.
-        http: async (sid) => [await rpc('getLlmSummary', id, sid), await rpc('getLlmRows', id, sid, llmWindow)],
-        direct: async (sid) => [await service.getLlmSummary(id, sid), await service.getLlmRows(id, sid, llmWindow)]
+        // What the LLM page asks for when it opens: the summary and the newest window of rows, at once
+        // (two resources of LlmView.svelte, fetched side by side; sequential calls paid two round trips
+        // one after the other, which no page does: 2.34× in the run before this change, 1.67× in process).
+        http: (sid) => Promise.all([rpc('getLlmSummary', id, sid), rpc('getLlmRows', id, sid, llmWindow)]),
+        direct: (sid) => Promise.all([service.getLlmSummary(id, sid), service.getLlmRows(id, sid, llmWindow)])
       },
       sandbox: { http: (sid) => rpc('getSandbox', id, sid), direct: (sid) => service.getSandbox(id, sid) },
       decisions: { http: (sid) => rpc('getDecisionTrace', id, sid), direct: (sid) => service.getDecisionTrace(id, sid) }
@@ -398,7 +411,7 @@ async function ratios(path: string, work: string): Promise<void> {
         void store
           .query(`bench-plain:${page}:${sid}`, async (con) => {
             const out: unknown[] = []
-            for (const sql of [...PERSPT_PAGES[page]!, ...(EQUIVALENT_EXTRA[page] ?? [])]) out.push((await con.runAndReadAll(sql, [sid])).getRowObjectsJson())
+            for (const sql of [...PERSPT_PAGES[page]!, ...(EQUIVALENT_EXTRA[page] ?? [])]) out.push((await plainQuery(con, sql, sid)).getRowObjectsJson())
             text = JSON.stringify(out)
           })
           .then(() => {
