@@ -1,5 +1,5 @@
 // Small SQL helpers shared by the Summary, DAG and Energy readers (all queries filter on session_id).
-import type { DuckDBConnection, JS } from '@duckdb/node-api'
+import type { DuckDBConnection, DuckDBResultReader, JS } from '@duckdb/node-api'
 import type { DisplayStatus } from '../../../shared/model/perspt'
 import type { PersptTable } from '../schema'
 import { mapSessionStatus, text } from '../store-reader'
@@ -9,6 +9,15 @@ export type Row = Record<string, JS>
 
 export async function rows(con: DuckDBConnection, sql: string, params: Record<string, string | number> = {}): Promise<Row[]> {
   return (await con.runAndReadAll(sql, params)).getRowObjectsJS()
+}
+
+/**
+ * A result's values column by column (cheaper to convert than row by row), with one array per column
+ * even when no row came back (getColumnsJS then gives none).
+ */
+export function columnsOf(reader: DuckDBResultReader): JS[][] {
+  const columns = reader.getColumnsJS()
+  return columns.length === reader.columnCount ? columns : Array.from({ length: reader.columnCount }, () => [])
 }
 
 /** DuckDB's VARCHAR order (UTF-8 bytes, i.e. code points), which differs from `<` on surrogate pairs. */
