@@ -10,7 +10,7 @@ import { DuckDBInstance } from '@duckdb/node-api'
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { probeSchema, type SchemaProbe } from '../../../src/main/perspt/store-reader'
 import { readLlmSummary } from '../../../src/main/perspt/views/llm'
-import { readLlmSeries } from '../../../src/main/perspt/views/chart-series'
+import { llmSeriesStats, readLlmSeries } from '../../../src/main/perspt/views/chart-series'
 import { llmMemoStats, quantileCont } from '../../../src/main/perspt/views/llm-memo'
 import { VIEWS_MAIN, buildViewsStore } from '../../fixtures/perspt-fixtures'
 
@@ -113,14 +113,26 @@ describe('LLM summary and series memo', () => {
     await expectSummaryIsSql()
     expect(await readLlmSeries(con, probe, VIEWS_MAIN)).toEqual(await freshSeries())
     const before = llmMemoStats()
+    const buckets = llmSeriesStats()
+    const paths: string[] = []
     for (let round = 0; round < 12; round++) {
+      const mark = llmSeriesStats()
       // Mostly a few rows (added in place), once many (appended and sorted).
       await append(round === 3 ? 120 : 1 + Math.floor(rand() * 9), round === 5 ? { model: 'new-model' } : round === 7 ? { nullLatency: true } : {})
       if (round === 9) await append(2, { at: 'NULL' })
+      // A row dated in the first bucket: not in the kept last bucket, so its bucket is read again in SQL.
+      if (round === 10) await append(1, { at: `(SELECT min(timestamp) FROM llm_requests WHERE session_id = '${VIEWS_MAIN}')` })
       await expectSummaryIsSql()
       expect(await readLlmSeries(con, probe, VIEWS_MAIN)).toEqual(await freshSeries())
+      const now = llmSeriesStats()
+      paths.push(now.tail > mark.tail ? 'tail' : now.sql > mark.sql ? 'sql' : 'full')
     }
     const after = llmMemoStats()
+    // New rows reach the buckets from the kept last bucket, unless nothing is kept yet (after a full read)
+    // or a row is dated before it (round 10).
+    expect(paths[10]).toBe('sql')
+    expect(paths.filter((p) => p === 'tail').length, paths.join()).toBeGreaterThanOrEqual(6)
+    expect(llmSeriesStats().tail - buckets.tail).toBe(paths.filter((p) => p === 'tail').length)
     // Most reads (summary and series each round) only added the new rows.
     expect(after.incremental - before.incremental).toBeGreaterThanOrEqual(16)
     expect(after.invalidated).toBe(before.invalidated)

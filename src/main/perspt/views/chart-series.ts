@@ -4,13 +4,13 @@
 // Latency percentiles: Vigil's one definition (latencySql: quantile_cont over the requests that have a
 // latency; a NULL latency is left out, never read as 0 ms) and counted. Tokens follow the LLM view's rule (a raw count of 0 is
 // estimated from the text, (UTF-8 bytes + 3) div 4). Cost is Perspt's own estimate for those tokens.
-import type { DuckDBConnection } from '@duckdb/node-api'
+import type { DuckDBConnection, JS } from '@duckdb/node-api'
 import type { EnergySeries, EnergySeriesNode, LlmSeries, LlmSeriesPoint } from '../../../shared/model/perspt-timeline'
 import { ENERGY_SERIES_MAX_POINTS, PERSPT_COST_PER_1K } from '../../../shared/model/perspt-timeline'
 import type { SchemaProbe } from '../store-reader'
 import { roundReal, text, toNumber } from '../store-reader'
-import { compareBinary, has, msOf, rows, timeOrder, type Row } from './dag-sql'
-import { countRead, memoSet, openMemo, type MemoReads, type Prefix } from './llm-memo'
+import { columnsOf, compareBinary, has, msOf, rows, timeOrder, type Row } from './dag-sql'
+import { countRead, memoSet, openMemo, quantileCont, type MemoReads, type Prefix } from './llm-memo'
 import { ENERGY_EPSILON } from './energy'
 import { expressions as llmExpressions, latencySql, tokenParts } from './llm'
 
@@ -35,6 +35,27 @@ interface SeriesMemo {
   series: LlmSeries
   modelCounts: Map<string, number>
   rawTokens: number
+  /** Every dated request in the buckets from `from` on (the last bucket), when known: see readLlmSeries. */
+  tail?: { from: number; rows: BucketRow[] } | null
+}
+
+/** One dated request as its bucket adds it up. */
+interface BucketRow {
+  b: number
+  model: string
+  lat: number | null
+  tIn: number
+  tOut: number
+}
+
+/** Rows kept for the last bucket at most; past it, each new version reads the bucket in SQL. */
+const MAX_TAIL_ROWS = 50_000
+
+const stats = { tail: 0, sql: 0 }
+
+/** How new rows reached the series' buckets: from the kept last bucket, or read again in SQL (tests, benchmarks). */
+export function llmSeriesStats(): { tail: number; sql: number } {
+  return { ...stats }
 }
 
 /**
@@ -60,33 +81,62 @@ export async function readLlmSeries(con: DuckDBConnection, probe: SchemaProbe, s
   const old = before.series
   const since = before.prefix.maxId
   const { base } = seriesSql(c)
-  const [facts] = await rows(
-    con,
-    `SELECT min(t) AS from_ms, max(t) AS to_ms, count(*) AS n, count(*) FILTER (WHERE t IS NULL) AS undated,
-       count(*) FILTER (WHERE lat IS NULL) AS no_lat, sum(raw_tokens) AS raw_tokens
-     FROM (${base}) WHERE id > ${since}`,
-    { sid: sessionId }
-  )
-  const added = toNumber(facts?.n) ?? 0
-  if (added !== check.now.count - before.prefix.count) return full()
-  const newFrom = toNumber(facts?.from_ms)
-  const newTo = toNumber(facts?.to_ms)
+  // The new rows themselves (a few per version of a live session), column by column: their counts,
+  // bounds and models are added up here, and their buckets too when the last bucket's rows are kept.
+  const [ids, ts, models, lats, tIns, tOuts, raws, needs] = columnsOf(
+    await con.runAndReadAll(`SELECT id, t, model, lat, t_in, t_out, raw_tokens, needs FROM (${base}) WHERE id > $since::BIGINT`, { sid: sessionId, since })
+  ) as JS[][]
+  const added = ids!.length
+  if (added !== check.now.count - before.prefix.count || needs!.some((v) => v === true)) return full()
+  let newFrom: number | null = null
+  let newTo: number | null = null
+  let undated = 0
+  let noLat = 0
+  let newRaw = 0
+  const modelCounts = new Map(before.modelCounts)
+  const dated: { t: number; model: string; lat: number | null; tIn: number; tOut: number }[] = []
+  for (let i = 0; i < added; i++) {
+    const t = toNumber(ts![i]!)
+    const model = String(models![i] ?? '')
+    const lat = toNumber(lats![i]!)
+    if (lats![i] === null) noLat++
+    newRaw += toNumber(raws![i]!) ?? 0
+    modelCounts.set(model, (modelCounts.get(model) ?? 0) + 1)
+    if (t === null) {
+      undated++
+      continue
+    }
+    newFrom = newFrom === null ? t : Math.min(newFrom, t)
+    newTo = newTo === null ? t : Math.max(newTo, t)
+    dated.push({ t, model, lat, tIn: toNumber(tIns![i]!) ?? 0, tOut: toNumber(tOuts![i]!) ?? 0 })
+  }
   const fromMs = newFrom === null ? old.fromMs : old.fromMs === null ? newFrom : Math.min(old.fromMs, newFrom)
   const toMs = newTo === null ? old.toMs : old.toMs === null ? newTo : Math.max(old.toMs, newTo)
   // A new first bucket or a new width changes every bucket.
   if (fromMs !== old.fromMs || (fromMs !== null && toMs !== null && bucketWidth(fromMs, toMs) !== old.bucketMs)) return full()
-  const modelCounts = new Map(before.modelCounts)
-  for (const r of await rows(con, `SELECT model, count(*) AS n FROM (${base}) WHERE id > ${since} GROUP BY model`, { sid: sessionId })) {
-    const m = String(r.model ?? '')
-    modelCounts.set(m, (modelCounts.get(m) ?? 0) + (toNumber(r.n) ?? 0))
-  }
-  const rawTokens = before.rawTokens + (toNumber(facts?.raw_tokens) ?? 0)
+  const rawTokens = before.rawTokens + newRaw
   let points = old.points
+  let tail = before.tail ?? null
   if (fromMs !== null && toMs !== null && newFrom !== null) {
-    // Every bucket from the first one with a new row, read whole again (old rows in it included).
-    const found = await readBuckets(con, c, sessionId, fromMs, old.bucketMs, since)
-    const first = found[0]?.t
-    points = first === undefined ? old.points : [...old.points.filter((p) => p.t < first), ...found]
+    const width = old.bucketMs
+    const bucketOf = (t: number) => Math.trunc(fromMs) + Math.floor((t - Math.trunc(fromMs)) / width) * width
+    const fresh: BucketRow[] = dated.map((r) => ({ b: bucketOf(r.t), model: r.model, lat: r.lat, tIn: r.tIn, tOut: r.tOut }))
+    const first = Math.min(...fresh.map((r) => r.b))
+    let rows: BucketRow[]
+    if (tail && first >= tail.from) {
+      // Every row of the buckets from `first` on is in the kept tail plus the new rows.
+      rows = [...tail.rows, ...fresh]
+      stats.tail++
+    } else {
+      // Every bucket from the first one with a new row, read whole again (old rows in it included).
+      rows = await readBucketRows(con, c, sessionId, fromMs, width, since)
+      stats.sql++
+    }
+    const changed = rows.filter((r) => r.b >= first)
+    points = [...old.points.filter((p) => p.t < first), ...pointsOf(changed)]
+    const last = bucketOf(toMs)
+    const kept = rows.filter((r) => r.b >= last)
+    tail = kept.length <= MAX_TAIL_ROWS ? { from: last, rows: kept } : null
   }
   const series: LlmSeries = {
     ...old,
@@ -94,14 +144,84 @@ export async function readLlmSeries(con: DuckDBConnection, probe: SchemaProbe, s
     toMs,
     models: modelOrder(modelCounts),
     points,
-    undated: old.undated + (toNumber(facts?.undated) ?? 0),
-    latencyMissing: old.latencyMissing + (toNumber(facts?.no_lat) ?? 0),
+    undated: old.undated + undated,
+    latencyMissing: old.latencyMissing + noLat,
     tokensEstimated: rawTokens === 0
   }
-  memoSet(con, key, { prefix: check.now, series, modelCounts, rawTokens })
+  memoSet(con, key, { prefix: check.now, series, modelCounts, rawTokens, tail })
   countRead('incremental')
   return series
 }
+
+/**
+ * The series' points of `rows` (all the rows of their buckets), as readBuckets' SQL computes them:
+ * per bucket, all models first, then each model in DuckDB's VARCHAR order; percentiles as quantile_cont.
+ */
+function pointsOf(rows: readonly BucketRow[]): LlmSeriesPoint[] {
+  interface Sum {
+    n: number
+    lats: number[]
+    tIn: number
+    tOut: number
+  }
+  const add = (sum: Sum, r: BucketRow) => {
+    sum.n++
+    if (r.lat !== null) sum.lats.push(r.lat)
+    sum.tIn += r.tIn
+    sum.tOut += r.tOut
+  }
+  const empty = (): Sum => ({ n: 0, lats: [], tIn: 0, tOut: 0 })
+  const buckets = new Map<number, { all: Sum; models: Map<string, Sum> }>()
+  for (const r of rows) {
+    let bucket = buckets.get(r.b)
+    if (!bucket) buckets.set(r.b, (bucket = { all: empty(), models: new Map() }))
+    add(bucket.all, r)
+    let m = bucket.models.get(r.model)
+    if (!m) bucket.models.set(r.model, (m = empty()))
+    add(m, r)
+  }
+  const point = (t: number, model: string | null, sum: Sum): LlmSeriesPoint => {
+    const sorted = sum.lats.sort((a, b) => a - b)
+    return {
+      t,
+      model,
+      requests: sum.n,
+      timed: sorted.length,
+      p50: sorted.length > 0 ? quantileCont(sorted, 0.5) : null,
+      p95: sorted.length > 0 ? quantileCont(sorted, 0.95) : null,
+      tokensIn: sum.tIn,
+      tokensOut: sum.tOut,
+      costUsd: costOf(sum.tIn, sum.tOut)
+    }
+  }
+  const points: LlmSeriesPoint[] = []
+  for (const b of [...buckets.keys()].sort((x, y) => x - y)) {
+    const bucket = buckets.get(b)!
+    points.push(point(b, null, bucket.all))
+    for (const model of [...bucket.models.keys()].sort(compareBinary)) points.push(point(b, model, bucket.models.get(model)!))
+  }
+  return points
+}
+
+/** The dated rows of every bucket from the first one holding a row with an id above `since`. */
+async function readBucketRows(con: DuckDBConnection, c: ReadonlySet<string>, sessionId: string, fromMs: number, width: number, since: number): Promise<BucketRow[]> {
+  const { base } = seriesSql(c)
+  const [bs, models, lats, tIns, tOuts] = columnsOf(
+    await con.runAndReadAll(
+      `WITH x AS (SELECT *, ${bucketSql(fromMs, width)} AS b FROM (${base}) WHERE t IS NOT NULL)
+       SELECT b, model, lat, t_in, t_out FROM x WHERE b >= (SELECT min(b) FROM x WHERE id > $since::BIGINT)`,
+      { sid: sessionId, since }
+    )
+  ) as JS[][]
+  const rows: BucketRow[] = new Array(bs!.length)
+  for (let i = 0; i < bs!.length; i++) {
+    rows[i] = { b: toNumber(bs![i]!) ?? 0, model: String(models![i] ?? ''), lat: toNumber(lats![i]!), tIn: toNumber(tIns![i]!) ?? 0, tOut: toNumber(tOuts![i]!) ?? 0 }
+  }
+  return rows
+}
+
+/** A dated row's bucket: its start, epoch ms (both bounds are integers DuckDB returned; the width is one of ours). */
+const bucketSql = (fromMs: number, width: number) => `(${Math.trunc(fromMs)} + floor((t - ${Math.trunc(fromMs)}) / ${width}) * ${width})::BIGINT`
 
 /** Models by request count, most first, ties in DuckDB's VARCHAR order (as `ORDER BY n DESC, model`). */
 function modelOrder(counts: ReadonlyMap<string, number>): string[] {
@@ -120,20 +240,15 @@ function seriesSql(c: ReadonlySet<string>) {
   return { e, parts, base }
 }
 
-/**
- * The points of every bucket (per model and for all models), in time order; with `since`, only the
- * buckets from the first one holding a row with an id above it.
- */
-async function readBuckets(con: DuckDBConnection, c: ReadonlySet<string>, sessionId: string, fromMs: number, width: number, since: number | null): Promise<LlmSeriesPoint[]> {
+/** The points of every bucket (per model and for all models), in time order: the whole series, in SQL. */
+async function readBuckets(con: DuckDBConnection, c: ReadonlySet<string>, sessionId: string, fromMs: number, width: number): Promise<LlmSeriesPoint[]> {
   const { base } = seriesSql(c)
-  // Both bounds are integers DuckDB returned; the width is one of ours.
-  const bucket = `(${Math.trunc(fromMs)} + floor((t - ${Math.trunc(fromMs)}) / ${width}) * ${width})::BIGINT`
   const found = await rows(
     con,
-    `WITH x AS (SELECT *, ${bucket} AS b FROM (${base}) WHERE t IS NOT NULL)
+    `WITH x AS (SELECT *, ${bucketSql(fromMs, width)} AS b FROM (${base}) WHERE t IS NOT NULL)
      SELECT b, model, GROUPING(model) AS all_models, count(*) AS n, ${latencySql('lat')},
        sum(t_in) AS t_in, sum(t_out) AS t_out
-     FROM x${since === null ? '' : ` WHERE b >= (SELECT min(b) FROM x WHERE id > ${since})`}
+     FROM x
      GROUP BY GROUPING SETS ((b, model), (b))
      ORDER BY b, all_models DESC, model`,
     { sid: sessionId }
@@ -188,14 +303,13 @@ async function readLlmSeriesFull(con: DuckDBConnection, c: ReadonlySet<string>, 
   }
   if (fromMs === null || toMs === null) return { series: result, modelCounts, rawTokens }
   const width = bucketWidth(fromMs, toMs)
-  const points = await readBuckets(con, c, sessionId, fromMs, width, null)
+  const points = await readBuckets(con, c, sessionId, fromMs, width)
   if ((toNumber(facts?.n_est) ?? 0) > 0) {
     // The estimated part, from the texts of only the rows whose count is 0 or NULL.
-    const bucket = `(${Math.trunc(fromMs)} + floor((t - ${Math.trunc(fromMs)}) / ${width}) * ${width})::BIGINT`
     const estimates = new Map<string, Row>()
     for (const r of await rows(
       con,
-      `SELECT ${bucket} AS b, model, GROUPING(model) AS all_models, sum(e_in) AS e_in, sum(e_out) AS e_out
+      `SELECT ${bucketSql(fromMs, width)} AS b, model, GROUPING(model) AS all_models, sum(e_in) AS e_in, sum(e_out) AS e_out
        FROM (SELECT ${e.timeMs} AS t, ${e.model} AS model, ${tin.estimate} AS e_in, ${tout.estimate} AS e_out
              FROM llm_requests WHERE session_id = $sid AND (${needs}))
        WHERE t IS NOT NULL
