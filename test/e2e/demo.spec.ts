@@ -28,6 +28,8 @@ test('the demo store shows every session and its data updates live, without a re
   const before = Number(await llmCalls.textContent())
   await expect.poll(async () => Number(await llmCalls.textContent()), { timeout: 20_000 }).toBeGreaterThan(before)
   expect(await page.evaluate(() => (window as unknown as { __vigilMarker?: number }).__vigilMarker)).toBe(42)
+  // How Vigil follows the agent's writes is shown: once its own copy is ready, it applies each write.
+  await expect(page.getByTestId('store-reading')).toHaveText(/^follows each write/, { timeout: 20_000 })
 
   await shootBothSchemes(page, 'demo-store')
 })

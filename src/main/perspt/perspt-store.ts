@@ -23,7 +23,7 @@ import { memoSurvives, probeSchema, readSessionList, readSessionsWithMemo } from
 import type { SchemaProbe, SessionsMemo } from './store-reader'
 
 /** What a store tells about itself: exactly the store-specific part of the source the UI shows. */
-export type PersptStoreStatus = Pick<StoreSourceInfo, 'state' | 'liveness' | 'problem' | 'version' | 'refreshedAt' | 'tableCount'>
+export type PersptStoreStatus = Pick<StoreSourceInfo, 'state' | 'liveness' | 'problem' | 'version' | 'refreshedAt' | 'tableCount' | 'reading'>
 
 /**
  * Options of the in-memory DuckDB that reads a store's snapshot copies (each ATTACHed read-only): no
@@ -452,7 +452,9 @@ export class PersptStore {
       problem: this.problem,
       version: this.version,
       refreshedAt: this.refreshedAt,
-      tableCount: this.tableCount
+      tableCount: this.tableCount,
+      // Shown, not only counted: a store that keeps falling back to copies is slower to follow.
+      reading: { mode: this.live ? 'live' : 'copies', fallbacks: this.liveStats.drops, liveOff: this.liveStats.off }
     }
   }
 

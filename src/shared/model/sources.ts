@@ -30,6 +30,19 @@ export interface StoreSourceInfo {
   refreshedAt: string | null
   /** Number of Perspt tables found (4, 17, 21 or 23 for known generations). */
   tableCount: number | null
+  /**
+   * How Vigil follows the agent's writes: `live`, applying them to its own copy as they come; `copies`,
+   * reading fresh copies of the store. `fallbacks`: times it went from live back to copies (a change it
+   * could not apply, the agent's checkpoint, a replaced file, a full disk); `liveOff`: why it stays on
+   * copies for this store until Vigil restarts, or null.
+   */
+  reading?: StoreReading
+}
+
+export interface StoreReading {
+  mode: 'live' | 'copies'
+  fallbacks: number
+  liveOff: string | null
 }
 
 export type AttachmentState = 'connecting' | 'connected' | 'reconnecting' | 'closed'

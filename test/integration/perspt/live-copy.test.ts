@@ -157,9 +157,12 @@ describe('the live copy', () => {
     ]
     for (const change of changes) {
       const drops = store.liveStats.drops
+      expect(store.status().reading, change.what).toEqual({ mode: 'live', fallbacks: drops, liveOff: null })
       await agent.sql(...change.sql)
       await store.refresh()
       expect(store.liveStats.drops, change.what).toBe(drops + 1)
+      // Shown, not only counted: the store's info says it reads copies now, and how often it fell back.
+      expect(store.status().reading, change.what).toEqual({ mode: 'copies', fallbacks: drops + 1, liveOff: null })
       await expectExact(store, dir, db, change.what)
       // Back on a live copy once the new base is built, and exact again.
       const copies = store.liveStats.copies
@@ -204,6 +207,7 @@ describe('the live copy', () => {
     await store.checkLiveNow()
     expect(store.liveStats.mismatches).toBe(1)
     expect(store.liveStats.off).toMatch(/differed/)
+    expect(store.status().reading?.liveOff).toMatch(/differed/)
     await agent.sql(llmRow('k1', 51))
     await store.refresh()
     expect(store.liveStats.drops).toBe(1)

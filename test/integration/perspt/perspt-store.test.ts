@@ -60,7 +60,9 @@ describe('PersptStore', () => {
       problem: null,
       version: 1,
       refreshedAt: '2026-06-01T00:00:00.000Z',
-      tableCount: 21
+      tableCount: 21,
+      // A first read is a copy; no live copy yet (it needs a base, built in the background).
+      reading: { mode: 'copies', fallbacks: 0, liveOff: null }
     })
     const rows = await store.listSessions()
     expect(rows.map((r) => r.sessionId)).toEqual(['fx-running', 'fx-completed', 'fx-failed', 'fx-odd'])
