@@ -97,6 +97,19 @@ async function append(n: number, opts: { model?: string; at?: string; nullLatenc
   }
 }
 
+/**
+ * ReadContexts as PersptStore gives them: each call a new version, knowing only what changed since the
+ * version before (`ops` on llm_requests; null: unknown).
+ */
+function contexts(first: number) {
+  let version = first
+  return (ops: ('insert' | 'update' | 'delete')[] | null) => {
+    const v = ++version
+    const changes = ops === null ? null : new Map([['llm_requests', new Set(ops)]])
+    return { version: v, perVersion: new Map<string, unknown>(), changesSince: (x: number) => (x === v ? new Map() : x === v - 1 ? changes : null) }
+  }
+}
+
 describe('LLM summary and series memo', () => {
   it('quantileCont is DuckDB quantile_cont, value for value', async () => {
     for (const n of [1, 2, 3, 7, 20, 101, 1000, ...Array.from({ length: 150 }, () => 2 + Math.floor(rand() * 80))]) {
@@ -205,12 +218,7 @@ describe('LLM summary and series memo', () => {
         if (/^SELECT count\(\*\) AS n, count\(\*\) FILTER \(WHERE id > /.test(String(args[0]))) counts++
         return run(...args)
       }) as typeof cold.runAndReadAll
-      let version = 5000
-      const at = (ops: ('insert' | 'update' | 'delete')[] | null) => {
-        const v = ++version
-        const changes = ops === null ? null : new Map([['llm_requests', new Set(ops)]])
-        return { version: v, perVersion: new Map<string, unknown>(), changesSince: (x: number) => (x === v ? new Map() : x === v - 1 ? changes : null) }
-      }
+      const at = contexts(5000)
       const step = async (ctx: ReturnType<typeof at>) => {
         const before = { ...llmMemoStats(), counts }
         expect((await readLlmSummary(cold, probe, VIEWS_MAIN, ctx)).requests).toBe((await sqlSummary()).total.requests)
@@ -230,12 +238,7 @@ describe('LLM summary and series memo', () => {
 
   it('with the WAL saying the table only gained rows, a check reads only the new rows; a row inserted below the others is still caught', async () => {
     // A ReadContext as PersptStore gives one: each step a new version, with what the WAL said changed since the last.
-    let version = 1000
-    const at = (ops: ('insert' | 'update' | 'delete')[] | null) => {
-      const v = ++version
-      const changes = ops === null ? null : new Map([['llm_requests', new Set(ops)]])
-      return { version: v, perVersion: new Map<string, unknown>(), changesSince: (x: number) => (x === v ? new Map() : x === v - 1 ? changes : null) }
-    }
+    const at = contexts(1000)
     /** Reads both through the memos, checks them against the truth, and says what the memo reads did. */
     const both = async (ctx: ReturnType<typeof at>) => {
       // The truth first: the fresh series read scans too.

@@ -121,7 +121,8 @@ export async function readLlmSeries(con: DuckDBConnection, probe: SchemaProbe, s
     const width = old.bucketMs
     const bucketOf = (t: number) => Math.trunc(fromMs) + Math.floor((t - Math.trunc(fromMs)) / width) * width
     const fresh: BucketRow[] = dated.map((r) => ({ b: bucketOf(r.t), model: r.model, lat: r.lat, tIn: r.tIn, tOut: r.tOut }))
-    const first = Math.min(...fresh.map((r) => r.b))
+    // A loop, not Math.min(...): a burst of new rows (a long pause, a big import) would overflow the call stack.
+    const first = fresh.reduce((m, r) => Math.min(m, r.b), Infinity)
     let rows: BucketRow[]
     if (tail && first >= tail.from) {
       // Every row of the buckets from `first` on is in the kept tail plus the new rows.
