@@ -9,7 +9,8 @@ import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { probeSchema, type SchemaProbe } from '../../../src/main/perspt/store-reader'
-import { readLlmSummary } from '../../../src/main/perspt/views/llm'
+import { readLlmRows, readLlmSummary } from '../../../src/main/perspt/views/llm'
+import { StatementCache } from '../../../src/main/perspt/statement-cache'
 import { llmSeriesStats, readLlmSeries } from '../../../src/main/perspt/views/chart-series'
 import { llmMemoStats, quantileCont } from '../../../src/main/perspt/views/llm-memo'
 import { VIEWS_MAIN, buildViewsStore } from '../../fixtures/perspt-fixtures'
@@ -285,6 +286,31 @@ describe('LLM summary and series memo', () => {
     } finally {
       // The next tests count on the lowest id being the store's own.
       await w.run(`DELETE FROM llm_requests WHERE id = -5`)
+    }
+  })
+
+  it('a live session read version after version prepares its queries once (new rows are a parameter, not new SQL)', async () => {
+    // As PersptStore reads: through the statement cache of the copy now open.
+    const cache = new StatementCache(con)
+    cache.use('store')
+    const at = contexts(3000)
+    const page = (ctx: ReturnType<typeof at>) => readLlmRows(cache.connection, probe, VIEWS_MAIN, { offset: 0, limit: 50, sort: 'time', dir: 'desc' }, ctx)
+    const prepared: number[] = []
+    try {
+      for (let v = 0; v < 8; v++) {
+        await append(1 + Math.floor(rand() * 4))
+        const ctx = at(v === 0 ? null : ['insert'])
+        const [summary] = await Promise.all([readLlmSummary(cache.connection, probe, VIEWS_MAIN, ctx), readLlmSeries(cache.connection, probe, VIEWS_MAIN, ctx)])
+        await page(ctx)
+        expect(summary.requests).toBe((await sqlSummary()).total.requests)
+        prepared.push(cache.stats().prepared)
+      }
+      // The first versions prepare the reads a live session makes (a first read, then the incremental
+      // ones); after that every version reuses them.
+      expect(prepared.slice(3), prepared.join()).toEqual(Array(5).fill(prepared[2]))
+      expect(cache.stats().reused).toBeGreaterThan(10)
+    } finally {
+      cache.clear()
     }
   })
 

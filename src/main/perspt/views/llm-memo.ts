@@ -144,9 +144,9 @@ function scanPrefix(con: DuckDBConnection, probe: SchemaProbe, sessionId: string
       con,
       `SELECT count(*) AS n, CAST(bit_xor(fp) AS VARCHAR) AS f, max(id) AS max_id, count(*) FILTER (WHERE needs) AS n_est,
          count(*) FILTER (WHERE id IS NULL) AS no_id${known === null ? '' : `,
-         count(*) FILTER (WHERE id <= ${known}) AS old_n, CAST(bit_xor(fp) FILTER (WHERE id <= ${known}) AS VARCHAR) AS old_f`}
+         count(*) FILTER (WHERE id <= $known::BIGINT) AS old_n, CAST(bit_xor(fp) FILTER (WHERE id <= $known::BIGINT) AS VARCHAR) AS old_f`}
        FROM (SELECT id, ${fp} AS fp, ${needs} AS needs FROM llm_requests WHERE session_id = $sid)`,
-      { sid: sessionId }
+      known === null ? { sid: sessionId } : { sid: sessionId, known }
     ).then(([r]) => r)
   })
 }
@@ -255,8 +255,8 @@ async function checkAppended(con: DuckDBConnection, probe: SchemaProbe, sessionI
     return rows(
       con,
       `SELECT count(*) AS n, CAST(bit_xor(fp) AS VARCHAR) AS f, max(id) AS max_id, count(*) FILTER (WHERE needs) AS n_est
-       FROM (SELECT id, ${fp} AS fp, ${needs} AS needs FROM llm_requests WHERE session_id = $sid AND id > ${before.maxId})`,
-      { sid: sessionId }
+       FROM (SELECT id, ${fp} AS fp, ${needs} AS needs FROM llm_requests WHERE session_id = $sid AND id > $after::BIGINT)`,
+      { sid: sessionId, after: before.maxId }
     ).then(([r]) => r)
   })
   const n = toNumber(r?.n) ?? 0

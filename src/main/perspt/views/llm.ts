@@ -230,7 +230,7 @@ async function summaryFromMemo(
   const added =
     whole !== null && from === null
       ? whole
-      : columnsOf(await con.runAndReadAll(`SELECT ${select} FROM llm_requests WHERE session_id = $1${from === null ? '' : ` AND id > ${from}`}`, [sessionId]))
+      : columnsOf(await con.runAndReadAll(`SELECT ${select} FROM llm_requests WHERE session_id = $1${from === null ? '' : ' AND id > $2::BIGINT'}`, from === null ? [sessionId] : [sessionId, from]))
   const [models, lats, tIns, tOuts, raws] = added as [JS[], JS[], JS[], JS[], JS[]]
   const n = models.length
   if (n !== check.now.count - (from === null ? 0 : memo.prefix.count)) return failed()
@@ -409,7 +409,7 @@ export async function readLlmRows(
         const page = await sortedPage(limit, 0)
         return page.length === 0 ? { total: await countAll(), maxId: 0, top: [] } : { total: toNumber(page[0]?.total) ?? 0, maxId: toNumber(page[0]?.max_id) ?? 0, top: page.map(keyOf) }
       },
-      above: async (maxId) => (await rows(con, `SELECT id, k FROM (${keyed}) WHERE id > ${Math.floor(maxId)}`, params)).map(keyOf),
+      above: async (maxId) => (await rows(con, `SELECT id, k FROM (${keyed}) WHERE id > $${params.length + 1}::BIGINT`, [...params, Math.floor(maxId)])).map(keyOf),
       count: countAll
     }))
     if (ids.length === 0) return { total, offset, rows: [] }
