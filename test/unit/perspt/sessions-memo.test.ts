@@ -89,6 +89,47 @@ describe('incremental session reads', () => {
     memo = next.memo
   })
 
+  it('reads budgets and energy averages again only when their table is among the changed ones', async () => {
+    const probe = await probeSchema(con)
+    const reads: string[] = []
+    const spy = new Proxy(con, {
+      get(target, key, receiver) {
+        const v = Reflect.get(target, key, receiver) as unknown
+        if (key !== 'runAndReadAll' || typeof v !== 'function') return typeof v === 'function' ? v.bind(target) : v
+        return (sql: string, ...rest: unknown[]) => {
+          if (/FROM budget_envelopes\b/.test(sql)) reads.push('budgets')
+          if (/avg\(v_total\)/.test(sql)) reads.push('energy')
+          return (v as (...a: unknown[]) => unknown).call(target, sql, ...rest)
+        }
+      }
+    }) as DuckDBConnection
+    const full = async () => (await readSessionsWithMemo(con, probe, opts, null)).rows
+    memo = (await readSessionsWithMemo(spy, probe, opts, memo, null)).memo
+    expect(reads.sort()).toEqual(['budgets', 'energy'])
+    // An LLM call: neither table is read, and the rows still equal a full read.
+    reads.length = 0
+    await con.run("INSERT INTO llm_requests (session_id, node_id, model, prompt, response, tokens_in, tokens_out, latency_ms) VALUES ('fx-running', 'task_1', 'm', 'p', 'r', 4, 4, 6)")
+    let inc = await readSessionsWithMemo(spy, probe, opts, memo, new Set(['llm_requests']))
+    expect(reads).toEqual([])
+    expect(inc.rows).toEqual(await full())
+    memo = inc.memo
+    // A budget update: budgets only; the new figure shows.
+    await con.run("UPDATE budget_envelopes SET steps_used = steps_used + 3 WHERE session_id = 'fx-running'")
+    inc = await readSessionsWithMemo(spy, probe, opts, memo, new Set(['budget_envelopes']))
+    expect(reads).toEqual(['budgets'])
+    expect(inc.rows).toEqual(await full())
+    memo = inc.memo
+    // An energy pass: energy only; the session's average moves.
+    reads.length = 0
+    const before = inc.rows.find((r) => r.sessionId === 'fx-running')?.avgEnergy
+    await con.run("INSERT INTO energy_history (node_id, session_id, v_syn, v_str, v_log, v_boot, v_sheaf, v_total) VALUES ('task_2', 'fx-running', 9, 0, 0, 0, 0, 9)")
+    inc = await readSessionsWithMemo(spy, probe, opts, memo, new Set(['energy_history']))
+    expect(reads).toEqual(['energy'])
+    expect(inc.rows).toEqual(await full())
+    expect(inc.rows.find((r) => r.sessionId === 'fx-running')?.avgEnergy).not.toBe(before)
+    memo = inc.memo
+  })
+
   it('falls back to a full read when a table was rewritten (ids went backwards)', async () => {
     await con.run("DELETE FROM llm_requests WHERE session_id = 'fx-new'")
     await con.run('DELETE FROM llm_requests WHERE id = (SELECT max(id) FROM llm_requests)')
