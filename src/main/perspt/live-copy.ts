@@ -80,7 +80,9 @@ class Batch {
 
   constructor(
     private readonly con: DuckDBConnection,
-    private readonly alias: string
+    private readonly alias: string,
+    /** The copy's prepared UPDATEs by SQL, kept across batches (a prepare cost ~0.6 ms of every version). */
+    private readonly prepared: Map<string, DuckDBPreparedStatement>
   ) {}
 
   async open(): Promise<DuckDBConnection> {
@@ -136,7 +138,9 @@ class Batch {
       const nulls = [...pending.values].filter(([, v]) => v === null).map(([id]) => id)
       if (nulls.length > 0) await con.run(`${set} NULL WHERE rowid IN (${nulls.join(',')})`)
       if (nulls.length === pending.values.size) continue
-      const statement = await con.prepare(`${set} $1 WHERE rowid = $2`)
+      const sql = `${set} $1 WHERE rowid = $2`
+      let statement = this.prepared.get(sql)
+      if (!statement) this.prepared.set(sql, (statement = await con.prepare(sql)))
       for (const [id, value] of pending.values) {
         if (value === null) continue
         bindValue(statement, 1, pending.type, value)
@@ -176,6 +180,8 @@ export class LiveCopy {
   /** The copy's WAL bytes applied since its last private checkpoint (see checkpointIfDue). */
   private pendingBytes = 0
   private readonly columns = new Map<string, string[]>()
+  /** Prepared UPDATEs (a column of a table each: a few), destroyed with the copy. */
+  private readonly prepared = new Map<string, DuckDBPreparedStatement>()
 
   private constructor(
     readonly alias: string,
@@ -208,7 +214,7 @@ export class LiveCopy {
     // Bytes hold complete transactions only: ops after the last commit are not applied.
     let end = ops.length
     while (end > 0 && ops[end - 1]!.kind !== 'commit') end--
-    const batch = new Batch(con, this.alias)
+    const batch = new Batch(con, this.alias, this.prepared)
     try {
       for (const op of ops.slice(0, end)) {
         // Ids arrive as values: the copy never draws from a sequence.
@@ -272,6 +278,8 @@ export class LiveCopy {
 
   /** Detaches (the host does not checkpoint on shutdown) and deletes the copy's folder. */
   async drop(con: DuckDBConnection | null): Promise<void> {
+    for (const statement of this.prepared.values()) statement.destroySync()
+    this.prepared.clear()
     if (con) await con.run(`USE memory; DETACH DATABASE IF EXISTS ${this.alias}`).catch(() => undefined)
     await rm(dirname(this.dbPath), { recursive: true, force: true }).catch(() => undefined)
   }
