@@ -33,7 +33,10 @@ export type PersptStoreStatus = Pick<StoreSourceInfo, 'state' | 'liveness' | 'pr
 const HOST_OPTIONS: Record<string, string> = {
   autoinstall_known_extensions: 'false',
   autoload_known_extensions: 'false',
-  threads: '2',
+  // One thread: its queries are small (a version's new rows, a session's page), and a second thread
+  // cost more in hand-offs than it saved. Measured at 30 commits/s (bench/perspt-pace): commit → DOM
+  // p95 354 → 267 ms at the same CPU; the 154 MB store's first rows 258 → 182 ms.
+  threads: '1',
   // DuckDB's default is 80 % of RAM; a snapshot copy is read by a few small queries at a time.
   memory_limit: '256MB',
   // The live copy (live-copy.ts) keeps the agent's row ids: never vacuumed, checkpointed only when
@@ -50,10 +53,14 @@ const HOST_OPTIONS: Record<string, string> = {
  * until then the rows are in DuckDB's memory (spilled to the private folder past its memory limit).
  */
 const LIVE_CHECKPOINT_BYTES = 128 << 20
-/** How often a live copy is compared with a full copy of the same WAL bytes (and see LIVE_CHECK_SPREAD). */
+/** How often a live copy is compared with a full copy of the same WAL bytes (and see LIVE_CHECK_CPU_SHARE). */
 const LIVE_CHECK_MS = 60_000
-/** A comparison's cost grows with the store: the next one waits at least this many times as long as the last took. */
-const LIVE_CHECK_SPREAD = 50
+/**
+ * A comparison's cost grows with the store (hashing every row of two copies: ~6 s of CPU for a 300 MiB
+ * WAL of 20 KB prompts): the next one waits until the last one's CPU is at most this share of a core.
+ * Counted as the process's CPU while it ran (an upper bound: refreshes run meanwhile).
+ */
+const LIVE_CHECK_CPU_SHARE = 0.02
 /** Live copies that failed to apply or to be made before they are turned off for the store. */
 const LIVE_MAX_FAILURES = 3
 
@@ -178,10 +185,11 @@ const REFRESH_DEADLINE_MS = 15_000
  * the agent commits (latest wins, no backlog). CPU time, not wall time: on a loaded machine a refresh
  * waits for a core far longer than it computes, and that wait costs nothing. The process's CPU, not the
  * refresh's alone: the views re-read every version after it is published, and at 30 commits/s of 20 KB
- * those reads cost about as much as the refresh (measured).
+ * those reads cost about as much as the refresh (measured). A little under a quarter: upkeep and
+ * background work (not paced, see wake()) come on top.
  */
 const WATCH_MIN_GAP_MS = 100
-const WATCH_CPU_SHARE = 0.25
+const WATCH_CPU_SHARE = 0.24
 /** While a refresh waits its turn, how often it looks at the CPU again (the views' reads run meanwhile). */
 const WATCH_RECHECK_MS = 25
 /** However costly refreshes get, a change is looked at within this long. */
@@ -367,7 +375,9 @@ export class PersptStore {
           // again after each short wait: those reads run while this one waits.
           // Upkeep (a private checkpoint, a check's fingerprint) is not paid back by waiting; while background
           // work (a base build, a fold, a check) runs on the other core, only the refresh's own CPU counts.
-          while (this.wakeAgain && !this.closed) {
+          // The wait runs even when nothing changed yet: a change that comes just after a refresh ended
+          // waits its turn too (at 30 commits/s most come between refreshes, and ran unpaced).
+          while (!this.closed) {
             background ||= this.backgroundWork()
             const cpu = process.cpuUsage(cpu0)
             const counted = Math.max(0, (background ? own : (cpu.user + cpu.system) / 1000) - (this.upkeepMs - upkeep0))
@@ -895,7 +905,7 @@ export class PersptStore {
   }
 
   /**
-   * Now and then (LIVE_CHECK_MS, spread by its cost) the live copy is compared with a full copy of the
+   * Now and then (LIVE_CHECK_MS, spread by its CPU: LIVE_CHECK_CPU_SHARE) the live copy is compared with a full copy of the
    * source cut at the same WAL position; a difference turns live copies off for this store.
    */
   private maybeCheckLive(snapshotter: StoreSnapshotter, live: LiveCopy): void {
@@ -905,7 +915,7 @@ export class PersptStore {
     const con = this.host!.con
     const dir = join(this.dir!, `live-check-${++this.liveCopies}`)
     const job = (async () => {
-      const started = performance.now()
+      const cpu0 = process.cpuUsage()
       try {
         // Taken now, in the store's turn: the copy is at `at` until the next refresh applies more.
         const mine = await this.runInTurn(async () => {
@@ -930,7 +940,8 @@ export class PersptStore {
         if (!this.closed) console.warn(`vigil: checking the live copy of ${this.path} failed (${shortMessage(err)})`)
       } finally {
         await rm(dir, { recursive: true, force: true }).catch(() => undefined)
-        this.liveCheckGapMs = (performance.now() - started) * LIVE_CHECK_SPREAD
+        const cpu = process.cpuUsage(cpu0)
+        this.liveCheckGapMs = (cpu.user + cpu.system) / 1000 / LIVE_CHECK_CPU_SHARE
         this.liveCheckedAt = Date.now()
         this.liveCheckJob = null
       }
