@@ -251,6 +251,31 @@ describe('a Perspt store whose file changes under Vigil', () => {
     expect(calls).toBeLessThan(n)
     await agent.quit()
   })
+
+  it('refreshes set off by changes are at least 100 ms apart, also when each change comes after the last refresh ended', async () => {
+    const { dir, path } = await newCase()
+    const starts: number[] = []
+    const store: PersptStore = storeAt(path, dir, async () => {
+      starts.push(performance.now())
+      return store.refresh()
+    })
+    await store.refresh()
+    const agent = await sqlAgent(path)
+    // A commit every ~40 ms: a refresh of this small store ends well before the next one comes.
+    const n = 30
+    for (let i = 0; i < n; i++) {
+      await agent.sql(`INSERT INTO llm_requests (session_id, node_id, model, prompt, response, tokens_in, tokens_out) VALUES ('fx-running', 'n', 'm', 'p', 'r', 1, 1)`)
+      await new Promise((r) => setTimeout(r, 40))
+    }
+    const want = DEFAULT_SESSIONS[1]!.llm!.length + n
+    for (let i = 0; i < 150 && numbers(await store.listSessions())['fx-running']!.llm !== want; i++) await new Promise((r) => setTimeout(r, 20))
+    expect(numbers(await store.listSessions())['fx-running']!.llm).toBe(want)
+    const gaps = starts.slice(1).map((t, i) => t - starts[i]!)
+    expect(gaps.length).toBeGreaterThan(3)
+    // Timers may fire a millisecond early.
+    expect(Math.min(...gaps), gaps.map(Math.round).join()).toBeGreaterThanOrEqual(98)
+    await agent.quit()
+  })
 })
 
 describe('which sessions a new snapshot changed (named in the store-updated push)', () => {
