@@ -905,32 +905,34 @@ export class PersptStore {
   }
 
   /**
-   * Now and then (LIVE_CHECK_MS, spread by its CPU: LIVE_CHECK_CPU_SHARE) the live copy is compared with a full copy of the
-   * source cut at the same WAL position; a difference turns live copies off for this store.
+   * Now and then (LIVE_CHECK_MS, spread by its CPU: LIVE_CHECK_CPU_SHARE) the live copy is compared with
+   * DuckDB's own replay of the source up to the same WAL position (kept between checks, so each replays
+   * only the WAL written since the last: StoreSnapshotter.replayedAt); a difference turns live copies
+   * off for this store.
    */
   private maybeCheckLive(snapshotter: StoreSnapshotter, live: LiveCopy): void {
     if (this.liveCheckJob || Date.now() - this.liveCheckedAt < Math.max(LIVE_CHECK_MS, this.liveCheckGapMs)) return
     this.liveCheckedAt = Date.now()
-    const at = live.position
     const con = this.host!.con
-    const dir = join(this.dir!, `live-check-${++this.liveCopies}`)
     const job = (async () => {
       const cpu0 = process.cpuUsage()
       try {
-        // Taken now, in the store's turn: the copy is at `at` until the next refresh applies more.
+        // The position and the print together, in the store's turn: a refresh queued before this turn
+        // moves the copy on (a position taken earlier made a false difference).
         const mine = await this.runInTurn(async () => {
           if (this.live !== live) return null
           const upkeep = performance.now()
+          const at = live.position
           const print = await live.fingerprint(con)
           this.upkeepMs += performance.now() - upkeep
-          return print
+          return { at, print }
         })
         if (mine === null) return
-        const full = await snapshotter.copyAt(at, dir)
-        if (full === null || this.closed) return
-        const theirs = await fingerprint(full)
+        const replayed = await snapshotter.replayedAt(mine.at)
+        if (replayed === null || this.closed) return
+        const theirs = await fingerprint(replayed)
         this.liveStats.checks++
-        if (theirs !== mine) {
+        if (theirs !== mine.print) {
           this.liveStats.mismatches++
           this.liveStats.off = 'a live copy differed from a full copy of the same bytes'
           console.warn(`vigil: ${this.path}: ${this.liveStats.off}; reading it by snapshots from now on`)
@@ -939,7 +941,6 @@ export class PersptStore {
       } catch (err) {
         if (!this.closed) console.warn(`vigil: checking the live copy of ${this.path} failed (${shortMessage(err)})`)
       } finally {
-        await rm(dir, { recursive: true, force: true }).catch(() => undefined)
         const cpu = process.cpuUsage(cpu0)
         this.liveCheckGapMs = (cpu.user + cpu.system) / 1000 / LIVE_CHECK_CPU_SHARE
         this.liveCheckedAt = Date.now()

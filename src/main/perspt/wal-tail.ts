@@ -277,6 +277,12 @@ export async function foldInPlace(base: TailBase, tail: Uint8Array, offset: numb
   return { dir: base.dir, dbPath: base.dbPath, offset }
 }
 
+/** Makes a private full copy in `dir` (`dbPath` and its WAL, cut at `offset`, a transaction's end) a base in place. */
+export async function baseInPlace(dir: string, dbPath: string, offset: number): Promise<TailBase> {
+  await checkpoint(dbPath)
+  return { dir, dbPath, offset }
+}
+
 async function checkpoint(dbPath: string): Promise<void> {
   await attached(dbPath, `ROW_GROUP_SIZE ${BASE_ROW_GROUP_ROWS}`, async (con) => {
     await con.run('CHECKPOINT private_copy')

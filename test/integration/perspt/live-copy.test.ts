@@ -151,6 +151,8 @@ describe('the live copy', () => {
 
   it('goes back to snapshots at a catalog change, an agent checkpoint or a replaced file, and comes back exact', async () => {
     const { dir, db, agent, store } = await liveCase('f1', 5)
+    // A check before: its replay is kept, and must not be reused across the changes below.
+    await store.checkLiveNow()
     const changes: { what: string; sql: string[] }[] = [
       { what: 'a catalog change', sql: ['CREATE TABLE side (i INTEGER)', llmRow('f1', 100)] },
       { what: 'an agent checkpoint', sql: [llmRow('f1', 101), 'CHECKPOINT', llmRow('f1', 102)] }
@@ -175,6 +177,11 @@ describe('the live copy', () => {
       await agent.sql(llmRow('f1', 30_000), "UPDATE sessions SET status = 'PAUSED' WHERE session_id = 'f1'")
       await store.refresh()
       await expectExact(store, dir, db, `${change.what}, then live again`)
+      // The check's kept replay cannot follow a catalog change or a rewritten WAL: it starts over from a whole copy.
+      const replays = store.snapshotStats()!
+      await store.checkLiveNow()
+      expect(store.liveStats, change.what).toMatchObject({ mismatches: 0, off: null })
+      expect(store.snapshotStats(), change.what).toMatchObject({ replayedCopies: replays.replayedCopies + 1, replayedFolds: replays.replayedFolds })
     }
     await agent.quit()
     // A different store moved into place (new inode): its truth, not the live copy's rows.
@@ -199,12 +206,28 @@ describe('the live copy', () => {
     await store.refresh()
     await store.checkLiveNow()
     expect(store.liveStats).toMatchObject({ checks: 1, mismatches: 0, off: null })
+    // The next checks replay only the WAL written since the last one, onto the replay kept from it.
+    for (const n of [60, 61]) {
+      await agent.sql(llmRow('k1', n), `UPDATE sessions SET status = 'RUNNING' WHERE session_id = 'k1'`)
+      if (n === 60) {
+        await store.refresh()
+        await store.checkLiveNow()
+      } else {
+        // A refresh queued before the check's turn moves the copy on: the check compares at the position it prints.
+        const queued = store.refresh()
+        await store.checkLiveNow()
+        await queued
+      }
+    }
+    expect(store.liveStats).toMatchObject({ checks: 3, mismatches: 0, off: null })
+    expect(store.snapshotStats()).toMatchObject({ replayedCopies: 1, replayedFolds: 2 })
     // Tamper with the live copy (as a bug in applying would): one row gone.
     await store.query('tamper', async (con) => {
       await con.run("DELETE FROM llm_requests WHERE node_id = 'n50'")
       return null
     })
     await store.checkLiveNow()
+    expect(store.snapshotStats()).toMatchObject({ replayedCopies: 1, replayedFolds: 3 })
     expect(store.liveStats.mismatches).toBe(1)
     expect(store.liveStats.off).toMatch(/differed/)
     expect(store.status().reading?.liveOff).toMatch(/differed/)
