@@ -295,6 +295,15 @@ describe.skipIf(!canMountTmpfs)('a live copy dropped half-applied', () => {
     expect(store.status()).toMatchObject({ state: 'ready', problem: null })
     const truth = await expectTruth(store, db, 'once space is back')
     expect(truth.nodeIds).toContain('c19')
+    // And back on a live copy that follows each write: its first apply, with no copy open (the default
+    // database DuckDB binds an appender's defaults in was 'memory'), failed and turned live copies off.
+    expect(store.status().reading).toEqual({ mode: 'live', fallbacks: 1, liveOff: null })
+    await agent.sql(llmRow('h1', 'after', 1))
+    const versions = store.liveStats.versions
+    await store.refresh()
+    expect(store.liveStats.versions).toBe(versions + 1)
+    expect(store.liveStats.off).toBeNull()
+    await expectTruth(store, db, 'live again after the full disk')
     await agent.quit()
   }, 60_000)
 })

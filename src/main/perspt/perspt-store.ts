@@ -15,7 +15,7 @@ import type { StoreProblemCode } from './problems'
 import { StatementCache } from './statement-cache'
 import { LiveCopy } from './live-copy'
 import { SnapshotBusyError, StoreSnapshotter } from './snapshot'
-import type { TailStats } from './snapshot'
+import type { TailPosition, TailStats } from './snapshot'
 import { fingerprint } from './wal-tail'
 import type { RowOp, TableChanges } from './wal-tail'
 import type { ReadContext } from './read-context'
@@ -814,7 +814,7 @@ export class PersptStore {
     } else {
       this.stage = 'live-apply'
       try {
-        const applied = await live.apply(con, tail.bytes, tail.next)
+        const applied = await this.applyOn(live, con, tail.bytes, tail.next, fresh)
         if (abandoned()) return false
         if (applied === null) {
           // A catalog change or a bulk append: a snapshot (and a new base, which holds it) takes over.
@@ -861,6 +861,21 @@ export class PersptStore {
     this.publishRead(result, live.dbPath, agentLive, { sameFile: true, newData: tail !== 'same' || fresh, changes })
     this.maybeCheckLive(snapshotter, live)
     return true
+  }
+
+  /**
+   * Applies to `live`. DuckDB binds an appender's column defaults (a sequence's nextval) in the default
+   * database: while another copy is the default (`fresh`: views still read it) or none is (after a drop:
+   * `memory`), the copy's own is made the default for the apply, and the open copy's restored after.
+   */
+  private async applyOn(live: LiveCopy, con: DuckDBConnection, bytes: Uint8Array, next: TailPosition, fresh: boolean): Promise<TableChanges | null> {
+    if (!fresh) return live.apply(con, bytes, next)
+    await con.run(`USE ${live.alias}`)
+    try {
+      return await live.apply(con, bytes, next)
+    } finally {
+      await con.run(`USE ${this.openCopy?.alias ?? 'memory'}`).catch(() => undefined)
+    }
   }
 
   private async makeLive(snapshotter: StoreSnapshotter): Promise<boolean> {
