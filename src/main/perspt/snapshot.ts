@@ -79,6 +79,15 @@ export interface TailPosition {
   wal: FileId
 }
 
+/**
+ * Whether `bytes` (agent WAL bytes read from a base's offset less its mark) continue the very bytes the
+ * base was built from (`mark`) with whole transactions that change rows only: what may be folded into it.
+ */
+function continuesRowsOnly(bytes: Buffer, mark: Buffer): boolean {
+  const tail = bytes.subarray(mark.length)
+  return bytes.subarray(0, mark.length).equals(mark) && lastCommitEnd(tail) === tail.length && !mayChangeCatalog(tail)
+}
+
 /** A base for tail snapshots, valid while the source .db is unchanged and the WAL is the same file. */
 interface Base extends TailBase {
   db: FileSig
@@ -500,7 +509,7 @@ export class StoreSnapshotter {
     const from = spare.offset - spare.mark.length
     const bytes = await readRange(walPath, from, to - from)
     const tail = bytes.subarray(spare.mark.length)
-    const sound = bytes.length === to - from && bytes.subarray(0, spare.mark.length).equals(spare.mark) && lastCommitEnd(tail) === tail.length && !mayChangeCatalog(tail)
+    const sound = bytes.length === to - from && continuesRowsOnly(bytes, spare.mark)
     // A check (or a live copy) copying the spare meanwhile keeps it as it is: the fold waits.
     if (spare.dbPath === this.checkReading || spare.dbPath === this.lending) return
     if (!sound || this.spare !== spare || this.base !== base || this.disposed) {
@@ -725,12 +734,7 @@ export class StoreSnapshotter {
         const from = kept.offset - kept.mark.length
         const bytes = await readRange(`${this.sourcePath}.wal`, from, at.offset - from)
         const tail = bytes.subarray(kept.mark.length)
-        const sound =
-          bytes.length === at.offset - from &&
-          bytes.subarray(0, kept.mark.length).equals(kept.mark) &&
-          bytes.subarray(bytes.length - at.mark.length).equals(at.mark) &&
-          lastCommitEnd(tail) === tail.length &&
-          !mayChangeCatalog(tail)
+        const sound = bytes.length === at.offset - from && continuesRowsOnly(bytes, kept.mark) && bytes.subarray(bytes.length - at.mark.length).equals(at.mark)
         if (sound) {
           const now = tail.length === 0 ? kept : { ...kept, ...(await foldInPlace(kept, tail, at.offset)), mark: at.mark }
           if (this.disposed) throw new Error('disposed')

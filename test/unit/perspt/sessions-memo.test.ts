@@ -26,6 +26,20 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
+/** `con` with every runAndReadAll's SQL passed to `seen` first (what a read asked DuckDB for). */
+function spying(seen: (sql: string) => void): DuckDBConnection {
+  return new Proxy(con, {
+    get(target, key, receiver) {
+      const v = Reflect.get(target, key, receiver) as unknown
+      if (key !== 'runAndReadAll' || typeof v !== 'function') return typeof v === 'function' ? v.bind(target) : v
+      return (sql: string, ...rest: unknown[]) => {
+        seen(sql)
+        return (v as (...a: unknown[]) => unknown).call(target, sql, ...rest)
+      }
+    }
+  }) as DuckDBConnection
+}
+
 /** Reads with the memo of the previous read and without any memo; they must agree. */
 async function incrementalEqualsFull(): Promise<void> {
   const probe = await probeSchema(con)
@@ -62,16 +76,9 @@ describe('incremental session reads', () => {
   it('recounts nodes only for sessions whose node tables or plan changed: an LLM call alone does not', async () => {
     const probe = await probeSchema(con)
     const counted: string[] = []
-    const spy = new Proxy(con, {
-      get(target, key, receiver) {
-        const v = Reflect.get(target, key, receiver) as unknown
-        if (key !== 'runAndReadAll' || typeof v !== 'function') return typeof v === 'function' ? v.bind(target) : v
-        return (sql: string, ...rest: unknown[]) => {
-          if (/\bclassified AS\b/.test(sql)) counted.push(sql)
-          return (v as (...a: unknown[]) => unknown).call(target, sql, ...rest)
-        }
-      }
-    }) as DuckDBConnection
+    const spy = spying((sql) => {
+      if (/\bclassified AS\b/.test(sql)) counted.push(sql)
+    })
     memo = (await readSessionsWithMemo(spy, probe, opts, memo)).memo
     counted.length = 0
     await con.run("INSERT INTO llm_requests (session_id, node_id, model, prompt, response, tokens_in, tokens_out, latency_ms) VALUES ('fx-running', 'task_1', 'm', 'p', 'r', 2, 2, 5)")
@@ -92,17 +99,10 @@ describe('incremental session reads', () => {
   it('reads budgets and energy averages again only when their table is among the changed ones', async () => {
     const probe = await probeSchema(con)
     const reads: string[] = []
-    const spy = new Proxy(con, {
-      get(target, key, receiver) {
-        const v = Reflect.get(target, key, receiver) as unknown
-        if (key !== 'runAndReadAll' || typeof v !== 'function') return typeof v === 'function' ? v.bind(target) : v
-        return (sql: string, ...rest: unknown[]) => {
-          if (/FROM budget_envelopes\b/.test(sql)) reads.push('budgets')
-          if (/avg\(v_total\)/.test(sql)) reads.push('energy')
-          return (v as (...a: unknown[]) => unknown).call(target, sql, ...rest)
-        }
-      }
-    }) as DuckDBConnection
+    const spy = spying((sql) => {
+      if (/FROM budget_envelopes\b/.test(sql)) reads.push('budgets')
+      if (/avg\(v_total\)/.test(sql)) reads.push('energy')
+    })
     const full = async () => (await readSessionsWithMemo(con, probe, opts, null)).rows
     memo = (await readSessionsWithMemo(spy, probe, opts, memo, null)).memo
     expect(reads.sort()).toEqual(['budgets', 'energy'])
