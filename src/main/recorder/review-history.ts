@@ -20,6 +20,11 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS review_gates (
   source_label VARCHAR NOT NULL,
   gate VARCHAR NOT NULL
 )`
+/**
+ * By the instant decided, not its text: Vigil writes a whole second as "…:02Z", which as text sorts
+ * after "…:02.999Z", and other clients may write offsets. Unreadable times last; then newest saved.
+ */
+const NEWEST_FIRST = 'try_cast(decided_at AS TIMESTAMPTZ) DESC NULLS LAST, rowid DESC'
 /** Files from before creator secrets get the column (empty for their gates). */
 const MIGRATE = 'ALTER TABLE review_gates ADD COLUMN IF NOT EXISTS secret_hash VARCHAR'
 
@@ -44,7 +49,7 @@ export class DuckReviewLog implements ReviewLog {
   list(offset: number, limit: number): Promise<ReviewHistoryPage> {
     return this.recorder.withConnection(async (con) => {
       const rows = await con.runAndReadAll(
-        `SELECT gate FROM review_gates ORDER BY decided_at DESC, rowid DESC LIMIT ${Math.floor(limit)} OFFSET ${Math.floor(offset)}`
+        `SELECT gate FROM review_gates ORDER BY ${NEWEST_FIRST} LIMIT ${Math.floor(limit)} OFFSET ${Math.floor(offset)}`
       )
       const total = await con.runAndReadAll('SELECT count(*)::INTEGER AS n FROM review_gates')
       return {
@@ -56,7 +61,7 @@ export class DuckReviewLog implements ReviewLog {
 
   get(id: string): Promise<ReviewGate | null> {
     return this.recorder.withConnection(async (con) => {
-      const rows = await con.runAndReadAll('SELECT gate FROM review_gates WHERE id = $1 ORDER BY decided_at DESC, rowid DESC LIMIT 1', [id])
+      const rows = await con.runAndReadAll(`SELECT gate FROM review_gates WHERE id = $1 ORDER BY ${NEWEST_FIRST} LIMIT 1`, [id])
       const row = rows.getRowObjectsJS()[0]
       return row ? (JSON.parse(String(row.gate)) as ReviewGate) : null
     })
@@ -64,7 +69,7 @@ export class DuckReviewLog implements ReviewLog {
 
   secretHashOf(id: string): Promise<string | null> {
     return this.recorder.withConnection(async (con) => {
-      const rows = await con.runAndReadAll('SELECT secret_hash FROM review_gates WHERE id = $1 ORDER BY decided_at DESC, rowid DESC LIMIT 1', [id])
+      const rows = await con.runAndReadAll(`SELECT secret_hash FROM review_gates WHERE id = $1 ORDER BY ${NEWEST_FIRST} LIMIT 1`, [id])
       const value = rows.getRowObjectsJS()[0]?.secret_hash
       return typeof value === 'string' ? value : null
     })

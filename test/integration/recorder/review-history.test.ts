@@ -57,3 +57,17 @@ it('lists same-millisecond decisions newest-saved first, as the in-memory log do
   expect((await log.get('b-second'))?.taskOutput).toBe('again')
   await recorder.close()
 })
+
+it('lists by the instant decided, not by its spelling: a whole second (…:02Z), milliseconds and offsets', async () => {
+  const path = join(root, 'spelling.duckdb')
+  const recorder = await Recorder.open({ path, flushMs: 10_000 })
+  const log = await DuckReviewLog.open(recorder)
+  // formatInstant writes a whole second without ".000": as text, "…:02Z" sorts after "…:02.999Z".
+  await log.save(gate('at-02.000', '2026-12-06T10:00:02Z'))
+  await log.save(gate('at-02.500', '2026-12-06T10:00:02.500Z'))
+  // Another client's clock with an offset: 11:00:01+01:00 is 10:00:01Z, the oldest.
+  await log.save(gate('at-01-offset', '2026-12-06T11:00:01+01:00'))
+  await log.save(gate('at-02.999', '2026-12-06T10:00:02.999Z'))
+  expect((await log.list(0, 10)).rows.map((g) => g.id)).toEqual(['at-02.999', 'at-02.500', 'at-02.000', 'at-01-offset'])
+  await recorder.close()
+})
