@@ -7,6 +7,8 @@
 // DuckDB runs queries on its own threads, so a V8 CPU profile of the main thread shows almost none of it.
 import { createRequire } from 'node:module'
 
+/** VIGIL_DUCKDB_PROFILE_SQL=N: statements named by their first N characters (which query is it?). */
+const bySql = Number(process.env.VIGIL_DUCKDB_PROFILE_SQL ?? 0)
 const api = createRequire(import.meta.url)('@duckdb/node-api')
 const stats = new Map()
 /** Statements in flight: a method that calls another with the same SQL is counted once. */
@@ -32,7 +34,8 @@ for (const method of ['run', 'runAndReadAll', 'runAndRead', 'streamAndReadAll'])
     if (active.get(text)) return original.call(this, sql, ...rest)
     active.set(text, 1)
     const word = text.trim().split(/\s+/)[0].toUpperCase()
-    const key = `${caller()} ${word === 'SELECT' || word === 'WITH' ? 'SELECT' : text.trim().slice(0, 24).replace(/'[^']*'?/g, "'…'")}`
+    const what = bySql ? text.replace(/\s+/g, ' ').trim().slice(0, bySql) : word === 'SELECT' || word === 'WITH' ? 'SELECT' : text.trim().slice(0, 24).replace(/'[^']*'?/g, "'…'")
+    const key = `${caller()} ${what}`
     const t0 = performance.now()
     try {
       return await original.call(this, sql, ...rest)

@@ -58,10 +58,11 @@ const LIVE_CHECK_MS = 60_000
 /**
  * A comparison costs the WAL written since the last one (replayed) and a hash of every row of both
  * copies (~1.4 s of CPU 20 s apart at 30 commits/s of 20 KB; the first, a whole copy, 6.7 s at a 270 MiB
- * WAL): the next one waits until the last one's CPU is at most this share of a core.
+ * WAL): the next one waits until the last one's CPU is at most this share of a core (1 %: a check every
+ * ~2.5 minutes at that pace; at 2 % the checks were ~0.02 of the 0.27 of a core over 10 minutes).
  * Counted as the process's CPU while it ran (an upper bound: refreshes run meanwhile).
  */
-const LIVE_CHECK_CPU_SHARE = 0.02
+const LIVE_CHECK_CPU_SHARE = 0.01
 /** Live copies that failed to apply or to be made before they are turned off for the store. */
 const LIVE_MAX_FAILURES = 3
 
@@ -182,15 +183,17 @@ const REFRESH_DEADLINE_MS = 15_000
 /**
  * Watch-driven refreshes start at most this often (a busy agent writes many times per commit), and
  * never sooner than the process's CPU since the last one started divided by WATCH_CPU_SHARE: reading
- * the store and the views' reads of each new version then take about a quarter of a core however fast
+ * the store and the views' reads of each new version then take under a quarter of a core however fast
  * the agent commits (latest wins, no backlog). CPU time, not wall time: on a loaded machine a refresh
  * waits for a core far longer than it computes, and that wait costs nothing. The process's CPU, not the
  * refresh's alone: the views re-read every version after it is published, and at 30 commits/s of 20 KB
- * those reads cost about as much as the refresh (measured). A little under a quarter: upkeep and
- * background work (not paced, see wake()) come on top.
+ * those reads cost about as much as the refresh (measured). Under a quarter: upkeep, background work
+ * (not paced, see wake()), the live copy's checks (LIVE_CHECK_CPU_SHARE) and the first open of a long
+ * WAL come on top. Measured at 30 commits/s of 20 KB: 0.22 gives 0.218–0.222 of a core in steady minutes
+ * (0.24 gave 0.239, and 0.27 over 10 minutes with the rest).
  */
 const WATCH_MIN_GAP_MS = 100
-const WATCH_CPU_SHARE = 0.24
+const WATCH_CPU_SHARE = 0.22
 /** While a refresh waits its turn, how often it looks at the CPU again (the views' reads run meanwhile). */
 const WATCH_RECHECK_MS = 25
 /** However costly refreshes get, a change is looked at within this long. */
