@@ -249,6 +249,54 @@ describe.skipIf(!canMountTmpfs)('the live copy on a disk that fills while it app
   }, 60_000)
 })
 
+describe.skipIf(!canMountTmpfs)("the live copy's check on a full disk", () => {
+  it('a check whose replay cannot be written fails on its own: it says so, changes nothing, the live copy reads on; once space is back the next check replays afresh and agrees', async () => {
+    const { dir, db } = await newStore()
+    const agent = await startSqlAgent(db, children)
+    await agent.sql(session('k9'), ...rows('k9', 'a', 30))
+    const tmpRoot = join(dir, 'store-tmp')
+    mountTmpfs(tmpRoot, '64m')
+    const store = new PersptStore({ path: db, tmpRoot })
+    stores.push(store)
+    await untilLive(store, agent, 'k9')
+    await store.checkLiveNow()
+    expect(store.liveStats).toMatchObject({ checks: 1, mismatches: 0, off: null })
+    const replays = store.snapshotStats()!
+    await agent.sql(...rows('k9', 'b', 10, 3000), "UPDATE sessions SET status = 'PAUSED' WHERE session_id = 'k9'")
+    await store.refresh()
+    const versions = store.liveStats.versions
+
+    // The disk fills between refreshes: the check's fold (its replay's WAL and checkpoint) and then its
+    // whole copy both need room.
+    const filler = fill(tmpRoot)
+    const warnings: string[] = []
+    const warn = console.warn
+    console.warn = (...args: unknown[]) => void warnings.push(args.map(String).join(' '))
+    try {
+      await store.checkLiveNow()
+    } finally {
+      console.warn = warn
+    }
+    expect(warnings.join('\n')).toMatch(/checking the live copy of .* failed \(.*No space left on device/)
+    // Not a difference: live copies stay on, nothing counted as a mismatch, no check counted.
+    expect(store.liveStats).toMatchObject({ checks: 1, mismatches: 0, off: null, drops: 0 })
+    expect(store.snapshotStats()).toMatchObject({ replayedFolds: replays.replayedFolds, replayedCopies: replays.replayedCopies })
+    // The failed replay left nothing behind to fill the disk further.
+    expect(readdirSync(join(storeFolder(tmpRoot), 's1')).filter((n) => n.startsWith('replayed-'))).toEqual([])
+
+    rmSync(filler)
+    await agent.sql(...rows('k9', 'c', 5), "UPDATE sessions SET status = 'RUNNING' WHERE session_id = 'k9'")
+    await store.refresh()
+    expect(store.liveStats.versions).toBe(versions + 1)
+    expect(store.status().reading).toEqual({ mode: 'live', fallbacks: 0, liveOff: null })
+    await expectTruth(store, db, 'live after the failed check')
+    await store.checkLiveNow()
+    expect(store.liveStats).toMatchObject({ checks: 2, mismatches: 0, off: null })
+    expect(store.snapshotStats()).toMatchObject({ replayedCopies: replays.replayedCopies + 1 })
+    await agent.quit()
+  }, 60_000)
+})
+
 describe.skipIf(!canMountTmpfs)('a live copy dropped half-applied', () => {
   it('with no room for a snapshot and its folder not removable, no view opens the dropped copy again: they say the store is unavailable, the list stays the last version, then the truth once space is back', async () => {
     const { dir, db } = await newStore()
