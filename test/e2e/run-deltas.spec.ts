@@ -231,6 +231,24 @@ test('a flood of tool calls: the table takes them at most every 100 ms, the last
   close()
 })
 
+test('past the 1,000 calls kept, the count of older calls not kept goes with the rows shown, and holds while paused', async ({ page }) => {
+  const { call, close } = await toolsTabOf(page, 'deltas-dropped')
+  for (let i = 1; i <= 1010; i++) call(`kept_${i}`)
+  await expect(page.locator('table[aria-label="Tool calls"]').getByText('kept_1010', { exact: true })).toHaveCount(1, { timeout: 15_000 })
+  const dropped = page.locator('.tools .toolbar').getByText(/older calls not kept/)
+  await expect(dropped).toHaveText('(10 older calls not kept)')
+  await expect(page.getByTestId('tools-count')).toHaveText('1000 of 1000 calls')
+  await page.getByTestId('tools-pause').click()
+  for (let i = 1011; i <= 1015; i++) call(`kept_${i}`)
+  await expect(page.getByTestId('tools-paused')).toHaveText('Paused: 5 new calls not shown')
+  // The rows held are the ones counted: what they leave out is as when paused.
+  await expect(dropped).toHaveText('(10 older calls not kept)')
+  await page.getByTestId('tools-pause').click()
+  await expect(dropped).toHaveText('(15 older calls not kept)')
+  await expect(page.locator('table[aria-label="Tool calls"]').getByText('kept_1015', { exact: true })).toHaveCount(1)
+  close()
+})
+
 test("a live run's tools table follows its newest call while scrolled to the end, and stays put when scrolled up", async ({ page }) => {
   const { call, close } = await toolsTabOf(page, 'deltas-tail', { width: 1280, height: 720 })
   const row = (name: string) => page.getByTestId('tool-row').filter({ has: page.getByText(name, { exact: true }) })
