@@ -45,6 +45,21 @@ const session = (sid: string) =>
   `INSERT INTO sessions (session_id, task, working_dir, merkle_root, detected_toolchain, status) VALUES ('${sid}', 'live', '/w', ''::BLOB, '', 'RUNNING')`
 const rows = (sid: string, prefix: string, n: number, size = 500) => Array.from({ length: n }, (_, i) => llmRow(sid, `${prefix}${i}`, size))
 
+/**
+ * A store with session `sid` (30 calls) whose private folder is a 64 MiB disk of its own, read by a new
+ * PersptStore (not yet live).
+ */
+async function storeOnSmallDisk(sid: string): Promise<{ db: string; agent: SqlAgent; tmpRoot: string; store: PersptStore }> {
+  const { dir, db } = await newStore()
+  const agent = await startSqlAgent(db, children)
+  await agent.sql(session(sid), ...rows(sid, 'a', 30))
+  const tmpRoot = join(dir, 'store-tmp')
+  mountTmpfs(tmpRoot, '64m')
+  const store = new PersptStore({ path: db, tmpRoot })
+  stores.push(store)
+  return { db, agent, tmpRoot, store }
+}
+
 /** Every table's row count and content hash (order-free), by SQL on `con`'s current database. */
 async function contentOf(con: DuckDBConnection): Promise<Record<string, string>> {
   const tables = (await con.runAndReadAll("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' ORDER BY 1"))
@@ -195,13 +210,7 @@ describe.skipIf(!canMountTmpfs)('the live copy on a disk that fills while it app
   }, 60_000)
 
   it('the whole private folder full: the failed copy is removed and the same refresh shows the truth; still full, the last good version stays with a no-space problem; then the truth once space is back', async () => {
-    const { dir, db } = await newStore()
-    const agent = await startSqlAgent(db, children)
-    await agent.sql(session('d2'), ...rows('d2', 'a', 30))
-    const tmpRoot = join(dir, 'store-tmp')
-    mountTmpfs(tmpRoot, '64m')
-    const store = new PersptStore({ path: db, tmpRoot })
-    stores.push(store)
+    const { db, agent, tmpRoot, store } = await storeOnSmallDisk('d2')
     await untilLive(store, agent, 'd2')
     await agent.sql(...rows('d2', 'b', 5))
     await store.refresh()
@@ -251,13 +260,7 @@ describe.skipIf(!canMountTmpfs)('the live copy on a disk that fills while it app
 
 describe.skipIf(!canMountTmpfs)("the live copy's check on a full disk", () => {
   it('a check whose replay cannot be written fails on its own: it says so, changes nothing, the live copy reads on; once space is back the next check replays afresh and agrees', async () => {
-    const { dir, db } = await newStore()
-    const agent = await startSqlAgent(db, children)
-    await agent.sql(session('k9'), ...rows('k9', 'a', 30))
-    const tmpRoot = join(dir, 'store-tmp')
-    mountTmpfs(tmpRoot, '64m')
-    const store = new PersptStore({ path: db, tmpRoot })
-    stores.push(store)
+    const { db, agent, tmpRoot, store } = await storeOnSmallDisk('k9')
     await untilLive(store, agent, 'k9')
     await store.checkLiveNow()
     expect(store.liveStats).toMatchObject({ checks: 1, mismatches: 0, off: null })
@@ -299,13 +302,7 @@ describe.skipIf(!canMountTmpfs)("the live copy's check on a full disk", () => {
 
 describe.skipIf(!canMountTmpfs)('a live copy dropped half-applied', () => {
   it('with no room for a snapshot and its folder not removable, no view opens the dropped copy again: they say the store is unavailable, the list stays the last version, then the truth once space is back', async () => {
-    const { dir, db } = await newStore()
-    const agent = await startSqlAgent(db, children)
-    await agent.sql(session('h1'), ...rows('h1', 'a', 30))
-    const tmpRoot = join(dir, 'store-tmp')
-    mountTmpfs(tmpRoot, '64m')
-    const store = new PersptStore({ path: db, tmpRoot })
-    stores.push(store)
+    const { db, agent, tmpRoot, store } = await storeOnSmallDisk('h1')
     // The live copy's folder is a disk of its own, mounted there: removing the folder fails (EBUSY), as
     // removing a folder can fail for reasons of its own.
     let mount = ''
