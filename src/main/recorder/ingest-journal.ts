@@ -123,6 +123,9 @@ export class IngestJournal {
   private fh: FileHandle | null = null
   private pending: Pending[] = []
   private pendingBytes = 0
+  /** The batch being written and synced now: taken off `pending`, not durable yet. */
+  private inFlight = 0
+  private inFlightBytes = 0
   private writing = false
   private scheduled: NodeJS.Immediate | null = null
   private problem: JournalWriteError | null = null
@@ -205,7 +208,7 @@ export class IngestJournal {
 
   /** Bytes appended and not yet acted on: not durable yet, or durable with the callback still to run (cheap: checked per event). */
   get backlogBytes(): number {
-    return this.pendingBytes + this.readyBytes
+    return this.pendingBytes + this.inFlightBytes + this.readyBytes
   }
 
   get paused(): boolean {
@@ -261,8 +264,8 @@ export class IngestJournal {
     return {
       synced: this.synced,
       failed: this.failed,
-      pending: this.pending.length,
-      pendingBytes: this.pendingBytes,
+      pending: this.pending.length + this.inFlight,
+      pendingBytes: this.pendingBytes + this.inFlightBytes,
       diskBytes: this.segments.reduce((n, s) => n + s.bytes, 0),
       lastSyncMs: this.lastSyncMs,
       durableWithinMs: this.windowPercentiles(),
@@ -313,6 +316,8 @@ export class IngestJournal {
     const batch = take === this.pending.length ? this.pending : this.pending.slice(0, take)
     this.pending = take === this.pending.length ? [] : this.pending.slice(take)
     this.pendingBytes -= bytes
+    this.inFlight = batch.length
+    this.inFlightBytes = bytes
     const started = performance.now()
     let error: JournalWriteError | null = null
     try {
@@ -354,6 +359,8 @@ export class IngestJournal {
       this.fh = null
     } finally {
       this.writing = false
+      this.inFlight = 0
+      this.inFlightBytes = 0
     }
     // The next commit starts at once; the callbacks (acting on each record) run in slices between
     // event-loop turns, in order, so a big batch never stalls ingest, timers or browsers.

@@ -171,6 +171,37 @@ describe('IngestJournal', () => {
     expect(readAll(dir).records.map((r) => r.seq)).toEqual([6])
   })
 
+  it('counts a batch being written as pending until it is durable', async () => {
+    const dir = freshDir()
+    let releaseSync: () => void = () => undefined
+    let syncing: () => void = () => undefined
+    const syncStarted = new Promise<void>((resolve) => (syncing = resolve))
+    const openFile = async (path: string): Promise<FileHandle> => {
+      const fh = await open(path, 'a')
+      const datasync = fh.datasync.bind(fh)
+      // A slow disk: the sync waits until the test lets it finish.
+      fh.datasync = (async () => {
+        syncing()
+        await new Promise<void>((resolve) => (releaseSync = resolve))
+        return datasync()
+      }) as FileHandle['datasync']
+      return fh
+    }
+    const j = await IngestJournal.start({ dir, openFile }, 0)
+    const done = appendAll(j, 0, 3)
+    await syncStarted
+    // Written, not yet synced: still pending, in count and bytes, and in the backlog.
+    expect(j.stats().pending).toBe(3)
+    expect(j.stats().pendingBytes).toBeGreaterThan(0)
+    expect(j.backlogBytes).toBe(j.stats().pendingBytes)
+    expect(j.durable).toBe(0)
+    releaseSync()
+    await done
+    expect(j.stats()).toMatchObject({ pending: 0, pendingBytes: 0, synced: 3 })
+    expect(j.durable).toBe(3)
+    await j.close()
+  })
+
   it('pauses on a full disk, fails the batch and refuses appends, then resumes by itself when space is back', async () => {
     const dir = freshDir()
     let full = false
