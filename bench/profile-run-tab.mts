@@ -34,7 +34,9 @@ try {
   const events: Array<{ name: string; ph: string; dur?: number; tid: number; ts: number; args?: { data?: { layerId?: number; nodeId?: number; clip?: number[] }; beginData?: { dirtyObjects?: number; totalObjects?: number }; endData?: { layoutRoots?: Array<{ nodeId?: number }> } } }> = []
   cdp.on('Tracing.dataCollected', (m) => events.push(...(m.value as unknown as typeof events)))
   const done = new Promise<void>((r) => cdp.once('Tracing.tracingComplete', () => r()))
-  await cdp.send('Tracing.start', { categories: 'devtools.timeline,disabled-by-default-devtools.timeline', transferMode: 'ReportEvents' })
+  // VIGIL_PROFILE_INVALIDATIONS: also which nodes asked for layout, and why (what dirties the page each frame).
+  const categories = ['devtools.timeline', 'disabled-by-default-devtools.timeline', ...(process.env.VIGIL_PROFILE_INVALIDATIONS ? ['disabled-by-default-devtools.timeline.invalidationTracking'] : [])]
+  await cdp.send('Tracing.start', { categories: categories.join(','), transferMode: 'ReportEvents' })
   await sleep(seconds * 1000)
   await cdp.send('Tracing.end')
   await done
@@ -119,6 +121,17 @@ try {
     totalObjects: quantiles(layouts.map((e) => e.args?.beginData?.totalObjects ?? 0)),
     rootNodes: [...new Set(layouts.flatMap((e) => (e.args?.endData?.layoutRoots ?? []).map((r) => r.nodeId ?? 0)))].slice(0, 8)
   }
+  // Layout invalidations (VIGIL_PROFILE_INVALIDATIONS): per node name and reason, a second.
+  const invalidations = new Map<string, number>()
+  for (const e of events as Array<{ name: string; args?: { data?: { nodeName?: string; reason?: string } } }>) {
+    if (e.name !== 'LayoutInvalidationTracking') continue
+    const key = `${e.args?.data?.reason ?? '?'}: ${e.args?.data?.nodeName ?? '?'}`
+    invalidations.set(key, (invalidations.get(key) ?? 0) + 1)
+  }
+  const layoutInvalidations = Object.fromEntries([...invalidations.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => [k, +(v / seconds).toFixed(1)]))
+  // Per layout root: how many layouts started there a second, and their dirty objects (p50).
+  const byRoot = new Map<number, number[]>()
+  for (const e of layouts) for (const r of e.args?.endData?.layoutRoots ?? []) byRoot.set(r.nodeId ?? 0, [...(byRoot.get(r.nodeId ?? 0) ?? []), e.args?.beginData?.dirtyObjects ?? 0])
   // What each painted node is (its tag, class and first characters).
   await cdp.send('DOM.getDocument', { depth: 0 })
   const backendIds = [...[...paints.keys()].map((k) => Number(k.split(' ')[3])), ...layoutStats.rootNodes].filter((n) => n > 0).slice(0, 16)
@@ -133,7 +146,7 @@ try {
     }
   }
   for (const row of paintRows) (row[1] as Record<string, unknown>).node = named.get(Number(String(row[0]).split(' ')[3]))
-  const layoutRoots = layoutStats.rootNodes.map((id) => named.get(id) ?? String(id))
+  const layoutRoots = layoutStats.rootNodes.map((id) => ({ node: named.get(id) ?? String(id), perSecond: +((byRoot.get(id)?.length ?? 0) / seconds).toFixed(1), dirtyObjects: quantiles(byRoot.get(id) ?? []).p50 }))
   // The main thread's long tasks (over 12 ms: a marker arriving then waits that long) and what they ran:
   // the task's own events, largest first, with the JS function a FunctionCall entered.
   const mainEvents = events.filter((e) => e.tid === main && e.ph === 'X' && e.dur !== undefined).sort((a, b) => a.ts - b.ts)
@@ -153,7 +166,7 @@ try {
   const frameCosts = Object.fromEntries(['RunTask', 'FireAnimationFrame', 'Layout', 'UpdateLayoutTree', 'PrePaint', 'Layerize'].map((n) => [n, durations(n)]))
   const rows = [...sums.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)
   const elements = await page.evaluate('document.querySelectorAll("*").length')
-  process.stdout.write(JSON.stringify({ name: 'profile.run_tab', tab, rate, seconds, elements, perSecondMs: Object.fromEntries(rows.map(([k, v]) => [k, { ms: +(v.ms / seconds).toFixed(1), n: +(v.n / seconds).toFixed(1), maxMs: +v.max.toFixed(1) }])), paintsPerSecond: Object.fromEntries(paintRows), layouts: { ...layoutStats, rootNodes: layoutRoots }, jsSelfMsPerSecond: Object.fromEntries(topFns), jsTotalMsPerSecond: Object.fromEntries(topTotal), jsEntryMsPerSecond: Object.fromEntries(topEntries), frameCosts, longTasks: { perSecond: +(longTasks.length / seconds).toFixed(1), slowest: longTasks.sort((a, b) => b.ms - a.ms).slice(0, 12) } }) + '\n')
+  process.stdout.write(JSON.stringify({ name: 'profile.run_tab', tab, rate, seconds, elements, perSecondMs: Object.fromEntries(rows.map(([k, v]) => [k, { ms: +(v.ms / seconds).toFixed(1), n: +(v.n / seconds).toFixed(1), maxMs: +v.max.toFixed(1) }])), paintsPerSecond: Object.fromEntries(paintRows), layouts: { ...layoutStats, rootNodes: layoutRoots, invalidations: layoutInvalidations }, jsSelfMsPerSecond: Object.fromEntries(topFns), jsTotalMsPerSecond: Object.fromEntries(topTotal), jsEntryMsPerSecond: Object.fromEntries(topEntries), frameCosts, longTasks: { perSecond: +(longTasks.length / seconds).toFixed(1), slowest: longTasks.sort((a, b) => b.ms - a.ms).slice(0, 12) } }) + '\n')
 } finally {
   // A failed step must not leave the publisher's worker streaming (it keeps the process alive).
   await publisher?.stop().catch(() => undefined)

@@ -311,6 +311,44 @@ test('a burst of more events than the list follows between two renders: each one
   p.close()
 })
 
+test('the events list follows the newest rows, and stays put while scrolled down to older ones', async ({ page }) => {
+  const p = await publisher('deltas-events-scroll')
+  p.send({ type: 'ensemble_started', ensembleId: 'e-events', startedAt: now(), totalTasks: 1, workflow: 'SEQUENTIAL' })
+  p.send({ type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: 'Scroll', agentRole: role, startedAt: now() })
+  const runId = await runIdOf('deltas-events-scroll')
+  await page.setViewportSize({ width: 1280, height: 900 })
+  await page.goto(`${vigil.url}/#/run/${encodeURIComponent(runId)}`)
+  const call = (name: string) => p.send({ type: 'tool_called', agentRole: role, taskIndex: 1, toolName: name, durationMs: 1, outcome: 'SUCCESS', toolArguments: null, toolResult: 'ok', structuredResult: null })
+  const list = page.getByRole('list', { name: 'Recent events' })
+  const rows = list.locator('li:not(.later)')
+  for (let i = 1; i <= 40; i++) call(`ev_${i}`)
+  await expect(rows.first()).toContainText('ev_40')
+  await expect(rows).toHaveCount(9)
+  // Following: each new event takes the top row.
+  call('ev_41')
+  await expect(rows.first()).toContainText('ev_41')
+  await expect(rows.nth(1)).toContainText('ev_40')
+  // Scrolled down to older rows: every kept row is listed, and new ones come in above without moving
+  // the rows being read.
+  await list.evaluate((el) => (el.scrollTop = 100))
+  await expect(rows).not.toHaveCount(9)
+  const readRow = rows.filter({ hasText: /ev_3\d\b/ }).first()
+  const name = (await readRow.innerText()).match(/ev_\d+/)![0]
+  const read = rows.filter({ hasText: new RegExp(`${name}\\b`) })
+  const before = await read.evaluate((el) => el.getBoundingClientRect().top)
+  for (let i = 42; i <= 46; i++) call(`ev_${i}`)
+  await expect(rows.first()).toContainText('ev_46')
+  await page.waitForTimeout(200)
+  expect(Math.abs((await read.evaluate((el) => el.getBoundingClientRect().top)) - before)).toBeLessThan(2)
+  await expect(read).toBeInViewport()
+  // Back at the top it follows the newest rows again.
+  await list.evaluate((el) => (el.scrollTop = 0))
+  call('ev_47')
+  await expect(rows.first()).toContainText('ev_47')
+  await expect(rows).toHaveCount(9)
+  p.close()
+})
+
 test('the tasks table under a long timeline catches up when scrolled to', async ({ page }) => {
   const p = await publisher('deltas-long')
   p.send({ type: 'ensemble_started', ensembleId: 'e-long', startedAt: now(), totalTasks: 80, workflow: 'SEQUENTIAL' })
