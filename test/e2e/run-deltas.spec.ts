@@ -92,9 +92,12 @@ test('every tab follows pushed deltas with one detail fetch', async ({ page }) =
   await expect(page.getByTestId('llm-iteration')).toHaveCount(1)
   await expect(page.getByTestId('llm-iteration')).toHaveAttribute('data-response-type', 'in-flight')
   await expect(page.getByText('Write it from the delta probe')).toBeVisible()
+  // Its completion updates the iteration in place: the same element, not a new one.
+  await page.getByTestId('llm-iteration').evaluate((el) => ((el as HTMLElement & { __probe?: boolean }).__probe = true))
   p.send({ type: 'llm_iteration_completed', agentRole: role, taskDescription: 'Write the report', iterationIndex: 0, responseType: 'FINAL_ANSWER', responseText: 'The report, from deltas', inputTokens: 10, outputTokens: 5, latencyMs: 300 })
   await expect(page.getByTestId('llm-iteration')).toHaveAttribute('data-response-type', 'FINAL_ANSWER')
   await expect(page.getByText('The report, from deltas')).toBeVisible()
+  expect(await page.getByTestId('llm-iteration').evaluate((el) => (el as HTMLElement & { __probe?: boolean }).__probe === true)).toBe(true)
 
   // A tool call: the tools table (and its count on the tab).
   await page.getByTestId('run-tab-tools').click()
