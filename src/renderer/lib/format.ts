@@ -19,8 +19,20 @@ const zoneName = new Intl.DateTimeFormat('en-US', { timeZone: localTimeZone, tim
 
 /** A short zone label for column headers, e.g. "UTC" or "CET". */
 export function zoneLabel(at: Date = new Date()): string {
-  return zoneName.formatToParts(at).find((p) => p.type === 'timeZoneName')?.value ?? localTimeZone
+  // Tooltips of live rows ask for it hundreds of times a second; a zone's label changes only when its
+  // offset does, on a quarter hour at the finest: one formatToParts (~30 µs) per quarter hour asked for.
+  const slot = Math.floor(at.getTime() / ZONE_SLOT_MS)
+  let label = zoneLabels.get(slot)
+  if (label === undefined) {
+    label = Number.isNaN(slot) ? localTimeZone : (zoneName.formatToParts(at).find((p) => p.type === 'timeZoneName')?.value ?? localTimeZone)
+    if (zoneLabels.size >= MAX_ZONE_LABELS) zoneLabels.clear()
+    zoneLabels.set(slot, label)
+  }
+  return label
 }
+const ZONE_SLOT_MS = 15 * 60_000
+const MAX_ZONE_LABELS = 256
+const zoneLabels = new Map<number, string>()
 
 /** "2026-11-22 15:04:05" in the local zone (label the zone in the header), or "—". */
 export function formatTime(iso: string | null | undefined): string {
