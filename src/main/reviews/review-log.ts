@@ -21,11 +21,13 @@ export interface ReviewLog {
 /**
  * A bounded in-memory history: the oldest entries go first, past `limit` gates or `maxBytes` of their
  * texts (decided gates keep their texts whole: without the bound, a flood of large gates decided one
- * after another would fill the heap).
+ * after another would fill the heap). Listed as the recording lists them (recorder/review-history.ts):
+ * newest decided first by the instant, not its spelling (offsets from other clients), unreadable
+ * times last, then newest saved first.
  */
 export class MemoryReviewLog implements ReviewLog {
   readonly persisted = false
-  private readonly gates: { gate: ReviewGate; bytes: number; secretHash: string | null }[] = []
+  private readonly gates: { gate: ReviewGate; bytes: number; secretHash: string | null; at: number }[] = []
   private bytes = 0
 
   constructor(
@@ -35,7 +37,11 @@ export class MemoryReviewLog implements ReviewLog {
 
   save(gate: ReviewGate, secretHash?: string | null): void {
     const bytes = textBytes(gate)
-    this.gates.unshift({ gate, bytes, secretHash: secretHash ?? null })
+    const at = decidedMs(gate)
+    // Gates come decided in order, almost always: the place is found from the newest end.
+    let i = 0
+    while (i < this.gates.length && this.gates[i]!.at > at) i++
+    this.gates.splice(i, 0, { gate, bytes, secretHash: secretHash ?? null, at })
     this.bytes += bytes
     while (this.gates.length > 1 && (this.gates.length > this.limit || this.bytes > this.maxBytes)) {
       this.bytes -= this.gates.pop()!.bytes
@@ -53,6 +59,12 @@ export class MemoryReviewLog implements ReviewLog {
   async secretHashOf(id: string): Promise<string | null> {
     return this.gates.find((e) => e.gate.id === id)?.secretHash ?? null
   }
+}
+
+/** When it was decided, ms; unreadable or missing: -Infinity (listed last). */
+function decidedMs(gate: ReviewGate): number {
+  const t = Date.parse(gate.outcome?.decidedAt ?? '')
+  return Number.isNaN(t) ? -Infinity : t
 }
 
 function textBytes(gate: ReviewGate): number {

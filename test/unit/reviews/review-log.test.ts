@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { MemoryReviewLog } from '../../../src/main/reviews/review-log'
 import type { ReviewGate } from '../../../src/shared/model/reviews'
 
-function decided(id: string, output: string): ReviewGate {
+function decided(id: string, output: string, decidedAt = '2026-12-01T10:00:01.000Z'): ReviewGate {
   return {
     id,
     reviewId: id,
@@ -20,7 +20,7 @@ function decided(id: string, output: string): ReviewGate {
     expiresAt: null,
     status: 'decided',
     connected: true,
-    outcome: { decision: 'EDIT', revisedOutput: output, surface: 'api', decidedBy: null, decidedAt: '2026-12-01T10:00:01.000Z', timeToDecisionMs: 1000, delivered: true, note: null }
+    outcome: { decision: 'EDIT', revisedOutput: output, surface: 'api', decidedBy: null, decidedAt, timeToDecisionMs: 1000, delivered: true, note: null }
   }
 }
 
@@ -42,5 +42,23 @@ describe('MemoryReviewLog', () => {
     const many = new MemoryReviewLog(3)
     for (let i = 0; i < 5; i++) many.save(decided(`g${i}`, 'y'))
     expect((await many.list(0, 10)).rows.map((g) => g.id)).toEqual(['g4', 'g3', 'g2'])
+  })
+
+  it('lists as the recording does: by the instant decided (offsets too), unreadable last, then newest saved', async () => {
+    const log = new MemoryReviewLog()
+    log.save(decided('at-02.000', '', '2026-12-06T10:00:02Z'))
+    log.save(decided('unreadable', '', 'soon'))
+    log.save(decided('at-02.500', '', '2026-12-06T10:00:02.500Z'))
+    // Another client's clock with an offset: 11:00:01+01:00 is 10:00:01Z, the oldest readable one.
+    log.save(decided('at-01-offset', '', '2026-12-06T11:00:01+01:00'))
+    log.save(decided('at-02.999', '', '2026-12-06T10:00:02.999Z'))
+    log.save(decided('at-02.500-again', '', '2026-12-06T10:00:02.500Z'))
+    expect((await log.list(0, 10)).rows.map((g) => g.id)).toEqual(['at-02.999', 'at-02.500-again', 'at-02.500', 'at-02.000', 'at-01-offset', 'unreadable'])
+    // The bound drops the last listed: the oldest decided.
+    const small = new MemoryReviewLog(2)
+    small.save(decided('new', '', '2026-12-06T10:00:05Z'))
+    small.save(decided('old', '', '2026-12-06T10:00:01Z'))
+    small.save(decided('mid', '', '2026-12-06T10:00:03Z'))
+    expect((await small.list(0, 10)).rows.map((g) => g.id)).toEqual(['new', 'mid'])
   })
 })
