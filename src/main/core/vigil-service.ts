@@ -25,7 +25,7 @@ import type {
 } from '../../shared/model/perspt-views'
 import type { ReviewsSnapshot } from '../../shared/model/review-delta'
 import type { ReviewDecisionWord, ReviewGate, ReviewHistoryPage } from '../../shared/model/reviews'
-import type { SourceInfo } from '../../shared/model/sources'
+import type { SourceInfo, StoreSourceInfo } from '../../shared/model/sources'
 import type { IngressTokenCreated, PlacesFacts, SettingsChanges, SettingsView } from '../../shared/model/settings'
 import type { InboxSurface } from '../../shared/api/contract'
 import { parseClientFrame } from '../../shared/protocol/agentensemble'
@@ -419,8 +419,26 @@ export class VigilService implements VigilApi {
       this.hub,
       this.otlpReceiver,
       new ReviewHttpApi(this.reviews),
-      { statusDetails: () => ({ recording: { ...this.recordingStatus(), journal: this.recorder?.stats().journal ?? null }, otlpExport: this.otlpExport.status() }) }
+      {
+        statusDetails: () => ({
+          recording: { ...this.recordingStatus(), journal: this.recorder?.stats().journal ?? null },
+          otlpExport: this.otlpExport.status(),
+          stores: this.storeStatus()
+        })
+      }
     ]
+  }
+
+  /**
+   * Each Perspt store as `GET /api/status` tells it: how it is read (live or by copies, the fallbacks
+   * and why live reading is off), so a script or a support question sees it without the UI.
+   */
+  private storeStatus(): Array<Pick<StoreSourceInfo, 'id' | 'label' | 'path' | 'state' | 'liveness' | 'version' | 'refreshedAt' | 'reading'> & { problem: string | null }> {
+    return this.registry.list().flatMap((s) =>
+      s.kind === 'store'
+        ? [{ id: s.id, label: s.label, path: s.path, state: s.state, liveness: s.liveness, version: s.version, refreshedAt: s.refreshedAt, reading: s.reading, problem: s.problem?.message ?? null }]
+        : []
+    )
   }
 
   /** Pushes the recording status to every window when it changed (paused, resumed, events not recorded); checked every second. */
