@@ -5,7 +5,9 @@
 // VIGIL_PROFILE_CSS (a style sheet added to the page: hide a part to see what it costs),
 // VIGIL_PROFILE_REDUCED_MOTION (any value: the page asked for reduced motion), VIGIL_PROFILE_SCREENSHOT (a PNG
 // path: the page as it looked when the trace started, to see what was in view), VIGIL_PROFILE_PROBE (any value:
-// with bench/live-latency's MutationObserver probe in the page, to see what measuring costs).
+// with bench/live-latency's MutationObserver probe in the page, to see what measuring costs), VIGIL_PROFILE_INVALIDATIONS
+// (any value: what asked for layout, per node and reason), VIGIL_PROFILE_CPU_OUT (a path: the raw JS profile).
+import { writeFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { launchChromium, MixedPublisher, PAGE_PROBE, rpc, startServe, waitFor, type RunSummaryLite } from './live-latency.mjs'
 
@@ -46,6 +48,8 @@ try {
   await cdp.send('Profiler.start')
   await sleep(seconds * 1000)
   const { profile } = (await cdp.send('Profiler.stop')) as { profile: { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples: number[]; timeDeltas: number[] } }
+  // VIGIL_PROFILE_CPU_OUT: the raw profile too (a .cpuprofile DevTools opens), for a closer look.
+  if (process.env.VIGIL_PROFILE_CPU_OUT) writeFileSync(process.env.VIGIL_PROFILE_CPU_OUT, JSON.stringify(profile))
   const selfMs = new Map<number, number>()
   profile.samples.forEach((id, i) => selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0) / 1000))
   const fnSelf = new Map<string, number>()
