@@ -352,6 +352,51 @@ test('the events list follows the newest rows, and stays put while scrolled down
   p.close()
 })
 
+test('on a busy run the counts around the tabs move a few times a second and end exact', async ({ page }) => {
+  const p = await publisher('deltas-counts')
+  p.send({ type: 'ensemble_started', ensembleId: 'e-counts', startedAt: now(), totalTasks: 1, workflow: 'SEQUENTIAL' })
+  p.send({ type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: 'Count', agentRole: role, startedAt: now() })
+  const runId = await runIdOf('deltas-counts')
+  await page.setViewportSize({ width: 1280, height: 900 })
+  await page.goto(`${vigil.url}/#/run/${encodeURIComponent(runId)}`)
+  await expect(page.getByTestId('task-bar')).toHaveCount(1)
+  // Every value the Tools tab's count and the events heading show, as they change.
+  await page.evaluate(() => {
+    const w = window as unknown as { __tools: string[]; __events: string[] }
+    w.__tools = []
+    w.__events = []
+    const tab = document.getElementById('run-tab-tools')!
+    const heading = document.querySelector('[data-testid=run-events] h2')!
+    const note = () => {
+      const tools = tab.querySelector('.count')?.textContent ?? ''
+      if (w.__tools.at(-1) !== tools) w.__tools.push(tools)
+      const events = heading.textContent ?? ''
+      if (w.__events.at(-1) !== events) w.__events.push(events)
+    }
+    new MutationObserver(note).observe(document.body, { childList: true, subtree: true, characterData: true })
+  })
+  // 300 calls over ~1.5 s, one every 5 ms (a frame sees several).
+  const started = Date.now()
+  for (let i = 1; i <= 300; i++) {
+    p.send({ type: 'tool_called', agentRole: role, taskIndex: 1, toolName: `count_${i}`, durationMs: 1, outcome: i % 10 === 0 ? 'FAILURE' : 'SUCCESS', toolArguments: null, toolResult: 'ok', structuredResult: null })
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  const seconds = (Date.now() - started) / 1000
+  // The last values are never lost.
+  await expect(page.getByTestId('run-tab-tools')).toContainText('300')
+  await expect(page.getByTestId('run-tab-tools')).toContainText('30 failed')
+  await expect(page.getByTestId('run-events').locator('h2')).toContainText('(302)')
+  const shown = await page.evaluate(() => {
+    const w = window as unknown as { __tools: string[]; __events: string[] }
+    return { tools: w.__tools, events: w.__events }
+  })
+  // At most one change per 250 ms (plus the first at once and the last): far fewer than the frames.
+  const bound = Math.ceil(seconds / 0.25) + 3
+  expect(shown.tools.length, shown.tools.join(' ')).toBeLessThanOrEqual(bound)
+  expect(shown.events.length, shown.events.join(' ')).toBeLessThanOrEqual(bound)
+  p.close()
+})
+
 test('the tasks table under a long timeline catches up when scrolled to', async ({ page }) => {
   const p = await publisher('deltas-long')
   p.send({ type: 'ensemble_started', ensembleId: 'e-long', startedAt: now(), totalTasks: 80, workflow: 'SEQUENTIAL' })
