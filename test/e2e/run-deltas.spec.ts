@@ -234,6 +234,43 @@ test('a flood of tool calls: the table takes them at most every 100 ms, the last
   close()
 })
 
+test('a flood of LLM iterations: the conversation takes them at most every 100 ms, the last one included', async ({ page }) => {
+  const p = await publisher('deltas-llm-flood')
+  p.send({ type: 'ensemble_started', ensembleId: 'e-llm-flood', startedAt: now(), totalTasks: 1, workflow: 'SEQUENTIAL' })
+  p.send({ type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: 'Think', agentRole: role, startedAt: now() })
+  const runId = await runIdOf('deltas-llm-flood')
+  await page.goto(`${vigil.url}/#/run/${encodeURIComponent(runId)}`)
+  await page.getByTestId('run-tab-conversation').click()
+  const iteration = (i: number) => {
+    p.send({ type: 'llm_iteration_started', agentRole: role, taskDescription: 'Think', iterationIndex: i, messages: [{ role: 'user', content: `ask ${i}`, toolCalls: null, toolName: null }], totalMessageCount: 1 })
+    p.send({ type: 'llm_iteration_completed', agentRole: role, taskDescription: 'Think', iterationIndex: i, responseType: 'TOOL_CALLS', responseText: `answer ${i}`, inputTokens: 10, outputTokens: 5, latencyMs: 30 })
+  }
+  // A quiet iteration shows at once (nothing to wait for)…
+  iteration(0)
+  await expect(page.getByText('answer 0')).toBeVisible()
+  // …then the times the conversation changes are noted while 150 iterations arrive over ~1.5 s.
+  await page.evaluate(() => {
+    const w = window as unknown as { convChanges: number[] }
+    w.convChanges = []
+    const tab = document.getElementById('run-panel')!
+    new MutationObserver(() => w.convChanges.push(performance.now())).observe(tab, { subtree: true, childList: true, characterData: true })
+  })
+  for (let i = 1; i <= 150; i++) {
+    iteration(i)
+    await page.waitForTimeout(10)
+  }
+  // The last one is shown in the end (none lost to the pacing), with the newest 20 of 151.
+  await expect(page.getByText('answer 150', { exact: true })).toBeVisible({ timeout: 10_000 })
+  await expect(page.getByTestId('llm-iteration')).toHaveCount(20)
+  await expect(page.getByRole('button', { name: 'Show 131 older iterations' })).toBeVisible()
+  const changes = await page.evaluate(() => (window as unknown as { convChanges: number[] }).convChanges)
+  // Fewer updates than the page rendered, none much closer than the pacing allows (see the tools flood).
+  expect(changes.length).toBeGreaterThan(3)
+  expect(changes.length).toBeLessThan(40)
+  for (let i = 1; i < changes.length; i++) expect(changes[i]! - changes[i - 1]!).toBeGreaterThan(75)
+  p.close()
+})
+
 test('past the 1,000 calls kept, the count of older calls not kept goes with the rows shown, and holds while paused', async ({ page }) => {
   const { call, close } = await toolsTabOf(page, 'deltas-dropped')
   for (let i = 1; i <= 1010; i++) call(`kept_${i}`)
