@@ -50,18 +50,26 @@ function countGetRun(page: Page): () => number {
 const role = 'Researcher'
 const now = () => new Date().toISOString()
 
-/** A live run of one task from a new producer, its page open on the Tools tab; `call` sends a tool call. */
-async function toolsTabOf(page: Page, producerId: string, viewport?: { width: number; height: number }) {
+/**
+ * A live run of one task (`task`) from a new producer, its page open (on `tab` when given); `call` sends
+ * a tool call of that task, `p` sends anything.
+ */
+async function runPageOf(page: Page, producerId: string, opts: { task: string; tab?: string; viewport?: { width: number; height: number } }) {
   const p = await publisher(producerId)
   p.send({ type: 'ensemble_started', ensembleId: `e-${producerId}`, startedAt: now(), totalTasks: 1, workflow: 'SEQUENTIAL' })
-  p.send({ type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: 'Call tools', agentRole: role, startedAt: now() })
+  p.send({ type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: opts.task, agentRole: role, startedAt: now() })
   const runId = await runIdOf(producerId)
-  if (viewport) await page.setViewportSize(viewport)
+  if (opts.viewport) await page.setViewportSize(opts.viewport)
   await page.goto(`${vigil.url}/#/run/${encodeURIComponent(runId)}`)
-  await page.getByTestId('run-tab-tools').click()
+  if (opts.tab) await page.getByTestId(`run-tab-${opts.tab}`).click()
   const call = (name: string, outcome = 'SUCCESS') =>
     p.send({ type: 'tool_called', agentRole: role, taskIndex: 1, toolName: name, durationMs: 1, outcome, toolArguments: null, toolResult: 'ok', structuredResult: null })
-  return { call, close: () => p.close() }
+  return { p, call, close: () => p.close() }
+}
+
+/** The same, open on the Tools tab. */
+function toolsTabOf(page: Page, producerId: string, viewport?: { width: number; height: number }) {
+  return runPageOf(page, producerId, { task: 'Call tools', tab: 'tools', viewport })
 }
 
 test('every tab follows pushed deltas with one detail fetch', async ({ page }) => {
@@ -235,12 +243,7 @@ test('a flood of tool calls: the table takes them at most every 100 ms, the last
 })
 
 test('a flood of LLM iterations: the conversation takes them at most every 100 ms, the last one included', async ({ page }) => {
-  const p = await publisher('deltas-llm-flood')
-  p.send({ type: 'ensemble_started', ensembleId: 'e-llm-flood', startedAt: now(), totalTasks: 1, workflow: 'SEQUENTIAL' })
-  p.send({ type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: 'Think', agentRole: role, startedAt: now() })
-  const runId = await runIdOf('deltas-llm-flood')
-  await page.goto(`${vigil.url}/#/run/${encodeURIComponent(runId)}`)
-  await page.getByTestId('run-tab-conversation').click()
+  const { p } = await runPageOf(page, 'deltas-llm-flood', { task: 'Think', tab: 'conversation' })
   const iteration = (i: number) => {
     p.send({ type: 'llm_iteration_started', agentRole: role, taskDescription: 'Think', iterationIndex: i, messages: [{ role: 'user', content: `ask ${i}`, toolCalls: null, toolName: null }], totalMessageCount: 1 })
     p.send({ type: 'llm_iteration_completed', agentRole: role, taskDescription: 'Think', iterationIndex: i, responseType: 'TOOL_CALLS', responseText: `answer ${i}`, inputTokens: 10, outputTokens: 5, latencyMs: 30 })
@@ -325,11 +328,7 @@ test("a live run's tools table follows its newest call while scrolled to the end
 })
 
 test('a burst of more events than the list follows between two renders: each one is shown in the list', async ({ page }) => {
-  const p = await publisher('deltas-burst')
-  p.send({ type: 'ensemble_started', ensembleId: 'e-burst', startedAt: now(), totalTasks: 1, workflow: 'SEQUENTIAL' })
-  p.send({ type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: 'Burst', agentRole: role, startedAt: now() })
-  const runId = await runIdOf('deltas-burst')
-  await page.goto(`${vigil.url}/#/run/${encodeURIComponent(runId)}`)
+  const { call, close } = await runPageOf(page, 'deltas-burst', { task: 'Burst' })
   await expect(page.getByTestId('task-bar')).toHaveCount(1)
   // Every tool name that ever enters the events list, noted as it is added.
   await page.evaluate(() => {
@@ -340,25 +339,19 @@ test('a burst of more events than the list follows between two renders: each one
     }).observe(list, { childList: true, subtree: true, characterData: true })
   })
   // 150 events in one go (the list follows 9 rows; the page keeps 200): they reach the page within a frame or two.
-  for (let i = 1; i <= 150; i++) p.send({ type: 'tool_called', agentRole: role, taskIndex: 1, toolName: `burst_${i}`, durationMs: 1, outcome: 'SUCCESS', toolArguments: null, toolResult: 'ok', structuredResult: null })
+  for (let i = 1; i <= 150; i++) call(`burst_${i}`)
   await expect(page.locator('[aria-label="Recent events"] li').first()).toContainText('burst_150')
   const seen = await page.evaluate(() => [...(window as unknown as { __seen: Set<string> }).__seen].map(Number).sort((a, b) => a - b))
   expect(seen).toEqual(Array.from({ length: 150 }, (_, i) => i + 1))
   // The next render follows the newest 9 rows again, not all 200 the page keeps.
-  p.send({ type: 'tool_called', agentRole: role, taskIndex: 1, toolName: 'after_burst', durationMs: 1, outcome: 'SUCCESS', toolArguments: null, toolResult: 'ok', structuredResult: null })
+  call('after_burst')
   await expect(page.locator('[aria-label="Recent events"] li').first()).toContainText('after_burst')
   await expect(page.locator('[aria-label="Recent events"] li')).toHaveCount(9)
-  p.close()
+  close()
 })
 
 test('the events list follows the newest rows, and stays put while scrolled down to older ones', async ({ page }) => {
-  const p = await publisher('deltas-events-scroll')
-  p.send({ type: 'ensemble_started', ensembleId: 'e-events', startedAt: now(), totalTasks: 1, workflow: 'SEQUENTIAL' })
-  p.send({ type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: 'Scroll', agentRole: role, startedAt: now() })
-  const runId = await runIdOf('deltas-events-scroll')
-  await page.setViewportSize({ width: 1280, height: 900 })
-  await page.goto(`${vigil.url}/#/run/${encodeURIComponent(runId)}`)
-  const call = (name: string) => p.send({ type: 'tool_called', agentRole: role, taskIndex: 1, toolName: name, durationMs: 1, outcome: 'SUCCESS', toolArguments: null, toolResult: 'ok', structuredResult: null })
+  const { call, close } = await runPageOf(page, 'deltas-events-scroll', { task: 'Scroll', viewport: { width: 1280, height: 900 } })
   const list = page.getByRole('list', { name: 'Recent events' })
   const rows = list.locator('li:not(.later)')
   for (let i = 1; i <= 40; i++) call(`ev_${i}`)
@@ -386,16 +379,11 @@ test('the events list follows the newest rows, and stays put while scrolled down
   call('ev_47')
   await expect(rows.first()).toContainText('ev_47')
   await expect(rows).toHaveCount(9)
-  p.close()
+  close()
 })
 
 test('on a busy run the counts around the tabs move a few times a second and end exact', async ({ page }) => {
-  const p = await publisher('deltas-counts')
-  p.send({ type: 'ensemble_started', ensembleId: 'e-counts', startedAt: now(), totalTasks: 1, workflow: 'SEQUENTIAL' })
-  p.send({ type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: 'Count', agentRole: role, startedAt: now() })
-  const runId = await runIdOf('deltas-counts')
-  await page.setViewportSize({ width: 1280, height: 900 })
-  await page.goto(`${vigil.url}/#/run/${encodeURIComponent(runId)}`)
+  const { call, close } = await runPageOf(page, 'deltas-counts', { task: 'Count', viewport: { width: 1280, height: 900 } })
   await expect(page.getByTestId('task-bar')).toHaveCount(1)
   // Every value the Tools tab's count and the events heading show, as they change.
   await page.evaluate(() => {
@@ -415,7 +403,7 @@ test('on a busy run the counts around the tabs move a few times a second and end
   // 300 calls over ~1.5 s, one every 5 ms (a frame sees several).
   const started = Date.now()
   for (let i = 1; i <= 300; i++) {
-    p.send({ type: 'tool_called', agentRole: role, taskIndex: 1, toolName: `count_${i}`, durationMs: 1, outcome: i % 10 === 0 ? 'FAILURE' : 'SUCCESS', toolArguments: null, toolResult: 'ok', structuredResult: null })
+    call(`count_${i}`, i % 10 === 0 ? 'FAILURE' : 'SUCCESS')
     await new Promise((r) => setTimeout(r, 5))
   }
   const seconds = (Date.now() - started) / 1000
@@ -431,7 +419,7 @@ test('on a busy run the counts around the tabs move a few times a second and end
   const bound = Math.ceil(seconds / 0.25) + 3
   expect(shown.tools.length, shown.tools.join(' ')).toBeLessThanOrEqual(bound)
   expect(shown.events.length, shown.events.join(' ')).toBeLessThanOrEqual(bound)
-  p.close()
+  close()
 })
 
 test('the tasks table under a long timeline catches up when scrolled to', async ({ page }) => {

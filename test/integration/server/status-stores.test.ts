@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { VigilService } from '../../../src/main/core/vigil-service'
 import { startVigilServer, type RunningServer } from '../../../src/main/server/vigil-server'
-import { buildStore } from '../../fixtures/perspt-fixtures'
+import { buildStore, writeNonDuckDbFile } from '../../fixtures/perspt-fixtures'
 
 let dir: string
 let service: VigilService
@@ -42,4 +42,19 @@ it('lists each store with its state and how it is read', async () => {
   // The same as the sources list says.
   const [source] = await service.listSources()
   expect(source).toMatchObject({ kind: 'store', reading: status.stores[0]!.reading, version: expect.any(Number) })
+})
+
+it('names what is wrong with a store it cannot read, next to the good one', async () => {
+  const bad = join(dir, 'not-a-store.db')
+  writeNonDuckDbFile(bad)
+  const added = await service.addStore(bad)
+  let entry: Record<string, unknown> | undefined
+  for (let i = 0; i < 200 && entry?.state !== 'error'; i++) {
+    await new Promise((r) => setTimeout(r, 50))
+    const status = (await (await fetch(`${server.url}/api/status`)).json()) as { stores: Array<Record<string, unknown>> }
+    entry = status.stores.find((st) => st.id === added.id)
+  }
+  expect(entry).toMatchObject({ path: bad, state: 'error', problem: expect.stringMatching(/\S/) })
+  const [source] = (await service.listSources()).filter((s) => s.id === added.id)
+  expect(entry!.problem).toBe(source!.kind === 'store' ? source!.problem?.message : undefined)
 })
