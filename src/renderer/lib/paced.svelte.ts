@@ -13,6 +13,8 @@ export interface PacedOptions<T> {
    * value is shown until the next one is taken, so another run's page never shows this one's.
    */
   fresh: (taken: T) => boolean
+  /** False while there is nothing to take yet (nothing is offered, so the first real value shows at once). */
+  ready?: () => boolean
 }
 
 export function paced<T>(ms: number, take: () => T, opts: PacedOptions<T>): { readonly current: T } {
@@ -20,6 +22,7 @@ export function paced<T>(ms: number, take: () => T, opts: PacedOptions<T>): { re
   const gate = new RateGate(ms)
   $effect(() => {
     opts.watch()
+    if (opts.ready && !untrack(opts.ready)) return
     gate.offer(() => (taken = untrack(take)))
   })
   $effect(() => () => gate.dispose())
