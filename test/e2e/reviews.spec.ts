@@ -3,7 +3,7 @@
 // Deciding in the inbox reaches the waiting caller / the agent with the exact frame the spec requires;
 // every other viewer learns the outcome at once; a second decider gets a 409; timeouts apply the
 // advertised action; history lists decided gates with where they were decided.
-import { expect, test, type Page, type Request } from '@playwright/test'
+import { expect, test, type Page } from '@playwright/test'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -169,24 +169,22 @@ test.describe('review inbox with the review API', () => {
   })
 
   test('a decision that loses a race shows the winner instead of a stale panel', async ({ page }) => {
-    // Hold back the push of the API's decision, so this page still shows the gate open when it decides.
-    let holdReviewPushes = false
-    // The page refetches the gates once its event socket connects; on a loaded machine that can come
-    // after the gate is shown. Hold back only after that refetch, or it (rightly) shows the API's decision.
-    let socketRouted = false
-    const askedAfterConnect = new WeakSet<Request>()
-    let refetchesAfterConnect = 0
-    page.on('request', (req) => {
-      if (socketRouted && req.url().endsWith('/listReviews')) askedAfterConnect.add(req)
-    })
-    page.on('requestfinished', (req) => {
-      if (askedAfterConnect.has(req)) refetchesAfterConnect++
+    // This page must still show the gate open when it decides: while `stale`, the API decision's push is
+    // held back, and any refetch of the gate list (the page refetches on connect and on a gap, at times a
+    // loaded machine decides) is answered with the last list the page got before, not the server's news.
+    let stale = false
+    let lastList: { status: number; body: string } | null = null
+    await page.route(/\/api\/rpc\/listReviews$/, async (route) => {
+      const answer = stale ? null : await route.fetch()
+      // A list fetched before the hold but answered after it may carry the decision: the old one goes instead.
+      if (answer && !stale) lastList = { status: answer.status(), body: await answer.text() }
+      if (!lastList) return route.abort()
+      return route.fulfill({ status: lastList.status, contentType: 'application/json', body: lastList.body })
     })
     await page.routeWebSocket(/\/api\/events$/, (ws) => {
       const server = ws.connectToServer()
-      socketRouted = true
       server.onMessage((m) => {
-        if (holdReviewPushes && typeof m === 'string' && m.includes('"reviews-changed"')) return
+        if (stale && typeof m === 'string' && m.includes('"reviews-changed"')) return
         ws.send(m)
       })
       ws.onMessage((m) => server.send(m))
@@ -194,8 +192,8 @@ test.describe('review inbox with the review API', () => {
     const id = await raise(vigil, { taskDescription: 'Rotate the API keys', taskOutput: 'keys: 3 rotated', timeoutMs: 600_000, onTimeout: 'CONTINUE' })
     await page.goto(`${vigil.url}/#/reviews/${id}`)
     await expect(page.getByTestId('approve')).toBeVisible()
-    await expect.poll(() => refetchesAfterConnect).toBeGreaterThan(0)
-    holdReviewPushes = true
+    expect(lastList).not.toBeNull()
+    stale = true
     const api = await decideByApi(vigil, id, { decision: 'EXIT_EARLY', decidedBy: 'alice' })
     expect(api.status).toBe(200)
     await expect(page.getByTestId('approve')).toBeVisible()
