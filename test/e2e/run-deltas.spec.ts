@@ -274,6 +274,81 @@ test('a flood of LLM iterations: the conversation takes them at most every 100 m
   p.close()
 })
 
+/** Notes (in the page) each time `read()` of the tab's panel gives a new value, from now on. */
+async function noteChanges(page: Page, read: string): Promise<() => Promise<number[]>> {
+  await page.evaluate((body) => {
+    const w = window as unknown as { tabChanges: number[] }
+    const value = new Function(body) as () => unknown
+    w.tabChanges = []
+    let last = value()
+    new MutationObserver(() => {
+      const next = value()
+      if (next === last) return
+      last = next
+      w.tabChanges.push(performance.now())
+    }).observe(document.getElementById('run-panel')!, { subtree: true, childList: true, characterData: true, attributes: true })
+  }, read)
+  return () => page.evaluate(() => (window as unknown as { tabChanges: number[] }).tabChanges)
+}
+
+for (const tab of ['timeline', 'flow'] as const) {
+  test(`a flood of tool calls: the ${tab} redraws at most every 100 ms, the last call included`, async ({ page }) => {
+    const { call, close } = await runPageOf(page, `deltas-${tab}-flood`, { task: 'Call tools', tab })
+    // What the tab shows of the calls: the markers drawn on the timeline, the count on the flow's node.
+    const read =
+      tab === 'timeline'
+        ? `return document.querySelector('[data-testid=tool-markers]')?.getAttribute('data-drawn') ?? null`
+        : `return /(\\d+) tools?/.exec(document.querySelector('[data-testid=flow-node] .t-sub')?.textContent ?? '')?.[1] ?? null`
+    const shown = async () => page.evaluate((body) => new Function(body)() as string | null, read)
+    // A quiet call shows at once (nothing to wait for)…
+    call('quiet_call')
+    await expect.poll(shown).toBe('1')
+    // …then the times the tab changes are noted while 150 calls arrive over ~1.5 s.
+    const changes = await noteChanges(page, read)
+    for (let i = 1; i <= 150; i++) {
+      call(`flood_${i}`)
+      await page.waitForTimeout(10)
+    }
+    // The last one is shown in the end (none lost to the pacing)…
+    await expect.poll(shown, { timeout: 10_000 }).toBe('151')
+    // …and the tab changed fewer times than the page rendered, none much closer than the pacing allows
+    // (75 ms: timers are not exact; the events list below still showed each call at once).
+    const times = await changes()
+    expect(times.length).toBeGreaterThan(3)
+    expect(times.length).toBeLessThan(40)
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThan(75)
+    close()
+  })
+}
+
+test("a long run's flow draws only the columns in view; scrolled to the end, the last tasks are drawn", async ({ page }) => {
+  const p = await publisher('deltas-flow-wide')
+  const total = 40
+  p.send({ type: 'ensemble_started', ensembleId: 'e-flow-wide', startedAt: now(), totalTasks: total, workflow: 'SEQUENTIAL' })
+  for (let i = 1; i <= total; i++) {
+    p.send({ type: 'task_started', taskIndex: i, totalTasks: total, taskDescription: `Step ${i}`, agentRole: role, startedAt: now() })
+    if (i < total) p.send({ type: 'task_completed', taskIndex: i, totalTasks: total, taskDescription: `Step ${i}`, agentRole: role, completedAt: now(), durationMs: 10, tokenCount: -1, toolCallCount: 0 })
+  }
+  const runId = await runIdOf('deltas-flow-wide')
+  await page.setViewportSize({ width: 1024, height: 700 })
+  await page.goto(`${vigil.url}/#/run/${encodeURIComponent(runId)}`)
+  await page.getByTestId('run-tab-flow').click()
+  await expect(page.getByTestId('flow-status-bar')).toContainText(`${total - 1} completed`)
+  const nodes = page.getByTestId('flow-node')
+  // The first columns and a margin: far fewer than the 40 tasks, the first one among them.
+  await expect(nodes.first()).toContainText('#1 ·')
+  const drawn = await nodes.count()
+  expect(drawn).toBeGreaterThanOrEqual(3)
+  expect(drawn).toBeLessThan(12)
+  await expect(page.locator('[data-testid=flow-node][data-status=running]')).toHaveCount(0)
+  // The canvas still scrolls the whole graph: at its end the last tasks are drawn (the running one too).
+  await page.locator('[data-testid=flow-view] .canvas').evaluate((el) => (el.scrollLeft = el.scrollWidth))
+  await expect(page.locator('[data-testid=flow-node][data-status=running]')).toContainText(`#${total} ·`)
+  await expect(nodes.filter({ hasText: '#1 ·' })).toHaveCount(0)
+  expect(await nodes.count()).toBeLessThan(12)
+  p.close()
+})
+
 test('past the 1,000 calls kept, the count of older calls not kept goes with the rows shown, and holds while paused', async ({ page }) => {
   const { call, close } = await toolsTabOf(page, 'deltas-dropped')
   for (let i = 1; i <= 1010; i++) call(`kept_${i}`)

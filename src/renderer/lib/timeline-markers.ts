@@ -55,14 +55,21 @@ export function markerAt(points: readonly MarkerPoint[], x: number, y: number, s
 
 /**
  * One SVG path of circles (the markers of one kind on one lane): a lane is three elements, however many
- * calls it holds. Each circle is two arcs from its left edge; coordinates rounded to 0.1 px.
+ * calls it holds. Each circle is two arcs from its left edge, at half-pixel coordinates; a circle at the
+ * place of one already drawn is left out (it would draw the same pixels). So a busy task's lane, whose
+ * calls pile up a few pixels apart, gets a new path only when a call lands on a new spot, not on every
+ * call: the page then has nothing to lay out or paint for it.
  */
 export function markerPath(points: readonly MarkerPoint[], kind: MarkerKind): string {
   const parts: string[] = []
-  const n = (v: number) => String(Math.round(v * 10) / 10)
+  const drawn = new Set<string>()
+  const n = (v: number) => String(Math.round(v * 2) / 2)
   for (const p of points) {
     if (p.kind !== kind) continue
-    parts.push(`M${n(p.x - p.r)} ${n(p.y)}a${p.r} ${p.r} 0 1 0 ${2 * p.r} 0a${p.r} ${p.r} 0 1 0 ${-2 * p.r} 0`)
+    const circle = `M${n(p.x - p.r)} ${n(p.y)}a${p.r} ${p.r} 0 1 0 ${2 * p.r} 0a${p.r} ${p.r} 0 1 0 ${-2 * p.r} 0`
+    if (drawn.has(circle)) continue
+    drawn.add(circle)
+    parts.push(circle)
   }
   return parts.join('')
 }

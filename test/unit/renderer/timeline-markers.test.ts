@@ -54,5 +54,19 @@ describe('timeline markers', () => {
     expect(markerPath(pts, 'bad')).toBe('M37 41a5 5 0 1 0 10 0a5 5 0 1 0 -10 0')
     expect(markerPath(pts, 'unknown')).toBe('')
   })
+
+  it('leaves out a circle drawn at the same half pixel as one before it, so more calls there keep the path', () => {
+    const lane = (times: number[]) => markerPoints([{ y: 0, tools: times.map((t, i) => placed(i + 1, t, 'SUCCESS')) }], scale, ROW)
+    const one = markerPath(lane([10]), 'ok')
+    expect(one).toBe('M18 15a4 4 0 1 0 8 0a4 4 0 1 0 -8 0')
+    // 10.1 and 10.2 ms land on the same half pixel: the same path, however many calls.
+    expect(markerPath(lane([10, 10.1, 10.2, 10.1]), 'ok')).toBe(one)
+    // 10.4 rounds to the next half pixel: a second circle.
+    expect(markerPath(lane([10, 10.2, 10.4]), 'ok')).toBe(`${one}M18.5 15a4 4 0 1 0 8 0a4 4 0 1 0 -8 0`)
+    // Kinds are kept apart: a failure at the same spot is drawn in its own path.
+    const mixed = markerPoints([{ y: 0, tools: [placed(1, 10, 'SUCCESS'), placed(2, 10, 'FAILURE')] }], scale, ROW)
+    expect(markerPath(mixed, 'ok')).toBe(one)
+    expect(markerPath(mixed, 'bad')).toBe('M17 15a5 5 0 1 0 10 0a5 5 0 1 0 -10 0')
+  })
 })
 
