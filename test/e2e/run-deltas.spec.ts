@@ -72,6 +72,19 @@ function toolsTabOf(page: Page, producerId: string, viewport?: { width: number; 
   return runPageOf(page, producerId, { task: 'Call tools', tab: 'tools', viewport })
 }
 
+/**
+ * What a view paced at 100 ms shows under a flood of ~1.5 s: a few changes, fewer than the page rendered
+ * (over 100 without the pacing), none much closer than the pacing allows. Notes are taken when the
+ * observer's callback runs, up to a frame late, and a page starved by a loaded machine can note one
+ * change late enough to sit near the next: one close pair is allowed, not a run of them.
+ */
+function expectPaced(times: number[]): void {
+  expect(times.length).toBeGreaterThan(3)
+  expect(times.length).toBeLessThan(40)
+  const close = times.slice(1).filter((t, i) => t - times[i]! <= 75)
+  expect(close.length).toBeLessThanOrEqual(1)
+}
+
 test('every tab follows pushed deltas with one detail fetch', async ({ page }) => {
   const p = await publisher('deltas-tabs')
   p.send({ type: 'ensemble_started', ensembleId: 'e-deltas', startedAt: now(), totalTasks: 3, workflow: 'SEQUENTIAL' })
@@ -234,11 +247,8 @@ test('a flood of tool calls: the table takes them at most every 100 ms, the last
   await expect(page.getByTestId('tools-count')).toHaveText('151 of 151 calls')
   const changes = await page.evaluate(() => (window as unknown as { rowChanges: number[] }).rowChanges)
   // Fewer updates than the page rendered (it renders on every frame with a change), none much closer
-  // than the pacing allows: the observer notes a change when its callback runs, up to a frame late on a
-  // loaded machine, so two notes may be a little nearer than the 100 ms between the changes themselves.
-  expect(changes.length).toBeGreaterThan(3)
-  expect(changes.length).toBeLessThan(40)
-  for (let i = 1; i < changes.length; i++) expect(changes[i]! - changes[i - 1]!).toBeGreaterThan(75)
+  // than the pacing allows (see expectPaced).
+  expectPaced(changes)
   close()
 })
 
@@ -267,10 +277,8 @@ test('a flood of LLM iterations: the conversation takes them at most every 100 m
   await expect(page.getByTestId('llm-iteration')).toHaveCount(20)
   await expect(page.getByRole('button', { name: 'Show 131 older iterations' })).toBeVisible()
   const changes = await page.evaluate(() => (window as unknown as { convChanges: number[] }).convChanges)
-  // Fewer updates than the page rendered, none much closer than the pacing allows (see the tools flood).
-  expect(changes.length).toBeGreaterThan(3)
-  expect(changes.length).toBeLessThan(40)
-  for (let i = 1; i < changes.length; i++) expect(changes[i]! - changes[i - 1]!).toBeGreaterThan(75)
+  // Fewer updates than the page rendered, none much closer than the pacing allows (see expectPaced).
+  expectPaced(changes)
   p.close()
 })
 
@@ -312,11 +320,9 @@ for (const tab of ['timeline', 'flow'] as const) {
     // The last one is shown in the end (none lost to the pacing)…
     await expect.poll(shown, { timeout: 10_000 }).toBe('151')
     // …and the tab changed fewer times than the page rendered, none much closer than the pacing allows
-    // (75 ms: timers are not exact; the events list below still showed each call at once).
+    // (see expectPaced; the events list below still showed each call at once).
     const times = await changes()
-    expect(times.length).toBeGreaterThan(3)
-    expect(times.length).toBeLessThan(40)
-    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThan(75)
+    expectPaced(times)
     close()
   })
 }
