@@ -554,8 +554,28 @@ interface Measured {
   samples: number[]
 }
 
+/**
+ * Waits (up to 30 s) until the server has recorded everything it was sent: the previous run's events may
+ * still be going into its recording, and a run measured meanwhile shares the machine with that work (with
+ * one mode, runs follow each other on one server with no pause). Returns how long it waited.
+ */
+async function settled(serve: Serve): Promise<number> {
+  const started = performance.now()
+  const recorded = async () =>
+    ((await (await fetch(`${serve.url}/api/status`)).json()) as { recording?: { recorded?: number; journal?: { pending?: number } } }).recording
+  let last = await recorded()
+  while (performance.now() - started < 30_000) {
+    await sleep(500)
+    const now = await recorded()
+    if (now?.recorded === last?.recorded && !now?.journal?.pending) break
+    last = now
+  }
+  return Math.round(performance.now() - started)
+}
+
 async function measure(serve: Serve, browser: Browser, cfg: { rate: number; mode: Mode; tab: string; warmup: number; seconds: number; n: number }): Promise<Measured> {
   const markerEvery = Math.max(10, Math.round(cfg.rate / 10)) // 10 markers/s
+  const settleMs = await settled(serve)
   const producerId = `bench-${cfg.rate}-${cfg.mode}-${cfg.tab}-${cfg.n}`
   const publisher = new MixedPublisher({ url: serve.url, producerId, rate: cfg.rate, markerEvery, totalTasks: 100_000 })
   await publisher.ready
@@ -660,6 +680,8 @@ async function measure(serve: Serve, browser: Browser, cfg: { rate: number; mode
     rateIngested: Math.round((events1 - events0) / windowSeconds),
     journalDurableWithinMs: journal?.durableWithinMs ?? null,
     pageElements: data.elements,
+    // How long the server took to finish recording the run before this one (waited for before it began).
+    settleMs,
     loadAvg1m: Math.round(load * 100) / 100,
     cores: cpus().length
   }
