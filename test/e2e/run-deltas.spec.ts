@@ -225,18 +225,35 @@ test('paused, the tools table holds still while calls arrive; it counts them, an
   close()
 })
 
+/**
+ * Notes (in the page), from now on, each time the part at `target` (default: the tab's panel) changes;
+ * with `read` (a function body), only when what it reads changes (attributes included).
+ */
+async function noteChanges(page: Page, opts: { target?: string; read?: string } = {}): Promise<() => Promise<number[]>> {
+  await page.evaluate(({ target, read }) => {
+    const w = window as unknown as { tabChanges: number[] }
+    const value = read ? (new Function(read) as () => unknown) : null
+    w.tabChanges = []
+    let last = value?.()
+    new MutationObserver(() => {
+      if (value) {
+        const next = value()
+        if (next === last) return
+        last = next
+      }
+      w.tabChanges.push(performance.now())
+    }).observe(document.querySelector(target)!, { subtree: true, childList: true, characterData: true, attributes: value !== null })
+  }, { target: opts.target ?? '#run-panel', read: opts.read ?? null })
+  return () => page.evaluate(() => (window as unknown as { tabChanges: number[] }).tabChanges)
+}
+
 test('a flood of tool calls: the table takes them at most every 100 ms, the last one included', async ({ page }) => {
   const { call, close } = await toolsTabOf(page, 'deltas-flood')
   // A quiet call shows at once (nothing to wait for)…
   call('quiet_call')
   await expect(page.getByTestId('tool-row')).toHaveCount(1)
   // …then the times the table's rows change are noted while 150 calls arrive over ~1.5 s.
-  await page.evaluate(() => {
-    const w = window as unknown as { rowChanges: number[] }
-    w.rowChanges = []
-    const body = document.querySelector('table[aria-label="Tool calls"] tbody')!
-    new MutationObserver(() => w.rowChanges.push(performance.now())).observe(body, { subtree: true, childList: true, characterData: true })
-  })
+  const rowChanges = await noteChanges(page, { target: 'table[aria-label="Tool calls"] tbody' })
   // One call every ~10 ms: without the pacing the rows would change at nearly every frame.
   for (let i = 1; i <= 150; i++) {
     call(`flood_${i}`)
@@ -245,7 +262,7 @@ test('a flood of tool calls: the table takes them at most every 100 ms, the last
   // Every call is shown in the end, the last one included (none lost to the pacing).
   await expect(page.locator('table[aria-label="Tool calls"]').getByText('flood_150', { exact: true })).toHaveCount(1, { timeout: 10_000 })
   await expect(page.getByTestId('tools-count')).toHaveText('151 of 151 calls')
-  const changes = await page.evaluate(() => (window as unknown as { rowChanges: number[] }).rowChanges)
+  const changes = await rowChanges()
   // Fewer updates than the page rendered (it renders on every frame with a change), none much closer
   // than the pacing allows (see expectPaced).
   expectPaced(changes)
@@ -262,12 +279,7 @@ test('a flood of LLM iterations: the conversation takes them at most every 100 m
   iteration(0)
   await expect(page.getByText('answer 0')).toBeVisible()
   // …then the times the conversation changes are noted while 150 iterations arrive over ~1.5 s.
-  await page.evaluate(() => {
-    const w = window as unknown as { convChanges: number[] }
-    w.convChanges = []
-    const tab = document.getElementById('run-panel')!
-    new MutationObserver(() => w.convChanges.push(performance.now())).observe(tab, { subtree: true, childList: true, characterData: true })
-  })
+  const convChanges = await noteChanges(page)
   for (let i = 1; i <= 150; i++) {
     iteration(i)
     await page.waitForTimeout(10)
@@ -276,28 +288,11 @@ test('a flood of LLM iterations: the conversation takes them at most every 100 m
   await expect(page.getByText('answer 150', { exact: true })).toBeVisible({ timeout: 10_000 })
   await expect(page.getByTestId('llm-iteration')).toHaveCount(20)
   await expect(page.getByRole('button', { name: 'Show 131 older iterations' })).toBeVisible()
-  const changes = await page.evaluate(() => (window as unknown as { convChanges: number[] }).convChanges)
+  const changes = await convChanges()
   // Fewer updates than the page rendered, none much closer than the pacing allows (see expectPaced).
   expectPaced(changes)
   p.close()
 })
-
-/** Notes (in the page) each time `read()` of the tab's panel gives a new value, from now on. */
-async function noteChanges(page: Page, read: string): Promise<() => Promise<number[]>> {
-  await page.evaluate((body) => {
-    const w = window as unknown as { tabChanges: number[] }
-    const value = new Function(body) as () => unknown
-    w.tabChanges = []
-    let last = value()
-    new MutationObserver(() => {
-      const next = value()
-      if (next === last) return
-      last = next
-      w.tabChanges.push(performance.now())
-    }).observe(document.getElementById('run-panel')!, { subtree: true, childList: true, characterData: true, attributes: true })
-  }, read)
-  return () => page.evaluate(() => (window as unknown as { tabChanges: number[] }).tabChanges)
-}
 
 for (const tab of ['timeline', 'flow'] as const) {
   test(`a flood of tool calls: the ${tab} redraws at most every 100 ms, the last call included`, async ({ page }) => {
@@ -312,7 +307,7 @@ for (const tab of ['timeline', 'flow'] as const) {
     call('quiet_call')
     await expect.poll(shown).toBe('1')
     // …then the times the tab changes are noted while 150 calls arrive over ~1.5 s.
-    const changes = await noteChanges(page, read)
+    const changes = await noteChanges(page, { read })
     for (let i = 1; i <= 150; i++) {
       call(`flood_${i}`)
       await page.waitForTimeout(10)
