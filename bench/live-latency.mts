@@ -61,7 +61,8 @@ export interface Serve {
  * `prepareDataDir` runs before the start (e.g. to block the recording file).
  */
 export async function startServe(opts: { args?: string[]; nodeArgs?: string[]; prepareDataDir?: (dir: string) => void; root?: string } = {}): Promise<Serve> {
-  const { args: extraArgs = [], nodeArgs = [] } = opts
+  // VIGIL_BENCH_NODE_ARGS: Node options for `vigil serve` (e.g. "--cpu-prof --cpu-prof-dir=DIR": where its time goes).
+  const { args: extraArgs = [], nodeArgs = (process.env.VIGIL_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) } = opts
   const root_ = opts.root ?? root
   const dataDir = mkdtempSync(join(tmpdir(), 'vigil-bench-live-'))
   opts.prepareDataDir?.(dataDir)

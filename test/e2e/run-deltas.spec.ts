@@ -291,6 +291,14 @@ test('a flood of LLM iterations: the conversation takes them at most every 100 m
   const changes = await convChanges()
   // Fewer updates than the page rendered, none much closer than the pacing allows (see expectPaced).
   expectPaced(changes)
+  // All 151 shown, only those near the view are rendered (laid out and painted): a long conversation
+  // costs what is in view, not its length.
+  await page.getByRole('button', { name: 'Show 131 older iterations' }).click()
+  const iterations = page.getByTestId('llm-iteration')
+  await expect(iterations).toHaveCount(151)
+  const rendered = await iterations.evaluateAll((els) => els.filter((el) => el.querySelector('header')!.checkVisibility({ contentVisibilityAuto: true })).length)
+  expect(rendered).toBeGreaterThan(0)
+  expect(rendered).toBeLessThan(60)
   p.close()
 })
 
