@@ -376,6 +376,30 @@ test('past the 1,000 calls kept, the count of older calls not kept goes with the
   close()
 })
 
+test("a live run's files table follows its newest change while scrolled to the end, and stays put when scrolled up", async ({ page }) => {
+  const { p, close } = await runPageOf(page, 'deltas-files-tail', { task: 'Write files', tab: 'files', viewport: { width: 1280, height: 720 } })
+  const change = (name: string) => p.send({ type: 'file_changed', agentRole: role, filePath: name, changeType: 'CREATED', linesAdded: 1, linesRemoved: 0, timestamp: now() })
+  const row = (name: string) => page.getByTestId('file-row').filter({ has: page.getByText(name, { exact: true }) })
+  const region = page.getByRole('region', { name: 'File changes' })
+  for (let i = 1; i <= 40; i++) change(`tail_${i}.txt`)
+  await expect(page.getByText('40 changes')).toBeVisible()
+  // More rows than the region shows: the newest is in view (the table draws only those), the first is not.
+  await expect(row('tail_40.txt')).toBeInViewport()
+  await expect(row('tail_1.txt')).not.toBeInViewport()
+  // Scrolled up, new changes do not move it.
+  await region.evaluate((el) => (el.scrollTop = 0))
+  change('tail_41.txt')
+  await expect(page.getByText('41 changes')).toBeVisible()
+  await page.waitForTimeout(200)
+  await expect(row('tail_1.txt')).toBeInViewport()
+  await expect(row('tail_41.txt')).not.toBeInViewport()
+  // Back at the end, it follows again.
+  await region.evaluate((el) => (el.scrollTop = el.scrollHeight))
+  change('tail_42.txt')
+  await expect(row('tail_42.txt')).toBeInViewport()
+  close()
+})
+
 test("a live run's tools table follows its newest call while scrolled to the end, and stays put when scrolled up", async ({ page }) => {
   const { call, close } = await toolsTabOf(page, 'deltas-tail', { width: 1280, height: 720 })
   const row = (name: string) => page.getByTestId('tool-row').filter({ has: page.getByText(name, { exact: true }) })
