@@ -400,6 +400,32 @@ test("a live run's files table follows its newest change while scrolled to the e
   close()
 })
 
+test("a live run's conversation follows its newest iteration while scrolled to the end, and stays put when scrolled up", async ({ page }) => {
+  const { p, close } = await runPageOf(page, 'deltas-conv-tail', { task: 'Think', tab: 'conversation', viewport: { width: 1280, height: 720 } })
+  const iteration = (i: number) => {
+    p.send({ type: 'llm_iteration_started', agentRole: role, taskDescription: 'Think', iterationIndex: i, messages: [{ role: 'user', content: `ask ${i}`, toolCalls: null, toolName: null }], totalMessageCount: 1 })
+    p.send({ type: 'llm_iteration_completed', agentRole: role, taskDescription: 'Think', iterationIndex: i, responseType: 'TOOL_CALLS', responseText: `answer ${i}`, inputTokens: 10, outputTokens: 5, latencyMs: 30 })
+  }
+  const answer = (i: number) => page.getByText(`answer ${i}`, { exact: true })
+  for (let i = 1; i <= 12; i++) iteration(i)
+  // Taller than the panel: the newest iteration is in view, the first is not.
+  await expect(answer(12)).toBeInViewport()
+  await expect(answer(1)).not.toBeInViewport()
+  // Scrolled up, new iterations do not move it.
+  const panel = page.locator('#run-panel')
+  await panel.evaluate((el) => (el.scrollTop = 0))
+  iteration(13)
+  await expect(answer(13)).toHaveCount(1)
+  await page.waitForTimeout(300)
+  await expect(answer(1)).toBeInViewport()
+  await expect(answer(13)).not.toBeInViewport()
+  // Back at the end, it follows again.
+  await panel.evaluate((el) => (el.scrollTop = el.scrollHeight))
+  iteration(14)
+  await expect(answer(14)).toBeInViewport()
+  close()
+})
+
 test("a live run's tools table follows its newest call while scrolled to the end, and stays put when scrolled up", async ({ page }) => {
   const { call, close } = await toolsTabOf(page, 'deltas-tail', { width: 1280, height: 720 })
   const row = (name: string) => page.getByTestId('tool-row').filter({ has: page.getByText(name, { exact: true }) })
