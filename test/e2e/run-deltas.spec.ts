@@ -426,6 +426,24 @@ test("a live run's conversation follows its newest iteration while scrolled to t
   close()
 })
 
+test("a busy live run's conversation stays at its newest iteration while its oldest tasks' iterations are dropped above", async ({ page }) => {
+  const { p, close } = await runPageOf(page, 'deltas-conv-drop', { task: 'Think 1', tab: 'conversation', viewport: { width: 1280, height: 720 } })
+  // Six tasks of 100 iterations: past the 400 a run keeps, the first tasks' sections go from above the view.
+  for (let k = 1; k <= 6; k++) {
+    if (k > 1) p.send({ type: 'task_started', taskIndex: k, totalTasks: 6, taskDescription: `Think ${k}`, agentRole: role, startedAt: now() })
+    for (let i = 0; i < 100; i++) {
+      p.send({ type: 'llm_iteration_started', agentRole: role, taskDescription: `Think ${k}`, iterationIndex: i, messages: [{ role: 'user', content: `ask ${k}-${i}`, toolCalls: null, toolName: null }], totalMessageCount: 1 })
+      p.send({ type: 'llm_iteration_completed', agentRole: role, taskDescription: `Think ${k}`, iterationIndex: i, responseType: 'TOOL_CALLS', responseText: `answer ${k}-${i}`, inputTokens: 10, outputTokens: 5, latencyMs: 30 })
+    }
+    await page.waitForTimeout(150)
+  }
+  await expect(page.getByText('answer 6-99', { exact: true })).toBeInViewport()
+  await expect(page.getByRole('region', { name: 'Conversation of task 1' })).toHaveCount(0)
+  const atEnd = () => page.locator('#run-panel').evaluate((el) => el.scrollTop + el.clientHeight >= el.scrollHeight - 4)
+  expect(await atEnd()).toBe(true)
+  close()
+})
+
 test("a live run's tools table follows its newest call while scrolled to the end, and stays put when scrolled up", async ({ page }) => {
   const { call, close } = await toolsTabOf(page, 'deltas-tail', { width: 1280, height: 720 })
   const row = (name: string) => page.getByTestId('tool-row').filter({ has: page.getByText(name, { exact: true }) })

@@ -2,12 +2,16 @@
 // conversation): whether the region was at its end when last scrolled (by the user or by us); while it
 // was, whenever what it holds changes size (rows added, a block grown) it is put back there: after
 // layout, before paint (ResizeObserver), so no extra layout. Scrolled up, nothing moves.
+// While it follows, the browser's scroll anchoring is off in the region: when a busy run drops the oldest
+// rows or blocks above the view, anchoring would move the view up with them, which reads as the user
+// leaving the end. Scrolled up, anchoring keeps the reader's place as usual.
 
 /** What it uses of a scroll region (an HTMLElement). */
 export interface ScrollRegion {
   scrollTop: number
   readonly scrollHeight: number
   readonly clientHeight: number
+  readonly style: { overflowAnchor: string }
   addEventListener(type: 'scroll', listener: () => void, options?: { passive?: boolean }): void
   removeEventListener(type: 'scroll', listener: () => void): void
 }
@@ -16,7 +20,17 @@ export type SizeObserverClass = new (changed: () => void) => { observe(target: n
 
 export class EndFollow {
   /** At the end as last scrolled; a region starts at its end (a live view opens on the newest). */
-  atEnd = true
+  private end = true
+  /** The region kept at its end (keep), whose scroll anchoring is off while at the end. */
+  private kept: ScrollRegion | null = null
+  get atEnd(): boolean {
+    return this.end
+  }
+  private set atEnd(v: boolean) {
+    if (v === this.end) return
+    this.end = v
+    if (this.kept) this.kept.style.overflowAnchor = v ? 'none' : ''
+  }
   /** Where the region was scrolled to when last known at its end. */
   private endTop = 0
 
@@ -43,6 +57,12 @@ export class EndFollow {
     })
     for (const el of content) observer.observe(el as never)
     observer.observe(region as never)
-    return () => observer.disconnect()
+    this.kept = region
+    region.style.overflowAnchor = this.end ? 'none' : ''
+    return () => {
+      observer.disconnect()
+      this.kept = null
+      region.style.overflowAnchor = ''
+    }
   }
 }

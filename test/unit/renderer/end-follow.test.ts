@@ -6,6 +6,7 @@ import { EndFollow } from '../../../src/renderer/lib/end-follow'
 class FakeRegion {
   scrollHeight = 1000
   clientHeight = 100
+  style = { overflowAnchor: '' }
   private top = 0
   private listeners: Array<() => void> = []
   get scrollTop(): number {
@@ -100,6 +101,23 @@ describe('EndFollow', () => {
     region.resize(800)
     resized()
     expect(region.scrollTop).toBe(700)
+  })
+
+  it("turns the browser's scroll anchoring off while following at the end, on once scrolled up, back when it stops following", () => {
+    const region = new FakeRegion()
+    const tail = new EndFollow()
+    tail.watch(region)
+    expect(region.style.overflowAnchor).toBe('')
+    const stop = tail.keep(region, [], FakeObserver)
+    expect(region.style.overflowAnchor).toBe('none')
+    region.scrollTop = 100
+    region.dispatchScroll()
+    expect(region.style.overflowAnchor).toBe('')
+    region.scrollTop = 900
+    region.dispatchScroll()
+    expect(region.style.overflowAnchor).toBe('none')
+    stop()
+    expect(region.style.overflowAnchor).toBe('')
   })
 
   it('keeps following when the region gets shorter', () => {
