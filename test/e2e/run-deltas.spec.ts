@@ -2,7 +2,7 @@
 // the page fetches the run's detail once, and every tab shows a new task, a tool call, an LLM iteration
 // and a file change with no further getRun. A run-delta frame dropped on the way (the socket is routed
 // through Playwright) is a gap: the page refetches once and shows what it missed.
-import { expect, test, type Page } from '@playwright/test'
+import { expect, test, type Locator, type Page } from '@playwright/test'
 import { WebSocket } from 'ws'
 import { startVigil, type VigilProcess } from './support/vigil-process'
 
@@ -70,6 +70,18 @@ async function runPageOf(page: Page, producerId: string, opts: { task: string; t
 /** The same, open on the Tools tab. */
 function toolsTabOf(page: Page, producerId: string, viewport?: { width: number; height: number }) {
   return runPageOf(page, producerId, { task: 'Call tools', tab: 'tools', viewport })
+}
+
+/**
+ * Scrolls a region to its top or end with the mouse wheel, as a user does (a view that follows its end
+ * tells the user's scrolling from the content moving by their input), and waits until it is there.
+ */
+async function scrollRegion(region: Locator, to: 'top' | 'end'): Promise<void> {
+  await region.hover()
+  await region.page().mouse.wheel(0, to === 'end' ? 1_000_000 : -1_000_000)
+  await expect
+    .poll(() => region.evaluate((el, end) => (end ? el.scrollTop + el.clientHeight >= el.scrollHeight - 4 : el.scrollTop === 0), to === 'end'))
+    .toBe(true)
 }
 
 /**
@@ -387,14 +399,14 @@ test("a live run's files table follows its newest change while scrolled to the e
   await expect(row('tail_40.txt')).toBeInViewport()
   await expect(row('tail_1.txt')).not.toBeInViewport()
   // Scrolled up, new changes do not move it.
-  await region.evaluate((el) => (el.scrollTop = 0))
+  await scrollRegion(region, 'top')
   change('tail_41.txt')
   await expect(page.getByText('41 changes')).toBeVisible()
   await page.waitForTimeout(200)
   await expect(row('tail_1.txt')).toBeInViewport()
   await expect(row('tail_41.txt')).not.toBeInViewport()
   // Back at the end, it follows again.
-  await region.evaluate((el) => (el.scrollTop = el.scrollHeight))
+  await scrollRegion(region, 'end')
   change('tail_42.txt')
   await expect(row('tail_42.txt')).toBeInViewport()
   close()
@@ -413,14 +425,14 @@ test("a live run's conversation follows its newest iteration while scrolled to t
   await expect(answer(1)).not.toBeInViewport()
   // Scrolled up, new iterations do not move it.
   const panel = page.locator('#run-panel')
-  await panel.evaluate((el) => (el.scrollTop = 0))
+  await scrollRegion(panel, 'top')
   iteration(13)
   await expect(answer(13)).toHaveCount(1)
   await page.waitForTimeout(300)
   await expect(answer(1)).toBeInViewport()
   await expect(answer(13)).not.toBeInViewport()
   // Back at the end, it follows again.
-  await panel.evaluate((el) => (el.scrollTop = el.scrollHeight))
+  await scrollRegion(panel, 'end')
   iteration(14)
   await expect(answer(14)).toBeInViewport()
   close()
@@ -454,14 +466,14 @@ test("a live run's tools table follows its newest call while scrolled to the end
   await expect(row('tail_40')).toBeInViewport()
   await expect(row('tail_1')).not.toBeInViewport()
   // Scrolled up, new calls do not move it.
-  await region.evaluate((el) => (el.scrollTop = 0))
+  await scrollRegion(region, 'top')
   call('tail_41')
   await expect(page.getByTestId('tool-row')).toHaveCount(41)
   await page.waitForTimeout(200)
   await expect(row('tail_1')).toBeInViewport()
   await expect(row('tail_41')).not.toBeInViewport()
   // Back at the end, it follows again.
-  await region.evaluate((el) => (el.scrollTop = el.scrollHeight))
+  await scrollRegion(region, 'end')
   call('tail_42')
   await expect(page.getByTestId('tool-row')).toHaveCount(42)
   await expect(row('tail_42')).toBeInViewport()

@@ -8,22 +8,31 @@ class FakeRegion {
   clientHeight = 100
   style = { overflowAnchor: '' }
   private top = 0
-  private listeners: Array<() => void> = []
+  private listeners = new Map<string, Array<() => void>>()
   get scrollTop(): number {
     return this.top
   }
   set scrollTop(v: number) {
     this.top = Math.max(0, Math.min(v, this.scrollHeight - this.clientHeight))
   }
-  addEventListener(_: string, fn: () => void): void {
-    this.listeners.push(fn)
+  addEventListener(type: string, fn: () => void): void {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), fn])
   }
-  removeEventListener(): void {
-    this.listeners = []
+  removeEventListener(type: string): void {
+    this.listeners.delete(type)
+  }
+  private fire(type: string): void {
+    for (const fn of this.listeners.get(type) ?? []) fn()
   }
   /** The scroll event the browser dispatches with the next frame. */
   dispatchScroll(): void {
-    for (const fn of this.listeners) fn()
+    this.fire('scroll')
+  }
+  /** The user scrolls with the wheel: input, then the scroll and its event. */
+  wheelTo(top: number): void {
+    this.fire('wheel')
+    this.scrollTop = top
+    this.fire('scroll')
   }
   /** Content grows or shrinks: the browser clamps the scroll position to the new end. */
   resize(height: number): void {
@@ -41,90 +50,97 @@ class FakeObserver {
   observe(): void {}
   disconnect(): void {}
 }
+let clock = 0
 beforeEach(() => {
   observers = []
+  clock = 10_000
 })
 
 function follow(): { region: FakeRegion; tail: EndFollow } {
   const region = new FakeRegion()
   const tail = new EndFollow()
-  tail.watch(region)
+  tail.watch(region, () => clock)
   tail.keep(region, [], FakeObserver)
+  resized()
   return { region, tail }
 }
 
 describe('EndFollow', () => {
   it('starts at the end and stays there as the content grows', () => {
     const { region } = follow()
-    resized()
     expect(region.scrollTop).toBe(900)
     region.resize(1200)
     resized()
     expect(region.scrollTop).toBe(1100)
   })
 
-  it('stays put once scrolled up, and follows again back at the end', () => {
+  it('stays put once the user scrolled up, and follows again when they scroll back to the end', () => {
     const { region, tail } = follow()
-    resized()
-    region.scrollTop = 300
-    region.dispatchScroll()
+    region.wheelTo(300)
     expect(tail.atEnd).toBe(false)
     region.resize(1200)
     resized()
-    expect(region.scrollTop).toBe(300)
-    region.scrollTop = 1100
     region.dispatchScroll()
+    expect(region.scrollTop).toBe(300)
+    clock += 5000
+    region.wheelTo(1100)
+    expect(tail.atEnd).toBe(true)
     region.resize(1300)
     resized()
     expect(region.scrollTop).toBe(1200)
   })
 
-  it('does not pull back a user who scrolled up in the frame the content grew (scroll event not yet come)', () => {
+  it('is not thrown off when blocks dropped above move the position with no input from the user', () => {
     const { region, tail } = follow()
-    resized()
-    expect(region.scrollTop).toBe(900)
-    region.scrollTop = 0
-    region.resize(1200)
-    resized()
-    expect(region.scrollTop).toBe(0)
-    expect(tail.atEnd).toBe(false)
+    // Dropped above, the content shrank (the position clamped) and grew back in one frame: same height,
+    // no resize to see, and a scroll event away from the end.
+    region.resize(600)
+    region.resize(1000)
+    expect(region.scrollTop).toBe(500)
     region.dispatchScroll()
-    expect(tail.atEnd).toBe(false)
+    expect(tail.atEnd).toBe(true)
+    expect(region.scrollTop).toBe(900)
   })
 
-  it('keeps following when the content shrinks (the position is clamped to the new end)', () => {
+  it("keeps following when its own scroll to the end is reported after the content grew again", () => {
     const { region, tail } = follow()
+    region.resize(1200)
     resized()
+    expect(region.scrollTop).toBe(1100)
+    region.resize(1500)
+    region.dispatchScroll()
+    expect(tail.atEnd).toBe(true)
+    resized()
+    expect(region.scrollTop).toBe(1400)
+  })
+
+  it('keeps following when the content shrinks, and when the region gets shorter', () => {
+    const { region, tail } = follow()
     region.resize(600)
     resized()
+    region.dispatchScroll()
     expect(tail.atEnd).toBe(true)
     region.resize(800)
     resized()
     expect(region.scrollTop).toBe(700)
+    region.clientHeight = 50
+    resized()
+    expect(region.scrollTop).toBe(750)
   })
 
   it("turns the browser's scroll anchoring off while following at the end, on once scrolled up, back when it stops following", () => {
     const region = new FakeRegion()
     const tail = new EndFollow()
-    tail.watch(region)
+    tail.watch(region, () => clock)
     expect(region.style.overflowAnchor).toBe('')
     const stop = tail.keep(region, [], FakeObserver)
+    resized()
     expect(region.style.overflowAnchor).toBe('none')
-    region.scrollTop = 100
-    region.dispatchScroll()
+    region.wheelTo(100)
     expect(region.style.overflowAnchor).toBe('')
-    region.scrollTop = 900
-    region.dispatchScroll()
+    region.wheelTo(900)
     expect(region.style.overflowAnchor).toBe('none')
     stop()
     expect(region.style.overflowAnchor).toBe('')
-  })
-
-  it('keeps following when the region gets shorter', () => {
-    const { region } = follow()
-    resized()
-    region.clientHeight = 50
-    resized()
-    expect(region.scrollTop).toBe(950)
   })
 })
