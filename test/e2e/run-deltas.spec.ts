@@ -420,9 +420,10 @@ test("a live run's conversation follows its newest iteration while scrolled to t
   }
   const answer = (i: number) => page.getByText(`answer ${i}`, { exact: true })
   for (let i = 1; i <= 12; i++) iteration(i)
-  // Taller than the panel: the newest iteration is in view, the first is not.
+  // Taller than the panel: the newest iteration is in view, the first is not; the task's heading stays in view.
   await expect(answer(12)).toBeInViewport()
   await expect(answer(1)).not.toBeInViewport()
+  await expect(page.getByRole('heading', { name: /^#1 Think/ })).toBeInViewport()
   // Scrolled up, new iterations do not move it.
   const panel = page.locator('#run-panel')
   await scrollRegion(panel, 'top')
