@@ -85,6 +85,31 @@ async function scrollRegion(region: Locator, to: 'top' | 'end'): Promise<void> {
 }
 
 /**
+ * A live view's tail (the tools table, the files table, the conversation): items 1…n added, the newest is in
+ * view and the first is not; scrolled up (with the wheel), a new one leaves the view put; back at the end,
+ * the next one is in view. `arrived(i)` waits until the page has item i (in the DOM or counted).
+ */
+async function expectTail(opts: { region: Locator; n: number; add: (i: number) => void; item: (i: number) => Locator; arrived: (i: number) => Promise<void> }): Promise<void> {
+  const { region, n, add, item, arrived } = opts
+  for (let i = 1; i <= n; i++) add(i)
+  await arrived(n)
+  // More than the region shows: the newest is in view, the first is not.
+  await expect(item(n)).toBeInViewport()
+  await expect(item(1)).not.toBeInViewport()
+  // Scrolled up, new items do not move it.
+  await scrollRegion(region, 'top')
+  add(n + 1)
+  await arrived(n + 1)
+  await region.page().waitForTimeout(300)
+  await expect(item(1)).toBeInViewport()
+  await expect(item(n + 1)).not.toBeInViewport()
+  // Back at the end, it follows again.
+  await scrollRegion(region, 'end')
+  add(n + 2)
+  await expect(item(n + 2)).toBeInViewport()
+}
+
+/**
  * What a view paced at 100 ms shows under a flood of ~1.5 s: a few changes, fewer than the page rendered
  * (over 100 without the pacing), none much closer than the pacing allows. Notes are taken when the
  * observer's callback runs, up to a frame late, and a page starved by a loaded machine can note one
@@ -390,25 +415,15 @@ test('past the 1,000 calls kept, the count of older calls not kept goes with the
 
 test("a live run's files table follows its newest change while scrolled to the end, and stays put when scrolled up", async ({ page }) => {
   const { p, close } = await runPageOf(page, 'deltas-files-tail', { task: 'Write files', tab: 'files', viewport: { width: 1280, height: 720 } })
-  const change = (name: string) => p.send({ type: 'file_changed', agentRole: role, filePath: name, changeType: 'CREATED', linesAdded: 1, linesRemoved: 0, timestamp: now() })
-  const row = (name: string) => page.getByTestId('file-row').filter({ has: page.getByText(name, { exact: true }) })
-  const region = page.getByRole('region', { name: 'File changes' })
-  for (let i = 1; i <= 40; i++) change(`tail_${i}.txt`)
-  await expect(page.getByText('40 changes')).toBeVisible()
-  // More rows than the region shows: the newest is in view (the table draws only those), the first is not.
-  await expect(row('tail_40.txt')).toBeInViewport()
-  await expect(row('tail_1.txt')).not.toBeInViewport()
-  // Scrolled up, new changes do not move it.
-  await scrollRegion(region, 'top')
-  change('tail_41.txt')
-  await expect(page.getByText('41 changes')).toBeVisible()
-  await page.waitForTimeout(200)
-  await expect(row('tail_1.txt')).toBeInViewport()
-  await expect(row('tail_41.txt')).not.toBeInViewport()
-  // Back at the end, it follows again.
-  await scrollRegion(region, 'end')
-  change('tail_42.txt')
-  await expect(row('tail_42.txt')).toBeInViewport()
+  const row = (i: number) => page.getByTestId('file-row').filter({ has: page.getByText(`tail_${i}.txt`, { exact: true }) })
+  await expectTail({
+    region: page.getByRole('region', { name: 'File changes' }),
+    n: 40,
+    add: (i) => p.send({ type: 'file_changed', agentRole: role, filePath: `tail_${i}.txt`, changeType: 'CREATED', linesAdded: 1, linesRemoved: 0, timestamp: now() }),
+    item: row,
+    // The table draws only the rows in view: the count says a change arrived.
+    arrived: (i) => expect(page.getByText(`${i} changes`)).toBeVisible()
+  })
   close()
 })
 
@@ -419,23 +434,9 @@ test("a live run's conversation follows its newest iteration while scrolled to t
     p.send({ type: 'llm_iteration_completed', agentRole: role, taskDescription: 'Think', iterationIndex: i, responseType: 'TOOL_CALLS', responseText: `answer ${i}`, inputTokens: 10, outputTokens: 5, latencyMs: 30 })
   }
   const answer = (i: number) => page.getByText(`answer ${i}`, { exact: true })
-  for (let i = 1; i <= 12; i++) iteration(i)
-  // Taller than the panel: the newest iteration is in view, the first is not; the task's heading stays in view.
-  await expect(answer(12)).toBeInViewport()
-  await expect(answer(1)).not.toBeInViewport()
+  await expectTail({ region: page.locator('#run-panel'), n: 12, add: iteration, item: answer, arrived: (i) => expect(answer(i)).toHaveCount(1) })
+  // At the end of a task taller than the panel, the task's heading stays in view.
   await expect(page.getByRole('heading', { name: /^#1 Think/ })).toBeInViewport()
-  // Scrolled up, new iterations do not move it.
-  const panel = page.locator('#run-panel')
-  await scrollRegion(panel, 'top')
-  iteration(13)
-  await expect(answer(13)).toHaveCount(1)
-  await page.waitForTimeout(300)
-  await expect(answer(1)).toBeInViewport()
-  await expect(answer(13)).not.toBeInViewport()
-  // Back at the end, it follows again.
-  await scrollRegion(panel, 'end')
-  iteration(14)
-  await expect(answer(14)).toBeInViewport()
   close()
 })
 
@@ -460,24 +461,13 @@ test("a busy live run's conversation stays at its newest iteration while its old
 test("a live run's tools table follows its newest call while scrolled to the end, and stays put when scrolled up", async ({ page }) => {
   const { call, close } = await toolsTabOf(page, 'deltas-tail', { width: 1280, height: 720 })
   const row = (name: string) => page.getByTestId('tool-row').filter({ has: page.getByText(name, { exact: true }) })
-  const region = page.getByRole('region', { name: 'Tool calls' })
-  for (let i = 1; i <= 40; i++) call(`tail_${i}`)
-  await expect(page.getByTestId('tool-row')).toHaveCount(40)
-  // More rows than the region shows: the newest is in view, the first is not.
-  await expect(row('tail_40')).toBeInViewport()
-  await expect(row('tail_1')).not.toBeInViewport()
-  // Scrolled up, new calls do not move it.
-  await scrollRegion(region, 'top')
-  call('tail_41')
-  await expect(page.getByTestId('tool-row')).toHaveCount(41)
-  await page.waitForTimeout(200)
-  await expect(row('tail_1')).toBeInViewport()
-  await expect(row('tail_41')).not.toBeInViewport()
-  // Back at the end, it follows again.
-  await scrollRegion(region, 'end')
-  call('tail_42')
-  await expect(page.getByTestId('tool-row')).toHaveCount(42)
-  await expect(row('tail_42')).toBeInViewport()
+  await expectTail({
+    region: page.getByRole('region', { name: 'Tool calls' }),
+    n: 40,
+    add: (i) => call(`tail_${i}`),
+    item: (i) => row(`tail_${i}`),
+    arrived: (i) => expect(page.getByTestId('tool-row')).toHaveCount(i)
+  })
   // Past 200 calls the table is virtualised (only the rows in view are in the DOM): it follows as well.
   for (let i = 43; i <= 260; i++) call(`tail_${i}`)
   await expect(page.getByTestId('tools-count')).toHaveText('260 of 260 calls')
