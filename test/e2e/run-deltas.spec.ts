@@ -321,13 +321,22 @@ test('a flood of LLM iterations: the conversation takes them at most every 100 m
     iteration(i)
     await page.waitForTimeout(10)
   }
-  // The last one is shown in the end (none lost to the pacing), with the newest 20 of 151.
+  // The last one is shown in the end (none lost to the pacing); following the live run's end, with the
+  // newest 8 of 151 (what fills the view: a flood replaces all it shows on every update).
   await expect(page.getByText('answer 150', { exact: true })).toBeVisible({ timeout: 10_000 })
-  await expect(page.getByTestId('llm-iteration')).toHaveCount(20)
-  await expect(page.getByRole('button', { name: 'Show 131 older iterations' })).toBeVisible()
+  await expect(page.getByTestId('llm-iteration')).toHaveCount(8)
+  await expect(page.getByRole('button', { name: 'Show 143 older iterations' })).toBeAttached()
   const changes = await convChanges()
   // Fewer updates than the page rendered, none much closer than the pacing allows (see expectPaced).
   expectPaced(changes)
+  // Scrolled up by the reader, the newest 20, the one in view kept in view.
+  const newest = page.getByText('Iteration 151', { exact: true })
+  await expect(newest).toBeInViewport()
+  await page.locator('#run-panel').hover()
+  await page.mouse.wheel(0, -40)
+  await expect(page.getByTestId('llm-iteration')).toHaveCount(20)
+  await expect(newest).toBeInViewport()
+  await expect(page.getByRole('button', { name: 'Show 131 older iterations' })).toBeAttached()
   // All 151 shown, only those near the view are rendered (laid out and painted): a long conversation
   // costs what is in view, not its length.
   await page.getByRole('button', { name: 'Show 131 older iterations' }).click()

@@ -30,13 +30,17 @@ export class EndFollow {
   /** The region kept at its end (keep), whose scroll anchoring is off while at the end. */
   private kept: ScrollRegion | null = null
   private inputAt = -Infinity
+  /** `onEnd`: told whenever the region leaves its end or comes back to it (a view that shows less while it follows). */
+  constructor(private readonly onEnd?: (atEnd: boolean) => void) {}
   get atEnd(): boolean {
     return this.end
   }
   private set atEnd(v: boolean) {
     if (v === this.end) return
     this.end = v
+    // Anchoring first: what the listener changes above the view then keeps the reader's place.
     if (this.kept) this.kept.style.overflowAnchor = v ? 'none' : ''
+    this.onEnd?.(v)
   }
 
   /** Notes, on each scroll of `region`, whether the user left its end or came back to it. Returns the clean-up. */

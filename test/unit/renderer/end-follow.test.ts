@@ -143,4 +143,25 @@ describe('EndFollow', () => {
     stop()
     expect(region.style.overflowAnchor).toBe('')
   })
+
+  it('tells its listener when the user leaves the end and comes back, with anchoring already set for what it changes', () => {
+    const region = new FakeRegion()
+    const told: Array<[boolean, string]> = []
+    const tail = new EndFollow((atEnd) => told.push([atEnd, region.style.overflowAnchor]))
+    tail.watch(region, () => clock)
+    tail.keep(region, [], FakeObserver)
+    resized()
+    // Content moving the position is not the user: nothing to tell.
+    region.resize(600)
+    region.resize(1000)
+    region.dispatchScroll()
+    expect(told).toEqual([])
+    region.wheelTo(300)
+    region.wheelTo(200)
+    region.wheelTo(900)
+    expect(told).toEqual([
+      [false, ''],
+      [true, 'none']
+    ])
+  })
 })
