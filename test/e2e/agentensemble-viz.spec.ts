@@ -1,10 +1,14 @@
 // Issue 16 item 1 in a real Chromium against a real `vigil serve`: a page on http://localhost:<port>/live
 // (a loopback page, as AgentEnsemble's viz on 7328 or 5173 is) opens `?server=<Vigil's run endpoint>` with the
 // browser's own WebSocket and applies the viz's /live reducer rules (spec §5.3), rendering the test ids the
-// viz's e2e specs check (§6.2). AgentEnsemble's real viz could not be built here; this page stands in for it.
-import { createServer, type Server } from 'node:http'
+// viz's e2e specs check (§6.2). By default a stand-in page does this (AgentEnsemble's viz is not part of our
+// dependencies and its repository is not reachable from every machine). With VIGIL_AE_VIZ_DIST set to a built
+// viz (`agentensemble-viz/dist`), the same tests run against AgentEnsemble's real viz (docs/agentensemble.md).
+import { readFileSync, statSync } from 'node:fs'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { expect, test } from '@playwright/test'
+import { extname, join, relative, resolve } from 'node:path'
+import { expect, test, type Page } from '@playwright/test'
 import { WebSocket } from 'ws'
 import { startVigil, type VigilProcess } from './support/vigil-process'
 
@@ -56,13 +60,27 @@ $('live-view-tab-flow').onclick = () => { $('live-flow-view').hidden = false }
 $('approve-button').onclick = () => { const r = s.reviews[0]; ws.send(JSON.stringify({ type: 'review_decision', reviewId: r.reviewId, decision: 'CONTINUE' })); s.reviews.shift(); render() }
 </script>`
 
+/** A built AgentEnsemble viz to test against instead of the stand-in page. */
+const VIZ_DIST = process.env.VIGIL_AE_VIZ_DIST ? resolve(process.env.VIGIL_AE_VIZ_DIST) : null
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json', '.map': 'application/json' }
+
+/** The built viz's files; any other path (its routes, e.g. /live) gets its index.html, as the viz CLI serves it. */
+function serveViz(dist: string, req: IncomingMessage, res: ServerResponse): void {
+  let file = join(dist, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname))
+  const inside = !relative(dist, file).startsWith('..')
+  if (!inside || !statSync(file, { throwIfNoEntry: false })?.isFile()) file = join(dist, 'index.html')
+  res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' })
+  res.end(readFileSync(file))
+}
+
 let vigil: VigilProcess
 let pageServer: Server
 let pageBase: string
 
 test.beforeAll(async () => {
   vigil = await startVigil([])
-  pageServer = createServer((_req, res) => {
+  pageServer = createServer((req, res) => {
+    if (VIZ_DIST) return serveViz(VIZ_DIST, req, res)
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
     res.end(PAGE)
   })
@@ -91,23 +109,18 @@ function publisher(producerId: string): Promise<{ ws: WebSocket; send: (m: Recor
 
 const liveUrl = (path: string) => `${pageBase}/live?server=${encodeURIComponent(`${vigil.url.replace('http', 'ws')}${path}`)}`
 
-test('the viz /live page on a finished run: Connected, header, 2 / 2 tasks, two completed bars, Flow (§6.2 1–6)', async ({ page }) => {
-  const p = await publisher('seq-1')
-  p.send({ type: 'ensemble_started', ensembleId: 'e2e-seq-run', startedAt: '2026-03-05T14:00:00Z', totalTasks: 2, workflow: 'SEQUENTIAL' })
+/** Sends a two-task SEQUENTIAL run (spec §6.1's "sequential" example), finished. */
+function sendSequentialRun(p: { send: (m: Record<string, unknown>) => void }, ensembleId: string): void {
+  p.send({ type: 'ensemble_started', ensembleId, startedAt: '2026-03-05T14:00:00Z', totalTasks: 2, workflow: 'SEQUENTIAL' })
   for (const i of [1, 2]) {
     p.send({ type: 'task_started', taskIndex: i, totalTasks: 2, taskDescription: `Task ${i}`, agentRole: `Role${i}`, startedAt: '2026-03-05T14:00:01Z' })
     p.send({ type: 'task_completed', taskIndex: i, totalTasks: 2, taskDescription: `Task ${i}`, agentRole: `Role${i}`, completedAt: '2026-03-05T14:00:02Z', durationMs: 1000, tokenCount: -1, toolCallCount: 0 })
   }
-  p.send({ type: 'ensemble_completed', ensembleId: 'e2e-seq-run', completedAt: '2026-03-05T14:00:03Z', durationMs: 3000, exitReason: 'COMPLETED', totalTokens: -1, totalToolCalls: 0 })
-  // The run page's data: the run's own endpoint.
-  type Runs = { value: Array<{ ensembleId: string; embeddedPath: string; status: string }> }
-  const listRuns = async () => (await (await fetch(`${vigil.url}/api/rpc/listRuns`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"args":[]}' })).json()) as Runs
-  await expect.poll(async () => (await listRuns()).value.find((x) => x.ensembleId === 'e2e-seq-run')?.status).toBe('completed')
-  const listed = await listRuns()
-  const run = listed.value.find((x) => x.ensembleId === 'e2e-seq-run')
-  expect(run?.embeddedPath).toMatch(/^\/ws\?run=/)
+  p.send({ type: 'ensemble_completed', ensembleId, completedAt: '2026-03-05T14:00:03Z', durationMs: 3000, exitReason: 'COMPLETED', totalTokens: -1, totalToolCalls: 0 })
+}
 
-  await page.goto(liveUrl(run?.embeddedPath as string))
+/** §6.2 1–6 on an open /live page of that run. */
+async function expectFinishedRun(page: Page): Promise<void> {
   await expect(page.getByTestId('connection-status-bar')).toBeVisible()
   await expect(page.getByTestId('connection-status-label')).toHaveText('Connected')
   await expect(page.getByTestId('connection-status-url')).toContainText(vigil.url.replace('http://', ''))
@@ -119,6 +132,29 @@ test('the viz /live page on a finished run: Connected, header, 2 / 2 tasks, two 
   await page.getByTestId('live-view-tab-flow').click()
   await expect(page.getByTestId('live-flow-view')).toBeVisible()
   await expect(page.getByTestId('live-flow-status-bar')).toContainText('SEQUENTIAL')
+}
+
+test('the viz /live page on a finished run: Connected, header, 2 / 2 tasks, two completed bars, Flow (§6.2 1–6)', async ({ page }) => {
+  const p = await publisher('seq-1')
+  sendSequentialRun(p, 'e2e-seq-run')
+  // The run page's data: the run's own endpoint.
+  type Runs = { value: Array<{ ensembleId: string; embeddedPath: string; status: string }> }
+  const listRuns = async () => (await (await fetch(`${vigil.url}/api/rpc/listRuns`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"args":[]}' })).json()) as Runs
+  await expect.poll(async () => (await listRuns()).value.find((x) => x.ensembleId === 'e2e-seq-run')?.status).toBe('completed')
+  const listed = await listRuns()
+  const run = listed.value.find((x) => x.ensembleId === 'e2e-seq-run')
+  expect(run?.embeddedPath).toMatch(/^\/ws\?run=/)
+  await page.goto(liveUrl(run?.embeddedPath as string))
+  await expectFinishedRun(page)
+  p.ws.close()
+})
+
+test("the viz /live page open on a producer's endpoint before its run: the same, live (§6.2 1–6)", async ({ page }) => {
+  const p = await publisher('seq-live')
+  await page.goto(liveUrl('/ws?producer=seq-live'))
+  await expect(page.getByTestId('connection-status-label')).toHaveText('Connected')
+  sendSequentialRun(p, 'e2e-seq-live')
+  await expectFinishedRun(page)
   p.ws.close()
 })
 
