@@ -248,7 +248,7 @@ export class RunFollow {
 /** True while defaultFrame's callback runs from an animation frame (the browser renders right after it). */
 let inAnimationFrame = false
 
-function defaultFrame(fn: () => void): void {
+export function defaultFrame(fn: () => void): void {
   const requestAnimationFrame = (globalThis as { requestAnimationFrame?: (cb: () => void) => number }).requestAnimationFrame
   if (typeof requestAnimationFrame !== 'function') {
     setTimeout(fn, 0)
