@@ -109,6 +109,15 @@ function publisher(producerId: string): Promise<{ ws: WebSocket; send: (m: Recor
 
 const liveUrl = (path: string) => `${pageBase}/live?server=${encodeURIComponent(`${vigil.url.replace('http', 'ws')}${path}`)}`
 
+/** A producer, and the /live page open on its endpoint (before its run), connected. */
+async function liveOnProducer(page: Page, producerId: string): Promise<Awaited<ReturnType<typeof publisher>>> {
+  const p = await publisher(producerId)
+  await page.goto(liveUrl(`/ws?producer=${producerId}`))
+  await expect(page.getByTestId('connection-status-label')).toHaveText('Connected')
+  return p
+}
+
+
 /** Sends a two-task SEQUENTIAL run (spec §6.1's "sequential" example), finished. */
 function sendSequentialRun(p: { send: (m: Record<string, unknown>) => void }, ensembleId: string): void {
   p.send({ type: 'ensemble_started', ensembleId, startedAt: '2026-03-05T14:00:00Z', totalTasks: 2, workflow: 'SEQUENTIAL' })
@@ -150,18 +159,14 @@ test('the viz /live page on a finished run: Connected, header, 2 / 2 tasks, two 
 })
 
 test("the viz /live page open on a producer's endpoint before its run: the same, live (§6.2 1–6)", async ({ page }) => {
-  const p = await publisher('seq-live')
-  await page.goto(liveUrl('/ws?producer=seq-live'))
-  await expect(page.getByTestId('connection-status-label')).toHaveText('Connected')
+  const p = await liveOnProducer(page, 'seq-live')
   sendSequentialRun(p, 'e2e-seq-live')
   await expectFinishedRun(page)
   p.ws.close()
 })
 
 test('the review panel round trip through Vigil (§6.2 7)', async ({ page }) => {
-  const p = await publisher('rev-e2e')
-  await page.goto(liveUrl('/ws?producer=rev-e2e'))
-  await expect(page.getByTestId('connection-status-label')).toHaveText('Connected')
+  const p = await liveOnProducer(page, 'rev-e2e')
   const desc = 'Draft a press release for the AgentEnsemble v3.0 product launch'
   p.send({ type: 'ensemble_started', ensembleId: 'e2e-review', startedAt: '2026-03-05T14:00:00Z', totalTasks: 1, workflow: 'SEQUENTIAL' })
   p.send({ type: 'task_started', taskIndex: 1, totalTasks: 1, taskDescription: desc, agentRole: 'Writer', startedAt: '2026-03-05T14:00:01Z' })
